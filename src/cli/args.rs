@@ -1,0 +1,99 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Make a Docker Compose deployment prove itself.
+#[derive(Debug, Parser)]
+#[command(name = "harness", version, about, long_about = None)]
+pub struct Cli {
+    /// Print machine-readable JSON instead of terminal lines.
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// Where run files and their evidence go.
+    #[arg(long, global = true, env = "HARNESS_RUNS_DIR", default_value = "runs")]
+    pub runs_dir: PathBuf,
+
+    /// The SQLite scoreboard (created on first run).
+    #[arg(
+        long,
+        global = true,
+        env = "HARNESS_DB",
+        default_value = "scoreboard.db"
+    )]
+    pub db: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Deploy the candidate once, run the protocol, record the run.
+    Run(RunArgs),
+    /// Run the current version again and again, then show the scoreboard.
+    Iterate(IterateArgs),
+    /// Per version: runs, successes, failures, ratio, graduation.
+    Scoreboard(ScoreboardArgs),
+    /// Build the reference stack's images from host binaries (no registry needed).
+    Images(ImagesArgs),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct RunArgs {
+    /// The task: a prompt file with the candidate config in a ```yaml block.
+    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
+    pub task: PathBuf,
+
+    /// Deploy this compose file instead of the task's candidate (recorded under the task).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+
+    /// Only these steps, comma-separated (deploy,api_probe,ws_probe,redis,shutdown).
+    #[arg(long, value_delimiter = ',')]
+    pub steps: Vec<String>,
+
+    /// Leave out these steps, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+
+    /// Upper bound in seconds of each step that waits on the engine.
+    #[arg(long, default_value_t = 90)]
+    pub timeout: u64,
+
+    /// Seconds containers get to stop after SIGTERM.
+    #[arg(long, default_value_t = 10)]
+    pub stop_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct IterateArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+
+    /// How many runs of the current version.
+    #[arg(long, default_value_t = 3)]
+    pub runs: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreboardArgs {
+    /// Only this task (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// The executor binary to package (default: next to this harness binary).
+    #[arg(long)]
+    pub executor: Option<PathBuf>,
+
+    /// Debian's redis-server binary.
+    #[arg(long, default_value = "/usr/bin/redis-server")]
+    pub redis_server: PathBuf,
+
+    /// Debian's redis-cli binary.
+    #[arg(long, default_value = "/usr/bin/redis-cli")]
+    pub redis_cli: PathBuf,
+}

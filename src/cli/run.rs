@@ -1,0 +1,293 @@
+//! `harness run` and `harness iterate`: task → version → deploy → steps → record → score.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, bail};
+use chrono::Utc;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::args::{Cli, IterateArgs, RunArgs};
+use super::exit;
+use super::output::{Reporter, format_ms};
+use super::scoreboard;
+use crate::compose::{ComposeFile, config_hash};
+use crate::engine::{ComposeCli, Docker};
+use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
+use crate::record;
+use crate::recorder::{self, Origin, Recorded};
+use crate::redact::Redactor;
+use crate::store::{NewVersion, Store};
+use crate::task::Prompt;
+
+/// What a run needs that outlives it: one engine connection, one scoreboard.
+struct Session {
+    docker: Docker,
+    compose: ComposeCli,
+    store: Store,
+}
+
+impl Session {
+    async fn open(cli: &Cli) -> anyhow::Result<Session> {
+        let docker = Docker::connect().await?;
+        let compose = ComposeCli::detect().await?;
+        let store = Store::open(&cli.db)?;
+        Ok(Session {
+            docker,
+            compose,
+            store,
+        })
+    }
+}
+
+/// How one run ended, for the exit code.
+enum Ended {
+    Recorded(Box<Recorded>),
+    Interrupted(u8, Box<Recorded>),
+}
+
+pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
+    // The UUID exists before anything else happens, and is the first thing printed.
+    let uuid = Uuid::new_v4();
+    announce(cli, uuid);
+    let mut ctx = Session::open(cli).await?;
+    let mut reporter = Reporter::new(cli.json);
+    match execute(cli, args, uuid, &mut ctx, &mut reporter).await? {
+        Ended::Recorded(r) => {
+            if cli.json {
+                print!("{}", r.record.to_json());
+            }
+            Ok(if r.record.metrics.success {
+                exit::SUCCESS
+            } else {
+                exit::RUN_FAILED
+            })
+        }
+        Ended::Interrupted(code, _) => Ok(code),
+    }
+}
+
+pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
+    let mut ctx = Session::open(cli).await?;
+    let mut reporter = Reporter::new(cli.json);
+    let mut records = Vec::new();
+    let mut all_passed = true;
+    for i in 0..args.runs {
+        let uuid = Uuid::new_v4();
+        announce(cli, uuid);
+        match execute(cli, &args.run, uuid, &mut ctx, &mut reporter).await? {
+            Ended::Recorded(r) => {
+                all_passed &= r.record.metrics.success;
+                records.push(r.record);
+            }
+            Ended::Interrupted(code, _) => return Ok(code),
+        }
+        reporter.line(&format!("  ({}/{} runs)", i + 1, args.runs));
+    }
+    let prompt = Prompt::load(&args.run.task)?;
+    let tallies = ctx.store.tallies(Some(prompt.name()))?;
+    if cli.json {
+        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies)});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{}", scoreboard::table(&tallies));
+    }
+    Ok(if all_passed {
+        exit::SUCCESS
+    } else {
+        exit::RUN_FAILED
+    })
+}
+
+fn announce(cli: &Cli, uuid: Uuid) {
+    if cli.json {
+        eprintln!("run {uuid}");
+    } else {
+        println!("run {uuid}");
+    }
+}
+
+async fn execute(
+    cli: &Cli,
+    args: &RunArgs,
+    uuid: Uuid,
+    ctx: &mut Session,
+    reporter: &mut Reporter,
+) -> anyhow::Result<Ended> {
+    let started = Utc::now();
+    let prompt = Prompt::load(&args.task)?;
+    let candidate = candidate(&prompt, args.config.as_deref())?;
+    let steps = select_steps(&args.steps, &args.skip)?;
+    let task_id = ctx
+        .store
+        .task_id(prompt.name(), &args.task.to_string_lossy())?;
+    let (mutation, reason) = version_origin(&prompt, args.config.as_deref());
+    let hash = config_hash(&candidate);
+    let version = ctx.store.version(
+        task_id,
+        &NewVersion {
+            hash: &hash,
+            config: &candidate.text,
+            parent: None,
+            mutation: &mutation,
+            reason: &reason,
+        },
+    )?;
+    reporter.line(&format!(
+        "  task {}   {}   {}",
+        prompt.name(),
+        version.label(),
+        candidate.origin
+    ));
+    let plan = Plan {
+        run: uuid,
+        task: prompt.name().to_string(),
+        candidate,
+        run_dir: record::evidence_dir(&cli.runs_dir, uuid),
+        steps,
+        timeout: Duration::from_secs(args.timeout),
+        stop_timeout: Duration::from_secs(args.stop_timeout),
+        probes: ProbeSpec::default(),
+        redactor: Redactor::from_env(),
+    };
+    let (report, interrupted) = run_interruptible(ctx, &plan, reporter).await;
+    let origin = Origin {
+        uuid,
+        started,
+        task_id,
+        task: prompt.name(),
+        version: &version,
+        change: &reason,
+    };
+    let error = interrupted.map(|code| format!("interrupted by signal (exit {code})"));
+    let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, error);
+    let recorded = recorder::record(&origin, built, &cli.runs_dir, &mut ctx.store, &prompt)?;
+    summarise(reporter, &recorded);
+    Ok(match interrupted {
+        Some(code) => Ended::Interrupted(code, Box::new(recorded)),
+        None => Ended::Recorded(Box::new(recorded)),
+    })
+}
+
+/// Runs the protocol; on SIGINT or SIGTERM removes the run's containers and returns the
+/// steps finished so far plus one that says the run was interrupted.
+async fn run_interruptible(
+    ctx: &Session,
+    plan: &Plan,
+    reporter: &mut Reporter,
+) -> (Report, Option<u8>) {
+    let mut finished = Vec::new();
+    let outcome = {
+        let mut on_event = |event: Event<'_>| {
+            reporter.event(&event);
+            if let Event::Finished(step) = event {
+                finished.push(step.clone());
+            }
+        };
+        tokio::select! {
+            report = protocol::run(&ctx.docker, &ctx.compose, plan, &mut on_event) => Ok(report),
+            code = termination() => Err(code),
+        }
+    };
+    match outcome {
+        Ok(report) => (report, None),
+        Err(code) => {
+            protocol::cleanup(&ctx.compose, plan).await;
+            let next = plan
+                .steps
+                .get(finished.len())
+                .map(|k| k.name())
+                .unwrap_or("shutdown");
+            finished.push(protocol::interrupted_step(next));
+            let report = Report {
+                steps: finished,
+                deployment: None,
+                project: plan.project_name(0),
+            };
+            (report, Some(code))
+        }
+    }
+}
+
+/// Resolves with the exit code for the first SIGINT or SIGTERM.
+async fn termination() -> u8 {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => return std::future::pending().await,
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => exit::SIGINT,
+        _ = term.recv() => exit::SIGTERM,
+    }
+}
+
+fn candidate(prompt: &Prompt, config: Option<&Path>) -> anyhow::Result<ComposeFile> {
+    Ok(match config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the config `{}` — check the path given to --config",
+                    path.display()
+                )
+            })?;
+            ComposeFile::parse(&path.to_string_lossy(), &text, 1)?
+        }
+        None => ComposeFile::parse(
+            &prompt.path().to_string_lossy(),
+            prompt.config_yaml(),
+            prompt.config_line(),
+        )?,
+    })
+}
+
+/// How a version first came to be, for the scoreboard and the evolution history.
+fn version_origin(prompt: &Prompt, config: Option<&Path>) -> (String, String) {
+    match config {
+        Some(path) => ("external".into(), format!("config from {}", path.display())),
+        None => {
+            let first = prompt.history().first().map(|r| r.change.clone());
+            (
+                "seed".into(),
+                first.unwrap_or_else(|| "the task's candidate config".into()),
+            )
+        }
+    }
+}
+
+fn select_steps(only: &[String], skip: &[String]) -> anyhow::Result<Vec<StepKind>> {
+    let names: Vec<&str> = StepKind::ALL.iter().map(|k| k.name()).collect();
+    for name in only.iter().chain(skip) {
+        if StepKind::from_name(name).is_none() {
+            bail!(
+                "unknown step `{name}` in --steps/--skip — the steps are: {}",
+                names.join(", ")
+            );
+        }
+    }
+    Ok(StepKind::ALL
+        .into_iter()
+        .filter(|k| only.is_empty() || only.iter().any(|n| n == k.name()))
+        .filter(|k| !skip.iter().any(|n| n == k.name()))
+        .collect())
+}
+
+fn summarise(reporter: &Reporter, r: &Recorded) {
+    let rec = &r.record;
+    let passed = rec.steps.iter().filter(|s| s.passed()).count();
+    let verdict = if rec.metrics.success {
+        "passed"
+    } else {
+        "FAILED"
+    };
+    reporter.line(&format!(
+        "  {} {verdict}: {passed}/{} steps ✓ in {}   {} now {}   → {}",
+        rec.version,
+        rec.steps.len(),
+        format_ms(rec.metrics.duration_ms),
+        rec.version,
+        crate::score::ratio(r.tally.0, r.tally.1),
+        r.file.display()
+    ));
+}

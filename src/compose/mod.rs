@@ -1,0 +1,7 @@
+//! Compose files: loading, and the content address of a candidate config.
+
+mod file;
+mod hash;
+
+pub use file::{ComposeError, ComposeFile};
+pub use hash::config_hash;

@@ -1,0 +1,417 @@
+//! One bollard client per harness process, with the API version negotiated with the daemon.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bollard::exec::{CreateExecOptions, StartExecResults};
+use bollard::models::{ContainerInspectResponse, EventMessage, HealthStatusEnum};
+use bollard::query_parameters::{
+    EventsOptions, InspectContainerOptions, KillContainerOptions, ListContainersOptions,
+    ListNetworksOptions, ListVolumesOptions, LogsOptions,
+};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tokio::sync::mpsc;
+
+use super::EngineError;
+
+/// Compose v1 and v2 both label what they create with the project name.
+const PROJECT_LABEL: &str = "com.docker.compose.project";
+const SERVICE_LABEL: &str = "com.docker.compose.service";
+
+#[derive(Clone)]
+pub struct Docker {
+    client: bollard::Docker,
+    /// What the daemon said it is, recorded in every run.
+    pub server_version: String,
+    /// The API version both sides agreed on.
+    pub api_version: String,
+}
+
+/// A host port the engine published for a container port.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct PublishedPort {
+    pub container_port: u16,
+    pub host_ip: String,
+    pub host_port: u16,
+}
+
+/// What the harness needs to know about one container of a project.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContainerInfo {
+    pub id: String,
+    pub name: String,
+    pub service: String,
+    pub image: String,
+    /// created, running, restarting, exited, …
+    pub state: String,
+    /// healthy, unhealthy, starting, or none when the container has no healthcheck.
+    pub health: String,
+    pub exit_code: i64,
+    pub restart_count: i64,
+    pub restart_policy: String,
+    pub oom_killed: bool,
+    /// The newest healthcheck result: exit code and output.
+    pub last_probe: Option<(i64, String)>,
+    pub ports: Vec<PublishedPort>,
+    pub networks: Vec<String>,
+}
+
+impl ContainerInfo {
+    /// Ready means healthy when there is a healthcheck, running otherwise.
+    pub fn is_ready(&self) -> bool {
+        match self.health.as_str() {
+            "none" => self.state == "running",
+            h => h == "healthy" && self.state == "running",
+        }
+    }
+
+    pub fn host_port(&self, container_port: u16) -> Option<&PublishedPort> {
+        self.ports
+            .iter()
+            .find(|p| p.container_port == container_port)
+    }
+}
+
+/// Everything of a project still known to the engine.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Leftovers {
+    pub containers: Vec<String>,
+    pub networks: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+impl Leftovers {
+    pub fn is_empty(&self) -> bool {
+        self.containers.is_empty() && self.networks.is_empty() && self.volumes.is_empty()
+    }
+}
+
+/// Container events of one project, forwarded by a background task so the daemon's stream
+/// is drained even while the harness waits on the Compose CLI.
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<EventMessage>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Events {
+    pub async fn next(&mut self) -> Option<EventMessage> {
+        self.rx.recv().await
+    }
+}
+
+impl Drop for Events {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn api(call: &'static str) -> impl FnOnce(bollard::errors::Error) -> EngineError {
+    move |source| EngineError::Api { call, source }
+}
+
+fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
+    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
+}
+
+impl Docker {
+    /// Connects through DOCKER_HOST or the local socket and negotiates the API version.
+    pub async fn connect() -> Result<Docker, EngineError> {
+        let client = bollard::Docker::connect_with_local_defaults()
+            .map_err(EngineError::Unreachable)?
+            .negotiate_version()
+            .await
+            .map_err(EngineError::Unreachable)?;
+        let version = client.version().await.map_err(EngineError::Unreachable)?;
+        let api_version = client.client_version().to_string();
+        tracing::debug!(server = ?version.version, %api_version, "connected to the Docker engine");
+        Ok(Docker {
+            client,
+            server_version: version.version.unwrap_or_else(|| "unknown".into()),
+            api_version,
+        })
+    }
+
+    pub async fn image_exists(&self, image: &str) -> Result<bool, EngineError> {
+        match self.client.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(false),
+            Err(e) => Err(api("inspect image")(e)),
+        }
+    }
+
+    /// Image id and labels, if the image exists.
+    pub async fn image_labels(
+        &self,
+        image: &str,
+    ) -> Result<Option<HashMap<String, String>>, EngineError> {
+        match self.client.inspect_image(image).await {
+            Ok(i) => Ok(Some(i.config.and_then(|c| c.labels).unwrap_or_default())),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(api("inspect image")(e)),
+        }
+    }
+
+    pub fn client(&self) -> &bollard::Docker {
+        &self.client
+    }
+
+    /// Subscribes to the container events of one project. Call before `up`, so no
+    /// transition can happen between the subscription and the first look.
+    pub fn subscribe(&self, project: &str) -> Events {
+        let mut filters = label_filter(PROJECT_LABEL, project);
+        filters.insert("type".into(), vec!["container".into()]);
+        let options = EventsOptions {
+            filters: Some(filters),
+            ..Default::default()
+        };
+        let mut stream = self.client.events(Some(options)).boxed();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            while let Some(Ok(event)) = stream.next().await {
+                if tx.send(event).is_err() {
+                    break;
+                }
+            }
+        });
+        Events { rx, task }
+    }
+
+    /// Every container of a project, running or not.
+    pub async fn project_containers(
+        &self,
+        project: &str,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        self.containers_labelled(PROJECT_LABEL, project).await
+    }
+
+    pub async fn containers_labelled(
+        &self,
+        key: &str,
+        value: &str,
+    ) -> Result<Vec<ContainerInfo>, EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(label_filter(key, value)),
+            ..Default::default()
+        };
+        let summaries = self
+            .client
+            .list_containers(Some(options))
+            .await
+            .map_err(api("list containers"))?;
+        let mut infos = Vec::with_capacity(summaries.len());
+        for id in summaries.into_iter().filter_map(|s| s.id) {
+            infos.push(self.inspect(&id).await?);
+        }
+        infos.sort_by(|a, b| a.service.cmp(&b.service).then(a.name.cmp(&b.name)));
+        Ok(infos)
+    }
+
+    pub async fn inspect(&self, id: &str) -> Result<ContainerInfo, EngineError> {
+        let response = self
+            .client
+            .inspect_container(id, None::<InspectContainerOptions>)
+            .await
+            .map_err(api("inspect container"))?;
+        Ok(container_info(response))
+    }
+
+    /// Runs a command inside a container; returns its exit code and combined output.
+    pub async fn exec(&self, container: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
+        let options = CreateExecOptions {
+            cmd: Some(cmd.iter().map(|s| s.to_string()).collect()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let exec = self
+            .client
+            .create_exec(container, options)
+            .await
+            .map_err(api("create exec"))?;
+        let mut output = String::new();
+        if let StartExecResults::Attached {
+            output: mut out, ..
+        } = self
+            .client
+            .start_exec(&exec.id, None)
+            .await
+            .map_err(api("start exec"))?
+        {
+            while let Some(Ok(chunk)) = out.next().await {
+                output.push_str(&chunk.to_string());
+            }
+        }
+        let inspect = self
+            .client
+            .inspect_exec(&exec.id)
+            .await
+            .map_err(api("inspect exec"))?;
+        Ok((inspect.exit_code.unwrap_or(-1), output))
+    }
+
+    pub async fn kill(&self, container: &str, signal: &str) -> Result<(), EngineError> {
+        let options = KillContainerOptions {
+            signal: signal.to_string(),
+        };
+        self.client
+            .kill_container(container, Some(options))
+            .await
+            .map_err(api("kill container"))
+    }
+
+    /// The container's stdout and stderr, timestamped, at most `tail` lines.
+    pub async fn logs(&self, container: &str, tail: usize) -> Result<String, EngineError> {
+        let options = LogsOptions {
+            stdout: true,
+            stderr: true,
+            timestamps: true,
+            tail: tail.to_string(),
+            ..Default::default()
+        };
+        let mut stream = self.client.logs(container, Some(options));
+        let mut text = String::new();
+        while let Some(chunk) = stream.next().await {
+            text.push_str(&chunk.map_err(api("container logs"))?.to_string());
+        }
+        Ok(text)
+    }
+
+    /// Containers, networks and volumes that still carry the label `key=value`.
+    pub async fn leftovers(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
+        let filters = label_filter(key, value);
+        let containers = self
+            .client
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters.clone()),
+                ..Default::default()
+            }))
+            .await
+            .map_err(api("list containers"))?
+            .into_iter()
+            .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
+            .map(|n| n.trim_start_matches('/').to_string())
+            .collect();
+        let networks = self
+            .client
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .map_err(api("list networks"))?
+            .into_iter()
+            .filter_map(|n| n.name)
+            .collect();
+        let volumes = self
+            .client
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(api("list volumes"))?
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        Ok(Leftovers {
+            containers,
+            networks,
+            volumes,
+        })
+    }
+
+    /// Everything of a compose project still present, found by the project label.
+    pub async fn project_leftovers(&self, project: &str) -> Result<Leftovers, EngineError> {
+        self.leftovers(PROJECT_LABEL, project).await
+    }
+
+    /// Waits a bounded time for the engine to report a container's exit.
+    pub async fn wait_exit(&self, id: &str, timeout: Duration) -> bool {
+        let options = bollard::query_parameters::WaitContainerOptions {
+            condition: "not-running".into(),
+        };
+        let mut wait = self.client.wait_container(id, Some(options));
+        matches!(
+            tokio::time::timeout(timeout, wait.next()).await,
+            Ok(Some(_))
+        )
+    }
+}
+
+fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
+    let config = c.config.unwrap_or_default();
+    let labels = config.labels.unwrap_or_default();
+    let state = c.state.unwrap_or_default();
+    let health = state.health.clone().unwrap_or_default();
+    let last_probe = health.log.as_ref().and_then(|log| log.last()).map(|r| {
+        (
+            r.exit_code.unwrap_or(-1),
+            r.output.clone().unwrap_or_default(),
+        )
+    });
+    let host = c.host_config.unwrap_or_default();
+    let network_settings = c.network_settings.unwrap_or_default();
+    ContainerInfo {
+        id: c.id.unwrap_or_default(),
+        name: c
+            .name
+            .unwrap_or_default()
+            .trim_start_matches('/')
+            .to_string(),
+        service: labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
+        image: config.image.unwrap_or_default(),
+        state: state
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "unknown".into()),
+        health: match health.status {
+            None | Some(HealthStatusEnum::EMPTY) | Some(HealthStatusEnum::NONE) => "none".into(),
+            Some(s) => s.to_string(),
+        },
+        exit_code: state.exit_code.unwrap_or(0),
+        restart_count: c.restart_count.unwrap_or(0),
+        restart_policy: host
+            .restart_policy
+            .and_then(|p| p.name)
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        oom_killed: state.oom_killed.unwrap_or(false),
+        last_probe,
+        ports: published_ports(network_settings.ports.unwrap_or_default()),
+        networks: network_settings
+            .networks
+            .map(|n| n.into_keys().collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn published_ports(
+    map: HashMap<String, Option<Vec<bollard::models::PortBinding>>>,
+) -> Vec<PublishedPort> {
+    let mut ports: Vec<PublishedPort> = map
+        .into_iter()
+        .filter_map(|(key, bindings)| {
+            let container_port = key.split('/').next()?.parse().ok()?;
+            Some((container_port, bindings?))
+        })
+        .flat_map(|(container_port, bindings)| {
+            bindings.into_iter().filter_map(move |b| {
+                Some(PublishedPort {
+                    container_port,
+                    host_ip: b.host_ip.unwrap_or_default(),
+                    host_port: b.host_port?.parse().ok()?,
+                })
+            })
+        })
+        .collect();
+    ports.sort_by_key(|p| (p.container_port, p.host_port));
+    ports.dedup_by_key(|p| (p.container_port, p.host_port));
+    ports
+}

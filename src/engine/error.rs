@@ -1,0 +1,32 @@
+use std::path::PathBuf;
+
+/// The engine could not be reached or driven at all.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(
+        "cannot reach the Docker engine: {0} — start the daemon (`systemctl start docker`) or point DOCKER_HOST at it"
+    )]
+    Unreachable(#[source] bollard::errors::Error),
+    #[error("Docker API call `{call}` failed: {source}")]
+    Api {
+        call: &'static str,
+        #[source]
+        source: bollard::errors::Error,
+    },
+    #[error(
+        "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install one (Debian: `apt-get install docker-compose`)"
+    )]
+    ComposeMissing,
+    #[error("cannot run `{program}`: {source}")]
+    Spawn {
+        program: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cannot write the compose override `{path}`: {source}")]
+    Override {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}

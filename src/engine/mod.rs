@@ -1,0 +1,13 @@
+//! The engine: the Compose CLI drives the lifecycle, the Docker API (bollard) observes it.
+
+mod compose_cli;
+mod docker;
+mod error;
+mod override_file;
+mod wait;
+
+pub use compose_cli::{CmdOutput, ComposeCli, Flavor, Project};
+pub use docker::{ContainerInfo, Docker, Events, Leftovers, PublishedPort};
+pub use error::EngineError;
+pub use override_file::{LABEL_RUN, LABEL_TASK, override_yaml};
+pub use wait::{Ready, WaitFailure, wait_ready};

@@ -1,0 +1,94 @@
+//! The override file every run adds with `-f`: it labels everything Compose creates with
+//! the run's UUID and hands the UUID to every service, so a run is findable by grep and API.
+
+use serde_yaml_ng::{Mapping, Value};
+use uuid::Uuid;
+
+use crate::compose::ComposeFile;
+
+pub const LABEL_RUN: &str = "dev.harness.run";
+pub const LABEL_TASK: &str = "dev.harness.task";
+
+pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
+    let labels = mapping([
+        (LABEL_RUN, Value::from(run.to_string())),
+        (LABEL_TASK, Value::from(task)),
+    ]);
+    let env = mapping([("EXECUTION_UUID", Value::from(run.to_string()))]);
+    let service = mapping([
+        ("labels", Value::Mapping(labels.clone())),
+        ("environment", Value::Mapping(env)),
+    ]);
+    let labelled = |names: Vec<String>| -> Mapping {
+        names
+            .into_iter()
+            .map(|n| {
+                let body = mapping([("labels", Value::Mapping(labels.clone()))]);
+                (Value::from(n), Value::Mapping(body))
+            })
+            .collect()
+    };
+    let mut doc = Mapping::new();
+    // Compose v1 refuses to merge files whose versions differ.
+    if let Some(version) = candidate.version_key() {
+        doc.insert("version".into(), Value::from(version));
+    }
+    let services = labelled(candidate.service_names());
+    let services: Mapping = services
+        .into_iter()
+        .map(|(k, _)| (k, Value::Mapping(service.clone())))
+        .collect();
+    doc.insert("services".into(), Value::Mapping(services));
+    for kind in ["networks", "volumes"] {
+        let owned = labelled(candidate.owned(kind));
+        if !owned.is_empty() {
+            doc.insert(kind.into(), Value::Mapping(owned));
+        }
+    }
+    serde_yaml_ng::to_string(&doc).unwrap_or_default()
+}
+
+fn mapping<const N: usize>(entries: [(&str, Value); N]) -> Mapping {
+    entries
+        .into_iter()
+        .map(|(k, v)| (Value::from(k), v))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_services_networks_and_volumes() {
+        let candidate = ComposeFile::parse(
+            "c.yml",
+            "version: '3.8'\nservices:\n  a: {image: x}\n  b: {image: y}\nnetworks:\n  n: {}\n  e: {external: true}\nvolumes:\n  v: {}\n",
+            1,
+        )
+        .unwrap();
+        let run = Uuid::new_v4();
+        let text = override_yaml(&candidate, run, "t");
+        let doc: Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(doc["version"], Value::from("3.8"));
+        for s in ["a", "b"] {
+            assert_eq!(
+                doc["services"][s]["labels"][LABEL_RUN],
+                Value::from(run.to_string())
+            );
+            assert_eq!(
+                doc["services"][s]["environment"]["EXECUTION_UUID"],
+                Value::from(run.to_string())
+            );
+        }
+        assert_eq!(doc["networks"]["n"]["labels"][LABEL_TASK], Value::from("t"));
+        assert!(
+            doc["networks"].get("e").is_none(),
+            "external networks cannot be relabelled"
+        );
+        assert_eq!(
+            doc["volumes"]["v"]["labels"][LABEL_RUN],
+            Value::from(run.to_string())
+        );
+    }
+}

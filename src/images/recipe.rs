@@ -1,0 +1,85 @@
+//! What goes into each image of the reference stack.
+
+use std::path::{Path, PathBuf};
+
+use super::{ImageError, closure};
+
+pub const EXECUTOR_IMAGE: &str = "harness/executor:local";
+pub const REDIS_IMAGE: &str = "harness/redis:local";
+
+/// One image: files copied from the host into an empty root, and the Dockerfile around them.
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    pub tag: &'static str,
+    /// `(path in the image, path on the host)`.
+    pub files: Vec<(String, PathBuf)>,
+    /// Empty directories the program needs (mode 1777 for `/tmp`).
+    pub dirs: Vec<(&'static str, u32)>,
+    pub dockerfile: String,
+}
+
+fn binary_with_closure(
+    host: &Path,
+    dest: &str,
+    fix: &str,
+) -> Result<Vec<(String, PathBuf)>, ImageError> {
+    // Debian's redis-server is a symlink to a multi-call binary that picks its role from
+    // argv[0]: copy the target under the name it must be called by.
+    let real = std::fs::canonicalize(host).map_err(|_| ImageError::MissingBinary {
+        path: host.to_path_buf(),
+        fix: fix.to_string(),
+    })?;
+    let mut files = vec![(dest.to_string(), real.clone())];
+    for lib in closure(&real)? {
+        files.push((lib.to_string_lossy().into_owned(), lib));
+    }
+    Ok(files)
+}
+
+/// The reference service, built from this workspace (`docker/executor`).
+pub fn executor(binary: &Path) -> Result<Recipe, ImageError> {
+    let files = binary_with_closure(
+        binary,
+        "/usr/local/bin/executor",
+        "build it with `cargo build --release -p executor` (or pass --executor PATH)",
+    )?;
+    Ok(Recipe {
+        tag: EXECUTOR_IMAGE,
+        files,
+        dirs: vec![("/tmp", 0o1777)],
+        dockerfile: [
+            "FROM scratch",
+            "COPY rootfs/ /",
+            "ENV PATH=/usr/local/bin",
+            "EXPOSE 8000 8003",
+            "STOPSIGNAL SIGTERM",
+            r#"HEALTHCHECK --interval=2s --timeout=3s --retries=15 CMD ["/usr/local/bin/executor", "healthcheck"]"#,
+            r#"ENTRYPOINT ["/usr/local/bin/executor"]"#,
+        ]
+        .join("\n"),
+    })
+}
+
+/// Real Redis from Debian's `redis-server` package.
+pub fn redis(server: &Path, cli: &Path) -> Result<Recipe, ImageError> {
+    let fix = "install Debian's redis-server package (`apt-get install redis-server`)";
+    let mut files = binary_with_closure(server, "/usr/local/bin/redis-server", fix)?;
+    files.extend(binary_with_closure(cli, "/usr/local/bin/redis-cli", fix)?);
+    Ok(Recipe {
+        tag: REDIS_IMAGE,
+        files,
+        dirs: vec![("/tmp", 0o1777), ("/data", 0o755)],
+        dockerfile: [
+            "FROM scratch",
+            "COPY rootfs/ /",
+            "ENV PATH=/usr/local/bin",
+            // Like the official image: data in a volume, so a config without one loses it.
+            "VOLUME /data",
+            "WORKDIR /data",
+            "EXPOSE 6379",
+            r#"ENTRYPOINT ["/usr/local/bin/redis-server"]"#,
+            r#"CMD ["--protected-mode", "no", "--dir", "/data"]"#,
+        ]
+        .join("\n"),
+    })
+}

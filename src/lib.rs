@@ -1,0 +1,18 @@
+//! `harness` makes a Docker Compose deployment prove itself: it deploys a stack, runs a
+//! verification protocol against it, and records every run under a UUID in `runs/`, the
+//! SQLite scoreboard and the task's prompt.
+//!
+//! Data flows one way: task → version → deploy → steps → record → score.
+
+pub mod cli;
+pub mod compose;
+pub mod engine;
+pub mod errors;
+pub mod images;
+pub mod protocol;
+pub mod record;
+pub mod recorder;
+pub mod redact;
+pub mod score;
+pub mod store;
+pub mod task;

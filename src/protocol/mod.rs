@@ -1,0 +1,13 @@
+//! The verification protocol: the steps a deployment must pass, run in order.
+
+pub mod classify;
+pub mod probes;
+mod runner;
+mod session;
+mod step;
+mod steps;
+
+pub use runner::{Event, Plan, ProbeSpec, Report, cleanup, interrupted_step, run};
+pub use session::Deployment;
+pub use step::{Outcome, Signature, Step};
+pub use steps::StepKind;

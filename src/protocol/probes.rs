@@ -1,0 +1,120 @@
+//! Probes talk to the stack the way its users do: HTTP and WebSocket on 127.0.0.1.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+/// What `GET /health` answered.
+#[derive(Debug, Clone)]
+pub struct Health {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Health {
+    pub fn redis_connected(&self) -> bool {
+        self.body["redis"]["connected"].as_bool() == Some(true)
+    }
+
+    pub fn redis_error(&self) -> String {
+        self.body["redis"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+pub async fn health(port: u16, timeout: Duration) -> Result<Health, String> {
+    let url = format!("http://127.0.0.1:{port}/health");
+    let client = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| format!("http client: {e}"))?;
+    let response = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response
+        .text()
+        .await
+        .map_err(|e| format!("GET {url}: reading body: {e}"))?;
+    let body = serde_json::from_str(&text).map_err(|e| {
+        format!("GET {url}: {status} with a body that is not JSON ({e}): {text:.200}")
+    })?;
+    Ok(Health { status, body })
+}
+
+/// The result of one streamed JSON-RPC execution over the WebSocket.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Stream {
+    pub url: String,
+    pub chunks_expected: u64,
+    pub chunks_received: u64,
+    pub completion: Value,
+    pub elapsed_ms: u64,
+}
+
+/// Sends `execute` and checks that every chunk arrives in order before the completion.
+pub async fn ws_execute(
+    port: u16,
+    path: &str,
+    chunks: u64,
+    timeout: Duration,
+) -> Result<Stream, String> {
+    let url = format!("ws://127.0.0.1:{port}{path}");
+    let started = std::time::Instant::now();
+    let exchange = async {
+        let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
+            .await
+            .map_err(|e| format!("connect {url}: {e}"))?;
+        let request = json!({"jsonrpc": "2.0", "id": 1, "method": "execute",
+            "params": {"command": "harness-probe", "chunks": chunks, "delay_ms": 5}});
+        ws.send(Message::text(request.to_string()))
+            .await
+            .map_err(|e| format!("send: {e}"))?;
+        let mut received = 0u64;
+        while let Some(message) = ws.next().await {
+            let message = message.map_err(|e| format!("receive: {e}"))?;
+            let Message::Text(text) = message else {
+                continue;
+            };
+            let value: Value = serde_json::from_str(text.as_str())
+                .map_err(|e| format!("not JSON-RPC ({e}): {:.200}", text.as_str()))?;
+            if value["method"] == "output" {
+                let seq = value["params"]["seq"].as_u64();
+                if seq != Some(received) {
+                    return Err(format!(
+                        "chunk out of order: expected seq {received}, got {seq:?}"
+                    ));
+                }
+                received += 1;
+            } else if value["id"] == 1 {
+                let _ = ws.close(None).await;
+                return Ok((received, value));
+            }
+        }
+        Err(format!(
+            "connection closed after {received} chunks without a completion"
+        ))
+    };
+    let (received, completion) = tokio::time::timeout(timeout, exchange)
+        .await
+        .map_err(|_| format!("no completion within {} ms", timeout.as_millis()))??;
+    if completion.get("result").is_none() {
+        return Err(format!("execute failed: {completion}"));
+    }
+    if received != chunks {
+        return Err(format!("expected {chunks} chunks, received {received}"));
+    }
+    Ok(Stream {
+        url,
+        chunks_expected: chunks,
+        chunks_received: received,
+        completion,
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    })
+}

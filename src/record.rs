@@ -1,0 +1,146 @@
+//! The run record: seed 001's output shape, extended, with `execution_uuid` as the last key.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::errors::RecordError;
+use crate::protocol::Step;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeploymentRecord {
+    pub api_port: Option<u16>,
+    pub websocket_port: Option<u16>,
+    pub instance_id: String,
+    pub services_healthy: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Metrics {
+    /// Seconds from `up` to every service ready, as in the seed.
+    pub startup_duration: f64,
+    pub success: bool,
+    pub duration_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct EngineRecord {
+    pub compose: String,
+    pub docker: String,
+    pub api_version: String,
+}
+
+/// Field order is the file's key order; `execution_uuid` must stay last.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct RunRecord {
+    pub timestamp: String,
+    pub task: String,
+    pub version: String,
+    pub config_hash: String,
+    pub deployment: DeploymentRecord,
+    pub metrics: Metrics,
+    pub steps: Vec<Step>,
+    pub engine: EngineRecord,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub execution_uuid: Uuid,
+}
+
+impl RunRecord {
+    pub fn uuid8(&self) -> String {
+        uuid8(self.execution_uuid)
+    }
+
+    /// The bytes written to `runs/`, and hashed into the scoreboard's chain.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+}
+
+pub fn uuid8(uuid: Uuid) -> String {
+    uuid.simple().to_string()[..8].to_string()
+}
+
+/// The directory for a run's evidence: `runs/<uuid8>/`.
+pub fn evidence_dir(runs: &Path, uuid: Uuid) -> PathBuf {
+    runs.join(uuid8(uuid))
+}
+
+/// Writes `runs/<timestamp>_<uuid8>.json` atomically (temp file, fsync, rename).
+pub fn write(runs: &Path, record: &RunRecord, file_stamp: &str) -> Result<PathBuf, RecordError> {
+    let path = runs.join(format!("{file_stamp}_{}.json", record.uuid8()));
+    let tmp = runs.join(format!(".{file_stamp}_{}.json.tmp", record.uuid8()));
+    let err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| RecordError { path, source }
+    };
+    std::fs::create_dir_all(runs).map_err(err(runs))?;
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp).map_err(err(&tmp))?;
+        file.write_all(record.to_json().as_bytes())
+            .map_err(err(&tmp))?;
+        file.sync_all().map_err(err(&tmp))?;
+    }
+    std::fs::rename(&tmp, &path).map_err(err(&path))?;
+    Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::Outcome;
+
+    pub(crate) fn sample() -> RunRecord {
+        RunRecord {
+            timestamp: "2026-11-23T14:00:00Z".into(),
+            task: "t".into(),
+            version: "v1".into(),
+            config_hash: "ab".into(),
+            deployment: DeploymentRecord {
+                api_port: Some(49153),
+                websocket_port: Some(49154),
+                instance_id: "h-t-12345678-0".into(),
+                services_healthy: true,
+            },
+            metrics: Metrics {
+                startup_duration: 1.5,
+                success: true,
+                duration_ms: 3000,
+            },
+            steps: vec![Step {
+                name: "deploy".into(),
+                outcome: Outcome::Pass,
+                duration_ms: 1500,
+                evidence: serde_json::json!({}),
+            }],
+            engine: EngineRecord {
+                compose: "1.29.2".into(),
+                docker: "20.10".into(),
+                api_version: "1.41".into(),
+            },
+            error: None,
+            execution_uuid: Uuid::new_v4(),
+        }
+    }
+
+    #[test]
+    fn execution_uuid_is_the_last_key_and_the_file_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let record = sample();
+        let path = write(dir.path(), &record, "20261123T140000Z").unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let keys: Vec<&String> = value.as_object().unwrap().keys().collect();
+        assert_eq!(keys.last().unwrap().as_str(), "execution_uuid");
+        assert_eq!(serde_json::from_str::<RunRecord>(&text).unwrap(), record);
+        assert!(
+            path.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .ends_with(&format!("{}.json", record.uuid8()))
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! A finished run lands in three places, in this order: its file in `runs/`, its rows in
+//! the scoreboard (chained), and its line in the task's prompt.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::engine::{ComposeCli, Docker};
+use crate::protocol::Report;
+use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use crate::score;
+use crate::store::{NewRun, Store, VersionRow};
+use crate::task::{HistoryRow, Prompt, RunUpdate};
+
+/// Where the run came from: its task, its version, when it started.
+pub struct Origin<'a> {
+    pub uuid: Uuid,
+    pub started: DateTime<Utc>,
+    pub task_id: i64,
+    pub task: &'a str,
+    pub version: &'a VersionRow,
+    pub change: &'a str,
+}
+
+pub struct Recorded {
+    pub record: RunRecord,
+    pub file: PathBuf,
+    pub hash: String,
+    pub tally: (u64, u64),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RecordingError {
+    #[error(transparent)]
+    File(#[from] crate::errors::RecordError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Prompt(#[from] crate::task::TaskError),
+}
+
+pub fn build_record(
+    origin: &Origin<'_>,
+    report: &Report,
+    docker: &Docker,
+    compose: &ComposeCli,
+    error: Option<String>,
+) -> RunRecord {
+    let success = report.success() && error.is_none();
+    let deployment = report.deployment.as_ref();
+    RunRecord {
+        timestamp: origin
+            .started
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        task: origin.task.to_string(),
+        version: origin.version.label(),
+        config_hash: origin.version.hash.clone(),
+        deployment: DeploymentRecord {
+            api_port: deployment.and_then(|d| d.api_port),
+            websocket_port: deployment.and_then(|d| d.websocket_port),
+            instance_id: report.project.clone(),
+            services_healthy: deployment.is_some_and(|d| d.services_healthy),
+        },
+        metrics: Metrics {
+            startup_duration: deployment
+                .map(|d| d.startup_ms as f64 / 1000.0)
+                .unwrap_or(0.0),
+            success,
+            duration_ms: (Utc::now() - origin.started).num_milliseconds().max(0) as u64,
+        },
+        steps: report.steps.clone(),
+        engine: EngineRecord {
+            compose: compose.display_name(),
+            docker: docker.server_version.clone(),
+            api_version: docker.api_version.clone(),
+        },
+        error,
+        execution_uuid: origin.uuid,
+    }
+}
+
+/// Writes the run file, the scoreboard rows and the prompt's metrics and history row.
+pub fn record(
+    origin: &Origin<'_>,
+    record: RunRecord,
+    runs_dir: &Path,
+    store: &mut Store,
+    prompt: &Prompt,
+) -> Result<Recorded, RecordingError> {
+    let stamp = origin.started.format("%Y%m%dT%H%M%SZ").to_string();
+    let file = record::write(runs_dir, &record, &stamp)?;
+    let json = record.to_json();
+    let hash = store.insert_run(
+        origin.task_id,
+        &NewRun {
+            uuid: &origin.uuid.to_string(),
+            version_id: origin.version.id,
+            started_at: &record.timestamp,
+            success: record.metrics.success,
+            duration_ms: record.metrics.duration_ms,
+            file: &file.to_string_lossy(),
+            json: &json,
+            steps: &record.steps,
+        },
+    )?;
+    let tally = store.version_tally(origin.version.id)?;
+    let update = RunUpdate {
+        successes: tally.0,
+        failures: tally.1,
+        last_updated: Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        last_uuid: origin.uuid.to_string(),
+        row: HistoryRow {
+            version: origin.version.label(),
+            change: origin.change.to_string(),
+            result: result_text(&record, tally),
+            uuid: origin.uuid.to_string(),
+        },
+    };
+    let text = prompt.record_run(&update)?;
+    Prompt::save(prompt.path(), &text)?;
+    Ok(Recorded {
+        record,
+        file,
+        hash,
+        tally,
+    })
+}
+
+fn result_text(record: &RunRecord, (s, f): (u64, u64)) -> String {
+    if record.metrics.success {
+        let grad = if score::graduated(s, f) {
+            ", graduated"
+        } else {
+            ""
+        };
+        return format!("✅ Success ({}{grad})", score::ratio(s, f));
+    }
+    let failed: Vec<String> = record
+        .steps
+        .iter()
+        .filter_map(|st| st.signature().map(|sig| format!("{} {sig}", st.name)))
+        .collect();
+    let why = if failed.is_empty() {
+        record.error.clone().unwrap_or_else(|| "failed".into())
+    } else {
+        failed.join(", ")
+    };
+    format!("❌ Failed: {why} ({})", score::ratio(s, f))
+}

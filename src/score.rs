@@ -1,0 +1,52 @@
+//! Scoring is pure: counts in, verdicts out.
+
+/// Seed 001: "10 successful deployments for every 1 failure".
+pub const TARGET_RATIO: u64 = 10;
+pub const MIN_SUCCESSES: u64 = 10;
+
+pub fn graduated(successes: u64, failures: u64) -> bool {
+    successes >= MIN_SUCCESSES && successes >= TARGET_RATIO * failures
+}
+
+/// `S:F`, as the prompt and the scoreboard show it.
+pub fn ratio(successes: u64, failures: u64) -> String {
+    format!("{successes}:{failures}")
+}
+
+/// Lower bound of the 95 % Wilson score interval of the success rate: how sure the record
+/// makes us, not just how good it looks. 0 when there are no runs.
+pub fn wilson_lower(successes: u64, failures: u64) -> f64 {
+    let n = (successes + failures) as f64;
+    if n == 0.0 {
+        return 0.0;
+    }
+    let z = 1.959_963_984_540_054_f64;
+    let p = successes as f64 / n;
+    let z2n = z * z / n;
+    let centre = p + z2n / 2.0;
+    let margin = z * (p * (1.0 - p) / n + z2n / (4.0 * n)).sqrt();
+    ((centre - margin) / (1.0 + z2n)).max(0.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graduation_needs_ten_successes_per_failure_and_ten_in_all() {
+        assert!(!graduated(9, 0));
+        assert!(graduated(10, 0));
+        assert!(graduated(10, 1));
+        assert!(!graduated(19, 2));
+        assert!(graduated(20, 2));
+    }
+
+    #[test]
+    fn wilson_bound_matches_known_values() {
+        assert_eq!(wilson_lower(0, 0), 0.0);
+        // 10/10 → 0.7225 (standard table value)
+        assert!((wilson_lower(10, 0) - 0.7225).abs() < 1e-3);
+        assert!(wilson_lower(100, 0) > wilson_lower(10, 0));
+        assert!(wilson_lower(5, 5) < 0.5);
+    }
+}

@@ -1,0 +1,362 @@
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use sha2::{Digest, Sha256};
+
+use super::schema::migrations;
+use crate::protocol::Step;
+
+/// The chain of every task starts from this hash.
+pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot open the scoreboard `{path}`: {source} — check the path is writable, or move a corrupt file aside"
+    )]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "cannot migrate the scoreboard `{path}`: {source} — it may be corrupt or from a newer harness"
+    )]
+    Migrate {
+        path: PathBuf,
+        #[source]
+        source: rusqlite_migration::Error,
+    },
+    #[error("scoreboard `{path}`: {source}")]
+    Sql {
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// A config version as the scoreboard knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    pub id: i64,
+    pub number: i64,
+    pub hash: String,
+}
+
+impl VersionRow {
+    pub fn label(&self) -> String {
+        format!("v{}", self.number)
+    }
+}
+
+pub struct NewVersion<'a> {
+    pub hash: &'a str,
+    pub config: &'a str,
+    pub parent: Option<i64>,
+    pub mutation: &'a str,
+    pub reason: &'a str,
+}
+
+pub struct NewRun<'a> {
+    pub uuid: &'a str,
+    pub version_id: i64,
+    pub started_at: &'a str,
+    pub success: bool,
+    pub duration_ms: u64,
+    pub file: &'a str,
+    /// The run file's bytes; hashed into the chain.
+    pub json: &'a str,
+    pub steps: &'a [Step],
+}
+
+/// One row of the scoreboard: a version and how its runs went.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct VersionTally {
+    pub task: String,
+    pub version: i64,
+    pub successes: u64,
+    pub failures: u64,
+    pub last_run: Option<String>,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_path_buf(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_err)?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        migrations()
+            .to_latest(&mut conn)
+            .map_err(|source| StoreError::Migrate {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        Ok(Store {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    fn sql(&self) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
+        move |source| StoreError::Sql {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The task's id, creating the row on first sight.
+    pub fn task_id(&self, name: &str, path: &str) -> Result<i64, StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO task (name, path) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+                params![name, path],
+            )
+            .map_err(self.sql())?;
+        self.conn
+            .query_row("SELECT id FROM task WHERE name = ?1", [name], |r| r.get(0))
+            .map_err(self.sql())
+    }
+
+    /// The version with this content, or a new one numbered after the task's last.
+    pub fn version(
+        &mut self,
+        task_id: i64,
+        new: &NewVersion<'_>,
+    ) -> Result<VersionRow, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let existing = tx
+            .query_row(
+                "SELECT id, number, hash FROM version WHERE task_id = ?1 AND hash = ?2",
+                params![task_id, new.hash],
+                |r| {
+                    Ok(VersionRow {
+                        id: r.get(0)?,
+                        number: r.get(1)?,
+                        hash: r.get(2)?,
+                    })
+                },
+            )
+            .optional()
+            .map_err(sql)?;
+        if let Some(row) = existing {
+            return Ok(row);
+        }
+        let number: i64 = tx
+            .query_row(
+                "SELECT COALESCE(MAX(number), 0) + 1 FROM version WHERE task_id = ?1",
+                [task_id],
+                |r| r.get(0),
+            )
+            .map_err(sql)?;
+        tx.execute(
+            "INSERT INTO version (task_id, number, hash, parent_id, mutation, reason, config, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![task_id, number, new.hash, new.parent, new.mutation, new.reason, new.config,
+                chrono::Utc::now().to_rfc3339()],
+        )
+        .map_err(sql)?;
+        let id = tx.last_insert_rowid();
+        tx.commit().map_err(sql)?;
+        Ok(VersionRow {
+            id,
+            number,
+            hash: new.hash.to_string(),
+        })
+    }
+
+    /// Records a run and its steps in one transaction, chained to the task's previous run.
+    /// Returns the run's hash.
+    pub fn insert_run(&mut self, task_id: i64, run: &NewRun<'_>) -> Result<String, StoreError> {
+        let path = self.path.clone();
+        let sql = |source| StoreError::Sql {
+            path: path.clone(),
+            source,
+        };
+        // IMMEDIATE takes the write lock first, so two writers cannot read the same prev_hash.
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(sql)?;
+        let prev: String = tx
+            .query_row(
+                "SELECT hash FROM run WHERE task_id = ?1 ORDER BY seq DESC LIMIT 1",
+                [task_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(sql)?
+            .unwrap_or_else(|| GENESIS_HASH.to_string());
+        let hash = chain_hash(&prev, run.json);
+        tx.execute(
+            "INSERT INTO run (uuid, task_id, version_id, started_at, success, duration_ms, file, json, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![run.uuid, task_id, run.version_id, run.started_at, run.success,
+                run.duration_ms as i64, run.file, run.json, prev, hash],
+        )
+        .map_err(sql)?;
+        let seq = tx.last_insert_rowid();
+        {
+            let mut insert = tx
+                .prepare_cached(
+                    "INSERT INTO step (run_seq, idx, name, status, duration_ms, signature, evidence)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )
+                .map_err(sql)?;
+            for (idx, step) in run.steps.iter().enumerate() {
+                insert
+                    .execute(params![
+                        seq,
+                        idx as i64,
+                        step.name,
+                        step.status(),
+                        step.duration_ms as i64,
+                        step.signature().map(|s| s.as_str()),
+                        step.evidence.to_string()
+                    ])
+                    .map_err(sql)?;
+            }
+        }
+        tx.commit().map_err(sql)?;
+        Ok(hash)
+    }
+
+    /// Successes and failures of every version, optionally of one task.
+    pub fn tallies(&self, task: Option<&str>) -> Result<Vec<VersionTally>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT t.name, v.number,
+                        COALESCE(SUM(r.success), 0), COALESCE(SUM(1 - r.success), 0), MAX(r.started_at)
+                 FROM version v JOIN task t ON t.id = v.task_id
+                 LEFT JOIN run r ON r.version_id = v.id
+                 WHERE ?1 IS NULL OR t.name = ?1
+                 GROUP BY v.id ORDER BY t.name, v.number",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([task], |r| {
+                Ok(VersionTally {
+                    task: r.get(0)?,
+                    version: r.get(1)?,
+                    successes: r.get::<_, i64>(2)? as u64,
+                    failures: r.get::<_, i64>(3)? as u64,
+                    last_run: r.get(4)?,
+                })
+            })
+            .map_err(self.sql())?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+    }
+
+    /// Successes and failures of one version.
+    pub fn version_tally(&self, version_id: i64) -> Result<(u64, u64), StoreError> {
+        self.conn
+            .query_row(
+                "SELECT COALESCE(SUM(success), 0), COALESCE(SUM(1 - success), 0) FROM run WHERE version_id = ?1",
+                [version_id],
+                |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
+            )
+            .map_err(self.sql())
+    }
+}
+
+/// `sha256(prev_hash ‖ run JSON)`, hex.
+pub fn chain_hash(prev: &str, json: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(json.as_bytes());
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(store: &mut Store, task: i64, hash: &str) -> VersionRow {
+        store
+            .version(
+                task,
+                &NewVersion {
+                    hash,
+                    config: "services: {}",
+                    parent: None,
+                    mutation: "seed",
+                    reason: "r",
+                },
+            )
+            .unwrap()
+    }
+
+    fn run(store: &mut Store, task: i64, v: i64, uuid: &str, success: bool) -> String {
+        store
+            .insert_run(
+                task,
+                &NewRun {
+                    uuid,
+                    version_id: v,
+                    started_at: "2026-11-23T00:00:00Z",
+                    success,
+                    duration_ms: 5,
+                    file: "f.json",
+                    json: uuid,
+                    steps: &[],
+                },
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn versions_are_content_addressed_and_numbered_per_task() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let a = store.task_id("a", "a.md").unwrap();
+        let b = store.task_id("b", "b.md").unwrap();
+        assert_eq!(store.task_id("a", "a.md").unwrap(), a);
+        let v1 = version(&mut store, a, "h1");
+        let v2 = version(&mut store, a, "h2");
+        assert_eq!((v1.number, v2.number), (1, 2));
+        assert_eq!(version(&mut store, a, "h1"), v1);
+        assert_eq!(version(&mut store, b, "h1").number, 1);
+    }
+
+    #[test]
+    fn runs_are_chained_and_tallied() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut store = Store::open(&path).unwrap();
+        let t = store.task_id("a", "a.md").unwrap();
+        let v = version(&mut store, t, "h1");
+        let h1 = run(&mut store, t, v.id, "u1", true);
+        let h2 = run(&mut store, t, v.id, "u2", false);
+        assert_eq!(h1, chain_hash(GENESIS_HASH, "u1"));
+        assert_eq!(h2, chain_hash(&h1, "u2"));
+        assert_eq!(store.version_tally(v.id).unwrap(), (1, 1));
+        drop(store);
+        let store = Store::open(&path).unwrap();
+        let tallies = store.tallies(Some("a")).unwrap();
+        assert_eq!(tallies.len(), 1);
+        assert_eq!((tallies[0].successes, tallies[0].failures), (1, 1));
+    }
+}

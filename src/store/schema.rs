@@ -1,0 +1,59 @@
+use rusqlite_migration::{M, Migrations};
+
+/// Append only: a released migration never changes, so every existing scoreboard upgrades.
+pub(crate) fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(
+        "CREATE TABLE task (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            path TEXT NOT NULL
+        );
+        CREATE TABLE version (
+            id INTEGER PRIMARY KEY,
+            task_id INTEGER NOT NULL REFERENCES task(id),
+            number INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            parent_id INTEGER REFERENCES version(id),
+            mutation TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            config TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (task_id, number),
+            UNIQUE (task_id, hash)
+        );
+        CREATE TABLE run (
+            seq INTEGER PRIMARY KEY,
+            uuid TEXT NOT NULL UNIQUE,
+            task_id INTEGER NOT NULL REFERENCES task(id),
+            version_id INTEGER NOT NULL REFERENCES version(id),
+            started_at TEXT NOT NULL,
+            success INTEGER NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            file TEXT NOT NULL,
+            json TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        );
+        CREATE INDEX run_by_version ON run (version_id, success);
+        CREATE INDEX run_by_task ON run (task_id, seq);
+        CREATE TABLE step (
+            run_seq INTEGER NOT NULL REFERENCES run(seq) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            duration_ms INTEGER NOT NULL,
+            signature TEXT,
+            evidence TEXT NOT NULL,
+            PRIMARY KEY (run_seq, idx)
+        );
+        CREATE INDEX step_by_signature ON step (signature) WHERE signature IS NOT NULL;",
+    )])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        assert!(super::migrations().validate().is_ok());
+    }
+}
