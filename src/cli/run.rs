@@ -18,7 +18,7 @@ use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
 use crate::record;
 use crate::recorder::{self, Origin, Recorded};
 use crate::redact::Redactor;
-use crate::store::{NewVersion, Store};
+use crate::store::{NewVersion, Store, VersionRow};
 use crate::task::Prompt;
 
 /// What a run needs that outlives it: one engine connection, one scoreboard.
@@ -41,10 +41,20 @@ impl Session {
     }
 }
 
-/// How one run ended, for the exit code.
-enum Ended {
-    Recorded(Box<Recorded>),
-    Interrupted(u8, Box<Recorded>),
+/// How one run ended: recorded always, and the signal's exit code if one cut it short.
+struct Ended {
+    recorded: Recorded,
+    interrupted: Option<u8>,
+}
+
+impl Ended {
+    fn exit_code(&self) -> u8 {
+        match self.interrupted {
+            Some(code) => code,
+            None if self.recorded.record.metrics.success => exit::SUCCESS,
+            None => exit::RUN_FAILED,
+        }
+    }
 }
 
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
@@ -53,19 +63,11 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     announce(cli, uuid);
     let mut ctx = Session::open(cli).await?;
     let mut reporter = Reporter::new(cli.json);
-    match execute(cli, args, uuid, &mut ctx, &mut reporter).await? {
-        Ended::Recorded(r) => {
-            if cli.json {
-                print!("{}", r.record.to_json());
-            }
-            Ok(if r.record.metrics.success {
-                exit::SUCCESS
-            } else {
-                exit::RUN_FAILED
-            })
-        }
-        Ended::Interrupted(code, _) => Ok(code),
+    let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
+    if cli.json {
+        print!("{}", ended.recorded.record.to_json());
     }
+    Ok(ended.exit_code())
 }
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
@@ -76,13 +78,12 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
     for i in 0..args.runs {
         let uuid = Uuid::new_v4();
         announce(cli, uuid);
-        match execute(cli, &args.run, uuid, &mut ctx, &mut reporter).await? {
-            Ended::Recorded(r) => {
-                all_passed &= r.record.metrics.success;
-                records.push(r.record);
-            }
-            Ended::Interrupted(code, _) => return Ok(code),
+        let ended = execute(cli, &args.run, uuid, &mut ctx, &mut reporter).await?;
+        if ended.interrupted.is_some() {
+            return Ok(ended.exit_code());
         }
+        all_passed &= ended.recorded.record.metrics.success;
+        records.push(ended.recorded.record);
         reporter.line(&format!("  ({}/{} runs)", i + 1, args.runs));
     }
     let prompt = Prompt::load(&args.run.task)?;
@@ -117,23 +118,12 @@ async fn execute(
 ) -> anyhow::Result<Ended> {
     let started = Utc::now();
     let prompt = Prompt::load(&args.task)?;
-    let candidate = candidate(&prompt, args.config.as_deref())?;
     let steps = select_steps(&args.steps, &args.skip)?;
     let task_id = ctx
         .store
         .task_id(prompt.name(), &args.task.to_string_lossy())?;
-    let (mutation, reason) = version_origin(&prompt, args.config.as_deref());
-    let hash = config_hash(&candidate);
-    let version = ctx.store.version(
-        task_id,
-        &NewVersion {
-            hash: &hash,
-            config: &candidate.text,
-            parent: None,
-            mutation: &mutation,
-            reason: &reason,
-        },
-    )?;
+    let (candidate, version) =
+        resolve_version(&mut ctx.store, task_id, &prompt, args.config.as_deref())?;
     reporter.line(&format!(
         "  task {}   {}   {}",
         prompt.name(),
@@ -158,15 +148,15 @@ async fn execute(
         task_id,
         task: prompt.name(),
         version: &version,
-        change: &reason,
+        change: &version.reason,
     };
     let error = interrupted.map(|code| format!("interrupted by signal (exit {code})"));
     let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, error);
     let recorded = recorder::record(&origin, built, &cli.runs_dir, &mut ctx.store, &prompt)?;
     summarise(reporter, &recorded);
-    Ok(match interrupted {
-        Some(code) => Ended::Interrupted(code, Box::new(recorded)),
-        None => Ended::Recorded(Box::new(recorded)),
+    Ok(Ended {
+        recorded,
+        interrupted,
     })
 }
 
@@ -223,37 +213,55 @@ async fn termination() -> u8 {
     }
 }
 
-fn candidate(prompt: &Prompt, config: Option<&Path>) -> anyhow::Result<ComposeFile> {
-    Ok(match config {
-        Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!(
-                    "cannot read the config `{}` — check the path given to --config",
-                    path.display()
-                )
-            })?;
-            ComposeFile::parse(&path.to_string_lossy(), &text, 1)?
-        }
-        None => ComposeFile::parse(
-            &prompt.path().to_string_lossy(),
-            prompt.config_yaml(),
-            prompt.config_line(),
-        )?,
-    })
-}
-
-/// How a version first came to be, for the scoreboard and the evolution history.
-fn version_origin(prompt: &Prompt, config: Option<&Path>) -> (String, String) {
-    match config {
-        Some(path) => ("external".into(), format!("config from {}", path.display())),
-        None => {
-            let first = prompt.history().first().map(|r| r.change.clone());
-            (
-                "seed".into(),
-                first.unwrap_or_else(|| "the task's candidate config".into()),
-            )
-        }
-    }
+/// The config to deploy and its version. The task's own candidate is always registered
+/// first, so version numbers follow the task's history even when `--config` is used.
+fn resolve_version(
+    store: &mut Store,
+    task_id: i64,
+    prompt: &Prompt,
+    config: Option<&Path>,
+) -> anyhow::Result<(ComposeFile, VersionRow)> {
+    let own = ComposeFile::parse(
+        &prompt.path().to_string_lossy(),
+        prompt.config_yaml(),
+        prompt.config_line(),
+    )?;
+    let seed_reason = prompt
+        .history()
+        .first()
+        .map(|r| r.change.clone())
+        .unwrap_or_else(|| "the task's candidate config".into());
+    let own_version = store.version(
+        task_id,
+        &NewVersion {
+            hash: &config_hash(&own),
+            config: &own.text,
+            parent: None,
+            mutation: "seed",
+            reason: &seed_reason,
+        },
+    )?;
+    let Some(path) = config else {
+        return Ok((own, own_version));
+    };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the config `{}` — check the path given to --config",
+            path.display()
+        )
+    })?;
+    let file = ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+    let version = store.version(
+        task_id,
+        &NewVersion {
+            hash: &config_hash(&file),
+            config: &file.text,
+            parent: Some(own_version.id),
+            mutation: "external",
+            reason: &format!("config from {}", path.display()),
+        },
+    )?;
+    Ok((file, version))
 }
 
 fn select_steps(only: &[String], skip: &[String]) -> anyhow::Result<Vec<StepKind>> {

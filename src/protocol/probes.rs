@@ -18,6 +18,14 @@ impl Health {
         self.body["redis"]["connected"].as_bool() == Some(true)
     }
 
+    /// Where the service looks for Redis (credentials removed by the service).
+    pub fn redis_target(&self) -> String {
+        self.body["redis"]["target"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     pub fn redis_error(&self) -> String {
         self.body["redis"]["error"]
             .as_str()

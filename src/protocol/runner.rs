@@ -69,6 +69,12 @@ impl Plan {
         format!("h-{task}-{uuid8}-{instance}")
     }
 
+    /// The compose files live apart from the evidence, so a config's relative bind mounts
+    /// (`./logs:/app/logs`) land here and never mix with the harness's own files.
+    pub fn compose_dir(&self) -> PathBuf {
+        self.run_dir.join("compose")
+    }
+
     pub(crate) fn probe_timeout(&self) -> Duration {
         self.timeout.min(Duration::from_secs(15))
     }
@@ -77,8 +83,8 @@ impl Plan {
         compose.project(
             &self.project_name(instance),
             vec![
-                self.run_dir.join("candidate.yml"),
-                self.run_dir.join("override.yml"),
+                self.compose_dir().join("candidate.yml"),
+                self.compose_dir().join("override.yml"),
             ],
         )
     }

@@ -72,8 +72,8 @@ async fn deploy(s: &mut Session<'_>) -> StepResult {
     let plan = s.plan;
     let override_text = override_yaml(&plan.candidate, plan.run, &plan.task);
     let files = [
-        ("candidate.yml", plan.candidate.text.as_str()),
-        ("override.yml", &override_text),
+        ("compose/candidate.yml", plan.candidate.text.as_str()),
+        ("compose/override.yml", &override_text),
     ];
     for (name, text) in files {
         if let Err(e) = s.write_evidence(name, text) {
@@ -242,9 +242,10 @@ async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
         Ok(h) => h,
         Err(e) => return fail(Signature::ApiProbe, json!({"error": e})),
     };
-    let reported = json!({"connected": health.redis_connected(), "error": health.redis_error()});
+    let reported = json!({"connected": health.redis_connected(),
+        "target": health.redis_target(), "error": health.redis_error()});
     if !health.redis_connected() {
-        let sig = if classify::redis_on_localhost(&health.redis_error()) {
+        let sig = if classify::redis_on_localhost(&health.redis_target()) {
             Signature::RedisLocalhost
         } else {
             Signature::RedisUnavailable

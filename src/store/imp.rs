@@ -47,6 +47,8 @@ pub struct VersionRow {
     pub id: i64,
     pub number: i64,
     pub hash: String,
+    /// Why this version exists: the mutation's reason, or where the config came from.
+    pub reason: String,
 }
 
 impl VersionRow {
@@ -149,13 +151,14 @@ impl Store {
             .map_err(sql)?;
         let existing = tx
             .query_row(
-                "SELECT id, number, hash FROM version WHERE task_id = ?1 AND hash = ?2",
+                "SELECT id, number, hash, reason FROM version WHERE task_id = ?1 AND hash = ?2",
                 params![task_id, new.hash],
                 |r| {
                     Ok(VersionRow {
                         id: r.get(0)?,
                         number: r.get(1)?,
                         hash: r.get(2)?,
+                        reason: r.get(3)?,
                     })
                 },
             )
@@ -184,6 +187,7 @@ impl Store {
             id,
             number,
             hash: new.hash.to_string(),
+            reason: new.reason.to_string(),
         })
     }
 

@@ -18,6 +18,7 @@ pub enum HealthStatus {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RedisHealth {
     pub connected: bool,
+    pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -41,10 +42,12 @@ pub async fn report(state: &AppState) -> HealthReport {
     let redis = match state.store.ping().await {
         Ok(()) => RedisHealth {
             connected: true,
+            target: state.service.redis_target.clone(),
             error: None,
         },
         Err(error) => RedisHealth {
             connected: false,
+            target: state.service.redis_target.clone(),
             error: Some(error.to_string()),
         },
     };

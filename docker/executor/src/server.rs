@@ -121,7 +121,7 @@ fn log_startup(config: &Config, api_addr: SocketAddr, ws_addr: SocketAddr) {
 }
 
 /// Redis URLs may carry a password in the userinfo or the query string.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     let without_query = url.split('?').next().unwrap_or_default();
     match (without_query.find("://"), without_query.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => format!(

@@ -11,6 +11,9 @@ use crate::store::Store;
 pub struct ServiceInfo {
     pub api_key_present: bool,
     pub execution_uuid: Option<String>,
+    /// Where Redis is expected, without credentials: a degraded `/health` names it so a
+    /// caller can tell "Redis is down" from "Redis is looked for in the wrong place".
+    pub redis_target: String,
     pub started: Instant,
 }
 
@@ -19,6 +22,7 @@ impl ServiceInfo {
         Self {
             api_key_present: config.api_key_present,
             execution_uuid: config.execution_uuid.clone(),
+            redis_target: crate::server::redact_url(&config.redis_url),
             started: Instant::now(),
         }
     }

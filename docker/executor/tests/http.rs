@@ -16,7 +16,10 @@ async fn health_is_ok_with_redis_and_without_api_key() {
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["service"], "executor");
-    assert_eq!(body["redis"], serde_json::json!({"connected": true}));
+    assert_eq!(
+        body["redis"],
+        serde_json::json!({"connected": true, "target": fixture.redis.url()})
+    );
     assert_eq!(body["api_key_present"], false);
     assert_eq!(body["execution_uuid"], EXECUTION_UUID);
     assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));

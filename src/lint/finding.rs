@@ -1,0 +1,211 @@
+use std::fmt;
+
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    /// Fails the run's lint step.
+    Error,
+    Warn,
+    Info,
+}
+
+impl Level {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Error => "error",
+            Level::Warn => "warn",
+            Level::Info => "info",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// Stable kebab-case id, one of [`rules`](super::rules).
+    pub rule: &'static str,
+    pub level: Level,
+    /// Where in the file: `services.cc_execute.ports[0]`, `networks.net.name`, `version`.
+    pub path: String,
+    /// What is wrong and why, for a human; never contains a secret value.
+    pub message: String,
+    /// The mutation-catalog id that fixes it, where one exists.
+    pub mutation: Option<&'static str>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:<5} {} {}: {}",
+            self.level, self.rule, self.path, self.message
+        )?;
+        if let Some(m) = self.mutation {
+            write!(f, " [fix: {m}]")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RuleInfo {
+    pub id: &'static str,
+    /// The level the rule reports at; a few findings of a rule are milder (see the
+    /// description).
+    pub level: Level,
+    pub mutation: Option<&'static str>,
+    pub description: &'static str,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Seg {
+    Key(String),
+    Index(usize),
+}
+
+/// Kept structured until the end so findings sort `ports[2]` before `ports[10]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct Path(Vec<Seg>);
+
+impl Path {
+    pub(crate) fn root() -> Path {
+        Path::default()
+    }
+
+    pub(crate) fn key(&self, k: &str) -> Path {
+        let mut p = self.clone();
+        p.0.push(Seg::Key(k.to_string()));
+        p
+    }
+
+    pub(crate) fn index(&self, i: usize) -> Path {
+        let mut p = self.clone();
+        p.0.push(Seg::Index(i));
+        p
+    }
+
+    pub(crate) fn render(&self) -> String {
+        let mut out = String::new();
+        for seg in &self.0 {
+            match seg {
+                Seg::Index(i) => out.push_str(&format!("[{i}]")),
+                Seg::Key(k) if is_word(k) => {
+                    if !out.is_empty() {
+                        out.push('.');
+                    }
+                    out.push_str(k);
+                }
+                Seg::Key(k) => {
+                    let quoted = serde_json::to_string(k).unwrap_or_else(|_| format!("\"{k}\""));
+                    out.push_str(&format!("[{quoted}]"));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_word(k: &str) -> bool {
+    !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Sink {
+    items: Vec<(Path, Finding)>,
+}
+
+impl Sink {
+    pub(crate) fn add(&mut self, rule: &RuleInfo, path: &Path, message: String) {
+        self.add_at(rule, rule.level, path, message);
+    }
+
+    pub(crate) fn add_at(&mut self, rule: &RuleInfo, level: Level, path: &Path, message: String) {
+        self.items.push((
+            path.clone(),
+            Finding {
+                rule: rule.id,
+                level,
+                path: path.render(),
+                message,
+                mutation: rule.mutation,
+            },
+        ));
+    }
+
+    /// Sorted by path then rule; the sort is stable, so several findings of one rule at
+    /// one path keep the order they were found in.
+    pub(crate) fn finish(mut self) -> Vec<Finding> {
+        self.items
+            .sort_by(|(pa, fa), (pb, fb)| pa.cmp(pb).then_with(|| fa.rule.cmp(fb.rule)));
+        let mut out: Vec<Finding> = Vec::with_capacity(self.items.len());
+        for (_, f) in self.items {
+            // An alias repeats its anchor's nodes, so one problem can be found twice.
+            if !out.contains(&f) {
+                out.push(f);
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_render_dotted_with_indexes_and_quote_odd_keys() {
+        let p = Path::root().key("services").key("api").key("ports").index(3);
+        assert_eq!(p.render(), "services.api.ports[3]");
+        let p = Path::root()
+            .key("services")
+            .key("es")
+            .key("environment")
+            .key("discovery.type");
+        assert_eq!(p.render(), r#"services.es.environment["discovery.type"]"#);
+        assert_eq!(Path::root().key("version").render(), "version");
+    }
+
+    #[test]
+    fn findings_sort_by_structured_path_then_rule() {
+        const A: RuleInfo = RuleInfo {
+            id: "b-rule",
+            level: Level::Warn,
+            mutation: None,
+            description: "",
+        };
+        const B: RuleInfo = RuleInfo {
+            id: "a-rule",
+            level: Level::Error,
+            mutation: Some("m"),
+            description: "",
+        };
+        let ports = Path::root().key("s").key("ports");
+        let mut sink = Sink::default();
+        sink.add(&A, &ports.index(10), "x".into());
+        sink.add(&A, &ports.index(2), "x".into());
+        sink.add(&B, &ports.index(2), "y".into());
+        sink.add(&B, &ports.index(2), "y".into());
+        let out: Vec<(String, &str)> = sink
+            .finish()
+            .into_iter()
+            .map(|f| (f.path, f.rule))
+            .collect();
+        assert_eq!(
+            out,
+            vec![
+                ("s.ports[2]".to_string(), "a-rule"),
+                ("s.ports[2]".to_string(), "b-rule"),
+                ("s.ports[10]".to_string(), "b-rule"),
+            ]
+        );
+    }
+}

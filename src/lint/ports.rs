@@ -1,0 +1,245 @@
+//! Published ports: a fixed host port stops a second instance; a port on every interface
+//! exposes the service to the whole network.
+
+use serde_yaml_ng::Value;
+
+use super::catalog::{HARDCODED_HOST_PORT, PORT_ALL_INTERFACES};
+use super::finding::{Path, Sink};
+use super::interp;
+use super::run::Ctx;
+use super::yaml::{self, untag};
+
+/// One `ports:` entry as Compose sees it on a machine where no variable is set.
+#[derive(Debug, PartialEq, Eq)]
+struct Published {
+    host_ip: String,
+    host_port: String,
+    container: String,
+    /// The host part was interpolated, so the fixed port is a default.
+    from_default: bool,
+}
+
+pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
+    for svc in &ctx.services {
+        // The engine ignores `ports:` with host networking.
+        if yaml::get_str(svc.body, "network_mode").as_deref() == Some("host") {
+            continue;
+        }
+        let Some(ports) = yaml::get_seq(svc.body, "ports") else {
+            continue;
+        };
+        let base = svc.path.key("ports");
+        for (i, entry) in ports.iter().enumerate() {
+            if let Some(p) = published(entry) {
+                report(&p, &base.index(i), sink);
+            }
+        }
+    }
+}
+
+fn published(entry: &Value) -> Option<Published> {
+    match untag(entry) {
+        Value::Number(n) => Some(Published {
+            host_ip: String::new(),
+            host_port: String::new(),
+            container: n.to_string(),
+            from_default: false,
+        }),
+        Value::String(s) => short(s),
+        Value::Mapping(m) => {
+            let raw = |k: &str| yaml::get_str(m, k).unwrap_or_default();
+            let (ip, port) = (raw("host_ip"), raw("published"));
+            Some(Published {
+                host_ip: interp::unset(&ip),
+                host_port: interp::unset(&port),
+                container: raw("target"),
+                from_default: port.contains('$'),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, split the way Compose splits it
+/// after interpolation: the last part is the container port, the one before it the host
+/// port, and everything earlier the IP (so an unbracketed IPv6 address still works).
+fn short(raw: &str) -> Option<Published> {
+    let parsed = interp::parse(raw);
+    if parsed.invalid {
+        return None;
+    }
+    let text = parsed.unset.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let parts: Vec<&str> = text.split(':').collect();
+    let n = parts.len();
+    let (ip, host) = match n {
+        1 => (String::new(), ""),
+        2 => (String::new(), parts[0]),
+        _ => (parts[..n - 2].join(":"), parts[n - 2]),
+    };
+    // Which part the variables sat in is lost after interpolation; the raw text tells
+    // whether any host port came from one.
+    let from_default = parsed.has_refs() && n > 1;
+    Some(Published {
+        host_ip: ip,
+        host_port: host.to_string(),
+        container: parts[n - 1].to_string(),
+        from_default,
+    })
+}
+
+fn all_interfaces(ip: &str) -> bool {
+    let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
+    matches!(ip, "" | "0.0.0.0" | "::")
+}
+
+fn report(p: &Published, path: &Path, sink: &mut Sink) {
+    let container = p.container.trim();
+    let engine_assigned = format!("`127.0.0.1::{container}`");
+    let host_port = p.host_port.trim();
+    if !host_port.is_empty() {
+        let message = if p.from_default {
+            format!(
+                "host port defaults to {host_port}: wherever the variable is unset, a second \
+                 instance or anything else on {host_port} makes `up` fail with \"port is \
+                 already allocated\" — let the engine assign one ({engine_assigned})"
+            )
+        } else {
+            format!(
+                "host port {host_port} is fixed: a second instance or anything else on that \
+                 port makes `up` fail with \"port is already allocated\" — let the engine \
+                 assign one ({engine_assigned})"
+            )
+        };
+        sink.add(&HARDCODED_HOST_PORT, path, message);
+    }
+    if all_interfaces(&p.host_ip) {
+        let ip = if p.host_ip.trim().is_empty() {
+            "no host IP".to_string()
+        } else {
+            format!("host IP {}", p.host_ip.trim())
+        };
+        sink.add(
+            &PORT_ALL_INTERFACES,
+            path,
+            format!(
+                "container port {container} is published on every host interface ({ip}), \
+                 reachable from the whole network — bind it to 127.0.0.1 unless it must be \
+                 public"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lint::tests::{at, lint_yaml};
+
+    fn ports(entries: &str) -> Vec<(String, String)> {
+        let text = format!("services:\n  api:\n    image: x\n    ports:\n{entries}");
+        lint_yaml(&text)
+            .into_iter()
+            .filter(|f| f.rule == HARDCODED_HOST_PORT.id || f.rule == PORT_ALL_INTERFACES.id)
+            .map(|f| (f.path, f.rule.to_string()))
+            .collect()
+    }
+
+    const FIXED: &str = "hardcoded-host-port";
+    const OPEN: &str = "port-all-interfaces";
+
+    #[test]
+    fn fixed_host_ports_in_short_syntax() {
+        let p0 = "services.api.ports[0]".to_string();
+        assert_eq!(
+            ports("      - \"8001:8000\"\n"),
+            vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
+        );
+        assert_eq!(
+            ports("      - \"0.0.0.0:8001:8000\"\n"),
+            vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
+        );
+        assert_eq!(
+            ports("      - \"8003-8010:8003\"\n"),
+            vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
+        );
+        assert_eq!(
+            ports("      - 127.0.0.1:8001:8000/tcp\n"),
+            vec![(p0.clone(), FIXED.into())]
+        );
+        assert_eq!(
+            ports("      - \"[::1]:8001:8000\"\n"),
+            vec![(p0.clone(), FIXED.into())]
+        );
+        // Unquoted: YAML 1.2 reads it as a string, not a base-60 number.
+        assert_eq!(
+            ports("      - 4200:4200\n"),
+            vec![(p0.clone(), FIXED.into()), (p0, OPEN.into())]
+        );
+    }
+
+    #[test]
+    fn a_default_inside_interpolation_is_still_fixed() {
+        let f = lint_yaml(
+            "services:\n  api:\n    ports:\n      - \"${API_EXTERNAL_PORT:-8001}:8000\"\n",
+        );
+        let hit = at(&f, "services.api.ports[0]", FIXED);
+        assert!(hit.message.contains("defaults to 8001"), "{}", hit.message);
+        assert_eq!(hit.mutation, Some("engine-assigned-port"));
+        let f = lint_yaml(
+            "services:\n  api:\n    ports:\n      - \"${BIND:-127.0.0.1}:${P:-9000}:8000\"\n",
+        );
+        assert_eq!(
+            f.iter().filter(|f| f.rule == FIXED).count(),
+            1,
+            "{f:#?}"
+        );
+        assert!(f.iter().all(|f| f.rule != OPEN), "{f:#?}");
+    }
+
+    #[test]
+    fn engine_assigned_and_container_only_ports_are_not_fixed() {
+        assert_eq!(ports("      - \"127.0.0.1::8000\"\n"), vec![]);
+        assert_eq!(ports("      - \"[::1]::8000\"\n"), vec![]);
+        assert_eq!(ports("      - \"${P:-}:8000\"\n").len(), 1);
+        let p0 = "services.api.ports[0]".to_string();
+        assert_eq!(ports("      - \"8000\"\n"), vec![(p0.clone(), OPEN.into())]);
+        assert_eq!(ports("      - 8000\n"), vec![(p0.clone(), OPEN.into())]);
+        // A required variable is its own finding, not a fixed port.
+        assert_eq!(ports("      - \"${PORT}:8000\"\n"), vec![(p0, OPEN.into())]);
+    }
+
+    #[test]
+    fn long_syntax() {
+        let p0 = "services.api.ports[0]".to_string();
+        assert_eq!(
+            ports("      - target: 8000\n        published: 8001\n"),
+            vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
+        );
+        assert_eq!(
+            ports("      - target: 8000\n        published: \"8001\"\n        host_ip: 127.0.0.1\n"),
+            vec![(p0.clone(), FIXED.into())]
+        );
+        assert_eq!(
+            ports("      - target: 8000\n        host_ip: 127.0.0.1\n"),
+            vec![]
+        );
+        assert_eq!(
+            ports("      - target: 8000\n        published: \"${P:-8001}\"\n        host_ip: 127.0.0.1\n"),
+            vec![(p0, FIXED.into())]
+        );
+    }
+
+    #[test]
+    fn odd_entries_and_host_networking_do_not_crash_or_report() {
+        assert_eq!(ports("      - null\n      - [1, 2]\n      - {}\n      - \"\"\n").len(), 1);
+        let f = lint_yaml(
+            "services:\n  api:\n    network_mode: host\n    ports:\n      - \"80:80\"\n",
+        );
+        assert!(f.iter().all(|f| f.rule != FIXED && f.rule != OPEN));
+        let f = lint_yaml("services:\n  api:\n    ports: \"80:80\"\n");
+        assert!(f.iter().all(|f| f.rule != FIXED));
+    }
+}

@@ -1,0 +1,219 @@
+//! Tolerant readers over the YAML tree: lint sees files Compose itself would reject, and
+//! must answer with findings, never a panic.
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::finding::Path;
+
+/// Compose's `!reset` / `!override` tags wrap the value they apply to.
+pub(crate) fn untag(v: &Value) -> &Value {
+    match v {
+        Value::Tagged(t) => untag(&t.value),
+        other => other,
+    }
+}
+
+pub(crate) fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
+    m.get(key).map(untag).filter(|v| !v.is_null())
+}
+
+pub(crate) fn get_map<'a>(m: &'a Mapping, key: &str) -> Option<&'a Mapping> {
+    get(m, key).and_then(Value::as_mapping)
+}
+
+pub(crate) fn get_seq<'a>(m: &'a Mapping, key: &str) -> Option<&'a [Value]> {
+    get(m, key)
+        .and_then(Value::as_sequence)
+        .map(Vec::as_slice)
+}
+
+/// A scalar as Compose reads it: `8000`, `true` and `"8000"` are all strings to it.
+pub(crate) fn scalar(v: &Value) -> Option<String> {
+    match untag(v) {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+pub(crate) fn get_str(m: &Mapping, key: &str) -> Option<String> {
+    get(m, key).and_then(scalar)
+}
+
+pub(crate) fn key_string(k: &Value) -> String {
+    scalar(k).unwrap_or_else(|| {
+        serde_yaml_ng::to_string(k)
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    })
+}
+
+pub(crate) struct Service<'a> {
+    pub name: String,
+    pub body: &'a Mapping,
+    pub path: Path,
+}
+
+/// Services whose body is a mapping; anything else is not a service lint can read.
+pub(crate) fn services(doc: &Value) -> Vec<Service<'_>> {
+    let Some(m) = doc.as_mapping().and_then(|top| get_map(top, "services")) else {
+        return Vec::new();
+    };
+    m.iter()
+        .filter_map(|(k, v)| {
+            let name = key_string(k);
+            Some(Service {
+                path: Path::root().key("services").key(&name),
+                name,
+                body: untag(v).as_mapping()?,
+            })
+        })
+        .collect()
+}
+
+pub(crate) struct EnvEntry {
+    pub key: String,
+    /// `None` for `- KEY` or `KEY:` (passed through from the shell) and non-scalars.
+    pub value: Option<String>,
+    pub path: Path,
+}
+
+/// `environment:` as a mapping or as a `- KEY=value` list.
+pub(crate) fn environment(svc: &Service<'_>) -> Vec<EnvEntry> {
+    let base = svc.path.key("environment");
+    match svc.body.get("environment").map(untag) {
+        Some(Value::Mapping(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                let key = key_string(k);
+                EnvEntry {
+                    path: base.key(&key),
+                    key,
+                    value: scalar(v),
+                }
+            })
+            .collect(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let text = scalar(item)?;
+                let (key, value) = match text.split_once('=') {
+                    Some((k, v)) => (k.to_string(), Some(v.to_string())),
+                    None => (text, None),
+                };
+                Some(EnvEntry {
+                    key: key.trim().to_string(),
+                    value,
+                    path: base.index(i),
+                })
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Health {
+    Missing,
+    Disabled,
+    Present,
+}
+
+pub(crate) fn health(body: &Mapping) -> Health {
+    let Some(hc) = get(body, "healthcheck") else {
+        return Health::Missing;
+    };
+    let Some(hc) = hc.as_mapping() else {
+        return Health::Present;
+    };
+    if get(hc, "disable").and_then(Value::as_bool) == Some(true) {
+        return Health::Disabled;
+    }
+    let test = get(hc, "test");
+    let none = match test {
+        Some(Value::Sequence(s)) => s.first().and_then(scalar).as_deref() == Some("NONE"),
+        Some(Value::String(s)) => s.trim() == "NONE",
+        _ => false,
+    };
+    if none {
+        Health::Disabled
+    } else {
+        Health::Present
+    }
+}
+
+/// `depends_on` as `(dependency, condition, path)`, from the list or the mapping form.
+pub(crate) fn depends_on(svc: &Service<'_>) -> Vec<(String, Option<String>, Path)> {
+    let base = svc.path.key("depends_on");
+    match svc.body.get("depends_on").map(untag) {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| Some((scalar(v)?, None, base.index(i))))
+            .collect(),
+        Some(Value::Mapping(m)) => m
+            .iter()
+            .map(|(k, v)| {
+                let name = key_string(k);
+                let condition = untag(v)
+                    .as_mapping()
+                    .and_then(|c| get_str(c, "condition"));
+                (name.clone(), condition, base.key(&name))
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn environment_reads_both_forms() {
+        let d = doc("services:\n  a:\n    environment:\n      - A=1\n      - B\n      - C=x=y\n");
+        let s = services(&d);
+        let env = environment(&s[0]);
+        let got: Vec<(String, Option<String>, String)> = env
+            .into_iter()
+            .map(|e| (e.key, e.value, e.path.render()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("A".into(), Some("1".into()), "services.a.environment[0]".into()),
+                ("B".into(), None, "services.a.environment[1]".into()),
+                ("C".into(), Some("x=y".into()), "services.a.environment[2]".into()),
+            ]
+        );
+        let d = doc("services:\n  a:\n    environment:\n      A: 1\n      B:\n");
+        let env = environment(&services(&d)[0]);
+        assert_eq!(env[0].value.as_deref(), Some("1"));
+        assert_eq!(env[1].value, None);
+        assert_eq!(env[1].path.render(), "services.a.environment.B");
+    }
+
+    #[test]
+    fn services_that_are_not_mappings_are_skipped() {
+        let d = doc("services:\n  a: 1\n  b:\n  c: [x]\n  d: {image: x}\n");
+        let names: Vec<String> = services(&d).into_iter().map(|s| s.name).collect();
+        assert_eq!(names, vec!["d"]);
+        assert!(services(&doc("services: [a, b]")).is_empty());
+        assert!(services(&doc("- 1")).is_empty());
+    }
+
+    #[test]
+    fn health_states() {
+        let h = |t: &str| health(doc(t).as_mapping().unwrap());
+        assert_eq!(h("image: x"), Health::Missing);
+        assert_eq!(h("healthcheck: {disable: true}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [NONE]}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [CMD, x]}"), Health::Present);
+    }
+}

@@ -1,0 +1,144 @@
+//! Shared set-up for the tests that drive the real binary against the real engine.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
+
+/// True when the Docker engine answers. Without one the test is skipped with a printed
+/// reason — except under `CI=true`, where a missing engine fails the suite.
+pub fn engine_available(test: &str) -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{test}: the Docker engine is not reachable, and CI=true requires it");
+        }
+        eprintln!("SKIPPED {test}: the Docker engine is not reachable (start dockerd or set DOCKER_HOST)");
+    }
+    ok
+}
+
+/// The stack's images, built once per test process if `scripts/setup` has not built them.
+pub fn ensure_images() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let present = ["harness/executor:local", "harness/redis:local"].iter().all(|image| {
+            Command::new("docker")
+                .args(["image", "inspect", image])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
+        if !present {
+            let out = harness_cmd().arg("images").output().expect("run harness images");
+            assert!(out.status.success(), "harness images failed: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    });
+}
+
+pub fn harness_cmd() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
+    cmd.current_dir(REPO);
+    cmd
+}
+
+/// A private copy of the shipped task, runs dir and scoreboard; and, on drop, removal of
+/// anything the engine still holds for this task — even when the test failed.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub task_name: String,
+}
+
+impl Workspace {
+    pub fn new(prefix: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let task_name = format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let shipped = Path::new(REPO).join("prompts/docker_compose_dynamic.md");
+        std::fs::copy(shipped, dir.path().join(format!("{task_name}.md"))).expect("copy task");
+        Workspace { dir, task_name }
+    }
+
+    pub fn task(&self) -> PathBuf {
+        self.dir.path().join(format!("{}.md", self.task_name))
+    }
+
+    pub fn runs(&self) -> PathBuf {
+        self.dir.path().join("runs")
+    }
+
+    pub fn db(&self) -> PathBuf {
+        self.dir.path().join("scoreboard.db")
+    }
+
+    /// `harness` with this workspace's runs dir and scoreboard.
+    pub fn harness(&self) -> Command {
+        let mut cmd = harness_cmd();
+        cmd.env("HARNESS_RUNS_DIR", self.runs()).env("HARNESS_DB", self.db());
+        cmd
+    }
+
+    /// Containers, networks and volumes still labelled with this workspace's task.
+    pub fn leftovers(&self) -> Vec<String> {
+        let label = format!("label=dev.harness.task={}", self.task_name);
+        let mut found = Vec::new();
+        for args in [
+            vec!["ps", "-a", "-q", "--filter", &label],
+            vec!["network", "ls", "-q", "--filter", &label],
+            vec!["volume", "ls", "-q", "--filter", &label],
+        ] {
+            if let Ok(out) = Command::new("docker").args(&args).output() {
+                found.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string));
+            }
+        }
+        found
+    }
+
+    /// Every file under the runs dir whose text contains `needle`.
+    pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
+        fn walk(dir: &Path, needle: &str, hits: &mut Vec<PathBuf>) {
+            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, needle, hits);
+                } else if std::fs::read(&path)
+                    .map(|b| String::from_utf8_lossy(&b).contains(needle))
+                    .unwrap_or(false)
+                {
+                    hits.push(path);
+                }
+            }
+        }
+        let mut hits = Vec::new();
+        walk(&self.runs(), needle, &mut hits);
+        hits
+    }
+}
+
+impl Drop for Workspace {
+    fn drop(&mut self) {
+        let label = format!("label=dev.harness.task={}", self.task_name);
+        let ids = |args: &[&str]| -> Vec<String> {
+            Command::new("docker")
+                .args(args)
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect())
+                .unwrap_or_default()
+        };
+        for id in ids(&["ps", "-a", "-q", "--filter", &label]) {
+            let _ = Command::new("docker").args(["rm", "-f", "-v", &id]).output();
+        }
+        for id in ids(&["network", "ls", "-q", "--filter", &label]) {
+            let _ = Command::new("docker").args(["network", "rm", &id]).output();
+        }
+        for id in ids(&["volume", "ls", "-q", "--filter", &label]) {
+            let _ = Command::new("docker").args(["volume", "rm", "-f", &id]).output();
+        }
+    }
+}
