@@ -9,6 +9,7 @@ pub mod compose;
 pub mod engine;
 pub mod errors;
 pub mod images;
+pub mod lint;
 pub mod protocol;
 pub mod record;
 pub mod recorder;

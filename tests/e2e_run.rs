@@ -17,8 +17,9 @@ fn run_json(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
         .expect("spawn harness");
     let stdout = String::from_utf8_lossy(&out.stdout).to_string();
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let json = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}"));
+    let json = serde_json::from_str(&stdout).unwrap_or_else(|e| {
+        panic!("stdout is not one JSON document ({e}):\n{stdout}\nstderr:\n{stderr}")
+    });
     (out.status.code().unwrap_or(-1), json, stderr)
 }
 
@@ -39,40 +40,75 @@ fn the_reference_stack_passes_and_its_uuid_is_everywhere() {
     let (code, run, stderr) = run_json(&ws, &["--config", "docker/docker-compose.yml"]);
     assert_eq!(code, 0, "run failed:\n{run:#}\n{stderr}");
     for name in ["deploy", "api_probe", "ws_probe", "redis", "shutdown"] {
-        assert_eq!(step(&run, name)["status"], "pass", "{name}: {:#}", step(&run, name));
+        assert_eq!(
+            step(&run, name)["status"],
+            "pass",
+            "{name}: {:#}",
+            step(&run, name)
+        );
     }
     let uuid = run["execution_uuid"].as_str().expect("uuid").to_string();
-    assert!(stderr.starts_with(&format!("run {uuid}")), "the UUID is printed first: {stderr}");
+    assert!(
+        stderr.starts_with(&format!("run {uuid}")),
+        "the UUID is printed first: {stderr}"
+    );
     let keys: Vec<&String> = run.as_object().expect("object").keys().collect();
     assert_eq!(keys.last().map(|k| k.as_str()), Some("execution_uuid"));
 
     // The ports were engine-assigned and really served the probes.
     let api = run["deployment"]["api_port"].as_u64().expect("api port");
-    let ws_port = run["deployment"]["websocket_port"].as_u64().expect("ws port");
+    let ws_port = run["deployment"]["websocket_port"]
+        .as_u64()
+        .expect("ws port");
     assert_ne!(api, ws_port);
-    assert_eq!(step(&run, "api_probe")["evidence"]["body"]["execution_uuid"], uuid.as_str());
+    assert_eq!(
+        step(&run, "api_probe")["evidence"]["body"]["execution_uuid"],
+        uuid.as_str()
+    );
     assert_eq!(step(&run, "redis")["evidence"]["exec"]["output"], "PONG");
 
     // grep -r <uuid> runs/ finds the run file and the container logs it captured.
     let hits = ws.files_containing(&uuid);
-    assert!(hits.iter().any(|p| p.extension().is_some_and(|e| e == "json")), "{hits:?}");
-    assert!(hits.iter().any(|p| p.to_string_lossy().contains("/logs/")), "{hits:?}");
+    assert!(
+        hits.iter()
+            .any(|p| p.extension().is_some_and(|e| e == "json")),
+        "{hits:?}"
+    );
+    assert!(
+        hits.iter().any(|p| p.to_string_lossy().contains("/logs/")),
+        "{hits:?}"
+    );
     let prompt = std::fs::read_to_string(ws.task()).expect("prompt");
-    assert!(prompt.contains(&format!("**Last UUID**: `{uuid}`")), "{prompt}");
+    assert!(
+        prompt.contains(&format!("**Last UUID**: `{uuid}`")),
+        "{prompt}"
+    );
     assert!(prompt.contains(&format!("| {uuid} |")), "{prompt}");
     assert!(prompt.contains("- **Success/Failure Ratio**: 1:0 (Target: 10:1 to graduate)"));
 
     let db = rusqlite::Connection::open(ws.db()).expect("db");
     let (success, file): (bool, String) = db
-        .query_row("SELECT success, file FROM run WHERE uuid = ?1", [&uuid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT success, file FROM run WHERE uuid = ?1",
+            [&uuid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .expect("run row");
     assert!(success);
     assert!(std::path::Path::new(&file).exists());
     let steps: i64 = db
-        .query_row("SELECT COUNT(*) FROM step JOIN run ON run.seq = step.run_seq WHERE run.uuid = ?1", [&uuid], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM step JOIN run ON run.seq = step.run_seq WHERE run.uuid = ?1",
+            [&uuid],
+            |r| r.get(0),
+        )
         .expect("steps");
     assert_eq!(steps, 5);
-    assert!(ws.leftovers().is_empty(), "left behind: {:?}", ws.leftovers());
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind: {:?}",
+        ws.leftovers()
+    );
 }
 
 #[test]
@@ -82,23 +118,62 @@ fn the_seed_config_fails_at_deploy_with_its_reason() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_seed");
-    let out = ws.harness().arg("run").arg("--task").arg(ws.task()).output().expect("spawn");
+    let out = ws
+        .harness()
+        .arg("run")
+        .arg("--task")
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    let deploy_line = stdout.lines().find(|l| l.contains("deploy")).unwrap_or_default().to_string();
-    assert!(deploy_line.contains('✗') && deploy_line.contains("healthcheck_broken"), "{stdout}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let deploy_line = stdout
+        .lines()
+        .find(|l| l.contains("deploy"))
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        deploy_line.contains('✗') && deploy_line.contains("healthcheck_broken"),
+        "{stdout}"
+    );
 
-    let uuid = stdout.lines().next().and_then(|l| l.strip_prefix("run ")).expect("uuid line").trim().to_string();
-    let file = ws.files_containing(&uuid).into_iter().find(|p| p.extension().is_some_and(|e| e == "json")).expect("run file");
-    let run: Value = serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    let uuid = stdout
+        .lines()
+        .next()
+        .and_then(|l| l.strip_prefix("run "))
+        .expect("uuid line")
+        .trim()
+        .to_string();
+    let file = ws
+        .files_containing(&uuid)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("run file");
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
     assert_eq!(run["metrics"]["success"], false);
     assert_eq!(step(&run, "deploy")["signature"], "healthcheck_broken");
     assert_eq!(step(&run, "api_probe")["status"], "skip");
     assert_eq!(step(&run, "shutdown")["status"], "pass");
     let prompt = std::fs::read_to_string(ws.task()).expect("prompt");
-    assert!(prompt.contains("❌ Failed: deploy healthcheck_broken"), "{prompt}");
-    assert!(prompt.contains("- **Success/Failure Ratio**: 0:1"), "{prompt}");
-    assert!(ws.leftovers().is_empty(), "left behind: {:?}", ws.leftovers());
+    assert!(
+        prompt.contains("❌ Failed: deploy healthcheck_broken"),
+        "{prompt}"
+    );
+    assert!(
+        prompt.contains("- **Success/Failure Ratio**: 0:1"),
+        "{prompt}"
+    );
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind: {:?}",
+        ws.leftovers()
+    );
 }
 
 #[test]
@@ -108,12 +183,22 @@ fn a_missing_image_names_the_command_that_builds_it() {
     }
     let ws = Workspace::new("e2e_noimage");
     let config = ws.dir.path().join("absent.yml");
-    std::fs::write(&config, "services:\n  app:\n    image: harness/absent-image:local\n").expect("write");
+    std::fs::write(
+        &config,
+        "services:\n  app:\n    image: harness/absent-image:local\n",
+    )
+    .expect("write");
     let (code, run, _) = run_json(&ws, &["--config", config.to_str().expect("utf8")]);
     assert_eq!(code, 1);
     let deploy = step(&run, "deploy");
     assert_eq!(deploy["signature"], "image_missing");
-    assert!(deploy["evidence"]["fix"].as_str().unwrap_or_default().contains("harness images"), "{deploy}");
+    assert!(
+        deploy["evidence"]["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("harness images"),
+        "{deploy}"
+    );
     assert!(ws.leftovers().is_empty());
 }
 
@@ -126,11 +211,24 @@ fn iterate_runs_the_version_repeatedly_and_scores_it() {
     let ws = Workspace::new("e2e_iter");
     let out = ws
         .harness()
-        .args(["--json", "iterate", "--runs", "2", "--config", "docker/docker-compose.yml", "--task"])
+        .args([
+            "--json",
+            "iterate",
+            "--runs",
+            "2",
+            "--config",
+            "docker/docker-compose.yml",
+            "--task",
+        ])
         .arg(ws.task())
         .output()
         .expect("spawn");
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let doc: Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(doc["runs"].as_array().map(Vec::len), Some(2));
     let row = doc["scoreboard"]
@@ -143,7 +241,10 @@ fn iterate_runs_the_version_repeatedly_and_scores_it() {
 
     let table = ws.harness().arg("scoreboard").output().expect("scoreboard");
     let text = String::from_utf8_lossy(&table.stdout);
-    assert!(text.contains(&ws.task_name) && text.contains("2:0"), "{text}");
+    assert!(
+        text.contains(&ws.task_name) && text.contains("2:0"),
+        "{text}"
+    );
     assert!(ws.leftovers().is_empty());
 }
 
@@ -160,7 +261,14 @@ fn an_unreachable_engine_is_a_clear_error_that_changes_nothing() {
         .expect("spawn");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("Docker engine") && stderr.contains("DOCKER_HOST"), "{stderr}");
-    assert_eq!(std::fs::read(ws.task()).expect("read"), before, "the prompt must not change");
+    assert!(
+        stderr.contains("Docker engine") && stderr.contains("DOCKER_HOST"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read(ws.task()).expect("read"),
+        before,
+        "the prompt must not change"
+    );
     assert!(!ws.runs().exists() || ws.files_containing("execution_uuid").is_empty());
 }

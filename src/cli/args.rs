@@ -49,7 +49,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub config: Option<PathBuf>,
 
-    /// Only these steps, comma-separated (deploy,api_probe,ws_probe,redis,shutdown).
+    /// Only these steps, comma-separated (lint, deploy, port_discovery, api_probe, ws_probe,
+    /// redis, missing_key, multi_instance, restart, persistence, shutdown).
     #[arg(long, value_delimiter = ',')]
     pub steps: Vec<String>,
 
@@ -64,6 +65,10 @@ pub struct RunArgs {
     /// Seconds containers get to stop after SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub stop_timeout: u64,
+
+    /// How many instances multi_instance runs at once (the main one included).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub instances: u64,
 }
 
 #[derive(Debug, Args)]

@@ -130,6 +130,8 @@ async fn execute(
         version.label(),
         candidate.origin
     ));
+    // Distinctive per run, so a leak of it anywhere is findable — and it is redacted.
+    let dummy_key = format!("sk-ant-harness-dummy-{}", Uuid::new_v4().simple());
     let plan = Plan {
         run: uuid,
         task: prompt.name().to_string(),
@@ -139,7 +141,11 @@ async fn execute(
         timeout: Duration::from_secs(args.timeout),
         stop_timeout: Duration::from_secs(args.stop_timeout),
         probes: ProbeSpec::default(),
-        redactor: Redactor::from_env(),
+        redactor: Redactor::from_pairs(
+            std::env::vars().chain([("ANTHROPIC_API_KEY".to_string(), dummy_key.clone())]),
+        ),
+        instances: args.instances as usize,
+        dummy_key,
     };
     let (report, interrupted) = run_interruptible(ctx, &plan, reporter).await;
     let origin = Origin {
@@ -183,7 +189,7 @@ async fn run_interruptible(
     match outcome {
         Ok(report) => (report, None),
         Err(code) => {
-            protocol::cleanup(&ctx.compose, plan).await;
+            protocol::cleanup(&ctx.docker, plan).await;
             let next = plan
                 .steps
                 .get(finished.len())

@@ -88,6 +88,7 @@ impl ComposeCli {
             name: name.to_string(),
             files,
             env_remove: Vec::new(),
+            env_set: Vec::new(),
         }
     }
 }
@@ -100,6 +101,8 @@ pub struct Project {
     pub files: Vec<PathBuf>,
     /// Variables taken out of the environment the CLI sees (the missing-key step).
     pub env_remove: Vec<String>,
+    /// Variables set for the CLI (the dummy-key step).
+    pub env_set: Vec<(String, String)>,
 }
 
 impl Project {
@@ -112,6 +115,9 @@ impl Project {
         cmd.args(args);
         for var in &self.env_remove {
             cmd.env_remove(var);
+        }
+        for (var, value) in &self.env_set {
+            cmd.env(var, value);
         }
         let command = format!(
             "{} -p {} {}",
@@ -181,5 +187,15 @@ impl Project {
     /// `config -q`: does the CLI that will run the file accept it?
     pub async fn validate(&self) -> Result<CmdOutput, EngineError> {
         self.run(&["config", "-q"], Duration::from_secs(60)).await
+    }
+
+    /// `stop`: SIGTERM, then SIGKILL after `stop_timeout` — what `down` does first.
+    pub async fn stop(&self, stop_timeout: Duration) -> Result<CmdOutput, EngineError> {
+        let secs = stop_timeout.as_secs().to_string();
+        self.run(
+            &["stop", "--timeout", secs.as_str()],
+            stop_timeout + Duration::from_secs(60),
+        )
+        .await
     }
 }

@@ -55,6 +55,12 @@ pub struct ContainerInfo {
     pub last_probe: Option<(i64, String)>,
     pub ports: Vec<PublishedPort>,
     pub networks: Vec<String>,
+    /// Names of the volumes mounted (named and anonymous).
+    pub volumes: Vec<String>,
+    /// The main process on the engine's host, 0 when not running.
+    pub pid: i64,
+    pub started_at: String,
+    pub finished_at: String,
 }
 
 impl ContainerInfo {
@@ -327,6 +333,57 @@ impl Docker {
         })
     }
 
+    /// Force-removes every container, network and volume labelled `key=value`; returns what
+    /// it removed. Used after an interrupted run and by `harness gc`.
+    pub async fn remove_labelled(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
+        let found = self.leftovers(key, value).await?;
+        for name in &found.containers {
+            let options = bollard::query_parameters::RemoveContainerOptions {
+                force: true,
+                v: true,
+                ..Default::default()
+            };
+            ignore_missing(self.client.remove_container(name, Some(options)).await)
+                .map_err(api("remove container"))?;
+        }
+        for name in &found.networks {
+            ignore_missing(self.client.remove_network(name).await)
+                .map_err(api("remove network"))?;
+        }
+        self.remove_volumes(&found.volumes).await?;
+        Ok(found)
+    }
+
+    /// Force-removes everything of a compose project.
+    pub async fn remove_project(&self, project: &str) -> Result<Leftovers, EngineError> {
+        self.remove_labelled(PROJECT_LABEL, project).await
+    }
+
+    /// Removes volumes by name; already-gone ones are fine.
+    pub async fn remove_volumes(&self, names: &[String]) -> Result<(), EngineError> {
+        for name in names {
+            let options = bollard::query_parameters::RemoveVolumeOptions { force: true };
+            ignore_missing(self.client.remove_volume(name, Some(options)).await)
+                .map_err(api("remove volume"))?;
+        }
+        Ok(())
+    }
+
+    /// Which of these volumes still exist.
+    pub async fn existing_volumes(&self, names: &[String]) -> Result<Vec<String>, EngineError> {
+        let mut existing = Vec::new();
+        for name in names {
+            match self.client.inspect_volume(name).await {
+                Ok(_) => existing.push(name.clone()),
+                Err(bollard::errors::Error::DockerResponseServerError {
+                    status_code: 404, ..
+                }) => {}
+                Err(e) => return Err(api("inspect volume")(e)),
+            }
+        }
+        Ok(existing)
+    }
+
     /// Everything of a compose project still present, found by the project label.
     pub async fn project_leftovers(&self, project: &str) -> Result<Leftovers, EngineError> {
         self.leftovers(PROJECT_LABEL, project).await
@@ -342,6 +399,18 @@ impl Docker {
             tokio::time::timeout(timeout, wait.next()).await,
             Ok(Some(_))
         )
+    }
+}
+
+/// A 404 on removal means someone else (compose, a parallel cleanup) was first.
+fn ignore_missing(
+    result: Result<(), bollard::errors::Error>,
+) -> Result<(), bollard::errors::Error> {
+    match result {
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => Ok(()),
+        other => other,
     }
 }
 
@@ -389,6 +458,16 @@ fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             .networks
             .map(|n| n.into_keys().collect())
             .unwrap_or_default(),
+        volumes: c
+            .mounts
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| m.name)
+            .collect(),
+        pid: state.pid.unwrap_or(0),
+        started_at: state.started_at.unwrap_or_default(),
+        finished_at: state.finished_at.unwrap_or_default(),
     }
 }
 

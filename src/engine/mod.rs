@@ -10,4 +10,4 @@ pub use compose_cli::{CmdOutput, ComposeCli, Flavor, Project};
 pub use docker::{ContainerInfo, Docker, Events, Leftovers, PublishedPort};
 pub use error::EngineError;
 pub use override_file::{LABEL_RUN, LABEL_TASK, override_yaml};
-pub use wait::{Ready, WaitFailure, wait_ready};
+pub use wait::{Ready, Verdict, WaitFailure, failure_of, wait_for, wait_ready, will_restart};

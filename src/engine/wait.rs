@@ -55,48 +55,41 @@ pub struct Ready {
     pub ready_ms: BTreeMap<String, u64>,
 }
 
-/// Waits until every service in `services` has containers and all of them are ready.
-pub async fn wait_ready(
+/// What a look at the project's containers decided.
+pub enum Verdict<T> {
+    Done(T),
+    Failed(WaitFailure),
+    Pending,
+}
+
+/// Looks at the project's containers now and after every event, until `decide` is done
+/// or fails, or the timeout passes.
+pub async fn wait_for<T>(
     docker: &Docker,
     project: &str,
-    services: &[String],
     events: &mut Events,
     timeout: Duration,
-) -> Result<Ready, WaitFailure> {
+    mut decide: impl FnMut(&[ContainerInfo], Duration) -> Verdict<T>,
+) -> Result<T, WaitFailure> {
     let started = Instant::now();
     let deadline = started + timeout;
-    let mut ready_ms = BTreeMap::new();
     loop {
         let containers = docker.project_containers(project).await?;
-        if let Some(failure) = failure_of(&containers) {
-            return Err(failure);
-        }
-        for c in containers.iter().filter(|c| c.is_ready()) {
-            ready_ms
-                .entry(c.service.clone())
-                .or_insert_with(|| started.elapsed().as_millis() as u64);
-        }
-        let all_present = services
-            .iter()
-            .all(|s| containers.iter().any(|c| &c.service == s));
-        if all_present && containers.iter().all(ContainerInfo::is_ready) {
-            return Ok(Ready {
-                containers,
-                ready_ms,
-            });
+        match decide(&containers, started.elapsed()) {
+            Verdict::Done(t) => return Ok(t),
+            Verdict::Failed(f) => return Err(f),
+            Verdict::Pending => {}
         }
         // Sleep until the engine reports a change; a closed stream means re-check at the deadline.
-        match tokio::time::timeout_at(deadline, events.next()).await {
-            Ok(Some(_)) => {}
-            Ok(None) => tokio::time::sleep_until(deadline).await,
-            Err(_) => {
-                return Err(WaitFailure::Timeout {
-                    waited_ms: started.elapsed().as_millis() as u64,
-                    containers: docker.project_containers(project).await?,
-                });
+        let woke = match tokio::time::timeout_at(deadline, events.next()).await {
+            Ok(Some(_)) => Instant::now() < deadline,
+            Ok(None) => {
+                tokio::time::sleep_until(deadline).await;
+                false
             }
-        }
-        if Instant::now() >= deadline {
+            Err(_) => false,
+        };
+        if !woke {
             return Err(WaitFailure::Timeout {
                 waited_ms: started.elapsed().as_millis() as u64,
                 containers: docker.project_containers(project).await?,
@@ -105,7 +98,39 @@ pub async fn wait_ready(
     }
 }
 
-fn failure_of(containers: &[ContainerInfo]) -> Option<WaitFailure> {
+/// Waits until every service in `services` has containers and all of them are ready.
+pub async fn wait_ready(
+    docker: &Docker,
+    project: &str,
+    services: &[String],
+    events: &mut Events,
+    timeout: Duration,
+) -> Result<Ready, WaitFailure> {
+    let mut ready_ms = BTreeMap::new();
+    wait_for(docker, project, events, timeout, |containers, elapsed| {
+        if let Some(failure) = failure_of(containers) {
+            return Verdict::Failed(failure);
+        }
+        for c in containers.iter().filter(|c| c.is_ready()) {
+            ready_ms
+                .entry(c.service.clone())
+                .or_insert(elapsed.as_millis() as u64);
+        }
+        let all_present = services
+            .iter()
+            .all(|s| containers.iter().any(|c| &c.service == s));
+        if all_present && containers.iter().all(ContainerInfo::is_ready) {
+            return Verdict::Done(Ready {
+                containers: containers.to_vec(),
+                ready_ms: ready_ms.clone(),
+            });
+        }
+        Verdict::Pending
+    })
+    .await
+}
+
+pub fn failure_of(containers: &[ContainerInfo]) -> Option<WaitFailure> {
     for c in containers {
         if probe_cannot_run(c) {
             return Some(WaitFailure::HealthcheckBroken {
@@ -131,7 +156,7 @@ fn failure_of(containers: &[ContainerInfo]) -> Option<WaitFailure> {
     None
 }
 
-fn will_restart(c: &ContainerInfo) -> bool {
+pub fn will_restart(c: &ContainerInfo) -> bool {
     match c.restart_policy.as_str() {
         "always" | "unless-stopped" => true,
         "on-failure" => c.exit_code != 0,

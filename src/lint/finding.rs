@@ -23,7 +23,7 @@ impl Level {
 
 impl fmt::Display for Level {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 
@@ -163,7 +163,11 @@ mod tests {
 
     #[test]
     fn paths_render_dotted_with_indexes_and_quote_odd_keys() {
-        let p = Path::root().key("services").key("api").key("ports").index(3);
+        let p = Path::root()
+            .key("services")
+            .key("api")
+            .key("ports")
+            .index(3);
         assert_eq!(p.render(), "services.api.ports[3]");
         let p = Path::root()
             .key("services")

@@ -39,7 +39,7 @@ impl Parsed {
 pub(crate) fn parse(s: &str) -> Parsed {
     let mut p = Parsed::default();
     let mut unset = String::new();
-    p.invalid = walk(s, &mut p.refs, &mut unset).is_err();
+    p.invalid = walk(s, &mut p.refs, &mut unset, 0).is_err();
     p.unset = unset;
     p
 }
@@ -51,7 +51,13 @@ pub(crate) fn unset(s: &str) -> String {
 
 struct Invalid;
 
-fn walk(s: &str, refs: &mut Vec<Ref>, out: &mut String) -> Result<(), Invalid> {
+/// Nesting deeper than any real file keeps a hostile string from exhausting the stack.
+const MAX_DEPTH: usize = 16;
+
+fn walk(s: &str, refs: &mut Vec<Ref>, out: &mut String, depth: usize) -> Result<(), Invalid> {
+    if depth > MAX_DEPTH {
+        return Err(Invalid);
+    }
     let mut rest = s;
     while let Some(at) = rest.find('$') {
         out.push_str(&rest[..at]);
@@ -63,7 +69,7 @@ fn walk(s: &str, refs: &mut Vec<Ref>, out: &mut String) -> Result<(), Invalid> {
             }
             Some('{') => {
                 let close = matching_brace(tail).ok_or(Invalid)?;
-                braced(&tail[1..close], refs, out)?;
+                braced(&tail[1..close], refs, out, depth)?;
                 rest = &tail[close + 1..];
             }
             Some(c) if c == '_' || c.is_ascii_alphabetic() => {
@@ -113,7 +119,7 @@ fn name_len(s: &str) -> usize {
         .unwrap_or(s.len())
 }
 
-fn braced(inner: &str, refs: &mut Vec<Ref>, out: &mut String) -> Result<(), Invalid> {
+fn braced(inner: &str, refs: &mut Vec<Ref>, out: &mut String, depth: usize) -> Result<(), Invalid> {
     let len = name_len(inner);
     if len == 0 {
         return Err(Invalid);
@@ -131,10 +137,10 @@ fn braced(inner: &str, refs: &mut Vec<Ref>, out: &mut String) -> Result<(), Inva
     };
     refs.push(Ref { name, op, text });
     match op {
-        Op::Default => walk(arg, refs, out),
+        Op::Default => walk(arg, refs, out, depth + 1),
         // The alternative only matters where the variable is set, but its own references
         // are still references.
-        Op::Alternative => walk(arg, refs, &mut String::new()),
+        Op::Alternative => walk(arg, refs, &mut String::new(), depth + 1),
         Op::Plain | Op::Required => Ok(()),
     }
 }
@@ -185,5 +191,7 @@ mod tests {
         assert!(parse("${A%%x}").invalid);
         assert!(!parse("$$(cat f)").invalid);
         assert!(!parse("${A_1:-x}").invalid);
+        let deep = format!("{}x{}", "${A:-".repeat(10_000), "}".repeat(10_000));
+        assert!(parse(&deep).invalid);
     }
 }

@@ -3,8 +3,11 @@
 //! Every finding names its rule, a level, a path in the file and — where the mutation
 //! catalog has one — the mutation that fixes it. Paths are dotted keys with `[i]` for
 //! sequence items (`services.api.ports[0]`); a key that is not a plain word is quoted as
-//! `["discovery.type"]`. A finding about a missing key points at the mapping that lacks it
-//! (`services.api` for "no healthcheck").
+//! `["discovery.type"]`; an `environment:` entry is `environment.KEY` in the mapping form
+//! and `environment[i]` in the `- KEY=value` form. A finding about a missing key points at
+//! the mapping that lacks it (`services.api` for "no healthcheck").
+//!
+//! The YAML is read as written (not interpolated), with `<<:` merge keys applied.
 
 mod catalog;
 mod env;

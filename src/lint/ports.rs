@@ -48,11 +48,14 @@ fn published(entry: &Value) -> Option<Published> {
         Value::String(s) => short(s),
         Value::Mapping(m) => {
             let raw = |k: &str| yaml::get_str(m, k).unwrap_or_default();
-            let (ip, port) = (raw("host_ip"), raw("published"));
+            let (ip, port, target) = (raw("host_ip"), raw("published"), raw("target"));
+            if target.trim().is_empty() {
+                return None;
+            }
             Some(Published {
                 host_ip: interp::unset(&ip),
                 host_port: interp::unset(&port),
-                container: raw("target"),
+                container: target,
                 from_default: port.contains('$'),
             })
         }
@@ -79,15 +82,38 @@ fn short(raw: &str) -> Option<Published> {
         2 => (String::new(), parts[0]),
         _ => (parts[..n - 2].join(":"), parts[n - 2]),
     };
-    // Which part the variables sat in is lost after interpolation; the raw text tells
-    // whether any host port came from one.
-    let from_default = parsed.has_refs() && n > 1;
+    let from_default = n > 1 && host_part_interpolated(raw, n);
     Some(Published {
         host_ip: ip,
         host_port: host.to_string(),
         container: parts[n - 1].to_string(),
         from_default,
     })
+}
+
+/// Whether the host port was written as a variable. Interpolation loses where each part
+/// came from, so the raw text is split at the colons outside `${...}`; when that gives a
+/// different shape (a default holding a colon), any variable counts.
+fn host_part_interpolated(raw: &str, n: usize) -> bool {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in raw.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 => {
+                parts.push(&raw[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&raw[start..]);
+    if parts.len() == n {
+        parts[n - 2].contains('$')
+    } else {
+        raw.contains('$')
+    }
 }
 
 fn all_interfaces(ip: &str) -> bool {
@@ -191,12 +217,15 @@ mod tests {
         let f = lint_yaml(
             "services:\n  api:\n    ports:\n      - \"${BIND:-127.0.0.1}:${P:-9000}:8000\"\n",
         );
-        assert_eq!(
-            f.iter().filter(|f| f.rule == FIXED).count(),
-            1,
-            "{f:#?}"
-        );
+        assert_eq!(f.iter().filter(|f| f.rule == FIXED).count(), 1, "{f:#?}");
         assert!(f.iter().all(|f| f.rule != OPEN), "{f:#?}");
+        let f = lint_yaml("services:\n  api:\n    ports:\n      - \"8001:${P:-8000}\"\n");
+        let hit = at(&f, "services.api.ports[0]", FIXED);
+        assert!(
+            hit.message.contains("port 8001 is fixed"),
+            "{}",
+            hit.message
+        );
     }
 
     #[test]
@@ -219,7 +248,9 @@ mod tests {
             vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
         );
         assert_eq!(
-            ports("      - target: 8000\n        published: \"8001\"\n        host_ip: 127.0.0.1\n"),
+            ports(
+                "      - target: 8000\n        published: \"8001\"\n        host_ip: 127.0.0.1\n"
+            ),
             vec![(p0.clone(), FIXED.into())]
         );
         assert_eq!(
@@ -227,17 +258,21 @@ mod tests {
             vec![]
         );
         assert_eq!(
-            ports("      - target: 8000\n        published: \"${P:-8001}\"\n        host_ip: 127.0.0.1\n"),
+            ports(
+                "      - target: 8000\n        published: \"${P:-8001}\"\n        host_ip: 127.0.0.1\n"
+            ),
             vec![(p0, FIXED.into())]
         );
     }
 
     #[test]
     fn odd_entries_and_host_networking_do_not_crash_or_report() {
-        assert_eq!(ports("      - null\n      - [1, 2]\n      - {}\n      - \"\"\n").len(), 1);
-        let f = lint_yaml(
-            "services:\n  api:\n    network_mode: host\n    ports:\n      - \"80:80\"\n",
+        assert_eq!(
+            ports("      - null\n      - [1, 2]\n      - {}\n      - \"\"\n"),
+            vec![]
         );
+        let f =
+            lint_yaml("services:\n  api:\n    network_mode: host\n    ports:\n      - \"80:80\"\n");
         assert!(f.iter().all(|f| f.rule != FIXED && f.rule != OPEN));
         let f = lint_yaml("services:\n  api:\n    ports: \"80:80\"\n");
         assert!(f.iter().all(|f| f.rule != FIXED));

@@ -3,7 +3,7 @@ use serde_yaml_ng::Value;
 use super::finding::{Finding, Sink};
 use super::yaml::{self, Service};
 use super::{env, networks, ports, services};
-use crate::compose::file::ComposeFile;
+use crate::compose::ComposeFile;
 
 /// What every rule reads: the document with merge keys applied, and its services.
 pub(crate) struct Ctx<'a> {

@@ -22,9 +22,7 @@ pub(crate) fn get_map<'a>(m: &'a Mapping, key: &str) -> Option<&'a Mapping> {
 }
 
 pub(crate) fn get_seq<'a>(m: &'a Mapping, key: &str) -> Option<&'a [Value]> {
-    get(m, key)
-        .and_then(Value::as_sequence)
-        .map(Vec::as_slice)
+    get(m, key).and_then(Value::as_sequence).map(Vec::as_slice)
 }
 
 /// A scalar as Compose reads it: `8000`, `true` and `"8000"` are all strings to it.
@@ -157,9 +155,7 @@ pub(crate) fn depends_on(svc: &Service<'_>) -> Vec<(String, Option<String>, Path
             .iter()
             .map(|(k, v)| {
                 let name = key_string(k);
-                let condition = untag(v)
-                    .as_mapping()
-                    .and_then(|c| get_str(c, "condition"));
+                let condition = untag(v).as_mapping().and_then(|c| get_str(c, "condition"));
                 (name.clone(), condition, base.key(&name))
             })
             .collect(),
@@ -187,9 +183,17 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                ("A".into(), Some("1".into()), "services.a.environment[0]".into()),
+                (
+                    "A".into(),
+                    Some("1".into()),
+                    "services.a.environment[0]".into()
+                ),
                 ("B".into(), None, "services.a.environment[1]".into()),
-                ("C".into(), Some("x=y".into()), "services.a.environment[2]".into()),
+                (
+                    "C".into(),
+                    Some("x=y".into()),
+                    "services.a.environment[2]".into()
+                ),
             ]
         );
         let d = doc("services:\n  a:\n    environment:\n      A: 1\n      B:\n");

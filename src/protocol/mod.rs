@@ -1,6 +1,8 @@
 //! The verification protocol: the steps a deployment must pass, run in order.
 
 pub mod classify;
+mod instance;
+mod ports;
 pub mod probes;
 mod runner;
 mod session;

@@ -7,10 +7,11 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::session::{Deployment, Session};
+use super::ports::PortHold;
+use super::session::{Deployment, Session, sweep};
 use super::{Outcome, Step, StepKind};
 use crate::compose::ComposeFile;
-use crate::engine::{ComposeCli, Docker, Project};
+use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
 
 /// Where the probes find the service inside its containers.
@@ -20,6 +21,8 @@ pub struct ProbeSpec {
     pub ws_port: u16,
     pub ws_path: String,
     pub ws_chunks: u64,
+    /// The seed's default host ports, held by the harness during deploy.
+    pub default_host_ports: Vec<u16>,
 }
 
 impl Default for ProbeSpec {
@@ -29,6 +32,7 @@ impl Default for ProbeSpec {
             ws_port: 8003,
             ws_path: "/ws/mcp".into(),
             ws_chunks: 5,
+            default_host_ports: vec![8001, 8003, 8004],
         }
     }
 }
@@ -48,6 +52,10 @@ pub struct Plan {
     pub stop_timeout: Duration,
     pub probes: ProbeSpec,
     pub redactor: Redactor,
+    /// K for multi_instance: the main instance plus K-1 more at once.
+    pub instances: usize,
+    /// The key the missing_key step sets for its "present" variant; redacted everywhere.
+    pub dummy_key: String,
 }
 
 impl Plan {
@@ -79,14 +87,29 @@ impl Plan {
         self.timeout.min(Duration::from_secs(15))
     }
 
-    fn project(&self, compose: &ComposeCli, instance: usize) -> Project {
-        compose.project(
-            &self.project_name(instance),
-            vec![
-                self.compose_dir().join("candidate.yml"),
-                self.compose_dir().join("override.yml"),
-            ],
-        )
+    pub(crate) fn compose_files(&self) -> Vec<PathBuf> {
+        vec![
+            self.compose_dir().join("candidate.yml"),
+            self.compose_dir().join("override.yml"),
+        ]
+    }
+
+    /// Instances 1..K of multi_instance (0 is the main one).
+    pub(crate) fn extra_instances(&self) -> std::ops::Range<usize> {
+        1..self.instances.max(1)
+    }
+
+    /// The instances of missing_key: without the key, and with the dummy key.
+    pub(crate) fn key_instances(&self) -> (usize, usize) {
+        let k = self.instances.max(1);
+        (k, k + 1)
+    }
+
+    /// Every project name this run may create.
+    pub(crate) fn project_names(&self) -> Vec<String> {
+        (0..=self.key_instances().1)
+            .map(|i| self.project_name(i))
+            .collect()
     }
 }
 
@@ -116,13 +139,10 @@ pub async fn run(
     plan: &Plan,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Report {
-    let mut session = Session {
-        docker,
-        plan,
-        project: plan.project(compose, 0),
-        deployment: None,
-        touched_engine: false,
-    };
+    let mut session = Session::new(docker, compose, plan);
+    if plan.steps.contains(&StepKind::PortDiscovery) {
+        session.held_ports = Some(PortHold::occupy(&plan.probes.default_host_ports));
+    }
     let mut steps = Vec::with_capacity(plan.steps.len());
     for kind in &plan.steps {
         on_event(Event::Started(kind.name()));
@@ -137,23 +157,21 @@ pub async fn run(
         on_event(Event::Finished(&step));
         steps.push(step);
     }
-    // A plan without the shutdown step still leaves nothing behind.
-    if session.touched_engine && !plan.steps.contains(&StepKind::Shutdown) {
-        cleanup(compose, plan).await;
+    // Whatever the steps did or skipped, nothing of the run outlives it.
+    let swept = session.sweep().await;
+    if swept.as_array().is_some_and(|a| !a.is_empty()) {
+        tracing::info!(%swept, "removed what the steps left behind");
     }
     Report {
         steps,
-        deployment: session.deployment,
-        project: session.project.name,
+        deployment: session.deployment.take(),
+        project: plan.project_name(0),
     }
 }
 
-/// Removes everything of the run's project; used after an interrupted or partial run.
-pub async fn cleanup(compose: &ComposeCli, plan: &Plan) {
-    let project = plan.project(compose, 0);
-    if let Err(e) = project.down(true, Duration::from_secs(5)).await {
-        tracing::warn!(project = %project.name, error = %e, "cleanup failed; `harness gc` removes what is left");
-    }
+/// Removes everything of the run; used after an interrupted run.
+pub async fn cleanup(docker: &Docker, plan: &Plan) {
+    sweep(docker, plan, &[]).await;
 }
 
 /// A step that did not run because the run was interrupted.

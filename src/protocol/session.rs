@@ -1,14 +1,18 @@
-//! What the steps of one run share: the engine, the run's files, the deployed instance.
+//! What the steps of one run share: the engine, the run's files, the deployed instances.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::engine::{ContainerInfo, Docker, Project};
+use crate::engine::{ComposeCli, ContainerInfo, Docker, LABEL_RUN, Project, override_yaml};
 use crate::redact::Redactor;
 
 use super::Plan;
+use super::Signature;
+use super::ports::PortHold;
 
 /// One deployed instance of the candidate, as the steps found it.
 #[derive(Debug, Clone, Serialize)]
@@ -22,35 +26,114 @@ pub struct Deployment {
 }
 
 impl Deployment {
-    /// The first container that publishes `container_port`, and the host port it got.
-    pub fn host_port(&self, container_port: u16) -> Option<u16> {
-        self.containers
-            .iter()
-            .find_map(|c| c.host_port(container_port))
-            .map(|p| p.host_port)
+    pub(crate) fn new(
+        project: &str,
+        containers: Vec<ContainerInfo>,
+        startup_ms: u64,
+        plan: &Plan,
+    ) -> Deployment {
+        let host_port = |container_port: u16| {
+            containers
+                .iter()
+                .find_map(|c| c.host_port(container_port))
+                .map(|p| p.host_port)
+        };
+        Deployment {
+            project: project.to_string(),
+            api_port: host_port(plan.probes.api_port),
+            websocket_port: host_port(plan.probes.ws_port),
+            services_healthy: containers.iter().all(ContainerInfo::is_ready),
+            startup_ms,
+            containers,
+        }
     }
 
     pub fn container_of(&self, pred: impl Fn(&ContainerInfo) -> bool) -> Option<&ContainerInfo> {
         self.containers.iter().find(|c| pred(c))
     }
+
+    /// The container serving the API: the one the restart step kills.
+    pub fn app_container(&self, api_port: u16) -> Option<&ContainerInfo> {
+        self.container_of(|c| c.host_port(api_port).is_some())
+    }
+
+    pub fn redis_container(&self) -> Option<&ContainerInfo> {
+        self.container_of(|c| c.image.contains("redis"))
+    }
+}
+
+/// The main instance's deploy failure, kept for the steps that explain it further.
+#[derive(Debug, Clone)]
+pub(crate) struct DeployFailure {
+    pub signature: Signature,
+    pub evidence: Value,
 }
 
 pub(crate) struct Session<'a> {
     pub docker: &'a Docker,
+    pub compose: &'a ComposeCli,
     pub plan: &'a Plan,
-    pub project: Project,
     pub deployment: Option<Deployment>,
-    /// Set once `up` ran, so cleanup knows there may be something to remove.
-    pub touched_engine: bool,
+    pub deploy_failure: Option<DeployFailure>,
+    /// Listeners on the seed's default ports, held from before deploy to port_discovery.
+    pub held_ports: Option<PortHold>,
+    compose_files: OnceLock<Result<(), String>>,
+    /// Every project this run brought up, for cleanup whatever happens.
+    touched: Mutex<BTreeSet<String>>,
 }
 
-impl Session<'_> {
+impl<'a> Session<'a> {
+    pub fn new(docker: &'a Docker, compose: &'a ComposeCli, plan: &'a Plan) -> Session<'a> {
+        Session {
+            docker,
+            compose,
+            plan,
+            deployment: None,
+            deploy_failure: None,
+            held_ports: None,
+            compose_files: OnceLock::new(),
+            touched: Mutex::new(BTreeSet::new()),
+        }
+    }
+
     pub fn run_dir(&self) -> &Path {
         &self.plan.run_dir
     }
 
     pub fn redactor(&self) -> &Redactor {
         &self.plan.redactor
+    }
+
+    /// Instance `index` of the candidate, as its own compose project.
+    pub fn project(&self, index: usize) -> Project {
+        self.compose
+            .project(&self.plan.project_name(index), self.plan.compose_files())
+    }
+
+    /// Writes the candidate and the override once; every instance deploys from them.
+    pub fn ensure_compose_files(&self) -> Result<(), String> {
+        self.compose_files
+            .get_or_init(|| {
+                let plan = self.plan;
+                let override_text = override_yaml(&plan.candidate, plan.run, &plan.task);
+                self.write_evidence("compose/candidate.yml", &plan.candidate.text)?;
+                self.write_evidence("compose/override.yml", &override_text)?;
+                Ok(())
+            })
+            .clone()
+    }
+
+    pub fn touch(&self, project: &str) {
+        if let Ok(mut touched) = self.touched.lock() {
+            touched.insert(project.to_string());
+        }
+    }
+
+    pub fn touched(&self) -> Vec<String> {
+        self.touched
+            .lock()
+            .map(|t| t.iter().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Writes a text file of evidence under the run's directory; returns its path.
@@ -63,6 +146,43 @@ impl Session<'_> {
             .map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
+
+    /// Removes whatever of this run the engine still holds: every touched project, and
+    /// anything labelled with the run. Returns what it found.
+    pub async fn sweep(&self) -> Value {
+        sweep(self.docker, self.plan, &self.touched()).await
+    }
+}
+
+pub(crate) async fn sweep(docker: &Docker, plan: &Plan, touched: &[String]) -> Value {
+    let mut removed = Vec::new();
+    let projects: BTreeSet<String> = touched
+        .iter()
+        .cloned()
+        .chain(plan.project_names())
+        .collect();
+    for project in &projects {
+        match docker.remove_project(project).await {
+            Ok(l) if !l.is_empty() => {
+                removed.push(serde_json::json!({"project": project, "removed": l}))
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(%project, error = %e, "sweep failed; `harness gc` removes what is left")
+            }
+        }
+    }
+    match docker
+        .remove_labelled(LABEL_RUN, &plan.run.to_string())
+        .await
+    {
+        Ok(l) if !l.is_empty() => {
+            removed.push(serde_json::json!({"label": LABEL_RUN, "removed": l}))
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "sweep by run label failed"),
+    }
+    Value::Array(removed)
 }
 
 /// The last `n` lines of a text, for evidence that points at the full file.

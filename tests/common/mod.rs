@@ -19,7 +19,9 @@ pub fn engine_available(test: &str) -> bool {
         if std::env::var("CI").as_deref() == Ok("true") {
             panic!("{test}: the Docker engine is not reachable, and CI=true requires it");
         }
-        eprintln!("SKIPPED {test}: the Docker engine is not reachable (start dockerd or set DOCKER_HOST)");
+        eprintln!(
+            "SKIPPED {test}: the Docker engine is not reachable (start dockerd or set DOCKER_HOST)"
+        );
     }
     ok
 }
@@ -28,16 +30,25 @@ pub fn engine_available(test: &str) -> bool {
 pub fn ensure_images() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let present = ["harness/executor:local", "harness/redis:local"].iter().all(|image| {
-            Command::new("docker")
-                .args(["image", "inspect", image])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false)
-        });
+        let present = ["harness/executor:local", "harness/redis:local"]
+            .iter()
+            .all(|image| {
+                Command::new("docker")
+                    .args(["image", "inspect", image])
+                    .output()
+                    .map(|o| o.status.success())
+                    .unwrap_or(false)
+            });
         if !present {
-            let out = harness_cmd().arg("images").output().expect("run harness images");
-            assert!(out.status.success(), "harness images failed: {}", String::from_utf8_lossy(&out.stderr));
+            let out = harness_cmd()
+                .arg("images")
+                .output()
+                .expect("run harness images");
+            assert!(
+                out.status.success(),
+                "harness images failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     });
 }
@@ -58,7 +69,10 @@ pub struct Workspace {
 impl Workspace {
     pub fn new(prefix: &str) -> Workspace {
         let dir = tempfile::tempdir().expect("tempdir");
-        let task_name = format!("{prefix}_{}", &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        let task_name = format!(
+            "{prefix}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         let shipped = Path::new(REPO).join("prompts/docker_compose_dynamic.md");
         std::fs::copy(shipped, dir.path().join(format!("{task_name}.md"))).expect("copy task");
         Workspace { dir, task_name }
@@ -79,7 +93,8 @@ impl Workspace {
     /// `harness` with this workspace's runs dir and scoreboard.
     pub fn harness(&self) -> Command {
         let mut cmd = harness_cmd();
-        cmd.env("HARNESS_RUNS_DIR", self.runs()).env("HARNESS_DB", self.db());
+        cmd.env("HARNESS_RUNS_DIR", self.runs())
+            .env("HARNESS_DB", self.db());
         cmd
     }
 
@@ -93,7 +108,11 @@ impl Workspace {
             vec!["volume", "ls", "-q", "--filter", &label],
         ] {
             if let Ok(out) = Command::new("docker").args(&args).output() {
-                found.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_string));
+                found.extend(
+                    String::from_utf8_lossy(&out.stdout)
+                        .lines()
+                        .map(str::to_string),
+                );
             }
         }
         found
@@ -102,7 +121,9 @@ impl Workspace {
     /// Every file under the runs dir whose text contains `needle`.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
         fn walk(dir: &Path, needle: &str, hits: &mut Vec<PathBuf>) {
-            let Ok(entries) = std::fs::read_dir(dir) else { return };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                return;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.is_dir() {
@@ -128,17 +149,26 @@ impl Drop for Workspace {
             Command::new("docker")
                 .args(args)
                 .output()
-                .map(|o| String::from_utf8_lossy(&o.stdout).lines().map(str::to_string).collect())
+                .map(|o| {
+                    String::from_utf8_lossy(&o.stdout)
+                        .lines()
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default()
         };
         for id in ids(&["ps", "-a", "-q", "--filter", &label]) {
-            let _ = Command::new("docker").args(["rm", "-f", "-v", &id]).output();
+            let _ = Command::new("docker")
+                .args(["rm", "-f", "-v", &id])
+                .output();
         }
         for id in ids(&["network", "ls", "-q", "--filter", &label]) {
             let _ = Command::new("docker").args(["network", "rm", &id]).output();
         }
         for id in ids(&["volume", "ls", "-q", "--filter", &label]) {
-            let _ = Command::new("docker").args(["volume", "rm", "-f", &id]).output();
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", &id])
+                .output();
         }
     }
 }

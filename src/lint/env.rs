@@ -1,0 +1,430 @@
+//! Variables and environment: references that break on an unset variable, secrets written
+//! into the file, and service URLs that point a container at itself.
+
+use serde_yaml_ng::Value;
+
+use super::catalog::{
+    INVALID_INTERPOLATION, LITERAL_SECRET, LOOPBACK_SERVICE_URL, REQUIRED_VARIABLE,
+};
+use super::finding::{Path, Sink};
+use super::interp::{self, Op};
+use super::run::Ctx;
+use super::yaml::{self, EnvEntry, key_string, untag};
+
+pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
+    if let Some(top) = ctx.doc.as_mapping() {
+        for (k, v) in top {
+            let key = key_string(k);
+            // Extension fields are anchors for the services that use them; a variable in
+            // one is reported where it is used, not twice.
+            let extension = key.starts_with("x-");
+            walk(v, &Path::root().key(&key), extension, sink);
+        }
+    }
+    for svc in &ctx.services {
+        let network_mode = yaml::get_str(svc.body, "network_mode").unwrap_or_default();
+        // Sharing the host's or another container's network namespace makes loopback
+        // reach something real.
+        let shared_loopback = network_mode == "host"
+            || network_mode.starts_with("service:")
+            || network_mode.starts_with("container:");
+        for entry in yaml::environment(svc) {
+            literal_secret(&entry, sink);
+            if !shared_loopback {
+                loopback_url(&entry, sink);
+            }
+        }
+    }
+}
+
+/// Compose interpolates every value in the file (never a key), so every string counts.
+fn walk(v: &Value, path: &Path, extension: bool, sink: &mut Sink) {
+    match untag(v) {
+        Value::String(s) => references(s, path, extension, sink),
+        Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &path.index(i), extension, sink);
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, item) in m {
+                walk(item, &path.key(&key_string(k)), extension, sink);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn references(s: &str, path: &Path, extension: bool, sink: &mut Sink) {
+    if !s.contains('$') {
+        return;
+    }
+    let parsed = interp::parse(s);
+    if parsed.invalid {
+        sink.add(
+            &INVALID_INTERPOLATION,
+            path,
+            "a `${` here starts no valid variable reference, so Compose rejects the whole \
+             file (\"invalid interpolation format\") — write `$$` for a literal dollar"
+                .to_string(),
+        );
+    }
+    if extension {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for r in &parsed.refs {
+        if seen.contains(&r.name.as_str()) {
+            continue;
+        }
+        let message = match r.op {
+            Op::Plain => format!(
+                "`{}` has no default: wherever {} is unset Compose substitutes an empty \
+                 string with only a warning — write `${{{}:-}}` (or a real default) so an \
+                 unset variable is a decision, not an accident",
+                r.text, r.name, r.name
+            ),
+            Op::Required => format!(
+                "`{}` stops Compose (\"required variable {} is missing a value\") wherever \
+                 it is unset — give it a default (`${{{}:-}}`) and let the service report \
+                 what is missing",
+                r.text, r.name, r.name
+            ),
+            Op::Default | Op::Alternative => continue,
+        };
+        seen.push(&r.name);
+        sink.add(&REQUIRED_VARIABLE, path, message);
+    }
+}
+
+fn secret_key(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    if k.ends_with("_FILE") || k.ends_with("_PATH") || k.contains("PUBLIC") {
+        return false;
+    }
+    k.contains("PASSWORD")
+        || k.contains("PASSWD")
+        || k.ends_with("_PASS")
+        || k.ends_with("_KEY")
+        || k.ends_with("APIKEY")
+        || k.ends_with("_TOKEN")
+        || k.ends_with("_SECRET")
+        || k == "SECRET"
+        || k == "TOKEN"
+}
+
+/// Values under a secret-looking key that are settings or references, not secrets:
+/// switches like `MYSQL_ALLOW_EMPTY_PASSWORD=yes` and paths to a key or secret file.
+fn not_a_secret(value: &str) -> bool {
+    let v = value.trim();
+    let switch = ["true", "false", "yes", "no", "on", "off", "0", "1"]
+        .iter()
+        .any(|s| v.eq_ignore_ascii_case(s));
+    v.is_empty() || switch || v.starts_with('/') || v.starts_with("./") || v.starts_with("~/")
+}
+
+fn literal_secret(entry: &EnvEntry, sink: &mut Sink) {
+    let Some(raw) = entry.value.as_deref() else {
+        return;
+    };
+    let key = &entry.key;
+    if secret_key(key) {
+        let parsed = interp::parse(raw);
+        let message = if !parsed.has_refs() {
+            (!not_a_secret(raw)).then(|| {
+                format!(
+                    "`{key}` is set to a literal value in the file: anyone who can read the \
+                     file or `docker inspect` the container has it — pass it in from the \
+                     environment or a `secrets:` file"
+                )
+            })
+        } else {
+            let defaulted = parsed.refs.iter().any(|r| r.op == Op::Default);
+            (defaulted && !not_a_secret(&parsed.unset)).then(|| {
+                format!(
+                    "`{key}` has a literal default in the file, used wherever its variable \
+                     is unset — drop the default (`:-`) value and pass the secret in"
+                )
+            })
+        };
+        if let Some(message) = message {
+            sink.add(&LITERAL_SECRET, &entry.path, message);
+            return;
+        }
+    }
+    if urls(raw).iter().any(|u| literal_password(u)) {
+        sink.add(
+            &LITERAL_SECRET,
+            &entry.path,
+            format!(
+                "the connection string in `{key}` carries a literal password: anyone who \
+                 can read the file or `docker inspect` the container has it — put a \
+                 variable in its place (`user:${{DB_PASSWORD}}@host`) or use a secret"
+            ),
+        );
+    }
+}
+
+/// The authority (`user:pass@host:port`) of every `scheme://` URL in a value.
+fn urls(value: &str) -> Vec<Url<'_>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(at) = value[from..].find("://").map(|i| i + from) {
+        let scheme_start = value[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(at);
+        let scheme = &value[scheme_start..at];
+        let rest = &value[at + 3..];
+        let end = rest
+            .find(|c: char| {
+                matches!(c, '/' | '?' | '#' | ',' | ';' | '"' | '\'') || c.is_whitespace()
+            })
+            .unwrap_or(rest.len());
+        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            out.push(Url {
+                scheme,
+                authority: &rest[..end],
+            });
+        }
+        from = at + 3;
+    }
+    out
+}
+
+struct Url<'a> {
+    scheme: &'a str,
+    authority: &'a str,
+}
+
+impl Url<'_> {
+    fn userinfo(&self) -> Option<&str> {
+        self.authority.rsplit_once('@').map(|(u, _)| u)
+    }
+
+    fn host(&self) -> &str {
+        let hostport = self
+            .authority
+            .rsplit_once('@')
+            .map(|(_, h)| h)
+            .unwrap_or(self.authority);
+        if let Some(v6) = hostport.strip_prefix('[') {
+            return v6.split(']').next().unwrap_or(v6);
+        }
+        hostport.split(':').next().unwrap_or(hostport)
+    }
+}
+
+fn literal_password(u: &Url<'_>) -> bool {
+    let Some((_, password)) = u.userinfo().and_then(|ui| ui.split_once(':')) else {
+        return false;
+    };
+    !password.is_empty() && !password.contains('$')
+}
+
+fn loopback(host: &str) -> bool {
+    let h = host.trim().to_ascii_lowercase();
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.starts_with("127.")
+        || h == "::1"
+        || h == "0:0:0:0:0:0:0:1"
+}
+
+/// Keys whose URL is for a browser on the host, or an address the service itself binds:
+/// loopback is right, or at least not a service-to-service call.
+fn not_service_to_service(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    [
+        "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
+        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
+    ]
+    .iter()
+    .any(|hint| k.contains(hint))
+        || k.ends_with("_URLS")
+}
+
+fn loopback_url(entry: &EnvEntry, sink: &mut Sink) {
+    let Some(raw) = entry.value.as_deref() else {
+        return;
+    };
+    // What the container sees where the variable is unset.
+    let value = interp::unset(raw);
+    let Some(url) = urls(&value).into_iter().find(|u| loopback(u.host())) else {
+        return;
+    };
+    let web = ["http", "https", "ws", "wss"]
+        .iter()
+        .any(|s| url.scheme.eq_ignore_ascii_case(s));
+    if web && not_service_to_service(&entry.key) {
+        return;
+    }
+    let key = &entry.key;
+    let host = url.host();
+    sink.add(
+        &LOOPBACK_SERVICE_URL,
+        &entry.path,
+        format!(
+            "`{key}` points at {host}, which inside a container is the container itself, \
+             so the connection is refused — use the other service's name as the host"
+        ),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::finding::Level;
+    use crate::lint::tests::{at, lint_yaml, rule_paths};
+
+    const REQ: &str = "required-variable";
+    const SECRET: &str = "literal-secret";
+    const LOOP: &str = "loopback-service-url";
+
+    fn svc(body: &str) -> String {
+        format!("services:\n  app:\n    image: x\n{body}")
+    }
+
+    #[test]
+    fn variables_without_a_default_anywhere_in_the_file() {
+        let f = lint_yaml(&format!(
+            "services:\n  app:\n{}",
+            "    environment:\n      ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY}\n      A: $HOME/x\n      B: ${B:-x}\n      C: ${C-}\n      D: $$E\n    volumes:\n      - ${DATA}:/data\n    image: app:${TAG}\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, REQ),
+            vec![
+                "services.app.environment.A",
+                "services.app.environment.ANTHROPIC_API_KEY",
+                "services.app.image",
+                "services.app.volumes[0]",
+            ]
+        );
+        let hit = at(&f, "services.app.environment.ANTHROPIC_API_KEY", REQ);
+        assert_eq!(hit.level, Level::Error);
+        assert_eq!(hit.mutation, Some("env-default"));
+        assert!(
+            hit.message.contains("${ANTHROPIC_API_KEY:-}"),
+            "{}",
+            hit.message
+        );
+    }
+
+    #[test]
+    fn mandatory_variables_and_list_form() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      - TZ=${TIMEZONE}\n      - K=${K:?set K}\n      - OK=${OK:-1}\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, REQ),
+            vec!["services.app.environment[0]", "services.app.environment[1]"]
+        );
+        let hit = at(&f, "services.app.environment[1]", REQ);
+        assert!(hit.message.contains("missing a value"), "{}", hit.message);
+    }
+
+    #[test]
+    fn nested_defaults_and_extensions() {
+        let f = lint_yaml(
+            "x-env: &env\n  A: ${A}\nservices:\n  app:\n    environment:\n      <<: *env\n      B: ${B:-${C}}\n",
+        );
+        assert_eq!(
+            rule_paths(&f, REQ),
+            vec!["services.app.environment.A", "services.app.environment.B"]
+        );
+    }
+
+    #[test]
+    fn malformed_braces_are_reported_and_shell_dollars_are_not() {
+        let f = lint_yaml(&svc(
+            "    command: sh -c 'echo ${'\n    healthcheck:\n      test: [CMD-SHELL, \"x $$(cat f) $(date)\"]\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, "invalid-interpolation"),
+            vec!["services.app.command"]
+        );
+    }
+
+    #[test]
+    fn literal_secrets_are_errors_without_the_value() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      SA_PASSWORD: example_123\n      GITHUB_TOKEN: ghp_abc\n      API_KEY: 12345\n      JWT_SECRET: s3cr3t\n      DB_PASSWD: gitea\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, SECRET),
+            vec![
+                "services.app.environment.API_KEY",
+                "services.app.environment.DB_PASSWD",
+                "services.app.environment.GITHUB_TOKEN",
+                "services.app.environment.JWT_SECRET",
+                "services.app.environment.SA_PASSWORD",
+            ]
+        );
+        for f in &f {
+            for v in ["example_123", "ghp_abc", "12345", "s3cr3t", "gitea"] {
+                assert!(!f.message.contains(v), "{}", f.message);
+            }
+        }
+    }
+
+    #[test]
+    fn references_switches_and_paths_are_not_secrets() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      - ANTHROPIC_API_KEY=${ANTHROPIC_API_KEY:-}\n      - WEBPASSWORD=${PIHOLE_PW}\n      - MYSQL_ROOT_PASSWORD_FILE=/run/secrets/db-password\n      - DATABASE_PASSWORD=/run/secrets/db-password\n      - MYSQL_ALLOW_EMPTY_PASSWORD=yes\n      - POSTGRES_PASSWORD=\n      - REDIS_PASSWORD\n      - SSH_PUBLIC_KEY=ssh-ed25519 AAAA\n      - LOG_LEVEL=info\n",
+        ));
+        assert_eq!(rule_paths(&f, SECRET), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_literal_default_is_a_literal_secret() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      DB_PASSWORD: ${DB_PASSWORD:-hunter2}\n",
+        ));
+        let hit = at(&f, "services.app.environment.DB_PASSWORD", SECRET);
+        assert!(!hit.message.contains("hunter2"));
+    }
+
+    #[test]
+    fn passwords_in_connection_strings() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      DATABASE_URL: mysql://root:whalehello@db:3306/mysql\n      A_URL: postgres://u:${PW}@db/x\n      B_URL: postgres://u@db/x\n      C_URL: redis://:pw@redis:6379\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, SECRET),
+            vec![
+                "services.app.environment.C_URL",
+                "services.app.environment.DATABASE_URL"
+            ]
+        );
+        assert!(f.iter().all(|f| !f.message.contains("whalehello")));
+    }
+
+    #[test]
+    fn loopback_in_service_urls() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      - REDIS_URL=redis://localhost:6379\n      - DATABASE_URL=postgres://user@127.0.0.1/db\n      - API=http://[::1]:8000/x\n      - FALLBACK=${U:-amqp://guest@localhost}\n      - GOOD=redis://redis:6379\n      - PUBLIC_URL=http://localhost:3000\n      - ASPNETCORE_URLS=http://localhost:5000\n      - REDIS_HOST=localhost\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, LOOP),
+            vec![
+                "services.app.environment[0]",
+                "services.app.environment[1]",
+                "services.app.environment[2]",
+                "services.app.environment[3]",
+            ]
+        );
+        let hit = at(&f, "services.app.environment[0]", LOOP);
+        assert_eq!(hit.level, Level::Error);
+        assert_eq!(hit.mutation, Some("service-host"));
+    }
+
+    #[test]
+    fn loopback_is_fine_in_a_shared_network_namespace() {
+        let f = lint_yaml(&svc(
+            "    network_mode: \"service:vpn\"\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
+        ));
+        assert_eq!(rule_paths(&f, LOOP), Vec::<String>::new());
+    }
+}

@@ -1,0 +1,85 @@
+//! Top-level keys: networks named globally on the engine, and the obsolete `version:`.
+
+use serde_yaml_ng::Value;
+
+use super::catalog::{FIXED_NETWORK_NAME, OBSOLETE_VERSION};
+use super::finding::{Path, Sink};
+use super::run::Ctx;
+use super::yaml::{self, key_string, untag};
+
+pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
+    let Some(top) = ctx.doc.as_mapping() else {
+        return;
+    };
+    if let Some(version) = yaml::get(top, "version").and_then(yaml::scalar) {
+        sink.add(
+            &OBSOLETE_VERSION,
+            &Path::root().key("version"),
+            format!(
+                "`version: {version}` is obsolete: Compose v2 ignores it (and warns), and the \
+                 file format is the Compose Specification regardless — drop it"
+            ),
+        );
+    }
+    let Some(networks) = yaml::get_map(top, "networks") else {
+        return;
+    };
+    for (k, body) in networks {
+        let Some(body) = untag(body).as_mapping() else {
+            continue;
+        };
+        // An external network is meant to be shared: its name is how it is found.
+        let external = match yaml::get(body, "external") {
+            Some(Value::Bool(b)) => *b,
+            Some(Value::Mapping(_)) => true,
+            Some(other) => yaml::scalar(other).is_some_and(|s| s == "true"),
+            None => false,
+        };
+        if external {
+            continue;
+        }
+        let Some(name) = yaml::get_str(body, "name") else {
+            continue;
+        };
+        let key = key_string(k);
+        sink.add(
+            &FIXED_NETWORK_NAME,
+            &Path::root().key("networks").key(&key).key("name"),
+            format!(
+                "network `{key}` is named `{name}` on the engine instead of per project, so \
+                 a second instance shares it (or `down` of one removes it under the other) — \
+                 drop `name:` and let Compose prefix it with the project name"
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::lint::finding::Level;
+    use crate::lint::tests::{at, lint_yaml, rule_paths};
+
+    #[test]
+    fn network_names_on_owned_networks_only() {
+        let f = lint_yaml(
+            "services:\n  a:\n    image: x\nnetworks:\n  n1:\n    name: fixed_${ID:-default}\n  n2:\n    external: true\n    name: shared\n  n3:\n    external:\n      name: legacy\n  n4:\n  n5: {driver: bridge}\n",
+        );
+        assert_eq!(
+            rule_paths(&f, "fixed-network-name"),
+            vec!["networks.n1.name"]
+        );
+        let hit = at(&f, "networks.n1.name", "fixed-network-name");
+        assert_eq!(hit.level, Level::Error);
+        assert_eq!(hit.mutation, Some("drop-network-name"));
+    }
+
+    #[test]
+    fn version_key() {
+        let f = lint_yaml("version: '3.8'\nservices:\n  a:\n    image: x\n");
+        let hit = at(&f, "version", "obsolete-version");
+        assert_eq!(hit.level, Level::Info);
+        assert_eq!(hit.mutation, Some("drop-version-key"));
+        let f = lint_yaml("services:\n  a:\n    image: x\n");
+        assert!(rule_paths(&f, "obsolete-version").is_empty());
+    }
+}

@@ -1,0 +1,19 @@
+use serde_json::json;
+
+use super::{StepResult, fail, pass};
+use crate::lint::{Level, lint as run_lint};
+use crate::protocol::Signature;
+use crate::protocol::session::Session;
+
+/// Static rules on the candidate. Errors fail the step; the run goes on so the other
+/// steps still gather evidence.
+pub(super) fn lint(s: &Session<'_>) -> StepResult {
+    let findings = run_lint(&s.plan.candidate);
+    let errors = findings.iter().filter(|f| f.level == Level::Error).count();
+    let evidence = json!({"errors": errors, "findings": findings});
+    if errors > 0 {
+        fail(Signature::LintError, evidence)
+    } else {
+        pass(evidence)
+    }
+}

@@ -1,0 +1,109 @@
+//! The checks themselves. Each returns how it ended and the evidence that shows it.
+
+mod deploy;
+mod keys;
+mod lint;
+mod multi;
+mod persistence;
+mod probe;
+mod restart;
+mod shutdown;
+
+use serde_json::{Value, json};
+
+use super::session::{Deployment, Session};
+use super::{Outcome, Signature};
+
+/// The steps of the protocol, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Lint,
+    Deploy,
+    PortDiscovery,
+    ApiProbe,
+    WsProbe,
+    Redis,
+    MissingKey,
+    MultiInstance,
+    Restart,
+    Persistence,
+    Shutdown,
+}
+
+pub(crate) type StepResult = (Outcome, Value);
+
+fn fail(sig: Signature, evidence: Value) -> StepResult {
+    (Outcome::Fail(sig), evidence)
+}
+
+fn skip(reason: &str) -> StepResult {
+    (Outcome::Skip, json!({"reason": reason}))
+}
+
+fn pass(evidence: Value) -> StepResult {
+    (Outcome::Pass, evidence)
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 11] = [
+        StepKind::Lint,
+        StepKind::Deploy,
+        StepKind::PortDiscovery,
+        StepKind::ApiProbe,
+        StepKind::WsProbe,
+        StepKind::Redis,
+        StepKind::MissingKey,
+        StepKind::MultiInstance,
+        StepKind::Restart,
+        StepKind::Persistence,
+        StepKind::Shutdown,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Lint => "lint",
+            StepKind::Deploy => "deploy",
+            StepKind::PortDiscovery => "port_discovery",
+            StepKind::ApiProbe => "api_probe",
+            StepKind::WsProbe => "ws_probe",
+            StepKind::Redis => "redis",
+            StepKind::MissingKey => "missing_key",
+            StepKind::MultiInstance => "multi_instance",
+            StepKind::Restart => "restart",
+            StepKind::Persistence => "persistence",
+            StepKind::Shutdown => "shutdown",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
+        match self {
+            StepKind::Lint => return lint::lint(s),
+            StepKind::Deploy => return deploy::deploy(s).await,
+            StepKind::PortDiscovery => return deploy::port_discovery(s),
+            StepKind::MissingKey => return keys::missing_key(s).await,
+            StepKind::MultiInstance => return multi::multi_instance(s).await,
+            StepKind::Shutdown => return shutdown::shutdown(s).await,
+            _ => {}
+        }
+        // The rest work on the main instance; without one they have nothing to check.
+        let Some(d) = s.deployment.clone() else {
+            return skip("no deployment to check: deploy did not pass");
+        };
+        match self {
+            StepKind::ApiProbe => probe::api_probe(s, &d).await,
+            StepKind::WsProbe => probe::ws_probe(s, &d).await,
+            StepKind::Redis => probe::redis(s, &d).await,
+            StepKind::Restart => restart::restart(s, &d).await,
+            _ => persistence::persistence(s, &d).await,
+        }
+    }
+}
+
+/// The main instance after a step changed it (restart, persistence): new ports, new ids.
+fn replace_deployment(s: &mut Session<'_>, d: Deployment) {
+    s.deployment = Some(d);
+}

@@ -1,0 +1,87 @@
+//! K instances at once: distinct projects, ports and networks, all healthy, all probed.
+
+use std::collections::BTreeSet;
+
+use futures_util::future::join_all;
+use serde_json::{Value, json};
+
+use super::probe::api_and_ws;
+use super::{StepResult, fail, pass, skip};
+use crate::protocol::Signature;
+use crate::protocol::instance::{self, Failure};
+use crate::protocol::session::{Deployment, Session};
+
+pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
+    let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();
+    let ups = join_all(projects.iter().map(|p| instance::deploy(s, p))).await;
+    let result = check(s, &ups).await;
+    let teardown = join_all(projects.iter().map(|p| instance::teardown(s, p))).await;
+    match result {
+        Ok(evidence) => pass(json!({"instances": evidence, "teardown": teardown})),
+        Err(Some(f)) => fail(
+            f.signature,
+            json!({"failure": f.evidence, "teardown": teardown}),
+        ),
+        Err(None) => {
+            skip("the main instance is not deployed; the extra instances alone prove nothing")
+        }
+    }
+}
+
+async fn check(
+    s: &Session<'_>,
+    ups: &[Result<instance::Up, Failure>],
+) -> Result<Value, Option<Failure>> {
+    let mut all: Vec<&Deployment> = Vec::new();
+    for up in ups {
+        match up {
+            Ok(up) => all.push(&up.deployment),
+            Err(f) => return Err(Some(f.clone())),
+        }
+    }
+    let Some(main) = s.deployment.as_ref() else {
+        return Err(None);
+    };
+    all.insert(0, main);
+    distinct(&all).map_err(|e| Some(e))?;
+    let mut probed = Vec::new();
+    for d in &all {
+        probed.push(json!({"project": d.project, "probes": api_and_ws(s, d).await.map_err(Some)?}));
+    }
+    Ok(Value::Array(probed))
+}
+
+/// No two instances may share a host port, a network or a project name.
+fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
+    let mut ports = BTreeSet::new();
+    let mut networks = BTreeSet::new();
+    let mut projects = BTreeSet::new();
+    for d in all {
+        if !projects.insert(d.project.clone()) {
+            return Err(Failure::new(
+                Signature::NameConflict,
+                json!({"shared_project": d.project}),
+            ));
+        }
+        for c in &d.containers {
+            for p in &c.ports {
+                if !ports.insert(p.host_port) {
+                    return Err(Failure::new(
+                        Signature::PortConflict,
+                        json!({"shared_port": p.host_port}),
+                    ));
+                }
+            }
+        }
+        let own: BTreeSet<&String> = d.containers.iter().flat_map(|c| &c.networks).collect();
+        for n in own {
+            if !networks.insert(n.clone()) {
+                return Err(Failure::new(
+                    Signature::NetworkConflict,
+                    json!({"shared_network": n}),
+                ));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,117 @@
+//! The probes against one instance: HTTP health, the WebSocket stream, Redis.
+
+use serde_json::{Value, json};
+
+use super::{StepResult, fail, pass};
+use crate::protocol::instance::Failure;
+use crate::protocol::session::{Deployment, Session};
+use crate::protocol::{Signature, classify, probes};
+
+pub(super) async fn api_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
+    into_step(api(s, d).await)
+}
+
+pub(super) async fn ws_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
+    into_step(ws(s, d).await)
+}
+
+pub(super) fn into_step(result: Result<Value, Failure>) -> StepResult {
+    match result {
+        Ok(evidence) => pass(evidence),
+        Err(f) => fail(f.signature, f.evidence),
+    }
+}
+
+/// `GET /health`: 200 with a JSON status.
+pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+    let Some(port) = d.api_port else {
+        return Err(Failure::new(
+            Signature::ApiProbe,
+            json!({"error": format!(
+            "no host port is published for the API's container port {}", s.plan.probes.api_port)}),
+        ));
+    };
+    match probes::health(port, s.plan.probe_timeout()).await {
+        Ok(h) if h.status == 200 && h.body["status"].is_string() => Ok(json!({
+            "url": format!("http://127.0.0.1:{port}/health"), "status": h.status, "body": h.body})),
+        Ok(h) => Err(Failure::new(
+            Signature::ApiProbe,
+            json!({"port": port, "status": h.status,
+            "body": h.body, "error": "expected 200 with a JSON `status`"}),
+        )),
+        Err(e) => Err(Failure::new(
+            Signature::ApiProbe,
+            json!({"port": port, "error": e}),
+        )),
+    }
+}
+
+/// One streamed JSON-RPC execution over `/ws/mcp`, every chunk in order.
+pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+    let spec = &s.plan.probes;
+    let Some(port) = d.websocket_port else {
+        return Err(Failure::new(
+            Signature::WsProtocol,
+            json!({"error": format!(
+            "no host port is published for the WebSocket's container port {}", spec.ws_port)}),
+        ));
+    };
+    probes::ws_execute(port, &spec.ws_path, spec.ws_chunks, s.plan.probe_timeout())
+        .await
+        .map(|stream| json!(stream))
+        .map_err(|e| Failure::new(Signature::WsProtocol, json!({"port": port, "error": e})))
+}
+
+/// Both user-facing probes, for the steps that check an instance again.
+pub(crate) async fn api_and_ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+    let api = api(s, d).await?;
+    let ws = ws(s, d).await?;
+    Ok(
+        json!({"api": api["status"], "ws_chunks": ws["chunks_received"],
+        "ports": {"api": d.api_port, "websocket": d.websocket_port}}),
+    )
+}
+
+/// The service says Redis is connected, and Redis itself answers `PING` from inside.
+pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
+    let Some(port) = d.api_port else {
+        return fail(
+            Signature::ApiProbe,
+            json!({"error": "no API port to ask about Redis"}),
+        );
+    };
+    let health = match probes::health(port, s.plan.probe_timeout()).await {
+        Ok(h) => h,
+        Err(e) => return fail(Signature::ApiProbe, json!({"error": e})),
+    };
+    let reported = json!({"connected": health.redis_connected(),
+        "target": health.redis_target(), "error": health.redis_error()});
+    if !health.redis_connected() {
+        let sig = if classify::redis_on_localhost(&health.redis_target()) {
+            Signature::RedisLocalhost
+        } else {
+            Signature::RedisUnavailable
+        };
+        return fail(sig, json!({"service_reports": reported}));
+    }
+    let Some(redis) = d.redis_container() else {
+        return fail(
+            Signature::RedisUnavailable,
+            json!({"service_reports": reported,
+            "error": "no container of the project runs a redis image"}),
+        );
+    };
+    match s.docker.exec(&redis.id, &["redis-cli", "ping"]).await {
+        Ok((0, out)) if out.trim() == "PONG" => pass(json!({"service_reports": reported,
+            "exec": {"container": redis.name, "command": "redis-cli ping", "output": out.trim()}})),
+        Ok((code, out)) => fail(
+            Signature::RedisUnavailable,
+            json!({"service_reports": reported,
+            "exec": {"container": redis.name, "exit_code": code, "output": out.trim()}}),
+        ),
+        Err(e) => fail(
+            Signature::RedisUnavailable,
+            json!({"service_reports": reported, "error": e.to_string()}),
+        ),
+    }
+}

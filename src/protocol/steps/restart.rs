@@ -1,0 +1,120 @@
+//! A crash of the app container: its restart policy must bring it back healthy, and the
+//! probes must pass again.
+//!
+//! Docker's own kill API marks a container as stopped by hand, and a restart policy then
+//! leaves it down — that is not a crash. So the harness SIGKILLs the container's main
+//! process on the engine's host, as the OOM killer or a segfault would.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::probe::api_and_ws;
+use super::{StepResult, fail, pass, skip};
+use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
+use crate::protocol::session::{Deployment, Session};
+use crate::protocol::{Signature, instance};
+
+pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
+    let Some(app) = d.app_container(s.plan.probes.api_port).cloned() else {
+        return fail(
+            Signature::ApiProbe,
+            json!({"error": "no container publishes the API port"}),
+        );
+    };
+    if !engine_is_local() {
+        return skip(
+            "the engine is remote (DOCKER_HOST): its processes cannot be signalled from here",
+        );
+    }
+    let mut events = s.docker.subscribe(&d.project);
+    if let Err(e) = kill(app.pid) {
+        return fail(
+            Signature::EngineUnavailable,
+            json!({"error": e, "pid": app.pid}),
+        );
+    }
+    let killed = json!({"container": app.name, "pid": app.pid, "signal": "SIGKILL",
+        "restart_count_before": app.restart_count, "policy": app.restart_policy});
+    let waited = crate::engine::wait_for(
+        s.docker,
+        &d.project,
+        &mut events,
+        s.plan.timeout,
+        |cs, elapsed| back_up(cs, &app, elapsed),
+    )
+    .await;
+    let elapsed_ms = match waited {
+        Ok(ms) => ms,
+        Err(WaitFailure::Exited { container }) => {
+            return fail(
+                Signature::NoRestart,
+                json!({"killed": killed, "state": container.state,
+                "policy": container.restart_policy, "exit_code": container.exit_code}),
+            );
+        }
+        Err(WaitFailure::Timeout {
+            containers,
+            waited_ms,
+        }) => {
+            return fail(
+                Signature::HealthTimeout,
+                json!({"killed": killed, "waited_ms": waited_ms,
+                "containers": instance::summary(&containers)}),
+            );
+        }
+        Err(other) => {
+            return fail(
+                Signature::Unhealthy,
+                json!({"killed": killed, "failure": other}),
+            );
+        }
+    };
+    let containers = s
+        .docker
+        .project_containers(&d.project)
+        .await
+        .unwrap_or_default();
+    let restarted = Deployment::new(&d.project, containers, d.startup_ms, s.plan);
+    let probes = api_and_ws(s, &restarted).await;
+    super::replace_deployment(s, restarted);
+    match probes {
+        Ok(p) => pass(json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probes": p})),
+        Err(f) => fail(
+            f.signature,
+            json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probe": f.evidence}),
+        ),
+    }
+}
+
+/// Done when the killed container has restarted and is ready again.
+fn back_up(containers: &[ContainerInfo], app: &ContainerInfo, elapsed: Duration) -> Verdict<u64> {
+    let Some(now) = containers.iter().find(|c| c.id == app.id) else {
+        return Verdict::Pending;
+    };
+    if now.restart_count > app.restart_count && now.is_ready() {
+        return Verdict::Done(elapsed.as_millis() as u64);
+    }
+    if matches!(now.state.as_str(), "exited" | "dead") && !will_restart(now) {
+        return Verdict::Failed(WaitFailure::Exited {
+            container: now.clone(),
+        });
+    }
+    Verdict::Pending
+}
+
+fn engine_is_local() -> bool {
+    std::env::var("DOCKER_HOST")
+        .map(|h| h.is_empty() || h.starts_with("unix://"))
+        .unwrap_or(true)
+}
+
+fn kill(pid: i64) -> Result<(), String> {
+    use nix::sys::signal::{Signal, kill};
+    use nix::unistd::Pid;
+    let pid = i32::try_from(pid)
+        .ok()
+        .filter(|p| *p > 0)
+        .ok_or(format!("no running process (pid {pid})"))?;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|e| format!("kill -9 {pid}: {e}"))
+}
