@@ -39,7 +39,19 @@ fn the_reference_stack_passes_and_its_uuid_is_everywhere() {
     let ws = Workspace::new("e2e_good");
     let (code, run, stderr) = run_json(&ws, &["--config", "docker/docker-compose.yml"]);
     assert_eq!(code, 0, "run failed:\n{run:#}\n{stderr}");
-    for name in ["deploy", "api_probe", "ws_probe", "redis", "shutdown"] {
+    for name in [
+        "lint",
+        "deploy",
+        "port_discovery",
+        "api_probe",
+        "ws_probe",
+        "redis",
+        "missing_key",
+        "multi_instance",
+        "restart",
+        "persistence",
+        "shutdown",
+    ] {
         assert_eq!(
             step(&run, name)["status"],
             "pass",
@@ -103,7 +115,7 @@ fn the_reference_stack_passes_and_its_uuid_is_everywhere() {
             |r| r.get(0),
         )
         .expect("steps");
-    assert_eq!(steps, 5);
+    assert_eq!(steps, 11);
     assert!(
         ws.leftovers().is_empty(),
         "left behind: {:?}",
@@ -112,7 +124,7 @@ fn the_reference_stack_passes_and_its_uuid_is_everywhere() {
 }
 
 #[test]
-fn the_seed_config_fails_at_deploy_with_its_reason() {
+fn the_seed_config_fails_with_the_signatures_its_problems_deserve() {
     if !engine_available("the_seed_config_fails") {
         return;
     }
@@ -134,11 +146,16 @@ fn the_seed_config_fails_at_deploy_with_its_reason() {
     );
     let deploy_line = stdout
         .lines()
-        .find(|l| l.contains("deploy"))
+        .find(|l| l.contains(" deploy "))
         .unwrap_or_default()
         .to_string();
     assert!(
-        deploy_line.contains('✗') && deploy_line.contains("healthcheck_broken"),
+        deploy_line.contains('✗') && deploy_line.contains("port_conflict"),
+        "{stdout}"
+    );
+    assert!(
+        deploy_line.contains("port is already allocated")
+            || deploy_line.contains("address already in use"),
         "{stdout}"
     );
 
@@ -157,12 +174,15 @@ fn the_seed_config_fails_at_deploy_with_its_reason() {
     let run: Value =
         serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
     assert_eq!(run["metrics"]["success"], false);
-    assert_eq!(step(&run, "deploy")["signature"], "healthcheck_broken");
+    assert_eq!(step(&run, "lint")["signature"], "lint_error");
+    assert_eq!(step(&run, "deploy")["signature"], "port_conflict");
+    assert_eq!(step(&run, "port_discovery")["signature"], "port_conflict");
+    assert_eq!(step(&run, "multi_instance")["signature"], "name_conflict");
     assert_eq!(step(&run, "api_probe")["status"], "skip");
     assert_eq!(step(&run, "shutdown")["status"], "pass");
     let prompt = std::fs::read_to_string(ws.task()).expect("prompt");
     assert!(
-        prompt.contains("❌ Failed: deploy healthcheck_broken"),
+        prompt.contains("❌ Failed: lint lint_error, deploy port_conflict"),
         "{prompt}"
     );
     assert!(

@@ -86,41 +86,31 @@ pub fn format_ms(ms: u64) -> String {
     }
 }
 
-/// One line of a step's evidence that says what went wrong.
+/// One line of a step's evidence that says what went wrong: the first `summary` found,
+/// else an `error`, else the step's own reason.
 fn headline(evidence: &Value) -> String {
-    let candidates = [
-        evidence["error"].as_str().map(str::to_string),
-        evidence["failure"]["container"]["last_probe"][1]
-            .as_str()
-            .map(str::to_string),
-        evidence["failure"]["kind"].as_str().map(|k| {
-            format!(
-                "{k} ({})",
-                evidence["failure"]["container"]["name"]
-                    .as_str()
-                    .unwrap_or("project")
-            )
-        }),
-        evidence["up"]["stderr"].as_str().and_then(last_error_line),
-        evidence["fix"].as_str().map(str::to_string),
-    ];
-    let text = candidates
-        .into_iter()
-        .flatten()
-        .find(|s| !s.trim().is_empty())
+    let text = find_key(evidence, "summary")
+        .or_else(|| find_key(evidence, "error"))
+        .or_else(|| evidence["reason"].as_str().map(str::to_string))
         .unwrap_or_default();
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    if text.chars().count() > 110 {
-        format!("{}…", text.chars().take(110).collect::<String>())
+    if text.chars().count() > 120 {
+        format!("{}…", text.chars().take(120).collect::<String>())
     } else {
         text
     }
 }
 
-fn last_error_line(text: &str) -> Option<String> {
-    text.lines()
-        .rev()
-        .find(|l| l.contains("ERROR") || l.contains("Error") || l.contains("error"))
-        .or_else(|| text.lines().last())
-        .map(str::to_string)
+/// Depth-first: the first string under `key` anywhere in the evidence.
+fn find_key(v: &Value, key: &str) -> Option<String> {
+    match v {
+        Value::Object(map) => map
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+            .or_else(|| map.values().find_map(|v| find_key(v, key))),
+        Value::Array(items) => items.iter().find_map(|v| find_key(v, key)),
+        _ => None,
+    }
 }

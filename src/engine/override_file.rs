@@ -19,11 +19,22 @@ pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
         ("labels", Value::Mapping(labels.clone())),
         ("environment", Value::Mapping(env)),
     ]);
-    let labelled = |names: Vec<String>| -> Mapping {
+    // Compose v1 replaces a network or volume entry wholesale instead of merging it, so the
+    // override repeats the candidate's own definition and only adds the labels.
+    let labelled = |kind: &str, names: Vec<String>| -> Mapping {
         names
             .into_iter()
             .map(|n| {
-                let body = mapping([("labels", Value::Mapping(labels.clone()))]);
+                let mut body = candidate
+                    .doc
+                    .get(kind)
+                    .and_then(|k| k.get(n.as_str()))
+                    .and_then(Value::as_mapping)
+                    .cloned()
+                    .unwrap_or_default();
+                let mut all_labels = existing_labels(body.get("labels"));
+                all_labels.extend(labels.clone());
+                body.insert("labels".into(), Value::Mapping(all_labels));
                 (Value::from(n), Value::Mapping(body))
             })
             .collect()
@@ -33,19 +44,35 @@ pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
     if let Some(version) = candidate.version_key() {
         doc.insert("version".into(), Value::from(version));
     }
-    let services = labelled(candidate.service_names());
-    let services: Mapping = services
+    let services: Mapping = candidate
+        .service_names()
         .into_iter()
-        .map(|(k, _)| (k, Value::Mapping(service.clone())))
+        .map(|k| (Value::from(k), Value::Mapping(service.clone())))
         .collect();
     doc.insert("services".into(), Value::Mapping(services));
     for kind in ["networks", "volumes"] {
-        let owned = labelled(candidate.owned(kind));
+        let owned = labelled(kind, candidate.owned(kind));
         if !owned.is_empty() {
             doc.insert(kind.into(), Value::Mapping(owned));
         }
     }
     serde_yaml_ng::to_string(&doc).unwrap_or_default()
+}
+
+/// Labels as a mapping, from either of Compose's forms (`{k: v}` or `["k=v"]`).
+fn existing_labels(labels: Option<&Value>) -> Mapping {
+    match labels {
+        Some(Value::Mapping(m)) => m.clone(),
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(|item| match item.split_once('=') {
+                Some((k, v)) => (Value::from(k), Value::from(v)),
+                None => (Value::from(item), Value::from("")),
+            })
+            .collect(),
+        _ => Mapping::new(),
+    }
 }
 
 fn mapping<const N: usize>(entries: [(&str, Value); N]) -> Mapping {
@@ -63,7 +90,7 @@ mod tests {
     fn labels_services_networks_and_volumes() {
         let candidate = ComposeFile::parse(
             "c.yml",
-            "version: '3.8'\nservices:\n  a: {image: x}\n  b: {image: y}\nnetworks:\n  n: {}\n  e: {external: true}\nvolumes:\n  v: {}\n",
+            "version: '3.8'\nservices:\n  a: {image: x}\n  b: {image: y}\nnetworks:\n  n: {}\n  fixed: {name: shared, labels: {mine: x}}\n  e: {external: true}\nvolumes:\n  v: {}\n",
             1,
         )
         .unwrap();
@@ -82,6 +109,12 @@ mod tests {
             );
         }
         assert_eq!(doc["networks"]["n"]["labels"][LABEL_TASK], Value::from("t"));
+        assert_eq!(
+            doc["networks"]["fixed"]["name"],
+            Value::from("shared"),
+            "{text}"
+        );
+        assert_eq!(doc["networks"]["fixed"]["labels"]["mine"], Value::from("x"));
         assert!(
             doc["networks"].get("e").is_none(),
             "external networks cannot be relabelled"

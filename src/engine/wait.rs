@@ -41,6 +41,58 @@ fn as_display<S: serde::Serializer>(e: &EngineError, s: S) -> Result<S::Ok, S::E
     s.serialize_str(&e.to_string())
 }
 
+impl WaitFailure {
+    /// One line for a human: which container, and what the engine said.
+    pub fn summary(&self) -> String {
+        let probe = |c: &ContainerInfo| {
+            c.last_probe
+                .as_ref()
+                .map(|(code, out)| format!(" (healthcheck exit {code}: {})", out.trim()))
+                .unwrap_or_default()
+        };
+        match self {
+            WaitFailure::HealthcheckBroken { container: c } => {
+                format!(
+                    "the healthcheck of {} cannot run in its image{}",
+                    c.service,
+                    probe(c)
+                )
+            }
+            WaitFailure::Unhealthy { container: c } => {
+                format!("{} is unhealthy{}", c.service, probe(c))
+            }
+            WaitFailure::Exited { container: c } => {
+                format!(
+                    "{} exited with code {} and its restart policy will not restart it",
+                    c.service, c.exit_code
+                )
+            }
+            WaitFailure::CrashLoop { container: c } => {
+                format!(
+                    "{} keeps crashing ({} restarts, last exit code {})",
+                    c.service, c.restart_count, c.exit_code
+                )
+            }
+            WaitFailure::Timeout {
+                waited_ms,
+                containers,
+            } => {
+                let waiting: Vec<String> = containers
+                    .iter()
+                    .filter(|c| !c.is_ready())
+                    .map(|c| format!("{} ({}/{})", c.service, c.state, c.health))
+                    .collect();
+                format!(
+                    "not ready after {:.0} s: {}",
+                    *waited_ms as f64 / 1000.0,
+                    waiting.join(", ")
+                )
+            }
+            WaitFailure::Engine(e) => e.to_string(),
+        }
+    }
+}
+
 impl From<EngineError> for WaitFailure {
     fn from(e: EngineError) -> Self {
         WaitFailure::Engine(e)
@@ -58,7 +110,7 @@ pub struct Ready {
 /// What a look at the project's containers decided.
 pub enum Verdict<T> {
     Done(T),
-    Failed(WaitFailure),
+    Failed(Box<WaitFailure>),
     Pending,
 }
 
@@ -77,7 +129,7 @@ pub async fn wait_for<T>(
         let containers = docker.project_containers(project).await?;
         match decide(&containers, started.elapsed()) {
             Verdict::Done(t) => return Ok(t),
-            Verdict::Failed(f) => return Err(f),
+            Verdict::Failed(f) => return Err(*f),
             Verdict::Pending => {}
         }
         // Sleep until the engine reports a change; a closed stream means re-check at the deadline.
@@ -109,7 +161,7 @@ pub async fn wait_ready(
     let mut ready_ms = BTreeMap::new();
     wait_for(docker, project, events, timeout, |containers, elapsed| {
         if let Some(failure) = failure_of(containers) {
-            return Verdict::Failed(failure);
+            return Verdict::Failed(Box::new(failure));
         }
         for c in containers.iter().filter(|c| c.is_ready()) {
             ready_ms

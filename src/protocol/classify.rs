@@ -65,6 +65,39 @@ pub fn compose_failure(stderr: &str) -> Signature {
         })
 }
 
+/// The words of a failed `compose up` that say why: around the marker a rule matched,
+/// else the last error line. Compose's lines are long; the reason is at their end.
+pub fn compose_summary(stderr: &str) -> String {
+    let markers = COMPOSE_RULES.iter().flat_map(|(m, _)| m.iter());
+    let marked = markers
+        .filter_map(|m| stderr.lines().find_map(|l| l.find(m).map(|at| (l, at))))
+        .next();
+    let (line, at) = match marked {
+        Some(found) => found,
+        None => {
+            let line = stderr
+                .lines()
+                .rev()
+                .find(|l| l.contains("ERROR") || l.contains("rror"))
+                .or_else(|| stderr.lines().last())
+                .unwrap_or_default();
+            (line, line.len())
+        }
+    };
+    let start = line[..at]
+        .char_indices()
+        .rev()
+        .nth(70)
+        .map(|(i, _)| i)
+        .unwrap_or(0);
+    let text = line[start..].trim();
+    if start > 0 {
+        format!("…{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// Classifies a project that came up but did not become ready.
 pub fn wait_failure(failure: &WaitFailure, logs: &str) -> Signature {
     match failure {
@@ -132,6 +165,18 @@ mod tests {
         for (text, sig) in cases {
             assert_eq!(compose_failure(text), sig, "{text}");
         }
+    }
+
+    #[test]
+    fn the_summary_keeps_the_reason_at_the_end_of_a_long_line() {
+        let stderr = "Creating x ... \nERROR: for cc_execute  Cannot start service cc_execute: driver failed programming external connectivity on endpoint h-x_cc_execute_1 (0123456789abcdef): Bind for 0.0.0.0:8001 failed: port is already allocated\nERROR: Encountered errors while bringing up the project.";
+        let summary = compose_summary(stderr);
+        assert!(
+            summary.ends_with("Bind for 0.0.0.0:8001 failed: port is already allocated"),
+            "{summary}"
+        );
+        assert!(summary.chars().count() < 130, "{summary}");
+        assert_eq!(compose_summary("a\nERROR: boom\nlast"), "ERROR: boom");
     }
 
     #[test]

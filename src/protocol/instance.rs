@@ -52,7 +52,11 @@ pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Fai
         "stderr": tail(&s.redactor().text(&up.stderr), 40)});
     if !up.success {
         let signature = classify::compose_failure(&up.stderr);
-        return Err(Failure::new(signature, json!({"up": up_evidence})));
+        let summary = s.redactor().text(&classify::compose_summary(&up.stderr));
+        return Err(Failure::new(
+            signature,
+            json!({"summary": summary, "up": up_evidence}),
+        ));
     }
     let services = s.plan.candidate.service_names();
     match engine::wait_ready(
@@ -90,7 +94,9 @@ pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Fai
     }
 }
 
-/// `down -v`: the instance and its volumes go, its logs kept first. Returns the evidence.
+/// `down -v`: the instance and its volumes go, its logs kept first. What Compose could not
+/// remove (a network another instance still uses, say) is removed through the API.
+/// Returns the evidence.
 pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
     let containers = s
         .docker
@@ -98,13 +104,16 @@ pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
         .await
         .unwrap_or_default();
     capture_logs(s, &containers).await;
-    match project.down(true, s.plan.stop_timeout).await {
-        Ok(down) => {
-            json!({"project": project.name, "success": down.success, "duration_ms": down.duration_ms,
-            "stderr": tail(&s.redactor().text(&down.stderr), 10)})
-        }
-        Err(e) => json!({"project": project.name, "error": e.to_string()}),
-    }
+    let down = match project.down(true, s.plan.stop_timeout).await {
+        Ok(down) => json!({"success": down.success, "duration_ms": down.duration_ms,
+            "stderr": tail(&s.redactor().text(&down.stderr), 10)}),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    let swept = match s.docker.remove_project(&project.name).await {
+        Ok(left) => json!(left),
+        Err(e) => json!({"error": e.to_string()}),
+    };
+    json!({"project": project.name, "down": down, "swept": swept})
 }
 
 /// A missing image cannot be pulled on a machine without a registry: say how to build it.

@@ -21,13 +21,13 @@ pub struct PortHold {
 }
 
 impl PortHold {
-    /// Binds 127.0.0.1 on each port. A port another process holds is occupied all the same,
-    /// which is all this step needs.
+    /// Listens on 127.0.0.1 on each port. A port another process holds is occupied all the
+    /// same, which is all this step needs.
     pub fn occupy(ports: &[u16]) -> PortHold {
         let mut listeners = Vec::new();
         let mut held = Vec::new();
         for &port in ports {
-            match TcpListener::bind(("127.0.0.1", port)) {
+            match listen_shared(port) {
                 Ok(l) => {
                     listeners.push(l);
                     held.push(Held {
@@ -52,6 +52,18 @@ impl PortHold {
     }
 }
 
+/// SO_REUSEPORT lets every concurrent harness hold the same default ports at once, so no
+/// run's deploy slips into the gap when another run releases them; the engine, which does
+/// not set it, still cannot bind them.
+fn listen_shared(port: u16) -> std::io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_reuse_port(true)?;
+    socket.bind(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())?;
+    socket.listen(16)?;
+    Ok(socket.into())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,9 +74,24 @@ mod tests {
         let port = probe.local_addr().unwrap().port();
         drop(probe);
         let hold = PortHold::occupy(&[port]);
+        let other = PortHold::occupy(&[port]);
         assert!(hold.contains(port));
+        assert_eq!(hold.ports[0].state, "held by the harness");
+        assert_eq!(
+            other.ports[0].state, "held by the harness",
+            "two harnesses hold it together"
+        );
         assert!(TcpListener::bind(("127.0.0.1", port)).is_err());
+        assert!(
+            TcpListener::bind(("0.0.0.0", port)).is_err(),
+            "the engine's bind must fail"
+        );
         drop(hold);
+        assert!(
+            TcpListener::bind(("127.0.0.1", port)).is_err(),
+            "still held by the other"
+        );
+        drop(other);
         assert!(TcpListener::bind(("127.0.0.1", port)).is_ok());
     }
 }

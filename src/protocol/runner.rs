@@ -164,7 +164,7 @@ pub async fn run(
     }
     Report {
         steps,
-        deployment: session.deployment.take(),
+        deployment: session.first_deployment.take(),
         project: plan.project_name(0),
     }
 }

@@ -73,7 +73,10 @@ pub(crate) struct Session<'a> {
     pub docker: &'a Docker,
     pub compose: &'a ComposeCli,
     pub plan: &'a Plan,
+    /// The main instance as it is now (restart and persistence replace it).
     pub deployment: Option<Deployment>,
+    /// The main instance as deploy first brought it up: what the run record reports.
+    pub first_deployment: Option<Deployment>,
     pub deploy_failure: Option<DeployFailure>,
     /// Listeners on the seed's default ports, held from before deploy to port_discovery.
     pub held_ports: Option<PortHold>,
@@ -89,6 +92,7 @@ impl<'a> Session<'a> {
             compose,
             plan,
             deployment: None,
+            first_deployment: None,
             deploy_failure: None,
             held_ports: None,
             compose_files: OnceLock::new(),

@@ -12,6 +12,7 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);
     match instance::deploy(s, &project).await {
         Ok(up) => {
+            s.first_deployment = Some(up.deployment.clone());
             s.deployment = Some(up.deployment);
             pass(up.evidence)
         }
@@ -48,23 +49,22 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
     };
     let assigned = [("api", d.api_port), ("websocket", d.websocket_port)];
     let mut problems = Vec::new();
-    for (name, port) in assigned {
-        match port {
-            None => problems.push(format!("no host port published for the {name}")),
-            Some(p) if hold.contains(p) => problems.push(format!(
-                "{name} on default port {p}, which the harness held"
-            )),
-            Some(p) => {
-                if let Err(e) =
-                    TcpStream::connect_timeout(&([127, 0, 0, 1], p).into(), Duration::from_secs(2))
-                {
-                    problems.push(format!("{name} port {p} not reachable on 127.0.0.1: {e}"));
-                }
-            }
+    // An unpublished port is the probes' business; this step only checks what was published.
+    for (name, port) in assigned.into_iter().filter_map(|(n, p)| Some((n, p?))) {
+        if hold.contains(port) {
+            problems.push(format!(
+                "{name} on default port {port}, which the harness held"
+            ));
+        } else if let Err(e) =
+            TcpStream::connect_timeout(&([127, 0, 0, 1], port).into(), Duration::from_secs(2))
+        {
+            problems.push(format!(
+                "{name} port {port} not reachable on 127.0.0.1: {e}"
+            ));
         }
     }
-    let evidence = json!({"held": held, "assigned": {"api": d.api_port, "websocket": d.websocket_port},
-        "problems": problems});
+    let evidence = json!({"summary": problems.join("; "), "held": held,
+        "assigned": {"api": d.api_port, "websocket": d.websocket_port}, "problems": problems});
     if problems.is_empty() {
         pass(evidence)
     } else {

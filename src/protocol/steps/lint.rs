@@ -10,7 +10,13 @@ use crate::protocol::session::Session;
 pub(super) fn lint(s: &Session<'_>) -> StepResult {
     let findings = run_lint(&s.plan.candidate);
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
-    let evidence = json!({"errors": errors, "findings": findings});
+    let worst: Vec<String> = findings
+        .iter()
+        .filter(|f| f.level == Level::Error)
+        .map(|f| format!("{} {}", f.rule, f.path))
+        .collect();
+    let summary = format!("{errors} error(s): {}", worst.join(", "));
+    let evidence = json!({"summary": summary, "errors": errors, "findings": findings});
     if errors > 0 {
         fail(Signature::LintError, evidence)
     } else {

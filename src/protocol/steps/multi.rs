@@ -43,7 +43,7 @@ async fn check(
         return Err(None);
     };
     all.insert(0, main);
-    distinct(&all).map_err(|e| Some(e))?;
+    distinct(&all).map_err(Some)?;
     let mut probed = Vec::new();
     for d in &all {
         probed.push(json!({"project": d.project, "probes": api_and_ws(s, d).await.map_err(Some)?}));

@@ -4,9 +4,10 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use super::probe::redis_signature;
 use super::{StepResult, fail, pass};
 use crate::protocol::session::{Deployment, Session};
-use crate::protocol::{Signature, instance};
+use crate::protocol::{Signature, instance, probes};
 
 pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
@@ -18,7 +19,11 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let key = format!("harness-{}", crate::record::uuid8(s.plan.run));
     let value = s.plan.run.to_string();
     if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
-        return fail(Signature::RedisUnavailable, json!({"write": e}));
+        let signature = match probes::health(port, s.plan.probe_timeout()).await {
+            Ok(h) if !h.redis_connected() => redis_signature(&h),
+            _ => Signature::RedisUnavailable,
+        };
+        return fail(signature, json!({"write": e}));
     }
     // Volumes Compose would not reuse after `down`: anonymous ones, orphaned by the new containers.
     let anonymous: Vec<String> = d
@@ -56,7 +61,11 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
         Some(p) => kv(p, &key, None, s.plan.probe_timeout()).await,
         None => Err("no API port after up".into()),
     };
-    let evidence = json!({"key": key, "written": value, "down": down, "read_back": read,
+    let read_back = match &read {
+        Ok(v) => json!(v),
+        Err(e) => json!({"error": e}),
+    };
+    let evidence = json!({"key": key, "written": value, "down": down, "read_back": read_back,
         "anonymous_volumes_dropped": anonymous});
     match read {
         Ok(Some(v)) if v == value => pass(evidence),

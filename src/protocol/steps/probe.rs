@@ -87,12 +87,10 @@ pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
     let reported = json!({"connected": health.redis_connected(),
         "target": health.redis_target(), "error": health.redis_error()});
     if !health.redis_connected() {
-        let sig = if classify::redis_on_localhost(&health.redis_target()) {
-            Signature::RedisLocalhost
-        } else {
-            Signature::RedisUnavailable
-        };
-        return fail(sig, json!({"service_reports": reported}));
+        return fail(
+            redis_signature(&health),
+            json!({"service_reports": reported}),
+        );
     }
     let Some(redis) = d.redis_container() else {
         return fail(
@@ -113,5 +111,14 @@ pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
             Signature::RedisUnavailable,
             json!({"service_reports": reported, "error": e.to_string()}),
         ),
+    }
+}
+
+/// Why the service cannot reach Redis: looking in the wrong place, or Redis is not there.
+pub(crate) fn redis_signature(health: &probes::Health) -> Signature {
+    if classify::redis_on_localhost(&health.redis_target()) {
+        Signature::RedisLocalhost
+    } else {
+        Signature::RedisUnavailable
     }
 }

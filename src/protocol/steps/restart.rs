@@ -44,6 +44,10 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
         |cs, elapsed| back_up(cs, &app, elapsed),
     )
     .await;
+    if waited.is_err() {
+        // The main instance is down for good: later steps have nothing to check.
+        s.deployment = None;
+    }
     let elapsed_ms = match waited {
         Ok(ms) => ms,
         Err(WaitFailure::Exited { container }) => {
@@ -96,9 +100,9 @@ fn back_up(containers: &[ContainerInfo], app: &ContainerInfo, elapsed: Duration)
         return Verdict::Done(elapsed.as_millis() as u64);
     }
     if matches!(now.state.as_str(), "exited" | "dead") && !will_restart(now) {
-        return Verdict::Failed(WaitFailure::Exited {
+        return Verdict::Failed(Box::new(WaitFailure::Exited {
             container: now.clone(),
-        });
+        }));
     }
     Verdict::Pending
 }
