@@ -292,3 +292,56 @@ fn an_unreachable_engine_is_a_clear_error_that_changes_nothing() {
     );
     assert!(!ws.runs().exists() || ws.files_containing("execution_uuid").is_empty());
 }
+
+#[test]
+fn a_planted_key_appears_nowhere_the_harness_writes() {
+    if !engine_available("a_planted_key_appears_nowhere") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_secret");
+    let planted = "sk-ant-PLANTED-e2e-7f3c9a1b5d";
+    let out = ws
+        .harness()
+        .env("ANTHROPIC_API_KEY", planted)
+        .env("HARNESS_LOG", "debug")
+        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        !stdout.contains(planted) && !stderr.contains(planted),
+        "the key reached the terminal"
+    );
+    // Every file the run wrote: runs/ (record, compose files, container logs), the
+    // scoreboard with its WAL, and the prompt.
+    let mut leaks = Vec::new();
+    let mut stack = vec![ws.dir.path().to_path_buf()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            files += 1;
+            let bytes = std::fs::read(&path).expect("read");
+            let text = String::from_utf8_lossy(&bytes);
+            if text.contains(planted) || text.contains("sk-ant-harness-dummy") {
+                leaks.push(path);
+            }
+        }
+    }
+    assert!(files > 5, "the run wrote its files ({files})");
+    assert!(leaks.is_empty(), "a key leaked into {leaks:?}");
+    // The service did see a key: the record says present, never what.
+    let hits = ws.files_containing("\"api_key_present\": true");
+    assert!(
+        !hits.is_empty(),
+        "the main instance reported the key present"
+    );
+}

@@ -31,12 +31,39 @@ pub struct Cli {
 pub enum Command {
     /// Deploy the candidate once, run the protocol, record the run.
     Run(RunArgs),
-    /// Run the current version again and again, then show the scoreboard.
+    /// Run the current version, propose (or --apply) the next mutation, until graduated.
     Iterate(IterateArgs),
+    /// Print the next mutation for the task's current version, from its last failed run.
+    Propose(ProposeArgs),
     /// Per version: runs, successes, failures, ratio, graduation.
     Scoreboard(ScoreboardArgs),
     /// Build the reference stack's images from host binaries (no registry needed).
     Images(ImagesArgs),
+    /// Static rules on a compose file or a task's candidate; exit 1 on errors.
+    Lint(LintArgs),
+    /// Remove what runs of dead harness processes left on the engine.
+    Gc(GcArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Only list what would be removed.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    /// A compose file (default: the task's candidate).
+    pub file: Option<PathBuf>,
+
+    /// The task whose candidate to lint when no FILE is given.
+    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
+    pub task: PathBuf,
+
+    /// List the rules instead of linting.
+    #[arg(long)]
+    pub rules: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -76,9 +103,40 @@ pub struct IterateArgs {
     #[command(flatten)]
     pub run: RunArgs,
 
-    /// How many runs of the current version.
-    #[arg(long, default_value_t = 3)]
-    pub runs: u32,
+    /// Runs of each version before moving on (a failing version moves on at once).
+    #[arg(
+        long = "runs-per-version",
+        visible_alias = "runs",
+        default_value_t = 10
+    )]
+    pub runs_per_version: u32,
+
+    /// Write each accepted mutation into the task (default: only show it).
+    #[arg(long, conflicts_with = "propose_only")]
+    pub apply: bool,
+
+    /// Show the next mutation as a diff and write nothing (the default).
+    #[arg(long)]
+    pub propose_only: bool,
+
+    /// Keep going, version after version, until one graduates.
+    #[arg(long)]
+    pub until_graduated: bool,
+
+    /// At most this many mutations (new versions) in one iterate.
+    #[arg(long, default_value_t = 8)]
+    pub max_iterations: u32,
+
+    /// Where a graduated config is promoted to.
+    #[arg(long, default_value = "docker/docker-compose.yml")]
+    pub graduate_to: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// The task whose latest failed run to learn from.
+    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
+    pub task: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -2,6 +2,8 @@
 
 mod args;
 mod images;
+mod iterate;
+mod lint;
 mod output;
 mod run;
 mod scoreboard;
@@ -45,10 +47,42 @@ pub fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     match &cli.command {
         Command::Run(args) => run::run(&cli, args).await,
-        Command::Iterate(args) => run::iterate(&cli, args).await,
+        Command::Iterate(args) => iterate::iterate(&cli, args).await,
+        Command::Propose(args) => iterate::propose(&cli, args).await,
         Command::Scoreboard(args) => scoreboard::show(&cli, args),
         Command::Images(args) => images::build(&cli, args).await,
+        Command::Lint(args) => lint::lint(&cli, args),
+        Command::Gc(args) => gc(&cli, args).await,
     }
+}
+
+async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
+    let docker = crate::engine::Docker::connect().await?;
+    let collected = crate::gc::collect(&docker, args.dry_run).await?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&collected)?);
+        return Ok(exit::SUCCESS);
+    }
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    for c in &collected {
+        let r = &c.removed;
+        println!(
+            "run {} (harness pid {} gone): {verb} {} containers, {} networks, {} volumes",
+            c.run,
+            if c.pid.is_empty() { "?" } else { &c.pid },
+            r.containers.len(),
+            r.networks.len(),
+            r.volumes.len()
+        );
+    }
+    if collected.is_empty() {
+        println!("nothing to collect: every labelled run has a live harness");
+    }
+    Ok(exit::SUCCESS)
 }
 
 /// Logs go to stderr through `tracing`; `HARNESS_LOG` (or `RUST_LOG`) sets the level.

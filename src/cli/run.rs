@@ -5,13 +5,11 @@ use std::time::Duration;
 
 use anyhow::{Context as _, bail};
 use chrono::Utc;
-use serde_json::json;
 use uuid::Uuid;
 
-use super::args::{Cli, IterateArgs, RunArgs};
+use super::args::{Cli, RunArgs};
 use super::exit;
 use super::output::{Reporter, format_ms};
-use super::scoreboard;
 use crate::compose::{ComposeFile, config_hash};
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
@@ -22,16 +20,24 @@ use crate::store::{NewVersion, Store, VersionRow};
 use crate::task::Prompt;
 
 /// What a run needs that outlives it: one engine connection, one scoreboard.
-struct Session {
-    docker: Docker,
-    compose: ComposeCli,
-    store: Store,
+pub(super) struct Session {
+    pub docker: Docker,
+    pub compose: ComposeCli,
+    pub store: Store,
 }
 
 impl Session {
-    async fn open(cli: &Cli) -> anyhow::Result<Session> {
+    pub(super) async fn open(cli: &Cli) -> anyhow::Result<Session> {
         let docker = Docker::connect().await?;
         let compose = ComposeCli::detect().await?;
+        // What a killed harness left would hold ports and names: collect it first.
+        match crate::gc::collect(&docker, false).await {
+            Ok(c) if !c.is_empty() => {
+                tracing::warn!(runs = c.len(), "removed the leftovers of dead harness runs")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not collect leftovers of dead runs"),
+        }
         let store = Store::open(&cli.db)?;
         Ok(Session {
             docker,
@@ -42,13 +48,13 @@ impl Session {
 }
 
 /// How one run ended: recorded always, and the signal's exit code if one cut it short.
-struct Ended {
-    recorded: Recorded,
-    interrupted: Option<u8>,
+pub(super) struct Ended {
+    pub recorded: Recorded,
+    pub interrupted: Option<u8>,
 }
 
 impl Ended {
-    fn exit_code(&self) -> u8 {
+    pub fn exit_code(&self) -> u8 {
         match self.interrupted {
             Some(code) => code,
             None if self.recorded.record.metrics.success => exit::SUCCESS,
@@ -70,38 +76,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     Ok(ended.exit_code())
 }
 
-pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
-    let mut ctx = Session::open(cli).await?;
-    let mut reporter = Reporter::new(cli.json);
-    let mut records = Vec::new();
-    let mut all_passed = true;
-    for i in 0..args.runs {
-        let uuid = Uuid::new_v4();
-        announce(cli, uuid);
-        let ended = execute(cli, &args.run, uuid, &mut ctx, &mut reporter).await?;
-        if ended.interrupted.is_some() {
-            return Ok(ended.exit_code());
-        }
-        all_passed &= ended.recorded.record.metrics.success;
-        records.push(ended.recorded.record);
-        reporter.line(&format!("  ({}/{} runs)", i + 1, args.runs));
-    }
-    let prompt = Prompt::load(&args.run.task)?;
-    let tallies = ctx.store.tallies(Some(prompt.name()))?;
-    if cli.json {
-        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies)});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!("{}", scoreboard::table(&tallies));
-    }
-    Ok(if all_passed {
-        exit::SUCCESS
-    } else {
-        exit::RUN_FAILED
-    })
-}
-
-fn announce(cli: &Cli, uuid: Uuid) {
+pub(super) fn announce(cli: &Cli, uuid: Uuid) {
     if cli.json {
         eprintln!("run {uuid}");
     } else {
@@ -109,7 +84,7 @@ fn announce(cli: &Cli, uuid: Uuid) {
     }
 }
 
-async fn execute(
+pub(super) async fn execute(
     cli: &Cli,
     args: &RunArgs,
     uuid: Uuid,
@@ -221,7 +196,7 @@ async fn termination() -> u8 {
 
 /// The config to deploy and its version. The task's own candidate is always registered
 /// first, so version numbers follow the task's history even when `--config` is used.
-fn resolve_version(
+pub(super) fn resolve_version(
     store: &mut Store,
     task_id: i64,
     prompt: &Prompt,

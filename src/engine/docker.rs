@@ -79,6 +79,13 @@ impl ContainerInfo {
     }
 }
 
+/// What the harness reads from an image's config.
+#[derive(Debug, Clone, Default)]
+pub struct ImageInfo {
+    pub healthcheck: Option<Vec<String>>,
+    pub labels: HashMap<String, String>,
+}
+
 /// Everything of a project still known to the engine.
 #[derive(Debug, Default, Clone, Serialize)]
 pub struct Leftovers {
@@ -148,18 +155,74 @@ impl Docker {
         }
     }
 
-    /// Image id and labels, if the image exists.
-    pub async fn image_labels(
-        &self,
-        image: &str,
-    ) -> Result<Option<HashMap<String, String>>, EngineError> {
+    /// An image's own healthcheck test and labels, if the image exists.
+    pub async fn image_info(&self, image: &str) -> Result<Option<ImageInfo>, EngineError> {
         match self.client.inspect_image(image).await {
-            Ok(i) => Ok(Some(i.config.and_then(|c| c.labels).unwrap_or_default())),
+            Ok(i) => {
+                let config = i.config.unwrap_or_default();
+                Ok(Some(ImageInfo {
+                    healthcheck: config
+                        .healthcheck
+                        .and_then(|h| h.test)
+                        .filter(|t| !t.is_empty()),
+                    labels: config.labels.unwrap_or_default(),
+                }))
+            }
             Err(bollard::errors::Error::DockerResponseServerError {
                 status_code: 404, ..
             }) => Ok(None),
             Err(e) => Err(api("inspect image")(e)),
         }
+    }
+
+    /// Every value of label `key` on containers, networks and volumes that carry it,
+    /// with the value of `other` beside it (empty when absent).
+    pub async fn label_values(
+        &self,
+        key: &str,
+        other: &str,
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        let filters = HashMap::from([("label".to_string(), vec![key.to_string()])]);
+        let mut found = Vec::new();
+        let mut push = |labels: Option<HashMap<String, String>>| {
+            let labels = labels.unwrap_or_default();
+            if let Some(v) = labels.get(key) {
+                found.push((v.clone(), labels.get(other).cloned().unwrap_or_default()));
+            }
+        };
+        let containers = self
+            .client
+            .list_containers(Some(ListContainersOptions {
+                all: true,
+                filters: Some(filters.clone()),
+                ..Default::default()
+            }))
+            .await
+            .map_err(api("list containers"))?;
+        containers.into_iter().for_each(|c| push(c.labels));
+        let networks = self
+            .client
+            .list_networks(Some(ListNetworksOptions {
+                filters: Some(filters.clone()),
+            }))
+            .await
+            .map_err(api("list networks"))?;
+        networks.into_iter().for_each(|n| push(n.labels));
+        let volumes = self
+            .client
+            .list_volumes(Some(ListVolumesOptions {
+                filters: Some(filters),
+            }))
+            .await
+            .map_err(api("list volumes"))?;
+        volumes
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .for_each(|v| push(Some(v.labels)));
+        found.sort();
+        found.dedup();
+        Ok(found)
     }
 
     pub fn client(&self) -> &bollard::Docker {

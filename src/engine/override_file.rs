@@ -8,11 +8,14 @@ use crate::compose::ComposeFile;
 
 pub const LABEL_RUN: &str = "dev.harness.run";
 pub const LABEL_TASK: &str = "dev.harness.task";
+/// The harness process that owns the run: `harness gc` removes runs whose owner is gone.
+pub const LABEL_PID: &str = "dev.harness.pid";
 
 pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
     let labels = mapping([
         (LABEL_RUN, Value::from(run.to_string())),
         (LABEL_TASK, Value::from(task)),
+        (LABEL_PID, Value::from(std::process::id().to_string())),
     ]);
     let env = mapping([("EXECUTION_UUID", Value::from(run.to_string()))]);
     let service = mapping([

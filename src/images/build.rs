@@ -27,8 +27,8 @@ pub enum BuildOutcome {
 pub async fn build(docker: &Docker, recipe: &Recipe) -> Result<BuildOutcome, ImageError> {
     let (context, content) = context_tar(recipe)?;
     let tag = recipe.tag.to_string();
-    let labels = docker.image_labels(&tag).await?;
-    if labels.as_ref().and_then(|l| l.get(CONTENT_LABEL)) == Some(&content) {
+    let existing = docker.image_info(&tag).await?;
+    if existing.as_ref().and_then(|i| i.labels.get(CONTENT_LABEL)) == Some(&content) {
         return Ok(BuildOutcome::UpToDate { tag, content });
     }
     let options = BuildImageOptions {

@@ -82,12 +82,13 @@ pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Fai
         Err(failure) => {
             let logs = failing_logs(s, &failure).await;
             let signature = classify::wait_failure(&failure, &logs);
+            let summary = s.redactor().text(&failure.summary());
             let failure = s
                 .redactor()
                 .json(serde_json::to_value(&failure).unwrap_or(Value::Null));
             Err(Failure::new(
                 signature,
-                json!({"up": up_evidence, "failure": failure,
+                json!({"summary": summary, "up": up_evidence, "failure": failure,
                 "logs_tail": tail(&s.redactor().text(&logs), 20)}),
             ))
         }

@@ -274,6 +274,42 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
     }
 
+    /// Records one mutation the proposer tried for a version.
+    pub fn record_attempt(
+        &self,
+        version_id: i64,
+        mutation: &str,
+        accepted: bool,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT INTO mutation_attempt (version_id, mutation, accepted, reason, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    version_id,
+                    mutation,
+                    accepted,
+                    reason,
+                    chrono::Utc::now().to_rfc3339()
+                ],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// The steps of a version's most recent failed run, if it has one.
+    pub fn last_failed_run(&self, version_id: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT json FROM run WHERE version_id = ?1 AND success = 0 ORDER BY seq DESC LIMIT 1",
+                [version_id],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(self.sql())
+    }
+
     /// Successes and failures of one version.
     pub fn version_tally(&self, version_id: i64) -> Result<(u64, u64), StoreError> {
         self.conn

@@ -2,8 +2,9 @@ use rusqlite_migration::{M, Migrations};
 
 /// Append only: a released migration never changes, so every existing scoreboard upgrades.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(
-        "CREATE TABLE task (
+    Migrations::new(vec![
+        M::up(
+            "CREATE TABLE task (
             id INTEGER PRIMARY KEY,
             name TEXT NOT NULL UNIQUE,
             path TEXT NOT NULL
@@ -47,7 +48,19 @@ pub(crate) fn migrations() -> Migrations<'static> {
             PRIMARY KEY (run_seq, idx)
         );
         CREATE INDEX step_by_signature ON step (signature) WHERE signature IS NOT NULL;",
-    )])
+        ),
+        // Every mutation the proposer tried for a version, accepted or rejected, and why.
+        M::up(
+            "CREATE TABLE mutation_attempt (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL REFERENCES version(id),
+            mutation TEXT NOT NULL,
+            accepted INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );",
+        ),
+    ])
 }
 
 #[cfg(test)]

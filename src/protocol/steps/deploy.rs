@@ -39,9 +39,13 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
     if let Some(f) = &s.deploy_failure
         && f.signature == Signature::PortConflict
     {
+        let summary = format!(
+            "the stack wanted a default port the harness held: {}",
+            f.evidence["summary"].as_str().unwrap_or_default()
+        );
         return fail(
             Signature::PortConflict,
-            json!({"held": held, "engine": f.evidence["up"]["stderr"]}),
+            json!({"summary": summary, "held": held, "engine": f.evidence["up"]["stderr"]}),
         );
     }
     let Some(d) = &s.deployment else {

@@ -60,7 +60,7 @@ fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
         if !projects.insert(d.project.clone()) {
             return Err(Failure::new(
                 Signature::NameConflict,
-                json!({"shared_project": d.project}),
+                json!({"summary": format!("two instances share the project `{}`", d.project), "shared_project": d.project}),
             ));
         }
         for c in &d.containers {
@@ -68,7 +68,7 @@ fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
                 if !ports.insert(p.host_port) {
                     return Err(Failure::new(
                         Signature::PortConflict,
-                        json!({"shared_port": p.host_port}),
+                        json!({"summary": format!("two instances share host port {}", p.host_port), "shared_port": p.host_port}),
                     ));
                 }
             }
@@ -78,7 +78,7 @@ fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
             if !networks.insert(n.clone()) {
                 return Err(Failure::new(
                     Signature::NetworkConflict,
-                    json!({"shared_network": n}),
+                    json!({"summary": format!("two instances share the network `{n}`"), "shared_network": n}),
                 ));
             }
         }

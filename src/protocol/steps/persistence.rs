@@ -69,7 +69,13 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
         "anonymous_volumes_dropped": anonymous});
     match read {
         Ok(Some(v)) if v == value => pass(evidence),
-        Ok(_) => fail(Signature::DataLost, evidence),
+        Ok(_) => {
+            let mut evidence = evidence;
+            evidence["summary"] = json!(
+                "the value written before `down` was gone after `up`: Redis keeps no data across a recreate"
+            );
+            fail(Signature::DataLost, evidence)
+        }
         Err(_) => fail(Signature::RedisUnavailable, evidence),
     }
 }

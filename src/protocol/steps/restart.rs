@@ -53,7 +53,9 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
         Err(WaitFailure::Exited { container }) => {
             return fail(
                 Signature::NoRestart,
-                json!({"killed": killed, "state": container.state,
+                json!({"summary": format!("{} stayed {} after SIGKILL: restart policy `{}` does not bring it back",
+                    container.service, container.state, if container.restart_policy.is_empty() { "no" } else { &container.restart_policy }),
+                "killed": killed, "state": container.state,
                 "policy": container.restart_policy, "exit_code": container.exit_code}),
             );
         }
@@ -63,7 +65,8 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
         }) => {
             return fail(
                 Signature::HealthTimeout,
-                json!({"killed": killed, "waited_ms": waited_ms,
+                json!({"summary": format!("not healthy again {:.0} s after SIGKILL", waited_ms as f64 / 1000.0),
+                "killed": killed, "waited_ms": waited_ms,
                 "containers": instance::summary(&containers)}),
             );
         }

@@ -1,0 +1,268 @@
+//! `harness iterate` and `harness propose`: run a version, learn from its failure, write
+//! the next version, until one graduates.
+
+use std::path::Path;
+
+use anyhow::Context as _;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::args::{Cli, IterateArgs, ProposeArgs};
+use super::exit;
+use super::output::Reporter;
+use super::run::{Session, announce, execute, resolve_version};
+use super::scoreboard;
+use crate::compose::{ComposeFile, config_hash};
+use crate::propose::{self, Outcome};
+use crate::record::RunRecord;
+use crate::score;
+use crate::store::{NewVersion, VersionRow};
+use crate::task::Prompt;
+
+/// How one version's runs ended.
+enum VersionEnd {
+    Graduated,
+    Failed(Box<RunRecord>),
+    /// Ran its runs without failing and without graduating yet.
+    Unfinished,
+    Interrupted(u8),
+}
+
+pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
+    let mut ctx = Session::open(cli).await?;
+    let mut reporter = Reporter::new(cli.json);
+    let mut records = Vec::new();
+    let mut mutations = 0;
+    let code = loop {
+        let end = run_version(cli, args, &mut ctx, &mut reporter, &mut records).await?;
+        let failed = match end {
+            VersionEnd::Interrupted(code) => return Ok(code),
+            VersionEnd::Graduated => break promote(cli, args, &mut ctx, &reporter)?,
+            VersionEnd::Unfinished if args.until_graduated => continue,
+            VersionEnd::Unfinished => break exit::SUCCESS,
+            VersionEnd::Failed(run) => run,
+        };
+        let Some(next) = next_version(cli, args, &mut ctx, &reporter, &failed).await? else {
+            break exit::RUN_FAILED;
+        };
+        if !args.apply {
+            reporter.line("  (propose-only: nothing written; --apply writes it into the task)");
+            break exit::RUN_FAILED;
+        }
+        apply(args, &mut ctx, &reporter, &next)?;
+        mutations += 1;
+        if mutations >= args.max_iterations {
+            reporter.line(&format!(
+                "  stopping: --max-iterations {} reached",
+                args.max_iterations
+            ));
+            break exit::RUN_FAILED;
+        }
+    };
+    let prompt = Prompt::load(&args.run.task)?;
+    let tallies = ctx.store.tallies(Some(prompt.name()))?;
+    if cli.json {
+        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies)});
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        println!("{}", scoreboard::table(&tallies));
+    }
+    Ok(code)
+}
+
+/// Runs the task's current version until it graduates, fails, or used its runs.
+async fn run_version(
+    cli: &Cli,
+    args: &IterateArgs,
+    ctx: &mut Session,
+    reporter: &mut Reporter,
+    records: &mut Vec<RunRecord>,
+) -> anyhow::Result<VersionEnd> {
+    for _ in 0..args.runs_per_version.max(1) {
+        let uuid = Uuid::new_v4();
+        announce(cli, uuid);
+        let ended = execute(cli, &args.run, uuid, ctx, reporter).await?;
+        if let Some(code) = ended.interrupted {
+            return Ok(VersionEnd::Interrupted(code));
+        }
+        let record = ended.recorded.record;
+        records.push(record.clone());
+        let (s, f) = ended.recorded.tally;
+        if score::graduated(s, f) {
+            return Ok(VersionEnd::Graduated);
+        }
+        if !record.metrics.success {
+            return Ok(VersionEnd::Failed(Box::new(record)));
+        }
+    }
+    Ok(VersionEnd::Unfinished)
+}
+
+/// Proposes the next version from a failed run; prints the diff and every attempt.
+async fn next_version(
+    cli: &Cli,
+    args: &IterateArgs,
+    ctx: &mut Session,
+    reporter: &Reporter,
+    failed: &RunRecord,
+) -> anyhow::Result<Option<propose::Proposal>> {
+    let prompt = Prompt::load(&args.run.task)?;
+    let task_id = prompt_task_id(ctx, &args.run.task, &prompt)?;
+    let (current, version) =
+        resolve_version(&mut ctx.store, task_id, &prompt, args.run.config.as_deref())?;
+    let outcome = proposal(cli, ctx, &current, failed).await;
+    for attempt in &outcome.attempts {
+        ctx.store.record_attempt(
+            version.id,
+            &attempt.mutation,
+            attempt.accepted,
+            &attempt.reason,
+        )?;
+    }
+    show(reporter, &version, &outcome);
+    Ok(outcome.proposal)
+}
+
+fn prompt_task_id(ctx: &Session, path: &Path, prompt: &Prompt) -> anyhow::Result<i64> {
+    Ok(ctx.store.task_id(prompt.name(), &path.to_string_lossy())?)
+}
+
+async fn proposal(cli: &Cli, ctx: &Session, current: &ComposeFile, failed: &RunRecord) -> Outcome {
+    let facts = propose::image_facts(&ctx.docker, current, Some(failed)).await;
+    let scratch = cli
+        .runs_dir
+        .join(crate::record::uuid8(failed.execution_uuid))
+        .join("proposals");
+    propose::propose(current, failed, &facts, &ctx.compose, &scratch).await
+}
+
+fn show(reporter: &Reporter, version: &VersionRow, outcome: &Outcome) {
+    for a in outcome.attempts.iter().filter(|a| !a.accepted) {
+        reporter.line(&format!("  rejected {}: {}", a.mutation, a.reason));
+    }
+    match &outcome.proposal {
+        Some(p) => {
+            reporter.line(&format!(
+                "  next after {}: {} — {} (answers {})",
+                version.label(),
+                p.mutation.id,
+                p.mutation.reason,
+                p.answers
+            ));
+            for line in p.diff.lines() {
+                reporter.line(&format!("    {line}"));
+            }
+        }
+        None => reporter.line(&format!(
+            "  no mutation in the catalog fixes what {} failed on; a human has to look",
+            version.label()
+        )),
+    }
+}
+
+/// Registers the proposal as version N+1 and writes it into the task's yaml block.
+fn apply(
+    args: &IterateArgs,
+    ctx: &mut Session,
+    reporter: &Reporter,
+    next: &propose::Proposal,
+) -> anyhow::Result<()> {
+    let prompt = Prompt::load(&args.run.task)?;
+    let task_id = prompt_task_id(ctx, &args.run.task, &prompt)?;
+    let (_, parent) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;
+    let reason = format!(
+        "{}: {} (answers {})",
+        next.mutation.id, next.mutation.reason, next.answers
+    );
+    let version = ctx.store.version(
+        task_id,
+        &NewVersion {
+            hash: &config_hash(&next.file),
+            config: &next.file.text,
+            parent: Some(parent.id),
+            mutation: next.mutation.id,
+            reason: &reason,
+        },
+    )?;
+    let text = prompt.replace_config(&next.file.text)?;
+    Prompt::save(prompt.path(), &text)?;
+    reporter.line(&format!(
+        "  applied: {} → {} written into {}",
+        parent.label(),
+        version.label(),
+        prompt.path().display()
+    ));
+    Ok(())
+}
+
+/// Writes the graduated config where the project keeps its good one, and says so.
+fn promote(
+    cli: &Cli,
+    args: &IterateArgs,
+    ctx: &mut Session,
+    reporter: &Reporter,
+) -> anyhow::Result<u8> {
+    let prompt = Prompt::load(&args.run.task)?;
+    let task_id = prompt_task_id(ctx, &args.run.task, &prompt)?;
+    let (file, version) =
+        resolve_version(&mut ctx.store, task_id, &prompt, args.run.config.as_deref())?;
+    let (s, f) = ctx.store.version_tally(version.id)?;
+    let header = format!(
+        "# Graduated: {} of task {} ({} successes, {} failures; {} by the harness)\n",
+        version.label(),
+        prompt.name(),
+        s,
+        f,
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    std::fs::write(&args.graduate_to, header + &file.text).with_context(|| {
+        format!(
+            "cannot write the graduated config to `{}`",
+            args.graduate_to.display()
+        )
+    })?;
+    let _ = cli;
+    reporter.line(&format!(
+        "{}  {}  graduated → {}",
+        version.label(),
+        score::ratio(s, f),
+        args.graduate_to.display()
+    ));
+    Ok(exit::SUCCESS)
+}
+
+pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
+    let mut ctx = Session::open(cli).await?;
+    let prompt = Prompt::load(&args.task)?;
+    let task_id = prompt_task_id(&ctx, &args.task, &prompt)?;
+    let (current, version) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;
+    let Some(json) = ctx.store.last_failed_run(version.id)? else {
+        println!(
+            "{} has no failed run: nothing to propose (run `harness run` first)",
+            version.label()
+        );
+        return Ok(exit::SUCCESS);
+    };
+    let failed: RunRecord =
+        serde_json::from_str(&json).context("the scoreboard's run JSON does not parse")?;
+    let outcome = proposal(cli, &ctx, &current, &failed).await;
+    if cli.json {
+        let p = outcome.proposal.as_ref().map(|p| {
+            json!({"mutation": p.mutation.id, "reason": p.mutation.reason,
+            "answers": p.answers, "diff": p.diff, "yaml": p.file.text})
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(
+                &json!({"version": version.label(), "proposal": p, "attempts": outcome.attempts})
+            )?
+        );
+    } else {
+        show(&Reporter::new(false), &version, &outcome);
+    }
+    Ok(if outcome.proposal.is_some() {
+        exit::SUCCESS
+    } else {
+        exit::RUN_FAILED
+    })
+}

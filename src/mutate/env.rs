@@ -1,0 +1,494 @@
+//! Environment and variables: `env-default` gives every reference a default, and
+//! `service-host` points a container's localhost URL at the service that listens there.
+
+use serde_yaml_ng::Value;
+
+use super::apply::{Plan, list};
+use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
+use super::interp;
+use super::tree::{self, EnvEntry, Service};
+use super::types::ImageFacts;
+use crate::compose::ComposeFile;
+
+pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    if let Some(top) = file.doc.as_mapping() {
+        for (k, v) in top {
+            if let Some(key) = tree::key_name(k) {
+                // Extension fields too: an anchor there is where its aliases get fixed.
+                walk(v, &vec![Seg::key(key)], &mut ops, &mut sites);
+            }
+        }
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Give every variable without a default an empty one ({}): where a variable is \
+             unset, Compose otherwise substitutes an empty string with only a warning, or \
+             stops outright for `${{VAR:?}}`; with `${{VAR:-}}` the service starts and can \
+             say itself what is missing.",
+            list(&sites)
+        ),
+    })
+}
+
+/// Compose interpolates every value in the file (never a key).
+fn walk(v: &Value, path: &Path, ops: &mut Vec<Op>, sites: &mut Vec<String>) {
+    match tree::untag(v) {
+        Value::String(s) if interp::lacks_default(s) => {
+            let Some(value) = interp::with_defaults(s) else {
+                return;
+            };
+            let refs = interp::without_default(s);
+            sites.push(format!("{} at {}", code_list(&refs), render_path(path)));
+            ops.push(Op::SetStr {
+                at: path.clone(),
+                value,
+                raw: RawEdit::EnvDefault,
+            });
+        }
+        Value::Sequence(items) => {
+            for (i, item) in items.iter().enumerate() {
+                walk(item, &child(path, Seg::Index(i)), ops, sites);
+            }
+        }
+        Value::Mapping(m) => {
+            for (k, item) in m {
+                if let Some(key) = tree::key_name(k) {
+                    walk(item, &child(path, Seg::key(key)), ops, sites);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+fn code_list(refs: &[String]) -> String {
+    let items: Vec<String> = refs.iter().map(|r| format!("`{r}`")).collect();
+    list(&items)
+}
+
+pub(crate) fn service_host(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let all = tree::services(&file.doc);
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for svc in &all {
+        if tree::shares_network_namespace(svc) {
+            continue;
+        }
+        for entry in tree::environment(svc) {
+            if let Some((op, site)) = repoint(&all, svc, &entry) {
+                ops.push(op);
+                sites.push(site);
+            }
+        }
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Point {} at the service that listens there: inside a container localhost is the \
+             container itself, so the connection is refused; on the project network a \
+             service is reached by its name.",
+            list(&sites)
+        ),
+    })
+}
+
+fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(Op, String)> {
+    let mut pairs = Vec::new();
+    let mut targets = Vec::new();
+    for url in urls(entry.value()) {
+        if !loopback(url.host) || (url.is_web() && not_service_to_service(&entry.key)) {
+            continue;
+        }
+        let Some(target) = listener(all, svc, &url) else {
+            continue;
+        };
+        let new = url.with_host(&target);
+        if !pairs.iter().any(|(old, _)| old == url.text) {
+            pairs.push((url.text.to_string(), new));
+            targets.push(format!("`{target}`"));
+        }
+    }
+    if pairs.is_empty() {
+        return None;
+    }
+    let mut value = entry.scalar.clone();
+    for (old, new) in &pairs {
+        value = value.replace(old.as_str(), new);
+    }
+    let changes: Vec<String> = pairs
+        .iter()
+        .map(|(o, n)| format!("`{o}` → `{n}`"))
+        .collect();
+    let site = format!("{} ({})", render_path(&entry.path), list(&changes),);
+    let op = Op::SetStr {
+        at: entry.path.clone(),
+        value,
+        raw: RawEdit::Replace(pairs),
+    };
+    Some((op, site))
+}
+
+/// `scheme://[userinfo@]host[:port]`, as found in a value.
+struct Url<'a> {
+    /// The whole match, scheme to the end of the authority.
+    text: &'a str,
+    scheme: &'a str,
+    host: &'a str,
+    /// Byte range of the host in `text` (brackets included for IPv6).
+    host_at: (usize, usize),
+    port: Option<u16>,
+}
+
+impl Url<'_> {
+    fn is_web(&self) -> bool {
+        ["http", "https", "ws", "wss"]
+            .iter()
+            .any(|s| self.scheme.eq_ignore_ascii_case(s))
+    }
+
+    fn with_host(&self, host: &str) -> String {
+        format!(
+            "{}{host}{}",
+            &self.text[..self.host_at.0],
+            &self.text[self.host_at.1..]
+        )
+    }
+
+    fn port_or_default(&self) -> Option<u16> {
+        self.port.or_else(|| {
+            let scheme = self.scheme.to_ascii_lowercase();
+            KINDS
+                .iter()
+                .find(|k| k.schemes.contains(&scheme.as_str()))
+                .map(|k| k.port)
+                .or(match scheme.as_str() {
+                    "http" | "ws" => Some(80),
+                    "https" | "wss" => Some(443),
+                    _ => None,
+                })
+        })
+    }
+}
+
+fn urls(s: &str) -> Vec<Url<'_>> {
+    let mut out = Vec::new();
+    let mut from = 0;
+    while let Some(rel) = s[from..].find("://") {
+        let at = from + rel;
+        let start = s[..at]
+            .char_indices()
+            .rev()
+            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+            .last()
+            .map(|(i, _)| i)
+            .unwrap_or(at);
+        let rest = &s[at + 3..];
+        let end = authority_len(rest);
+        let scheme = &s[start..at];
+        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            let text = &s[start..at + 3 + end];
+            if let Some(url) = parse(text, scheme.len() + 3) {
+                out.push(url);
+            }
+        }
+        from = at + 3;
+    }
+    out
+}
+
+/// Length of the authority at the start of `rest`; a `${...}` inside it (a password from
+/// a variable) is part of it.
+fn authority_len(rest: &str) -> usize {
+    let mut depth = 0usize;
+    let mut prev = '\0';
+    for (i, c) in rest.char_indices() {
+        match c {
+            '{' if prev == '$' => depth += 1,
+            '}' if depth > 0 => depth -= 1,
+            '/' | '?' | '#' | '}' | '"' | '\'' | ',' | ';' if depth == 0 => return i,
+            c if c.is_whitespace() => return i,
+            _ => {}
+        }
+        prev = c;
+    }
+    rest.len()
+}
+
+/// Splits the authority (which starts at `auth` in `text`) into host and port.
+fn parse(text: &str, auth: usize) -> Option<Url<'_>> {
+    let authority = &text[auth..];
+    let host_start = auth + authority.rfind('@').map(|i| i + 1).unwrap_or(0);
+    let hostport = &text[host_start..];
+    let (host_len, port) = if hostport.starts_with('[') {
+        let close = hostport.find(']')?;
+        (close + 1, hostport[close + 1..].strip_prefix(':'))
+    } else {
+        match hostport.split_once(':') {
+            Some((h, p)) => (h.len(), Some(p)),
+            None => (hostport.len(), None),
+        }
+    };
+    Some(Url {
+        text,
+        scheme: &text[..auth - 3],
+        host: &text[host_start..host_start + host_len],
+        host_at: (host_start, host_start + host_len),
+        port: port.and_then(|p| p.parse().ok()),
+    })
+}
+
+fn loopback(host: &str) -> bool {
+    let h = host
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.starts_with("127.")
+        || h == "::1"
+        || h == "0:0:0:0:0:0:0:1"
+}
+
+/// Keys whose URL is for a browser on the host, or an address the service itself binds:
+/// loopback is right there (the same judgement as lint's `loopback-service-url`).
+fn not_service_to_service(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    [
+        "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
+        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
+    ]
+    .iter()
+    .any(|hint| k.contains(hint))
+        || k.ends_with("_URLS")
+}
+
+/// A kind of server recognised by URL scheme or port, and by image or service name.
+struct Kind {
+    names: &'static [&'static str],
+    schemes: &'static [&'static str],
+    port: u16,
+}
+
+const KINDS: [Kind; 9] = [
+    Kind {
+        names: &["redis", "valkey", "keydb"],
+        schemes: &["redis", "rediss"],
+        port: 6379,
+    },
+    Kind {
+        names: &["postgres", "postgis", "timescale"],
+        schemes: &["postgres", "postgresql"],
+        port: 5432,
+    },
+    Kind {
+        names: &["mysql", "mariadb"],
+        schemes: &["mysql", "mariadb"],
+        port: 3306,
+    },
+    Kind {
+        names: &["mongo"],
+        schemes: &["mongodb"],
+        port: 27017,
+    },
+    Kind {
+        names: &["rabbitmq"],
+        schemes: &["amqp", "amqps"],
+        port: 5672,
+    },
+    Kind {
+        names: &["memcached"],
+        schemes: &["memcached"],
+        port: 11211,
+    },
+    Kind {
+        names: &["elasticsearch", "opensearch"],
+        schemes: &[],
+        port: 9200,
+    },
+    Kind {
+        names: &["kafka"],
+        schemes: &["kafka"],
+        port: 9092,
+    },
+    Kind {
+        names: &["nats"],
+        schemes: &["nats"],
+        port: 4222,
+    },
+];
+
+/// The one other service that listens where `url` points: by the kind of server its
+/// scheme or port names, else by the container port it publishes or exposes.
+fn listener(all: &[Service<'_>], from: &Service<'_>, url: &Url<'_>) -> Option<String> {
+    let others: Vec<&Service<'_>> = all.iter().filter(|s| s.name != from.name).collect();
+    let scheme = url.scheme.to_ascii_lowercase();
+    let port = url.port_or_default();
+    let by_kind: Vec<&str> = KINDS
+        .iter()
+        .filter(|k| k.schemes.contains(&scheme.as_str()) || port == Some(k.port))
+        .flat_map(|k| {
+            others
+                .iter()
+                .filter(|s| is_kind(s, k))
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if let [one] = by_kind.as_slice() {
+        return Some(one.to_string());
+    }
+    if !by_kind.is_empty() {
+        return None;
+    }
+    let port = port?;
+    let by_port: Vec<&str> = others
+        .iter()
+        .filter(|s| container_ports(s).contains(&port))
+        .map(|s| s.name.as_str())
+        .collect();
+    match by_port.as_slice() {
+        [one] => Some(one.to_string()),
+        _ => None,
+    }
+}
+
+fn is_kind(svc: &Service<'_>, kind: &Kind) -> bool {
+    let image = svc.image().map(|i| tree::image_base(&interp::unset(&i)));
+    let name = svc.name.to_ascii_lowercase();
+    kind.names.iter().any(|n| {
+        image.as_deref().is_some_and(|i| i.starts_with(n))
+            || (image.is_none() && name.contains(n))
+            || name == *n
+    }) && !image.as_deref().is_some_and(|i| {
+        ["commander", "insight", "exporter", "admin"]
+            .iter()
+            .any(|tool| i.contains(tool))
+    })
+}
+
+/// Container ports a service publishes or exposes.
+fn container_ports(svc: &Service<'_>) -> Vec<u16> {
+    let mut out = Vec::new();
+    for key in ["ports", "expose"] {
+        for v in tree::get_seq(svc.body, key).unwrap_or_default() {
+            let text = match v {
+                Value::Mapping(m) => tree::get_str(m, "target"),
+                other => tree::scalar(other),
+            };
+            let Some(text) = text.map(|t| interp::unset(&t)) else {
+                continue;
+            };
+            let last = text.rsplit(':').next().unwrap_or(&text);
+            let port = last.split('/').next().unwrap_or(last);
+            if let Ok(p) = port.trim().parse() {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutate::tests::{applied, changed_lines, not_applicable};
+
+    const ENV: &str = "env-default";
+    const HOST: &str = "service-host";
+
+    #[test]
+    fn every_reference_gets_a_default_in_place() {
+        let text = "x-common: &common\n  TZ: ${TZ}\nservices:\n  app:\n    image: app:${TAG}  # pinned by CI\n    environment:\n      <<: *common\n      # the key comes from the host\n      ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY}\n      HOME_DIR: \"$HOME/x\"\n      K: ${K:?set K}\n      OK: ${OK:-1}\n      LIT: $$HOME\n    command: |\n      run --home $HOME\n";
+        let m = applied(ENV, text);
+        assert_eq!(
+            m.yaml,
+            "x-common: &common\n  TZ: ${TZ:-}\nservices:\n  app:\n    image: app:${TAG:-}  # pinned by CI\n    environment:\n      <<: *common\n      # the key comes from the host\n      ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY:-}\n      HOME_DIR: \"${HOME:-}/x\"\n      K: ${K:-}\n      OK: ${OK:-1}\n      LIT: $$HOME\n    command: |\n      run --home ${HOME:-}\n"
+        );
+        assert_eq!(changed_lines(text, &m.yaml), 6);
+        assert!(
+            m.reason
+                .contains("`${ANTHROPIC_API_KEY}` at services.app.environment.ANTHROPIC_API_KEY"),
+            "{}",
+            m.reason
+        );
+    }
+
+    #[test]
+    fn flow_context_is_quoted_where_braces_would_break_it() {
+        let text = "services:\n  app:\n    command: [echo, $HOME]\n";
+        let m = applied(ENV, text);
+        let doc: Value = serde_yaml_ng::from_str(&m.yaml).unwrap();
+        assert_eq!(
+            doc["services"]["app"]["command"][1].as_str(),
+            Some("${HOME:-}")
+        );
+    }
+
+    #[test]
+    fn nothing_without_a_default() {
+        not_applicable(
+            ENV,
+            "services:\n  app:\n    image: x:${T:-1}\n    environment: [A=$$B, C]\n",
+        );
+        not_applicable(ENV, "services:\n  app:\n    command: echo ${\n");
+    }
+
+    #[test]
+    fn localhost_urls_point_at_the_listening_service() {
+        let text = concat!(
+            "services:\n  app:\n    image: app\n    environment:\n",
+            "      REDIS_URL: redis://localhost:6379/0  # cache\n",
+            "      DB: \"postgresql://u:${PW:-}@127.0.0.1/db\"\n",
+            "      PUBLIC_URL: http://localhost:3000\n",
+            "      API: http://[::1]:8000/v1\n",
+            "  worker:\n    environment:\n      - BROKER=amqp://guest@localhost\n",
+            "  cache:\n    image: harness/redis:local\n",
+            "  db:\n    image: postgres:16\n",
+            "  mq:\n    image: rabbitmq:3\n",
+            "  api:\n    build: .\n    expose: [\"8000\"]\n",
+        );
+        let m = applied(HOST, text);
+        let want = text
+            .replace("redis://localhost:6379/0", "redis://cache:6379/0")
+            .replace("@127.0.0.1/db", "@db/db")
+            .replace("http://[::1]:8000/v1", "http://api:8000/v1")
+            .replace("guest@localhost", "guest@mq");
+        assert_eq!(m.yaml, want);
+        assert!(m.reason.contains("services.app.environment.REDIS_URL (`redis://localhost:6379` → `redis://cache:6379`)"), "{}", m.reason);
+    }
+
+    #[test]
+    fn no_listener_or_not_a_service_url() {
+        not_applicable(
+            HOST,
+            "services:\n  app:\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
+        );
+        not_applicable(
+            HOST,
+            "services:\n  app:\n    environment:\n      REDIS_URL: redis://redis:6379\n  redis:\n    image: redis\n",
+        );
+        not_applicable(
+            HOST,
+            "services:\n  app:\n    network_mode: service:redis\n    environment:\n      REDIS_URL: redis://localhost:6379\n  redis:\n    image: redis\n",
+        );
+        not_applicable(
+            HOST,
+            "services:\n  app:\n    environment:\n      CALLBACK_URL: http://localhost:8000\n  api:\n    expose: [8000]\n",
+        );
+        // Two Redis servers: which one was meant is not ours to guess.
+        not_applicable(
+            HOST,
+            "services:\n  app:\n    environment:\n      R: redis://localhost\n  r1:\n    image: redis\n  r2:\n    image: redis\n",
+        );
+    }
+}

@@ -1,0 +1,30 @@
+//! The mutation catalog: edits of a compose file that each fix one kind of problem, found
+//! by lint or by a failed run (a [`Signature`](crate::protocol::Signature)).
+//!
+//! A mutation is planned on the parsed tree and written into the author's text with a
+//! lossless YAML editor, so comments, quoting, key order and blank lines stay and the diff
+//! shows only what changed. The text is accepted only if it parses back to exactly the
+//! intended tree; otherwise the tree is serialised afresh (the reason then says comments
+//! were lost) rather than offer a wrong file.
+
+mod apply;
+mod catalog;
+mod edit;
+mod env;
+mod health;
+mod interp;
+mod names;
+mod ports;
+mod render;
+mod services;
+mod tree;
+mod types;
+
+#[cfg(test)]
+mod compose_check;
+#[cfg(test)]
+mod tests;
+
+pub use apply::{apply, diff};
+pub use catalog::{catalog, for_signature};
+pub use types::{ImageFacts, MutateError, Mutation, MutationInfo};

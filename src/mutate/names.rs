@@ -1,0 +1,150 @@
+//! Keys to drop: global names that stop a second instance, and the obsolete `version:`.
+
+use serde_yaml_ng::Value;
+
+use super::apply::{Plan, list};
+use super::edit::{Op, Seg, render_path};
+use super::tree;
+use super::types::ImageFacts;
+use crate::compose::ComposeFile;
+
+pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for svc in tree::services(&file.doc) {
+        // A name inherited through `<<:` lives in the anchor, which other services may
+        // share; only a service's own key is dropped.
+        let Some(name) = svc.body.get("container_name") else {
+            continue;
+        };
+        let at = svc.at("container_name");
+        sites.push(format!(
+            "`{}` ({})",
+            tree::scalar(name).unwrap_or_default(),
+            render_path(&at)
+        ));
+        ops.push(Op::Remove { at });
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Remove the fixed container name{} {}: a container name is global on the engine, \
+             so a second instance of the stack fails with \"name is already in use\"; Compose \
+             names containers per project by itself.",
+            plural(sites.len()),
+            list(&sites)
+        ),
+    })
+}
+
+pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for (key, body) in tree::top_map(&file.doc, "networks").into_iter().flatten() {
+        let (Some(key), Some(body)) = (tree::key_name(key), body.as_mapping()) else {
+            continue;
+        };
+        // An external network is meant to be shared: its name is how it is found.
+        if external(body) {
+            continue;
+        }
+        let Some(name) = body.get("name") else {
+            continue;
+        };
+        let at = vec![Seg::key("networks"), Seg::key(key), Seg::key("name")];
+        sites.push(format!(
+            "`{}` from network `{key}`",
+            tree::scalar(name).unwrap_or_default()
+        ));
+        ops.push(Op::Remove { at });
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Remove the fixed name{} {}: a named network is shared by every instance of the \
+             stack (and `down` of one removes it under the others); without `name:` Compose \
+             prefixes it with the project name.",
+            plural(sites.len()),
+            list(&sites)
+        ),
+    })
+}
+
+fn external(body: &serde_yaml_ng::Mapping) -> bool {
+    match tree::get(body, "external") {
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Mapping(_)) => true,
+        Some(other) => tree::scalar(other).is_some_and(|s| s == "true"),
+        None => false,
+    }
+}
+
+pub(crate) fn drop_version_key(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let version = file.doc.as_mapping()?.get("version")?;
+    let shown = tree::scalar(version).unwrap_or_default();
+    Some(Plan {
+        ops: vec![Op::Remove {
+            at: vec![Seg::key("version")],
+        }],
+        reason: format!(
+            "Remove the obsolete top-level `version: {shown}`: Compose v2 ignores it (with a \
+             warning) and reads the file as the Compose Specification regardless."
+        ),
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mutate::tests::{applied, changed_lines, not_applicable};
+
+    #[test]
+    fn every_container_name_goes() {
+        let text = "services:\n  redis:\n    image: redis\n    container_name: cc_redis_${ID:-default}  # fixed\n    restart: always\n\n  app:\n    container_name: app\n    image: app\n";
+        let m = applied("drop-container-name", text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  redis:\n    image: redis\n    restart: always\n\n  app:\n    image: app\n"
+        );
+        assert_eq!(changed_lines(text, &m.yaml), 2);
+        assert!(m.reason.contains("`cc_redis_${ID:-default}` (services.redis.container_name) and `app` (services.app.container_name)"), "{}", m.reason);
+        not_applicable("drop-container-name", "services:\n  a:\n    image: x\n");
+    }
+
+    #[test]
+    fn network_names_of_owned_networks_go() {
+        let text = "services:\n  a:\n    image: x\nnetworks:\n  # the app's own network\n  net:\n    name: cc_net_${ID:-default}\n    driver: bridge\n  only:\n    name: fixed\n  shared:\n    external: true\n    name: shared\n";
+        let m = applied("drop-network-name", text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  a:\n    image: x\nnetworks:\n  # the app's own network\n  net:\n    driver: bridge\n  only: {}\n  shared:\n    external: true\n    name: shared\n"
+        );
+        not_applicable(
+            "drop-network-name",
+            "services:\n  a:\n    image: x\nnetworks:\n  n: {external: true, name: x}\n  m:\n",
+        );
+    }
+
+    #[test]
+    fn version_goes_with_its_blank_line() {
+        let text = "version: '3.8'\n\nservices:\n  a:\n    image: x\n";
+        let m = applied("drop-version-key", text);
+        assert_eq!(m.yaml, "services:\n  a:\n    image: x\n");
+        assert!(m.reason.contains("`version: 3.8`"));
+        let text = "# my stack\nservices:\n  a:\n    image: x\nversion: \"2\"\n";
+        assert_eq!(
+            applied("drop-version-key", text).yaml,
+            "# my stack\nservices:\n  a:\n    image: x\n"
+        );
+        not_applicable("drop-version-key", "services:\n  a:\n    image: x\n");
+    }
+}

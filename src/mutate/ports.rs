@@ -1,0 +1,274 @@
+//! `engine-assigned-port`: a fixed host port stops a second instance of the stack, and a
+//! port on every interface is open to the network; `127.0.0.1::<container port>` fixes
+//! both, and the harness reads the assigned port back from the engine.
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::apply::{Plan, list};
+use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
+use super::interp;
+use super::tree::{self, Service};
+use super::types::ImageFacts;
+use crate::compose::ComposeFile;
+
+const LOOPBACK: &str = "127.0.0.1";
+
+pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for svc in tree::services(&file.doc) {
+        // `ports:` means nothing (or is refused) in another namespace.
+        if tree::shares_network_namespace(&svc) {
+            continue;
+        }
+        for (path, entry) in entries(&svc) {
+            if let Some((mut entry_ops, site)) = fix(&path, entry) {
+                ops.append(&mut entry_ops);
+                sites.push(site);
+            }
+        }
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Let the engine assign host ports on {LOOPBACK}: {}. A fixed or defaulted host \
+             port makes a second instance (or anything else on that port) fail with \"port \
+             is already allocated\", and a port on every interface is open to the whole \
+             network.",
+            list(&sites)
+        ),
+    })
+}
+
+fn entries<'a>(svc: &Service<'a>) -> Vec<(Path, &'a Value)> {
+    let base = svc.at("ports");
+    match svc.body.get("ports") {
+        Some(Value::Sequence(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (child(&base, Seg::Index(i)), v))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn fix(path: &Path, entry: &Value) -> Option<(Vec<Op>, String)> {
+    let (old, new) = match entry {
+        Value::Number(n) => (n.to_string(), format!("{LOOPBACK}::{n}")),
+        Value::String(s) => (s.clone(), short(s)?),
+        Value::Mapping(m) => return long(path, m),
+        _ => return None,
+    };
+    let site = format!("{} `{old}` → `{new}`", render_path(path));
+    let op = Op::SetStr {
+        at: path.clone(),
+        value: new,
+        raw: RawEdit::Render,
+    };
+    Some((vec![op], site))
+}
+
+/// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]` → `IP::CONTAINER_PORT[/PROTOCOL]`,
+/// keeping a host IP that is already specific; `None` when there is nothing to fix.
+fn short(raw: &str) -> Option<String> {
+    let parts = split_outside(raw);
+    let (container, rest) = parts.split_last()?;
+    let container_now = interp::unset(container);
+    // A variable holding the whole mapping cannot be split safely.
+    if container_now.trim().is_empty() || container_now.contains(':') {
+        return None;
+    }
+    let (host, ip) = match rest.split_last() {
+        Some((host, ip)) => (*host, ip.join(":")),
+        None => ("", String::new()),
+    };
+    let fixed = !interp::unset(host).trim().is_empty();
+    let open = all_interfaces(&interp::unset(&ip));
+    if !fixed && !open {
+        return None;
+    }
+    let ip = if open { LOOPBACK.to_string() } else { ip };
+    Some(format!("{ip}::{}", container.trim()))
+}
+
+/// Splits at the colons that are not inside `${...}` or an IPv6 `[...]`.
+fn split_outside(raw: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0usize);
+    for (i, c) in raw.char_indices() {
+        match c {
+            '{' | '[' => depth += 1,
+            '}' | ']' => depth = depth.saturating_sub(1),
+            ':' if depth == 0 => {
+                parts.push(&raw[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&raw[start..]);
+    parts
+}
+
+fn all_interfaces(ip: &str) -> bool {
+    let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
+    matches!(ip, "" | "0.0.0.0" | "::")
+}
+
+/// Long-syntax keys the short form can say too (`mode` only matters to swarm).
+const SHORT_ENOUGH: [&str; 5] = ["target", "published", "protocol", "host_ip", "mode"];
+
+/// Long syntax: drop `published` and bind `host_ip` to loopback. Compose v1 knows no
+/// `host_ip` in long syntax, so an entry the short form can say is rewritten in it.
+fn long(path: &Path, m: &Mapping) -> Option<(Vec<Op>, String)> {
+    let target = tree::get_str(m, "target").filter(|t| !t.trim().is_empty())?;
+    let published = tree::get_str(m, "published").filter(|p| !interp::unset(p).trim().is_empty());
+    let host_ip = tree::get_str(m, "host_ip");
+    let open = all_interfaces(&interp::unset(host_ip.as_deref().unwrap_or_default()));
+    if published.is_none() && !open {
+        return None;
+    }
+    let specific_ip = host_ip.filter(|_| !open);
+    let short_enough = m
+        .keys()
+        .all(|k| k.as_str().is_some_and(|k| SHORT_ENOUGH.contains(&k)));
+    if short_enough {
+        let ip = specific_ip.unwrap_or_else(|| LOOPBACK.to_string());
+        let protocol = tree::get_str(m, "protocol")
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| format!("/{p}"))
+            .unwrap_or_default();
+        let new = format!("{ip}::{}{protocol}", target.trim());
+        let site = format!("{} (long syntax) → `{new}`", render_path(path));
+        let op = Op::Replace {
+            at: path.clone(),
+            value: Value::String(new),
+        };
+        return Some((vec![op], site));
+    }
+    let mut ops = Vec::new();
+    let mut what = Vec::new();
+    if let Some(p) = &published {
+        ops.push(Op::Remove {
+            at: child(path, Seg::key("published")),
+        });
+        what.push(format!("no fixed `published: {p}`"));
+    }
+    if open {
+        ops.push(match m.get("host_ip") {
+            Some(_) => Op::SetStr {
+                at: child(path, Seg::key("host_ip")),
+                value: LOOPBACK.to_string(),
+                raw: RawEdit::Render,
+            },
+            None => Op::Set {
+                at: path.clone(),
+                key: "host_ip".to_string(),
+                value: Value::String(LOOPBACK.to_string()),
+            },
+        });
+        what.push(format!("`host_ip: {LOOPBACK}`"));
+    }
+    Some((
+        ops,
+        format!("{} gets {}", render_path(path), what.join(" and ")),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mutate::tests::{applied, changed_lines, not_applicable};
+
+    const ID: &str = "engine-assigned-port";
+
+    #[test]
+    fn short_syntax_becomes_engine_assigned_on_loopback() {
+        for (from, to) in [
+            ("${API_EXTERNAL_PORT:-8001}:8000", "127.0.0.1::8000"),
+            ("8003-8010:8003", "127.0.0.1::8003"),
+            ("0.0.0.0:8001:8000", "127.0.0.1::8000"),
+            ("127.0.0.1:8001:8000/udp", "127.0.0.1::8000/udp"),
+            ("[::1]:8001:8000", "[::1]::8000"),
+            (
+                "${BIND:-127.0.0.1}:${P:-9000}:8000",
+                "${BIND:-127.0.0.1}::8000",
+            ),
+            ("8000", "127.0.0.1::8000"),
+            ("${P}:8000", "127.0.0.1::8000"),
+        ] {
+            assert_eq!(short(from).as_deref(), Some(to), "{from}");
+        }
+        for same in [
+            "127.0.0.1::8000",
+            "[::1]::8000",
+            "${PORTS}",
+            "",
+            "127.0.0.1:${P:-}:80",
+        ] {
+            assert_eq!(short(same), None, "{same}");
+        }
+    }
+
+    #[test]
+    fn every_port_of_every_service_in_its_own_quoting() {
+        let text = "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"${API_EXTERNAL_PORT:-8001}:8000\"\n      - 8003-8010:8003   # trailing\n      - 9000\n  db:\n    image: y\n    ports: ['5432:5432']\n";
+        let m = applied(ID, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"127.0.0.1::8000\"\n      - 127.0.0.1::8003   # trailing\n      - 127.0.0.1::9000\n  db:\n    image: y\n    ports: ['127.0.0.1::5432']\n"
+        );
+        assert_eq!(changed_lines(text, &m.yaml), 4);
+        assert!(
+            m.reason.contains(
+                "services.api.ports[0] `${API_EXTERNAL_PORT:-8001}:8000` → `127.0.0.1::8000`"
+            ),
+            "{}",
+            m.reason
+        );
+        assert!(m.reason.contains("services.db.ports[0]"), "{}", m.reason);
+    }
+
+    #[test]
+    fn long_syntax_becomes_short_where_it_can() {
+        let text = "services:\n  api:\n    ports:\n      - target: 8000\n        published: 8001\n        protocol: udp\n      - target: 9000\n        host_ip: 0.0.0.0\n      - target: 9001\n        published: \"${P:-9001}\"\n        host_ip: 127.0.0.2\n    command: run\n";
+        let m = applied(ID, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  api:\n    ports:\n      - 127.0.0.1::8000/udp\n      - 127.0.0.1::9000\n      - 127.0.0.2::9001\n    command: run\n"
+        );
+        assert!(
+            m.reason
+                .contains("services.api.ports[0] (long syntax) → `127.0.0.1::8000/udp`"),
+            "{}",
+            m.reason
+        );
+    }
+
+    #[test]
+    fn long_syntax_with_more_options_keeps_its_form() {
+        let text = "services:\n  api:\n    ports:\n      - name: web\n        target: 8000\n        published: 8001\n        app_protocol: http\n";
+        let m = applied(ID, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  api:\n    ports:\n      - name: web\n        target: 8000\n        app_protocol: http\n        host_ip: 127.0.0.1\n"
+        );
+    }
+
+    #[test]
+    fn nothing_to_fix() {
+        not_applicable(
+            ID,
+            "services:\n  api:\n    ports:\n      - \"127.0.0.1::8000\"\n      - target: 80\n        host_ip: 127.0.0.1\n",
+        );
+        not_applicable(
+            ID,
+            "services:\n  api:\n    network_mode: host\n    ports: [\"80:80\"]\n",
+        );
+        not_applicable(ID, "services:\n  api:\n    ports: \"80:80\"\n");
+        not_applicable(ID, "services:\n  api:\n    image: x\n");
+    }
+}

@@ -1,0 +1,372 @@
+//! Per-service keys to add: a restart policy, and a named volume for Redis's data.
+
+use std::collections::HashSet;
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::apply::{Plan, list};
+use super::edit::{Op, RawEdit, Seg, child};
+use super::interp;
+use super::tree::{self, Service};
+use super::types::ImageFacts;
+use crate::compose::ComposeFile;
+
+const UNLESS_STOPPED: &str = "unless-stopped";
+
+pub(crate) fn restart_unless_stopped(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let all = tree::services(&file.doc);
+    let mut ops = Vec::new();
+    let mut names = Vec::new();
+    for svc in &all {
+        if tree::is_one_shot(&all, svc) {
+            continue;
+        }
+        if let Some(op) = restart_op(svc) {
+            ops.push(op);
+            names.push(format!("`{}`", svc.name));
+        }
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Give {} `restart: {UNLESS_STOPPED}`: without a restart policy (or with `\"no\"`) \
+             a crash or an engine restart leaves a long-running service down.",
+            list(&names)
+        ),
+    })
+}
+
+fn restart_op(svc: &Service<'_>) -> Option<Op> {
+    match svc.body.get("restart") {
+        None | Some(Value::Null) => {
+            // A swarm-style policy is a decision already made, even `condition: none`.
+            let has_policy = tree::get_map(svc.body, "deploy")
+                .and_then(|d| tree::get(d, "restart_policy"))
+                .is_some();
+            (!has_policy).then(|| Op::Set {
+                at: svc.path.clone(),
+                key: "restart".to_string(),
+                value: UNLESS_STOPPED.into(),
+            })
+        }
+        // YAML 1.1 readers turn an unquoted `no` into false.
+        Some(Value::Bool(false)) => Some(set_restart(svc)),
+        Some(Value::String(s)) if s.trim() == "no" => Some(set_restart(svc)),
+        Some(_) => None,
+    }
+}
+
+fn set_restart(svc: &Service<'_>) -> Op {
+    Op::SetStr {
+        at: svc.at("restart"),
+        value: UNLESS_STOPPED.to_string(),
+        raw: RawEdit::Render,
+    }
+}
+
+/// A mount as written, short or long syntax, read with every variable unset.
+struct Mount {
+    index: usize,
+    /// Empty for an anonymous volume.
+    source: String,
+    target: String,
+    tmpfs: bool,
+    long: bool,
+}
+
+impl Mount {
+    fn keeps_data(&self) -> bool {
+        !self.source.is_empty() && !self.tmpfs
+    }
+
+    /// A named volume, not a host path.
+    fn named_volume(&self) -> Option<&str> {
+        let s = self.source.as_str();
+        let path = s.starts_with(['.', '/', '~', '$']) || s.contains('/');
+        (!s.is_empty() && !self.tmpfs && !path).then_some(s)
+    }
+}
+
+fn mounts(svc: &Service<'_>) -> Vec<Mount> {
+    tree::get_seq(svc.body, "volumes")
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter_map(|(index, v)| mount(index, v))
+        .collect()
+}
+
+fn mount(index: usize, v: &Value) -> Option<Mount> {
+    match tree::untag(v) {
+        Value::String(s) => {
+            let text = interp::unset(s);
+            let mut parts = text.splitn(3, ':');
+            let first = parts.next().unwrap_or_default().to_string();
+            Some(match parts.next() {
+                Some(target) => Mount {
+                    index,
+                    source: first,
+                    target: target.to_string(),
+                    tmpfs: false,
+                    long: false,
+                },
+                None => Mount {
+                    index,
+                    source: String::new(),
+                    target: first,
+                    tmpfs: false,
+                    long: false,
+                },
+            })
+        }
+        Value::Mapping(m) => {
+            let field = |k: &str| interp::unset(&tree::get_str(m, k).unwrap_or_default());
+            Some(Mount {
+                index,
+                source: field("source"),
+                target: field("target"),
+                tmpfs: field("type") == "tmpfs",
+                long: true,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// `--dir` moves the data directory away from the image's /data.
+fn redis_data_dir(svc: &Service<'_>) -> String {
+    let words: Vec<String> = match tree::get(svc.body, "command") {
+        Some(Value::Sequence(items)) => items.iter().filter_map(tree::scalar).collect(),
+        Some(other) => tree::scalar(other)
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    words
+        .iter()
+        .position(|w| w == "--dir")
+        .and_then(|i| words.get(i + 1))
+        .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .unwrap_or_else(|| "/data".to_string())
+}
+
+fn same_dir(a: &str, b: &str) -> bool {
+    a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
+}
+
+pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+    let all = tree::services(&file.doc);
+    let declared: Vec<String> = tree::top_map(&file.doc, "volumes")
+        .into_iter()
+        .flatten()
+        .filter_map(|(k, _)| tree::key_name(k).map(str::to_string))
+        .collect();
+    let mut used: HashSet<String> = all
+        .iter()
+        .flat_map(mounts)
+        .filter_map(|m| m.named_volume().map(str::to_string))
+        .collect();
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for svc in &all {
+        let Some(image) = svc.image() else {
+            continue;
+        };
+        if !tree::is_redis(&interp::unset(&image)) {
+            continue;
+        }
+        let dir = redis_data_dir(svc);
+        let at_dir: Vec<Mount> = mounts(svc)
+            .into_iter()
+            .filter(|m| same_dir(&m.target, &dir))
+            .collect();
+        if at_dir.iter().any(Mount::keeps_data) {
+            continue;
+        }
+        let (name, reused) = volume_name(svc, &declared, &used);
+        used.insert(name.clone());
+        mount_ops(svc, &name, &dir, at_dir.first(), &mut ops);
+        if !declared.contains(&name) {
+            ops.push(declare(&file.doc, &name));
+        }
+        let note = if reused {
+            " (declared at the top level, but mounted nowhere until now)"
+        } else {
+            ""
+        };
+        sites.push(format!("`{name}` at {dir} in `{}`{note}", svc.name));
+    }
+    if ops.is_empty() {
+        return None;
+    }
+    Some(Plan {
+        ops,
+        reason: format!(
+            "Mount the named volume {}: without one Redis keeps its data inside the \
+             container, and it is lost whenever the container is recreated.",
+            list(&sites)
+        ),
+    })
+}
+
+/// A declared volume no service uses and whose name says it is Redis's, else `<service>_data`.
+fn volume_name(svc: &Service<'_>, declared: &[String], used: &HashSet<String>) -> (String, bool) {
+    if let Some(free) = declared
+        .iter()
+        .find(|d| !used.contains(*d) && d.to_ascii_lowercase().contains("redis"))
+    {
+        return (free.clone(), true);
+    }
+    let mut name = format!("{}_data", svc.name);
+    while used.contains(&name) {
+        name.push_str("_redis");
+    }
+    let reused = declared.contains(&name);
+    (name, reused)
+}
+
+fn mount_ops(svc: &Service<'_>, name: &str, dir: &str, replace: Option<&Mount>, ops: &mut Vec<Op>) {
+    let spec = format!("{name}:{dir}");
+    let volumes = svc.at("volumes");
+    match replace {
+        // An anonymous volume or tmpfs there: it becomes the named volume.
+        Some(m) if m.long => {
+            let at = child(&volumes, Seg::Index(m.index));
+            ops.push(Op::Set {
+                at: at.clone(),
+                key: "type".into(),
+                value: "volume".into(),
+            });
+            ops.push(Op::Set {
+                at: at.clone(),
+                key: "source".into(),
+                value: name.into(),
+            });
+            if m.tmpfs && svc_mount_has(svc, m.index, "tmpfs") {
+                ops.push(Op::Remove {
+                    at: child(&at, Seg::key("tmpfs")),
+                });
+            }
+        }
+        Some(m) => ops.push(Op::SetStr {
+            at: child(&volumes, Seg::Index(m.index)),
+            value: spec,
+            raw: RawEdit::Render,
+        }),
+        None if matches!(svc.body.get("volumes"), Some(Value::Sequence(_))) => {
+            ops.push(Op::Push {
+                at: volumes,
+                value: spec.into(),
+            });
+        }
+        None => ops.push(Op::Set {
+            at: svc.path.clone(),
+            key: "volumes".into(),
+            value: Value::Sequence(vec![spec.into()]),
+        }),
+    }
+}
+
+fn svc_mount_has(svc: &Service<'_>, index: usize, key: &str) -> bool {
+    tree::get_seq(svc.body, "volumes")
+        .and_then(|v| v.get(index))
+        .and_then(Value::as_mapping)
+        .is_some_and(|m| m.contains_key(key))
+}
+
+/// The top-level declaration of a new named volume, with no options.
+fn declare(doc: &Value, name: &str) -> Op {
+    match doc.as_mapping().and_then(|top| top.get("volumes")) {
+        Some(Value::Mapping(_)) => Op::Set {
+            at: vec![Seg::key("volumes")],
+            key: name.to_string(),
+            value: Value::Null,
+        },
+        _ => {
+            let mut m = Mapping::new();
+            m.insert(name.into(), Value::Null);
+            Op::Set {
+                at: Vec::new(),
+                key: "volumes".into(),
+                value: Value::Mapping(m),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::mutate::tests::{applied, changed_lines, not_applicable};
+
+    const RESTART: &str = "restart-unless-stopped";
+    const REDIS: &str = "redis-volume";
+
+    #[test]
+    fn long_running_services_get_a_policy() {
+        let text = "services:\n  a:\n    image: x\n\n  b:\n    image: y\n    restart: \"no\"  # for now\n  c:\n    restart: always\n  migrate:\n    image: m\n  d:\n    image: d\n    depends_on:\n      migrate: {condition: service_completed_successfully}\n    restart: on-failure\n  e:\n    deploy:\n      restart_policy: {condition: none}\n";
+        let m = applied(RESTART, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  a:\n    image: x\n    restart: unless-stopped\n\n  b:\n    image: y\n    restart: \"unless-stopped\"  # for now\n  c:\n    restart: always\n  migrate:\n    image: m\n  d:\n    image: d\n    depends_on:\n      migrate: {condition: service_completed_successfully}\n    restart: on-failure\n  e:\n    deploy:\n      restart_policy: {condition: none}\n"
+        );
+        assert_eq!(changed_lines(text, &m.yaml), 2);
+        assert!(m.reason.contains("`a` and `b`"), "{}", m.reason);
+        not_applicable(RESTART, "services:\n  a:\n    restart: unless-stopped\n");
+    }
+
+    #[test]
+    fn redis_reuses_a_declared_unused_volume() {
+        let text = "services:\n  redis:\n    image: harness/redis:local\n    restart: unless-stopped\n\n  app:\n    image: app\n\nvolumes:\n  redis_data:\n    driver: local\n";
+        let m = applied(REDIS, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  redis:\n    image: harness/redis:local\n    restart: unless-stopped\n    volumes:\n      - redis_data:/data\n\n  app:\n    image: app\n\nvolumes:\n  redis_data:\n    driver: local\n"
+        );
+        assert!(
+            m.reason
+                .contains("`redis_data` at /data in `redis` (declared at the top level"),
+            "{}",
+            m.reason
+        );
+    }
+
+    #[test]
+    fn redis_gets_a_new_volume_declared() {
+        let text = "services:\n  cache:\n    image: redis:7\n    command: [\"--dir\", \"/var/lib/redis\"]\n    volumes:\n      - ./conf:/usr/local/etc/redis\n";
+        let m = applied(REDIS, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  cache:\n    image: redis:7\n    command: [\"--dir\", \"/var/lib/redis\"]\n    volumes:\n      - ./conf:/usr/local/etc/redis\n      - cache_data:/var/lib/redis\nvolumes:\n  cache_data:\n"
+        );
+    }
+
+    #[test]
+    fn an_anonymous_data_volume_becomes_named() {
+        let text =
+            "services:\n  r:\n    image: bitnami/redis\n    volumes: [/data]\nvolumes:\n  other:\n";
+        let m = applied(REDIS, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  r:\n    image: bitnami/redis\n    volumes: [r_data:/data]\nvolumes:\n  other:\n  r_data:\n"
+        );
+    }
+
+    #[test]
+    fn redis_with_data_kept_or_no_redis() {
+        not_applicable(
+            REDIS,
+            "services:\n  r:\n    image: redis\n    volumes: [\"d:/data/\"]\n",
+        );
+        not_applicable(
+            REDIS,
+            "services:\n  r:\n    image: redis\n    volumes:\n      - ./redis:/data\n",
+        );
+        not_applicable(
+            REDIS,
+            "services:\n  ui:\n    image: rediscommander/redis-commander\n",
+        );
+    }
+}

@@ -1,0 +1,163 @@
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::compose::ComposeFile;
+use crate::engine::ComposeCli;
+use crate::lint::{Finding, Level, lint};
+use crate::mutate::{self, ImageFacts, Mutation};
+use crate::protocol::Signature;
+use crate::record::RunRecord;
+
+/// One mutation the proposer tried, and what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    pub mutation: String,
+    pub accepted: bool,
+    pub reason: String,
+}
+
+/// A mutation that passed validation: the next version's config.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub mutation: Mutation,
+    /// The evidence it answers: "deploy port_conflict", "lint hardcoded-host-port".
+    pub answers: String,
+    pub file: ComposeFile,
+    pub diff: String,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Outcome {
+    pub proposal: Option<Proposal>,
+    pub attempts: Vec<Attempt>,
+}
+
+/// The mutations the evidence asks for, most urgent first: what broke at run time, in
+/// protocol order, then the fixes of the lint errors — a config that works but is wrong
+/// on paper is the smaller problem.
+pub fn wanted(run: &RunRecord, findings: &[Finding]) -> Vec<(&'static str, String)> {
+    let mut ids: Vec<(&'static str, String)> = Vec::new();
+    let mut add = |id: &'static str, why: String| {
+        if !ids.iter().any(|(i, _)| *i == id) {
+            ids.push((id, why));
+        }
+    };
+    let failed = run
+        .steps
+        .iter()
+        .filter_map(|st| st.signature().map(|sig| (st, sig)));
+    for (step, sig) in failed
+        .clone()
+        .filter(|(_, sig)| *sig != Signature::LintError)
+    {
+        for id in mutate::for_signature(sig) {
+            add(id, format!("{} {sig}", step.name));
+        }
+    }
+    if failed
+        .into_iter()
+        .any(|(_, sig)| sig == Signature::LintError)
+    {
+        for f in findings.iter().filter(|f| f.level == Level::Error) {
+            if let Some(id) = f.mutation {
+                add(id, format!("lint {} at {}", f.rule, f.path));
+            }
+        }
+    }
+    ids
+}
+
+/// Tries the wanted mutations in order; the first that applies and validates wins.
+pub async fn propose(
+    current: &ComposeFile,
+    run: &RunRecord,
+    facts: &ImageFacts,
+    compose: &ComposeCli,
+    scratch: &Path,
+) -> Outcome {
+    let before = lint(current);
+    let mut outcome = Outcome::default();
+    for (id, answers) in wanted(run, &before) {
+        let mutation = match mutate::apply(id, current, facts) {
+            Ok(Some(m)) => m,
+            Ok(None) => continue,
+            Err(e) => {
+                outcome.attempts.push(Attempt {
+                    mutation: id.into(),
+                    accepted: false,
+                    reason: e.to_string(),
+                });
+                continue;
+            }
+        };
+        match validate(current, &mutation, &before, compose, scratch).await {
+            Ok(file) => {
+                let diff = mutate::diff(&current.text, &mutation.yaml, "current", "proposed");
+                outcome.attempts.push(Attempt {
+                    mutation: id.into(),
+                    accepted: true,
+                    reason: mutation.reason.clone(),
+                });
+                outcome.proposal = Some(Proposal {
+                    mutation,
+                    answers,
+                    file,
+                    diff,
+                });
+                return outcome;
+            }
+            Err(reason) => outcome.attempts.push(Attempt {
+                mutation: id.into(),
+                accepted: false,
+                reason,
+            }),
+        }
+    }
+    outcome
+}
+
+/// A mutated config must parse, pass the real Compose CLI's `config`, and add no lint error.
+async fn validate(
+    current: &ComposeFile,
+    mutation: &Mutation,
+    before: &[Finding],
+    compose: &ComposeCli,
+    scratch: &Path,
+) -> Result<ComposeFile, String> {
+    let file = ComposeFile::parse(
+        &format!("{} ({})", current.origin, mutation.id),
+        &mutation.yaml,
+        1,
+    )
+    .map_err(|e| format!("the mutated config does not parse: {e}"))?;
+    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    let path = scratch.join(format!("{}.yml", mutation.id));
+    std::fs::write(&path, &mutation.yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    let check = compose
+        .project("h-validate", vec![path])
+        .validate()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !check.success {
+        return Err(format!(
+            "`{}` rejects it: {}",
+            check.command,
+            check.stderr.trim()
+        ));
+    }
+    let new_errors: Vec<String> = lint(&file)
+        .into_iter()
+        .filter(|f| f.level == Level::Error)
+        .filter(|f| {
+            !before
+                .iter()
+                .any(|b| b.level == Level::Error && b.rule == f.rule && b.path == f.path)
+        })
+        .map(|f| format!("{} at {}", f.rule, f.path))
+        .collect();
+    if !new_errors.is_empty() {
+        return Err(format!("it adds lint errors: {}", new_errors.join(", ")));
+    }
+    Ok(file)
+}
