@@ -123,13 +123,19 @@ pub(super) async fn execute(
         dummy_key,
     };
     let (report, interrupted) = run_interruptible(ctx, &plan, reporter).await;
+    let (s_before, f_before) = ctx.store.version_tally(version.id)?;
+    let change = if s_before + f_before == 0 {
+        history_change(&version.reason)
+    } else {
+        format!("run {} of {}", s_before + f_before + 1, version.label())
+    };
     let origin = Origin {
         uuid,
         started,
         task_id,
         task: prompt.name(),
         version: &version,
-        change: &version.reason,
+        change: &change,
     };
     let error = interrupted.map(|code| format!("interrupted by signal (exit {code})"));
     let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, error);
@@ -279,4 +285,42 @@ fn summarise(reporter: &Reporter, r: &Recorded) {
         crate::score::ratio(r.tally.0, r.tally.1),
         r.file.display()
     ));
+}
+
+/// The evolution table's "Change & Reason": the first run of a version tells its whole
+/// first sentence and what it answers; the full reason stays in the scoreboard.
+fn history_change(reason: &str) -> String {
+    let answers = reason
+        .rfind(" (answers ")
+        .map(|i| &reason[i..])
+        .unwrap_or("");
+    let body = &reason[..reason.len() - answers.len()];
+    let first = match body.find(". ") {
+        Some(end) => &body[..=end],
+        None => body,
+    };
+    let first = if first.chars().count() > 200 {
+        format!("{}…", first.chars().take(200).collect::<String>())
+    } else {
+        first.to_string()
+    };
+    format!("{}{answers}", first.trim_end())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_change;
+
+    #[test]
+    fn the_history_keeps_the_first_sentence_and_what_it_answers() {
+        let reason = "drop-container-name: Remove the fixed names. A container name is global. (answers missing_key name_conflict)";
+        assert_eq!(
+            history_change(reason),
+            "drop-container-name: Remove the fixed names. (answers missing_key name_conflict)"
+        );
+        assert_eq!(
+            history_change("Initial implementation"),
+            "Initial implementation"
+        );
+    }
 }

@@ -65,10 +65,12 @@ fn inside(dir: &Path, rel: &str) -> Option<PathBuf> {
     (!escapes).then(|| dir.join(p))
 }
 
-/// Empty build contexts (with an empty Dockerfile) and env files, where the file names them.
-fn stub_inputs(dir: &Path, doc: &Value) {
+/// Empty build contexts (with an empty Dockerfile) and env files, where the file names
+/// them; whether there was any.
+fn stub_inputs(dir: &Path, doc: &Value) -> bool {
+    let mut any = false;
     let Some(services) = doc.get("services").and_then(Value::as_mapping) else {
-        return;
+        return any;
     };
     for body in services.values() {
         let (context, dockerfile) = match body.get("build") {
@@ -85,6 +87,7 @@ fn stub_inputs(dir: &Path, doc: &Value) {
             _ => (None, None),
         };
         if let Some(ctx) = context.and_then(|c| inside(dir, &c)) {
+            any = true;
             let _ = std::fs::create_dir_all(&ctx);
             let file = dockerfile.unwrap_or_else(|| "Dockerfile".into());
             if let Some(df) = inside(&ctx, &file) {
@@ -103,12 +106,14 @@ fn stub_inputs(dir: &Path, doc: &Value) {
             _ => Vec::new(),
         };
         for env in env_files.iter().filter_map(|e| inside(dir, e)) {
+            any = true;
             if let Some(parent) = env.parent() {
                 let _ = std::fs::create_dir_all(parent);
             }
             let _ = std::fs::write(env, "");
         }
     }
+    any
 }
 
 #[test]
@@ -182,6 +187,7 @@ fn every_mutation_on_the_fixture_passes_compose_config() {
 #[derive(Default)]
 struct Tally {
     files: usize,
+    stubbed: usize,
     unparsed: Vec<String>,
     original_fails: Vec<String>,
     checked_files: usize,
@@ -229,6 +235,10 @@ fn corpus_mutations_pass_compose_config() {
         t.files - t.unparsed.len(),
         t.original_fails.len()
     );
+    println!(
+        "  {} name a build context or env file, stubbed in the temp dir",
+        t.stubbed
+    );
     println!("  not parsed: {:?}", t.unparsed);
     println!("  original fails config: {:?}", t.original_fails);
     println!(
@@ -267,7 +277,9 @@ fn check_file(path: &Path, tally: &Mutex<Tally>) {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    stub_inputs(dir.path(), &file.doc);
+    if stub_inputs(dir.path(), &file.doc) {
+        tally.lock().unwrap().stubbed += 1;
+    }
     if let Err(e) = config_q(dir.path(), &text) {
         let first = e.lines().take(2).collect::<Vec<_>>().join(" ");
         tally

@@ -1,0 +1,215 @@
+//! The evidence a run captured under `runs/<uuid8>/`: its containers' logs and the compose
+//! override that labelled them must carry the run's UUID.
+
+use std::fs::{self, File};
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+use serde_yaml_ng::Value;
+use uuid::Uuid;
+
+use super::FindingKind;
+use crate::engine::LABEL_RUN;
+use crate::record::evidence_dir;
+
+pub(crate) fn logs_dir(runs_dir: &Path, uuid: Uuid) -> PathBuf {
+    evidence_dir(runs_dir, uuid).join("logs")
+}
+
+pub(crate) fn override_file(runs_dir: &Path, uuid: Uuid) -> PathBuf {
+    evidence_dir(runs_dir, uuid)
+        .join("compose")
+        .join("override.yml")
+}
+
+/// The log files of a run, sorted; empty if it captured none.
+pub(crate) fn log_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files
+}
+
+/// Findings as (kind, file, message).
+pub(crate) fn check(runs_dir: &Path, uuid: Uuid) -> Vec<(FindingKind, String, String)> {
+    let mut found = Vec::new();
+    let needle = uuid.to_string();
+
+    let logs = logs_dir(runs_dir, uuid);
+    if logs.is_dir() {
+        let files = log_files(&logs);
+        let mut errors = Vec::new();
+        let mut carried = false;
+        for file in &files {
+            match contains(file, needle.as_bytes()) {
+                Ok(true) => {
+                    carried = true;
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => errors.push(format!("{}: {e}", file.display())),
+            }
+        }
+        if !carried {
+            let mut message = format!(
+                "none of the {} captured log files contains the run's UUID: the logs are from another run, or were replaced",
+                files.len()
+            );
+            if !errors.is_empty() {
+                message.push_str(&format!(" (unreadable: {})", errors.join("; ")));
+            }
+            found.push((
+                FindingKind::EvidenceMissingUuid,
+                logs.display().to_string(),
+                message,
+            ));
+        }
+    }
+
+    let file = override_file(runs_dir, uuid);
+    if file.is_file()
+        && let Some(why) = override_problem(&file, &needle)
+    {
+        found.push((
+            FindingKind::OverrideMismatch,
+            file.display().to_string(),
+            why,
+        ));
+    }
+    found
+}
+
+/// Whether `path` contains `needle`, read in chunks so a large log is never held whole.
+fn contains(path: &Path, needle: &[u8]) -> io::Result<bool> {
+    const CHUNK: usize = 64 * 1024;
+    if needle.is_empty() {
+        return Ok(true);
+    }
+    let mut file = File::open(path)?;
+    let mut buf = vec![0u8; CHUNK + needle.len()];
+    let mut kept = 0;
+    loop {
+        let n = file.read(&mut buf[kept..])?;
+        if n == 0 {
+            return Ok(false);
+        }
+        let end = kept + n;
+        if buf[..end].windows(needle.len()).any(|w| w == needle) {
+            return Ok(true);
+        }
+        let tail = (needle.len() - 1).min(end);
+        buf.copy_within(end - tail..end, 0);
+        kept = tail;
+    }
+}
+
+/// Every `dev.harness.run` label of the override must be the run's UUID, and there must be one.
+fn override_problem(path: &Path, uuid: &str) -> Option<String> {
+    let text = match fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => return Some(format!("cannot read the override: {e}")),
+    };
+    let doc: Value = match serde_yaml_ng::from_str(&text) {
+        Ok(d) => d,
+        Err(e) => return Some(format!("the override is not valid YAML: {e}")),
+    };
+    let mut labels = Vec::new();
+    collect_labels(&doc, &mut labels);
+    if labels.is_empty() {
+        return Some(format!(
+            "the override has no `{LABEL_RUN}` label: the containers were not labelled with this run"
+        ));
+    }
+    let wrong: Vec<&String> = labels.iter().filter(|v| v.as_str() != uuid).collect();
+    if wrong.is_empty() {
+        return None;
+    }
+    let mut shown: Vec<&str> = wrong.iter().map(|s| s.as_str()).collect();
+    shown.sort_unstable();
+    shown.dedup();
+    Some(format!(
+        "{} of {} `{LABEL_RUN}` labels are not the run's UUID: {}",
+        wrong.len(),
+        labels.len(),
+        shown.join(", ")
+    ))
+}
+
+fn collect_labels(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Mapping(map) => {
+            for (k, v) in map {
+                if k.as_str() == Some("labels")
+                    && let Value::Mapping(labels) = v
+                {
+                    for (lk, lv) in labels {
+                        if lk.as_str() == Some(LABEL_RUN) {
+                            out.push(match lv {
+                                Value::String(s) => s.clone(),
+                                other => serde_yaml_ng::to_string(other)
+                                    .unwrap_or_default()
+                                    .trim()
+                                    .to_string(),
+                            });
+                        }
+                    }
+                }
+                collect_labels(v, out);
+            }
+        }
+        Value::Sequence(items) => items.iter().for_each(|v| collect_labels(v, out)),
+        Value::Tagged(tagged) => collect_labels(&tagged.value, out),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_needle_across_chunk_boundaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a.log");
+        let needle = b"3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69";
+        for offset in [0, 64 * 1024 - 10, 64 * 1024 - 36, 64 * 1024, 200_000] {
+            let mut text = vec![b'x'; offset];
+            text.extend_from_slice(needle);
+            text.extend_from_slice(b"\ntrailing");
+            std::fs::write(&path, &text).unwrap();
+            assert!(contains(&path, needle).unwrap(), "offset {offset}");
+        }
+        std::fs::write(&path, vec![b'y'; 300_000]).unwrap();
+        assert!(!contains(&path, needle).unwrap());
+    }
+
+    #[test]
+    fn override_labels_must_all_be_the_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.yml");
+        let u = "3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69";
+        std::fs::write(
+            &path,
+            format!("services:\n  web:\n    labels:\n      dev.harness.run: {u}\n"),
+        )
+        .unwrap();
+        assert_eq!(override_problem(&path, u), None);
+        std::fs::write(
+            &path,
+            format!(
+                "services:\n  web:\n    labels:\n      dev.harness.run: {u}\n  api:\n    labels:\n      dev.harness.run: other\n"
+            ),
+        )
+        .unwrap();
+        assert!(override_problem(&path, u).unwrap().contains("other"));
+        std::fs::write(&path, "services:\n  web: {}\n").unwrap();
+        assert!(override_problem(&path, u).is_some());
+    }
+}

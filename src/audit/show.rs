@@ -1,0 +1,301 @@
+//! `harness show <uuid|prefix>`: one run's record, steps, evidence paths and verdict.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::check::inspect;
+use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
+use super::{AuditError, evidence};
+use crate::record::{RunRecord, evidence_dir};
+
+/// Most candidates an ambiguous prefix lists.
+const CANDIDATES: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Success,
+    Failure,
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Success => "success",
+            Verdict::Failure => "failure",
+        })
+    }
+}
+
+/// One step as the scoreboard's `step` table has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StepView {
+    pub name: String,
+    pub status: String,
+    pub signature: Option<String>,
+    pub duration_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EvidencePaths {
+    /// `runs/<uuid8>/`; may not exist (a run that never deployed).
+    pub dir: PathBuf,
+    /// `runs/<uuid8>/compose/`, if it exists.
+    pub compose_dir: Option<PathBuf>,
+    /// `runs/<uuid8>/compose/override.yml`, if it exists.
+    pub override_file: Option<PathBuf>,
+    /// The captured container logs, sorted.
+    pub logs: Vec<PathBuf>,
+}
+
+/// One run, as `harness show` prints it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunView {
+    pub uuid: String,
+    pub seq: i64,
+    pub task: String,
+    pub version: String,
+    pub started_at: String,
+    pub verdict: Verdict,
+    /// `step signature` of every failed step.
+    pub failures: Vec<String>,
+    /// The run's error, if it stopped before finishing its steps.
+    pub error: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub steps: Vec<StepView>,
+    /// The run file, under the runs directory.
+    pub file: PathBuf,
+    pub file_exists: bool,
+    /// Whether the file's bytes are the scoreboard row's json (`harness audit` says more).
+    pub file_matches_db: bool,
+    /// The record as the scoreboard holds it (the chained json), if it parses.
+    pub record: Option<RunRecord>,
+    pub evidence: EvidencePaths,
+    pub hash: String,
+}
+
+/// The run whose UUID is `uuid_or_prefix` or starts with it (hyphens optional).
+pub fn show(store_path: &Path, runs_dir: &Path, uuid_or_prefix: &str) -> Result<RunView, AuditError> {
+    let prefix = normalise(uuid_or_prefix)?;
+    let conn = db::open(store_path)?;
+    let sql = db::sql_err(store_path);
+    let pattern = format!("{prefix}*");
+    let count: usize = conn
+        .query_row("SELECT COUNT(*) FROM run WHERE uuid GLOB ?1", [&pattern], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_err(&sql)?
+        .try_into()
+        .unwrap_or(0);
+    if count == 0 {
+        return Err(AuditError::UnknownRun {
+            hint: orphan_hint(runs_dir, &prefix),
+            prefix,
+            store: store_path.to_path_buf(),
+        });
+    }
+    if count > 1 {
+        return Err(ambiguous(&conn, store_path, prefix, &pattern, count));
+    }
+    let row = conn
+        .query_row(
+            &format!("SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.uuid GLOB ?1"),
+            [&pattern],
+            RunRow::from_row,
+        )
+        .map_err(&sql)?;
+    let steps = steps(&conn, row.seq).map_err(&sql)?;
+    Ok(view(row, steps, runs_dir))
+}
+
+/// Lower-case, trimmed, and — for a hyphen-less prefix longer than 8 — hyphenated where the
+/// canonical form has its hyphens, so `3f1c9a528d7e` finds `3f1c9a52-8d7e-…`.
+fn normalise(input: &str) -> Result<String, AuditError> {
+    let value = input.trim().to_ascii_lowercase();
+    if let Ok(uuid) = Uuid::try_parse(&value) {
+        return Ok(uuid.to_string());
+    }
+    let valid = !value.is_empty()
+        && value.len() <= 36
+        && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    if !valid {
+        return Err(AuditError::BadPrefix {
+            value: input.to_string(),
+        });
+    }
+    if value.contains('-') {
+        return Ok(value);
+    }
+    let mut out = String::with_capacity(value.len() + 4);
+    for (i, c) in value.chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
+            out.push('-');
+        }
+        out.push(c);
+    }
+    Ok(out)
+}
+
+fn ambiguous(
+    conn: &Connection,
+    store: &Path,
+    prefix: String,
+    pattern: &str,
+    count: usize,
+) -> AuditError {
+    let listed: Result<Vec<String>, rusqlite::Error> = conn
+        .prepare(
+            "SELECT r.uuid, t.name, r.started_at FROM run r LEFT JOIN task t ON t.id = r.task_id
+             WHERE r.uuid GLOB ?1 ORDER BY r.uuid LIMIT ?2",
+        )
+        .and_then(|mut stmt| {
+            stmt.query_map(rusqlite::params![pattern, CANDIDATES as i64], |r| {
+                let uuid: String = r.get(0)?;
+                let task: Option<String> = r.get(1)?;
+                let at: String = r.get(2)?;
+                Ok(format!("{uuid} ({}, {at})", task.unwrap_or_default()))
+            })?
+            .collect()
+        });
+    let mut candidates = match listed {
+        Ok(list) => list.join(", "),
+        Err(e) => return db::sql_err(store)(e),
+    };
+    if count > CANDIDATES {
+        candidates.push_str(&format!(", and {} more", count - CANDIDATES));
+    }
+    AuditError::Ambiguous {
+        prefix,
+        count,
+        candidates,
+    }
+}
+
+/// Run files whose name matches the prefix although the scoreboard has no such run.
+fn orphan_hint(runs_dir: &Path, prefix: &str) -> String {
+    let short: String = prefix.chars().take(8).collect();
+    let mut names: Vec<String> = fs::read_dir(runs_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| {
+                    n.strip_suffix(".json")
+                        .and_then(|s| s.rsplit('_').next())
+                        .is_some_and(|u8| u8.starts_with(&short) || short.starts_with(u8))
+                        && n.ends_with(".json")
+                        && !n.starts_with('.')
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " (but {} has run files without a scoreboard row: {} — `harness audit` reports them)",
+            runs_dir.display(),
+            names.join(", ")
+        )
+    }
+}
+
+fn steps(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<StepView>> {
+    let mut stmt = conn.prepare(
+        "SELECT name, status, signature, duration_ms FROM step WHERE run_seq = ?1 ORDER BY idx",
+    )?;
+    stmt.query_map([seq], |r| {
+        Ok(StepView {
+            name: r.get(0)?,
+            status: r.get(1)?,
+            signature: r.get(2)?,
+            duration_ms: r.get(3)?,
+        })
+    })?
+    .collect()
+}
+
+fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {
+    let file = row.path_in(runs_dir);
+    let bytes = fs::read(&file).ok();
+    let record = inspect(&row.json).record;
+    let evidence = match Uuid::try_parse(&row.uuid) {
+        Ok(u) => evidence_paths(runs_dir, u),
+        Err(_) => EvidencePaths {
+            dir: runs_dir.join(row.uuid.chars().filter(|c| *c != '-').take(8).collect::<String>()),
+            compose_dir: None,
+            override_file: None,
+            logs: Vec::new(),
+        },
+    };
+    let success = match (row.success, &record) {
+        (Some(s), _) => s != 0,
+        (None, Some(r)) => r.metrics.success,
+        (None, None) => false,
+    };
+    let failures = steps
+        .iter()
+        .filter(|s| s.status == "fail")
+        .map(|s| match &s.signature {
+            Some(sig) => format!("{} {sig}", s.name),
+            None => s.name.clone(),
+        })
+        .collect();
+    RunView {
+        uuid: row.uuid.clone(),
+        seq: row.seq,
+        task: row.task_label(),
+        version: row.version_label().unwrap_or_default(),
+        started_at: row.started_at.clone(),
+        verdict: if success {
+            Verdict::Success
+        } else {
+            Verdict::Failure
+        },
+        failures,
+        error: record.as_ref().and_then(|r| r.error.clone()),
+        duration_ms: row.duration_ms,
+        steps,
+        file_exists: bytes.is_some(),
+        file_matches_db: bytes.as_deref() == Some(row.json.as_slice()),
+        file,
+        record,
+        evidence,
+        hash: row.hash,
+    }
+}
+
+fn evidence_paths(runs_dir: &Path, uuid: Uuid) -> EvidencePaths {
+    let dir = evidence_dir(runs_dir, uuid);
+    let compose = dir.join("compose");
+    let override_file = evidence::override_file(runs_dir, uuid);
+    EvidencePaths {
+        logs: evidence::log_files(&evidence::logs_dir(runs_dir, uuid)),
+        compose_dir: compose.is_dir().then_some(compose),
+        override_file: override_file.is_file().then_some(override_file),
+        dir,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise;
+
+    #[test]
+    fn prefixes_are_normalised() {
+        assert_eq!(normalise(" 3F1C9A52 ").unwrap(), "3f1c9a52");
+        assert_eq!(normalise("3f1c9a528d7e4").unwrap(), "3f1c9a52-8d7e-4");
+        assert_eq!(
+            normalise("3f1c9a528d7e4b6a9c0f1e2d3c4b5a69").unwrap(),
+            "3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69"
+        );
+        assert!(normalise("").is_err());
+        assert!(normalise("3f1c*").is_err());
+        assert!(normalise("xyz").is_err());
+    }
+}

@@ -1,0 +1,153 @@
+//! The loop the harness exists for: from the seed's broken config to a graduated one,
+//! with no human edit, every step explained and recorded.
+
+mod common;
+
+use common::{Workspace, engine_available, ensure_images};
+use harness::task::Prompt;
+
+#[test]
+fn propose_only_shows_the_next_mutation_and_writes_nothing() {
+    if !engine_available("propose_only") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("it_propose");
+    let before = std::fs::read(ws.task()).expect("read");
+    let out = ws
+        .harness()
+        .args(["iterate", "--runs-per-version", "1", "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("next after v1: engine-assigned-port"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("+      - \"127.0.0.1::8000\""),
+        "the diff is shown: {stdout}"
+    );
+    assert!(stdout.contains("propose-only"), "{stdout}");
+    let after = std::fs::read(ws.task()).expect("read");
+    // Only the run's own metrics and history row changed, never the config.
+    let prompt = Prompt::parse(ws.task(), String::from_utf8(after).expect("utf8")).expect("parse");
+    let seed = Prompt::parse(ws.task(), String::from_utf8(before).expect("utf8")).expect("parse");
+    assert_eq!(prompt.config_yaml(), seed.config_yaml());
+    assert!(ws.leftovers().is_empty());
+
+    // `harness propose` gives the same answer from the scoreboard.
+    let out = ws
+        .harness()
+        .args(["--json", "propose", "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        doc["proposal"]["mutation"], "engine-assigned-port",
+        "{doc:#}"
+    );
+}
+
+#[test]
+fn the_seed_config_graduates_with_no_human_edit() {
+    if !engine_available("the_seed_config_graduates") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("it_graduate");
+    let graduated = ws.dir.path().join("graduated.yml");
+    let out = ws
+        .harness()
+        .env_remove("ANTHROPIC_API_KEY")
+        .args([
+            "iterate",
+            "--apply",
+            "--until-graduated",
+            "--max-iterations",
+            "8",
+            "--graduate-to",
+        ])
+        .arg(&graduated)
+        .arg("--task")
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("graduated →"), "{stdout}");
+
+    let prompt = Prompt::load(&ws.task()).expect("prompt");
+    let history = prompt.history();
+    let versions: Vec<&str> = history.iter().map(|r| r.version.as_str()).collect();
+    assert!(
+        versions.first() == Some(&"v1") && versions.len() >= 12,
+        "{versions:?}"
+    );
+    // The story: several versions, each a named mutation, the last one graduated.
+    let last = history.last().expect("rows");
+    assert!(last.result.contains("graduated"), "{last:?}");
+    let distinct: std::collections::BTreeSet<&str> = versions.iter().copied().collect();
+    assert!(
+        distinct.len() >= 4,
+        "the config changed several times: {versions:?}"
+    );
+    let db = rusqlite::Connection::open(ws.db()).expect("db");
+    for row in history {
+        assert!(
+            !ws.files_containing(&row.uuid).is_empty(),
+            "{} not in runs/",
+            row.uuid
+        );
+        let found: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM run WHERE uuid = ?1",
+                [&row.uuid],
+                |r| r.get(0),
+            )
+            .expect("query");
+        assert_eq!(found, 1, "{} not in the scoreboard", row.uuid);
+    }
+    // Each new version names its mutation and the evidence it answers.
+    let mutations: Vec<String> = db
+        .prepare("SELECT mutation FROM version ORDER BY number")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    assert_eq!(mutations.first().map(String::as_str), Some("seed"));
+    assert!(
+        mutations.iter().any(|m| m == "engine-assigned-port"),
+        "{mutations:?}"
+    );
+    assert!(
+        mutations.iter().any(|m| m == "image-healthcheck"),
+        "{mutations:?}"
+    );
+
+    // The graduated config is the task's final candidate, and it lints clean of errors.
+    let text = std::fs::read_to_string(&graduated).expect("graduated file");
+    assert!(text.starts_with("# Graduated: "), "{text}");
+    assert!(text.ends_with(prompt.config_yaml()), "{text}");
+    let file =
+        harness::compose::ComposeFile::parse("graduated", prompt.config_yaml(), 1).expect("parse");
+    let errors: Vec<_> = harness::lint::lint(&file)
+        .into_iter()
+        .filter(|f| f.level == harness::lint::Level::Error)
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind: {:?}",
+        ws.leftovers()
+    );
+}
