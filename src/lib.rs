@@ -4,6 +4,7 @@
 //!
 //! Data flows one way: task → version → deploy → steps → record → score.
 
+pub mod audit;
 pub mod cli;
 pub mod compose;
 pub mod engine;

@@ -345,3 +345,78 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
         "the main instance reported the key present"
     );
 }
+
+/// SIGINT or SIGTERM mid-run: the harness removes what it started, records the run as
+/// interrupted and exits 130/143.
+fn interrupt_after(step: &str, signal: nix::sys::signal::Signal, code: i32) {
+    use std::io::{BufRead, BufReader};
+    let ws = Workspace::new("e2e_signal");
+    let mut child = ws
+        .harness()
+        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    // Bounded: the harness prints at most a dozen lines before the step we wait for.
+    for _ in 0..40 {
+        let Some(Ok(line)) = lines.next() else { break };
+        let reached = line.contains(&format!(" {step} "));
+        seen.push(line);
+        if reached {
+            break;
+        }
+    }
+    assert!(
+        seen.iter().any(|l| l.contains(&format!(" {step} "))),
+        "{seen:?}"
+    );
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, signal).expect("signal");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(code), "{seen:?}");
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind: {:?}",
+        ws.leftovers()
+    );
+    let uuid = seen[0]
+        .strip_prefix("run ")
+        .expect("uuid first")
+        .trim()
+        .to_string();
+    let file = ws
+        .files_containing(&uuid)
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("the interrupted run is recorded");
+    let run: Value =
+        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    let last = run["steps"]
+        .as_array()
+        .and_then(|s| s.last())
+        .expect("steps");
+    assert_eq!(last["signature"], "interrupted", "{run:#}");
+    assert_eq!(run["metrics"]["success"], false);
+}
+
+#[test]
+fn sigint_after_deploy_cleans_up_and_records_the_run() {
+    if !engine_available("sigint_after_deploy") {
+        return;
+    }
+    ensure_images();
+    interrupt_after("deploy", nix::sys::signal::Signal::SIGINT, 130);
+}
+
+#[test]
+fn sigterm_during_the_probes_cleans_up_and_records_the_run() {
+    if !engine_available("sigterm_during_probes") {
+        return;
+    }
+    ensure_images();
+    interrupt_after("redis", nix::sys::signal::Signal::SIGTERM, 143);
+}

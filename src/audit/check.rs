@@ -296,18 +296,18 @@ impl RunCheck<'_, '_> {
                 diffs.push(format!("{what}: row `{column}`, json `{json}`"));
             }
         };
-        differ(
-            "uuid",
-            row.uuid.clone(),
-            record.execution_uuid.to_string(),
-        );
+        differ("uuid", row.uuid.clone(), record.execution_uuid.to_string());
         differ("task", row.task_label(), record.task.clone());
         differ(
             "version",
             row.version_label().unwrap_or_else(|| "<none>".into()),
             record.version.clone(),
         );
-        differ("started_at", row.started_at.clone(), record.timestamp.clone());
+        differ(
+            "started_at",
+            row.started_at.clone(),
+            record.timestamp.clone(),
+        );
         differ(
             "success",
             show_int(row.success),
@@ -451,10 +451,7 @@ pub(crate) fn inspect(bytes: &[u8]) -> Inspection {
     let record = match RunRecord::deserialize(&value) {
         Ok(r) => Some(r),
         Err(e) => {
-            problems.push((
-                FindingKind::InvalidRecord,
-                format!("not a run record: {e}"),
-            ));
+            problems.push((FindingKind::InvalidRecord, format!("not a run record: {e}")));
             None
         }
     };
@@ -508,9 +505,9 @@ fn unknown_file(
             "no scoreboard row records this file; its UUID belongs to a run of task {} recorded as `{recorded}` — a copy or a forgery",
             task.as_deref().unwrap_or("?")
         ),
-        (None, Some(why)) => format!(
-            "no scoreboard row records this file, and it is not a run record ({why})"
-        ),
+        (None, Some(why)) => {
+            format!("no scoreboard row records this file, and it is not a run record ({why})")
+        }
         (None, None) => format!(
             "no scoreboard row records this run (task {}): invented, or copied in without the scoreboard",
             record.as_ref().map_or("?", |r| r.task.as_str())

@@ -26,7 +26,9 @@ pub(crate) fn load(
         }
         match Prompt::load(path) {
             Ok(p) => prompts.push(p),
-            Err(TaskError::Read { path, source }) => return Err(AuditError::Prompt { path, source }),
+            Err(TaskError::Read { path, source }) => {
+                return Err(AuditError::Prompt { path, source });
+            }
             Err(e) => findings.push(Finding::new(
                 FindingKind::PromptUnreadable,
                 None,
@@ -152,7 +154,9 @@ pub(crate) fn check(
                     push(
                         FindingKind::PromptRowMissing,
                         Some(&uuid),
-                        format!("this run of task {task} has no row in the prompt's Evolution History"),
+                        format!(
+                            "this run of task {task} has no row in the prompt's Evolution History"
+                        ),
                     );
                 }
                 latest = Some(uuid);
@@ -162,7 +166,9 @@ pub(crate) fn check(
         let last = prompt.metrics().last_uuid;
         let last_parsed = last.as_deref().map(|l| {
             let cell = l.trim().trim_matches('`').trim();
-            Uuid::try_parse(cell).map(|u| u.to_string()).unwrap_or_else(|_| cell.to_string())
+            Uuid::try_parse(cell)
+                .map(|u| u.to_string())
+                .unwrap_or_else(|_| cell.to_string())
         });
         match (&last_parsed, &latest) {
             (None, None) => {}
@@ -191,9 +197,18 @@ pub(crate) fn check(
 mod tests {
     #[test]
     fn placeholders() {
-        for p in ["TBD", "", " tbd ", "None - first execution", "[GENERATE]", "-"] {
+        for p in [
+            "TBD",
+            "",
+            " tbd ",
+            "None - first execution",
+            "[GENERATE]",
+            "-",
+        ] {
             assert!(super::is_placeholder(p), "{p}");
         }
-        assert!(!super::is_placeholder("3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69"));
+        assert!(!super::is_placeholder(
+            "3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69"
+        ));
     }
 }

@@ -79,15 +79,21 @@ pub struct RunView {
 }
 
 /// The run whose UUID is `uuid_or_prefix` or starts with it (hyphens optional).
-pub fn show(store_path: &Path, runs_dir: &Path, uuid_or_prefix: &str) -> Result<RunView, AuditError> {
+pub fn show(
+    store_path: &Path,
+    runs_dir: &Path,
+    uuid_or_prefix: &str,
+) -> Result<RunView, AuditError> {
     let prefix = normalise(uuid_or_prefix)?;
     let conn = db::open(store_path)?;
     let sql = db::sql_err(store_path);
     let pattern = format!("{prefix}*");
     let count: usize = conn
-        .query_row("SELECT COUNT(*) FROM run WHERE uuid GLOB ?1", [&pattern], |r| {
-            r.get::<_, i64>(0)
-        })
+        .query_row(
+            "SELECT COUNT(*) FROM run WHERE uuid GLOB ?1",
+            [&pattern],
+            |r| r.get::<_, i64>(0),
+        )
         .map_err(&sql)?
         .try_into()
         .unwrap_or(0);
@@ -227,7 +233,13 @@ fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {
     let evidence = match Uuid::try_parse(&row.uuid) {
         Ok(u) => evidence_paths(runs_dir, u),
         Err(_) => EvidencePaths {
-            dir: runs_dir.join(row.uuid.chars().filter(|c| *c != '-').take(8).collect::<String>()),
+            dir: runs_dir.join(
+                row.uuid
+                    .chars()
+                    .filter(|c| *c != '-')
+                    .take(8)
+                    .collect::<String>(),
+            ),
             compose_dir: None,
             override_file: None,
             logs: Vec::new(),
