@@ -420,3 +420,75 @@ fn sigterm_during_the_probes_cleans_up_and_records_the_run() {
     ensure_images();
     interrupt_after("redis", nix::sys::signal::Signal::SIGTERM, 143);
 }
+
+#[test]
+fn audit_is_clean_after_real_runs_and_names_an_edited_file() {
+    if !engine_available("audit_is_clean") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_audit");
+    for _ in 0..2 {
+        let out = ws
+            .harness()
+            .args([
+                "run",
+                "--steps",
+                "lint,deploy,api_probe,shutdown",
+                "--config",
+                "docker/docker-compose.yml",
+                "--task",
+            ])
+            .arg(ws.task())
+            .output()
+            .expect("spawn");
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    let audit = |ws: &Workspace| {
+        let out = ws
+            .harness()
+            .args(["--json", "audit", "--prompt"])
+            .arg(ws.task())
+            .output()
+            .expect("spawn");
+        let report: Value = serde_json::from_slice(&out.stdout).expect("json");
+        (out.status.code(), report)
+    };
+    let (code, report) = audit(&ws);
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["runs_checked"], 2);
+
+    let file = ws
+        .files_containing("\"execution_uuid\"")
+        .into_iter()
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a run file");
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(
+        &file,
+        text.replacen("\"success\": true", "\"success\": false", 1),
+    )
+    .expect("write");
+    let (code, report) = audit(&ws);
+    assert_eq!(code, Some(1));
+    let kinds: Vec<&str> = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["kind"].as_str())
+        .collect();
+    assert!(kinds.contains(&"edited"), "{report:#}");
+    let uuid = report["findings"][0]["uuid"].as_str().expect("uuid");
+    let show = ws
+        .harness()
+        .args(["show", &uuid[..8]])
+        .output()
+        .expect("spawn");
+    let text = String::from_utf8_lossy(&show.stdout);
+    assert!(text.contains(uuid) && text.contains("DIFFERS"), "{text}");
+}

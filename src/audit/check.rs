@@ -2,10 +2,10 @@
 //! each row checked against its file, its steps and its evidence; then the prompts; then
 //! the run files no row accounts for.
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Statement};
 use serde::Deserialize;
@@ -26,11 +26,12 @@ pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<Report, AuditErro
     // Files first, then prompts, then the scoreboard snapshot: a run is written in that
     // order (file, row, prompt), so a run recorded while we audit cannot look deleted.
     let listing = list_run_files(&opts.runs_dir)?;
+    let runs_dir_exists = listing.is_some();
     let loaded = prompts::load(&opts.prompts, opts.task.as_deref(), &mut report.findings)?;
-    let mut unclaimed = listing.clone().unwrap_or_default();
+    let mut unclaimed = listing.unwrap_or_default();
 
     let tx = conn.unchecked_transaction().map_err(&sql)?;
-    if listing.is_none() && any_run(&tx, opts.task.as_deref()).map_err(&sql)? {
+    if !runs_dir_exists && any_run(&tx, opts.task.as_deref()).map_err(&sql)? {
         return Err(AuditError::NoRunsDir {
             path: opts.runs_dir.clone(),
         });
@@ -74,16 +75,17 @@ pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<Report, AuditErro
     prompts::check(&tx, store_path, &loaded, &mut report.findings)?;
     drop(tx);
 
-    let mut unclaimed: Vec<(String, PathBuf)> = unclaimed.into_iter().collect();
+    let mut unclaimed: Vec<String> = unclaimed.into_iter().collect();
     unclaimed.sort();
-    for (name, path) in unclaimed {
+    for name in unclaimed {
+        let path = opts.runs_dir.join(&name);
         unknown_file(&conn, store_path, opts, &name, &path, &mut report)?;
     }
     Ok(report)
 }
 
-/// Top-level `*.json` files of `runs/` by name, or `None` if the directory does not exist.
-fn list_run_files(dir: &Path) -> Result<Option<HashMap<String, PathBuf>>, AuditError> {
+/// Names of the top-level `*.json` files of `runs/`, or `None` if the directory does not exist.
+fn list_run_files(dir: &Path) -> Result<Option<HashSet<String>>, AuditError> {
     let io_err = |source| AuditError::RunsDir {
         path: dir.to_path_buf(),
         source,
@@ -93,16 +95,15 @@ fn list_run_files(dir: &Path) -> Result<Option<HashMap<String, PathBuf>>, AuditE
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(io_err(e)),
     };
-    let mut files = HashMap::new();
+    let mut files = HashSet::new();
     for entry in entries {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name().to_string_lossy().into_owned();
         if name.starts_with('.') || !name.ends_with(".json") {
             continue;
         }
-        let path = entry.path();
-        if path.is_file() {
-            files.insert(name, path);
+        if entry.path().is_file() {
+            files.insert(name);
         }
     }
     Ok(Some(files))
@@ -434,7 +435,7 @@ pub(crate) fn inspect(bytes: &[u8]) -> Inspection {
     let Some(object) = value.as_object() else {
         return invalid("not a JSON object".to_string());
     };
-    let last = object.keys().last().map(String::as_str);
+    let last = object.keys().next_back().map(String::as_str);
     if last != Some("execution_uuid") {
         let position = object.keys().position(|k| k == "execution_uuid");
         let message = match position {

@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, Row};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::AuditError;
@@ -133,13 +132,7 @@ fn bytes(v: ValueRef<'_>) -> Vec<u8> {
     }
 }
 
-/// `sha256(prev_hash ‖ json)`, hex — the scoreboard's chain link (`store::imp::chain_hash`).
-pub(crate) fn chain_hash(prev: &str, json: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(json);
-    hex::encode(h.finalize())
-}
+pub(crate) use crate::store::chain_hash;
 
 /// The UUID if `value` is a canonical (lower-case, hyphenated) UUID v4, else why not.
 pub(crate) fn uuid_v4(value: &str) -> Result<Uuid, String> {

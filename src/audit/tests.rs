@@ -403,7 +403,8 @@ fn reordered_rows_break_the_chain() {
     let f = Fixture::new(4);
     let conn = Connection::open(&f.store_path).unwrap();
     conn.execute_batch(
-        "UPDATE run SET seq = -1 WHERE seq = 2;
+        "PRAGMA foreign_keys = OFF;
+         UPDATE run SET seq = -1 WHERE seq = 2;
          UPDATE run SET seq = 2 WHERE seq = 3;
          UPDATE run SET seq = 3 WHERE seq = -1;",
     )
@@ -454,8 +455,9 @@ fn a_prompt_row_pointing_at_nothing_is_reported() {
     let f = Fixture::new(3);
     let text = std::fs::read_to_string(&f.prompt).unwrap();
     let last = f.u(2);
-    let line_end =
-        text.find(&last).unwrap() + text[text.find(&last).unwrap()..].find('\n').unwrap();
+    // The last occurrence is the history row (the first ones are the UUID fields).
+    let at = text.rfind(&last).unwrap();
+    let line_end = at + text[at..].find('\n').unwrap();
     let ghost = Uuid::new_v4();
     let text = format!(
         "{}\n  | v1 | ghost | ✅ Success | {ghost} |{}",
@@ -736,6 +738,9 @@ fn bench() {
         started.elapsed(),
         report.findings.len()
     );
+    for finding in report.findings.iter().take(10) {
+        eprintln!("{finding}");
+    }
     assert_eq!(report.runs_checked, n + 1);
 }
 

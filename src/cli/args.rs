@@ -43,6 +43,27 @@ pub enum Command {
     Lint(LintArgs),
     /// Remove what runs of dead harness processes left on the engine.
     Gc(GcArgs),
+    /// Verify every run in runs/, the scoreboard's hash chain and the prompts; exit 1 on findings.
+    Audit(AuditArgs),
+    /// One run's steps, evidence paths and verdict, by UUID or prefix.
+    Show(ShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Only this task (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+
+    /// Prompt files to cross-check (default: every prompts/*.md).
+    #[arg(long = "prompt")]
+    pub prompts: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A run's UUID, or a unique prefix of it.
+    pub uuid: String,
 }
 
 #[derive(Debug, Args)]

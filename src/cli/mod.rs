@@ -1,6 +1,7 @@
 //! The command line: parse, resolve, dispatch, and map every failure to an exit code.
 
 mod args;
+mod audit;
 mod images;
 mod iterate;
 mod lint;
@@ -53,6 +54,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Images(args) => images::build(&cli, args).await,
         Command::Lint(args) => lint::lint(&cli, args),
         Command::Gc(args) => gc(&cli, args).await,
+        Command::Audit(args) => audit::audit(&cli, args),
+        Command::Show(args) => audit::show(&cli, args),
     }
 }
 

@@ -42,6 +42,8 @@ pub struct ContainerInfo {
     pub id: String,
     pub name: String,
     pub service: String,
+    /// The `dev.harness.run` label the engine holds for the container, if any.
+    pub run_label: Option<String>,
     pub image: String,
     /// created, running, restarting, exited, …
     pub state: String,
@@ -498,6 +500,7 @@ fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             .trim_start_matches('/')
             .to_string(),
         service: labels.get(SERVICE_LABEL).cloned().unwrap_or_default(),
+        run_label: labels.get(super::LABEL_RUN).cloned(),
         image: config.image.unwrap_or_default(),
         state: state
             .status

@@ -170,11 +170,21 @@ pub(crate) fn summary(containers: &[engine::ContainerInfo]) -> Value {
 pub(crate) async fn capture_logs(s: &Session<'_>, containers: &[engine::ContainerInfo]) -> Value {
     let mut files = Vec::new();
     for c in containers {
-        let text = s
+        let logs = s
             .docker
             .logs(&c.id, 5000)
             .await
             .unwrap_or_else(|e| format!("<no logs: {e}>"));
+        // The engine's own record of whose container this was, so a log file proves its run
+        // even when the program in it never prints the UUID (Redis does not).
+        let header = format!(
+            "# harness: container {} ({}) image {} label dev.harness.run={}\n",
+            c.name,
+            &c.id[..c.id.len().min(12)],
+            c.image,
+            c.run_label.as_deref().unwrap_or("<none>")
+        );
+        let text = header + &logs;
         match s.write_evidence(&format!("logs/{}.log", c.name), &text) {
             Ok(path) => files.push(json!(path)),
             Err(e) => files.push(json!({"error": e})),

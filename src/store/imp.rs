@@ -213,7 +213,7 @@ impl Store {
             .optional()
             .map_err(sql)?
             .unwrap_or_else(|| GENESIS_HASH.to_string());
-        let hash = chain_hash(&prev, run.json);
+        let hash = chain_hash(&prev, run.json.as_bytes());
         tx.execute(
             "INSERT INTO run (uuid, task_id, version_id, started_at, success, duration_ms, file, json, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
@@ -323,10 +323,10 @@ impl Store {
 }
 
 /// `sha256(prev_hash ‖ run JSON)`, hex.
-pub fn chain_hash(prev: &str, json: &str) -> String {
+pub fn chain_hash(prev: &str, json: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(prev.as_bytes());
-    h.update(json.as_bytes());
+    h.update(json);
     hex::encode(h.finalize())
 }
 
@@ -390,8 +390,8 @@ mod tests {
         let v = version(&mut store, t, "h1");
         let h1 = run(&mut store, t, v.id, "u1", true);
         let h2 = run(&mut store, t, v.id, "u2", false);
-        assert_eq!(h1, chain_hash(GENESIS_HASH, "u1"));
-        assert_eq!(h2, chain_hash(&h1, "u2"));
+        assert_eq!(h1, chain_hash(GENESIS_HASH, b"u1"));
+        assert_eq!(h2, chain_hash(&h1, b"u2"));
         assert_eq!(store.version_tally(v.id).unwrap(), (1, 1));
         drop(store);
         let store = Store::open(&path).unwrap();

@@ -3,4 +3,6 @@
 mod imp;
 mod schema;
 
-pub use imp::{GENESIS_HASH, NewRun, NewVersion, Store, StoreError, VersionRow, VersionTally};
+pub use imp::{
+    GENESIS_HASH, NewRun, NewVersion, Store, StoreError, VersionRow, VersionTally, chain_hash,
+};

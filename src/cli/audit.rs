@@ -1,0 +1,104 @@
+//! `harness audit` and `harness show`.
+
+use std::path::PathBuf;
+
+use super::args::{AuditArgs, Cli, ShowArgs};
+use super::exit;
+use super::output::format_ms;
+use crate::audit::{self, AuditOptions};
+
+pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
+    let prompts = if args.prompts.is_empty() {
+        default_prompts()
+    } else {
+        args.prompts.clone()
+    };
+    let options = AuditOptions {
+        task: args.task.clone(),
+        runs_dir: cli.runs_dir.clone(),
+        prompts,
+    };
+    let report = audit::audit(&cli.db, &options)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for f in &report.findings {
+            let uuid = f.uuid.as_deref().unwrap_or("-");
+            let file = f.file.as_deref().unwrap_or("-");
+            println!("{:<18} {uuid}  {file}  {}", f.kind.as_str(), f.message);
+        }
+        println!(
+            "{} runs, {} run files checked: {}",
+            report.runs_checked,
+            report.files_checked,
+            if report.is_clean() {
+                "clean".to_string()
+            } else {
+                format!("{} finding(s)", report.findings.len())
+            }
+        );
+    }
+    Ok(if report.is_clean() {
+        exit::SUCCESS
+    } else {
+        exit::RUN_FAILED
+    })
+}
+
+/// The prompts a project keeps: `prompts/*.md`.
+fn default_prompts() -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir("prompts")
+        .map(|dir| {
+            dir.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "md"))
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort();
+    found
+}
+
+pub fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<u8> {
+    let view = audit::show(&cli.db, &cli.runs_dir, &args.uuid)?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&view)?);
+        return Ok(exit::SUCCESS);
+    }
+    println!(
+        "run {}   task {}   {}   {}",
+        view.uuid, view.task, view.version, view.started_at
+    );
+    for step in &view.steps {
+        let mark = match step.status.as_str() {
+            "pass" => "✓",
+            "fail" => "✗",
+            _ => "-",
+        };
+        let sig = step.signature.as_deref().unwrap_or("");
+        println!(
+            "  {mark} {:<15} {:>8}   {sig}",
+            step.name,
+            format_ms(step.duration_ms.max(0) as u64)
+        );
+    }
+    println!("verdict: {}", view.verdict);
+    if let Some(error) = &view.error {
+        println!("error: {error}");
+    }
+    let matches = if view.file_matches_db {
+        "matches the scoreboard"
+    } else {
+        "DIFFERS from the scoreboard — run `harness audit`"
+    };
+    println!(
+        "file: {} ({})",
+        view.file.display(),
+        if view.file_exists { matches } else { "MISSING" }
+    );
+    println!("evidence: {}", view.evidence.dir.display());
+    for log in &view.evidence.logs {
+        println!("  {}", log.display());
+    }
+    Ok(exit::SUCCESS)
+}
