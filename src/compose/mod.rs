@@ -2,6 +2,8 @@
 
 mod file;
 mod hash;
+pub mod interp;
+pub mod read;
 
 pub use file::{ComposeError, ComposeFile};
 pub use hash::config_hash;

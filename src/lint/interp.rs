@@ -1,5 +1,6 @@
 //! Compose's variable interpolation, read statically: which variables a string refers to,
 //! and what it becomes on a machine where none of them is set.
+use crate::compose::interp::{matching_brace, name_len};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Op {
@@ -91,32 +92,6 @@ fn walk(s: &str, refs: &mut Vec<Ref>, out: &mut String, depth: usize) -> Result<
     }
     out.push_str(rest);
     Ok(())
-}
-
-/// Index in `s` (which starts with `{`) of the brace that closes it; defaults may nest
-/// further references (`${A:-${B}}`).
-fn matching_brace(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in s.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn name_len(s: &str) -> usize {
-    s.char_indices()
-        .find(|(i, c)| !(*c == '_' || c.is_ascii_alphabetic() || (*i > 0 && c.is_ascii_digit())))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len())
 }
 
 fn braced(inner: &str, refs: &mut Vec<Ref>, out: &mut String, depth: usize) -> Result<(), Invalid> {

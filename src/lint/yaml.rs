@@ -5,39 +5,8 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::finding::Path;
 
-/// Compose's `!reset` / `!override` tags wrap the value they apply to.
-pub(crate) fn untag(v: &Value) -> &Value {
-    match v {
-        Value::Tagged(t) => untag(&t.value),
-        other => other,
-    }
-}
-
-pub(crate) fn get<'a>(m: &'a Mapping, key: &str) -> Option<&'a Value> {
-    m.get(key).map(untag).filter(|v| !v.is_null())
-}
-
-pub(crate) fn get_map<'a>(m: &'a Mapping, key: &str) -> Option<&'a Mapping> {
-    get(m, key).and_then(Value::as_mapping)
-}
-
-pub(crate) fn get_seq<'a>(m: &'a Mapping, key: &str) -> Option<&'a [Value]> {
-    get(m, key).and_then(Value::as_sequence).map(Vec::as_slice)
-}
-
-/// A scalar as Compose reads it: `8000`, `true` and `"8000"` are all strings to it.
-pub(crate) fn scalar(v: &Value) -> Option<String> {
-    match untag(v) {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
-}
-
-pub(crate) fn get_str(m: &Mapping, key: &str) -> Option<String> {
-    get(m, key).and_then(scalar)
-}
+// Shared with the mutation catalog: both read files Compose itself may reject.
+pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
 
 pub(crate) fn key_string(k: &Value) -> String {
     scalar(k).unwrap_or_else(|| {

@@ -1,5 +1,6 @@
 //! Compose's variable interpolation, as far as mutations need it: what a value becomes
 //! where no variable is set, and the same text with every reference given a default.
+use crate::compose::interp::{matching_brace, name_len};
 
 /// Nesting deeper than any real file keeps a hostile string from exhausting the stack.
 const MAX_DEPTH: usize = 16;
@@ -128,32 +129,6 @@ fn braced(inner: &str) -> Result<Token<'_>, Invalid> {
         op: &spec[..op_len],
         arg: &spec[op_len..],
     })
-}
-
-/// Index in `s` (which starts with `{`) of the brace that closes it; defaults may nest
-/// further references (`${A:-${B}}`).
-fn matching_brace(s: &str) -> Option<usize> {
-    let mut depth = 0usize;
-    for (i, c) in s.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
-fn name_len(s: &str) -> usize {
-    s.char_indices()
-        .find(|(i, c)| !(*c == '_' || c.is_ascii_alphabetic() || (*i > 0 && c.is_ascii_digit())))
-        .map(|(i, _)| i)
-        .unwrap_or(s.len())
 }
 
 fn defaults(s: &str, depth: usize) -> Result<String, Invalid> {
