@@ -165,6 +165,10 @@ pub struct ScoreboardArgs {
     /// Only this task (its name, e.g. docker_compose_dynamic).
     #[arg(long)]
     pub task: Option<String>,
+
+    /// Only runs started at or after this time (RFC 3339 or a prefix: 2026-11-23).
+    #[arg(long)]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -60,7 +60,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         }
     };
     let prompt = Prompt::load(&args.run.task)?;
-    let tallies = ctx.store.tallies(Some(prompt.name()))?;
+    let tallies = ctx.store.tallies(Some(prompt.name()), None)?;
     if cli.json {
         let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies)});
         println!("{}", serde_json::to_string_pretty(&doc)?);

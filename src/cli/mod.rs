@@ -27,6 +27,7 @@ pub mod exit {
 }
 
 pub fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
@@ -86,6 +87,15 @@ async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
         println!("nothing to collect: every labelled run has a live harness");
     }
     Ok(exit::SUCCESS)
+}
+
+/// `harness scoreboard | head` must end quietly, as other Unix tools do, not panic in
+/// `println!`: take back the default SIGPIPE action Rust's runtime replaced.
+fn restore_sigpipe() {
+    use nix::sys::signal::{SigHandler, Signal, signal};
+    // SAFETY: called first thing in main, before any other thread exists; SIG_DFL installs
+    // no handler code.
+    let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
 /// Logs go to stderr through `tracing`; `HARNESS_LOG` (or `RUST_LOG`) sets the level.

@@ -8,7 +8,7 @@ use crate::store::{Store, VersionTally};
 
 pub fn show(cli: &Cli, args: &ScoreboardArgs) -> anyhow::Result<u8> {
     let store = Store::open(&cli.db)?;
-    let tallies = store.tallies(args.task.as_deref())?;
+    let tallies = store.tallies(args.task.as_deref(), args.since.as_deref())?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&json_rows(&tallies))?);
     } else {
@@ -25,7 +25,8 @@ pub fn json_rows(tallies: &[VersionTally]) -> serde_json::Value {
                 "successes": t.successes, "failures": t.failures,
                 "ratio": score::ratio(t.successes, t.failures),
                 "wilson_lower": score::wilson_lower(t.successes, t.failures),
-                "graduated": score::graduated(t.successes, t.failures), "last_run": t.last_run})
+                "graduated": score::graduated(t.successes, t.failures), "last_run": t.last_run,
+                "signatures": t.signatures.iter().map(|(s, n)| json!({"signature": s, "count": n})).collect::<Vec<_>>()})
         })
         .collect()
 }
@@ -42,6 +43,7 @@ pub fn table(tallies: &[VersionTally]) -> Table {
         "wilson",
         "graduated",
         "last run",
+        "top failures",
     ]);
     for t in tallies {
         table.add_row([
@@ -59,6 +61,12 @@ pub fn table(tallies: &[VersionTally]) -> Table {
             }
             .to_string(),
             t.last_run.clone().unwrap_or_default(),
+            t.signatures
+                .iter()
+                .take(3)
+                .map(|(s, n)| format!("{s}×{n}"))
+                .collect::<Vec<_>>()
+                .join(" "),
         ]);
     }
     table

@@ -85,6 +85,8 @@ pub struct VersionTally {
     pub successes: u64,
     pub failures: u64,
     pub last_run: Option<String>,
+    /// The version's failure signatures, most frequent first, with their counts.
+    pub signatures: Vec<(String, u64)>,
 }
 
 impl Store {
@@ -248,30 +250,63 @@ impl Store {
     }
 
     /// Successes and failures of every version, optionally of one task.
-    pub fn tallies(&self, task: Option<&str>) -> Result<Vec<VersionTally>, StoreError> {
+    /// `since` (an RFC 3339 prefix such as `2026-11-23`) counts only runs started then or later.
+    pub fn tallies(
+        &self,
+        task: Option<&str>,
+        since: Option<&str>,
+    ) -> Result<Vec<VersionTally>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT t.name, v.number,
+                "SELECT v.id, t.name, v.number,
                         COALESCE(SUM(r.success), 0), COALESCE(SUM(1 - r.success), 0), MAX(r.started_at)
                  FROM version v JOIN task t ON t.id = v.task_id
-                 LEFT JOIN run r ON r.version_id = v.id
+                 LEFT JOIN run r ON r.version_id = v.id AND (?2 IS NULL OR r.started_at >= ?2)
                  WHERE ?1 IS NULL OR t.name = ?1
                  GROUP BY v.id ORDER BY t.name, v.number",
             )
             .map_err(self.sql())?;
         let rows = stmt
-            .query_map([task], |r| {
-                Ok(VersionTally {
-                    task: r.get(0)?,
-                    version: r.get(1)?,
-                    successes: r.get::<_, i64>(2)? as u64,
-                    failures: r.get::<_, i64>(3)? as u64,
-                    last_run: r.get(4)?,
-                })
+            .query_map(params![task, since], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    VersionTally {
+                        task: r.get(1)?,
+                        version: r.get(2)?,
+                        successes: r.get::<_, i64>(3)? as u64,
+                        failures: r.get::<_, i64>(4)? as u64,
+                        last_run: r.get(5)?,
+                        signatures: Vec::new(),
+                    },
+                ))
             })
             .map_err(self.sql())?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())
+        let mut tallies = rows.collect::<Result<Vec<_>, _>>().map_err(self.sql())?;
+        let mut sigs = self
+            .conn
+            .prepare_cached(
+                "SELECT r.version_id, s.signature, COUNT(*) AS n FROM step s JOIN run r ON r.seq = s.run_seq
+                 WHERE s.signature IS NOT NULL AND (?1 IS NULL OR r.started_at >= ?1)
+                 GROUP BY r.version_id, s.signature ORDER BY n DESC, s.signature",
+            )
+            .map_err(self.sql())?;
+        let found = sigs
+            .query_map([since], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)? as u64,
+                ))
+            })
+            .map_err(self.sql())?;
+        for row in found {
+            let (version_id, sig, n) = row.map_err(self.sql())?;
+            if let Some((_, t)) = tallies.iter_mut().find(|(id, _)| *id == version_id) {
+                t.signatures.push((sig, n));
+            }
+        }
+        Ok(tallies.into_iter().map(|(_, t)| t).collect())
     }
 
     /// Records one mutation the proposer tried for a version.
@@ -395,7 +430,7 @@ mod tests {
         assert_eq!(store.version_tally(v.id).unwrap(), (1, 1));
         drop(store);
         let store = Store::open(&path).unwrap();
-        let tallies = store.tallies(Some("a")).unwrap();
+        let tallies = store.tallies(Some("a"), None).unwrap();
         assert_eq!(tallies.len(), 1);
         assert_eq!((tallies[0].successes, tallies[0].failures), (1, 1));
     }
