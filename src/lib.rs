@@ -18,6 +18,7 @@ pub mod protocol;
 pub mod record;
 pub mod recorder;
 pub mod redact;
+pub mod report;
 pub mod score;
 pub mod store;
 pub mod task;

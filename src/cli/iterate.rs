@@ -29,6 +29,7 @@ enum VersionEnd {
 }
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
+    super::run::preflight(&args.run)?;
     let mut ctx = Session::open(cli).await?;
     let mut reporter = Reporter::new(cli.json);
     let mut records = Vec::new();

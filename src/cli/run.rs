@@ -28,8 +28,12 @@ pub(super) struct Session {
 
 impl Session {
     pub(super) async fn open(cli: &Cli) -> anyhow::Result<Session> {
+        // Everything that can be checked without the engine is checked before anything is
+        // deployed, so bad input never costs a deploy or leaves a half-written run.
         let docker = Docker::connect().await?;
         let compose = ComposeCli::detect().await?;
+        writable_dir(&cli.runs_dir)?;
+        let store = Store::open(&cli.db)?;
         // What a killed harness left would hold ports and names: collect it first.
         match crate::gc::collect(&docker, false).await {
             Ok(c) if !c.is_empty() => {
@@ -38,7 +42,6 @@ impl Session {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not collect leftovers of dead runs"),
         }
-        let store = Store::open(&cli.db)?;
         Ok(Session {
             docker,
             compose,
@@ -67,6 +70,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = Uuid::new_v4();
     announce(cli, uuid);
+    preflight(args)?;
     let mut ctx = Session::open(cli).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
@@ -323,4 +327,51 @@ mod tests {
             "Initial implementation"
         );
     }
+}
+
+/// The runs directory exists (or can be made) and takes a file. A directory made only
+/// for this check is removed again: bad input must leave the disk as it was.
+fn writable_dir(dir: &Path) -> anyhow::Result<()> {
+    let fix = "make it writable or choose another with --runs-dir / HARNESS_RUNS_DIR";
+    let existed = dir.exists();
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create the runs directory `{}` — {fix}",
+            dir.display()
+        )
+    })?;
+    let probe = dir.join(format!(".harness-write-test-{}", std::process::id()));
+    let written = std::fs::write(&probe, b"");
+    let _ = std::fs::remove_file(&probe);
+    if !existed {
+        let _ = std::fs::remove_dir(dir);
+    }
+    written.with_context(|| {
+        format!(
+            "cannot write into the runs directory `{}` — {fix}",
+            dir.display()
+        )
+    })
+}
+
+/// Reads and checks every input without touching the disk or the engine, so bad input
+/// fails with exit 2 before anything is created.
+pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<()> {
+    select_steps(&args.steps, &args.skip)?;
+    let prompt = Prompt::load(&args.task)?;
+    ComposeFile::parse(
+        &prompt.path().to_string_lossy(),
+        prompt.config_yaml(),
+        prompt.config_line(),
+    )?;
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "cannot read the config `{}` — check the path given to --config",
+                path.display()
+            )
+        })?;
+        ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+    }
+    Ok(())
 }

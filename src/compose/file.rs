@@ -27,7 +27,20 @@ pub enum ComposeError {
     NoServices { origin: String },
     #[error("{origin}: `services.{service}` must be a mapping of options (image:, ports:, …)")]
     BadService { origin: String, service: String },
+    #[error(
+        "{origin}: unknown top-level key `{key}` — Compose accepts {known}; extensions must start with `x-`"
+    )]
+    UnknownKey {
+        origin: String,
+        key: String,
+        known: String,
+    },
 }
+
+/// The top-level keys of the Compose specification (and v1's `version`).
+const TOP_LEVEL: [&str; 8] = [
+    "version", "name", "include", "services", "networks", "volumes", "configs", "secrets",
+];
 
 impl ComposeFile {
     /// `first_line` shifts reported line numbers when the YAML is embedded in another file.
@@ -60,6 +73,15 @@ impl ComposeFile {
         let top = self.doc.as_mapping().ok_or(ComposeError::NotAMapping {
             origin: origin.clone(),
         })?;
+        for key in top.keys().map(key_str) {
+            if !TOP_LEVEL.contains(&key.as_str()) && !key.starts_with("x-") {
+                return Err(ComposeError::UnknownKey {
+                    origin,
+                    key,
+                    known: TOP_LEVEL.map(|k| format!("`{k}`")).join(", "),
+                });
+            }
+        }
         let services = top
             .get("services")
             .and_then(Value::as_mapping)
@@ -152,6 +174,23 @@ mod tests {
     }
 
     #[test]
+    fn an_unknown_top_level_key_is_named() {
+        let err = ComposeFile::parse(
+            "c.yml",
+            "services:\n  a: {image: x}\nservice:\n  b: {}\n",
+            1,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("unknown top-level key `service`"),
+            "{err}"
+        );
+        assert!(
+            ComposeFile::parse("c.yml", "x-common: &c {}\nservices:\n  a: {image: x}\n", 1).is_ok()
+        );
+    }
+
+    #[test]
     fn no_services_is_an_error() {
         let err = ComposeFile::parse("c.yml", "version: '3'\n", 1).unwrap_err();
         assert!(matches!(err, ComposeError::NoServices { .. }));
@@ -168,5 +207,29 @@ mod tests {
         assert_eq!(f.owned("networks"), vec!["n1"]);
         assert_eq!(f.owned("volumes"), vec!["v"]);
         assert_eq!(f.version_key().as_deref(), Some("3.8"));
+    }
+
+    proptest::proptest! {
+        /// Whatever the text, loading and linting it answers; it never panics.
+        #[test]
+        fn arbitrary_text_never_panics(text in "(?s).{0,400}") {
+            if let Ok(file) = ComposeFile::parse("p.yml", &text, 1) {
+                let _ = crate::lint::lint(&file);
+            }
+        }
+
+        /// Compose-shaped noise: keys and values from the vocabulary, in any nesting.
+        #[test]
+        fn compose_shaped_text_never_panics(
+            lines in proptest::collection::vec(
+                "( {0,6})(services|ports|image|- |networks|volumes|environment|healthcheck|test|\\$\\{A:-1\\}|8001:8000|<<|&a|\\*a|name)(: )?(\\[|\\{|\"|x|1)?",
+                0..30,
+            )
+        ) {
+            let text = lines.join("\n");
+            if let Ok(file) = ComposeFile::parse("p.yml", &text, 1) {
+                let _ = crate::lint::lint(&file);
+            }
+        }
     }
 }

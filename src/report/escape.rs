@@ -65,7 +65,10 @@ pub(crate) fn truncate_bytes(s: &str, max: usize) -> &str {
 pub(crate) fn find_str<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
     match value {
         Value::Object(map) => {
-            if let Some(s) = map.get(key).and_then(Value::as_str).filter(|s| !s.trim().is_empty())
+            if let Some(s) = map
+                .get(key)
+                .and_then(Value::as_str)
+                .filter(|s| !s.trim().is_empty())
             {
                 return Some(s);
             }

@@ -23,14 +23,14 @@ pub use junit::junit;
 /// Why a report could not be written. Each names the file and what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("cannot serialise the JUnit report: {source} — this is a harness bug, please report it")]
+    #[error(
+        "cannot serialise the JUnit report: {source} — this is a harness bug, please report it"
+    )]
     Junit {
         #[source]
         source: quick_junit::SerializeError,
     },
-    #[error(
-        "no scoreboard at `{path}` — run `harness run` first, or pass the right one with --db"
-    )]
+    #[error("no scoreboard at `{path}` — run `harness run` first, or pass the right one with --db")]
     NoStore { path: PathBuf },
     #[error("cannot open the scoreboard `{path}` read-only: {source} — check the file is readable")]
     Open {

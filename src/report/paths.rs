@@ -40,16 +40,18 @@ pub(crate) fn href(from_dir: &Path, target: &Path) -> String {
     let from: Vec<Component<'_>> = from_dir.components().collect();
     let to: Vec<Component<'_>> = target.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
-    let shares_root = common > 0
-        && from.first().is_some_and(|c| !matches!(c, Component::Normal(_)))
-        && from[..common]
-            .iter()
-            .any(|c| matches!(c, Component::RootDir));
+    let shares_root = from[..common]
+        .iter()
+        .any(|c| matches!(c, Component::RootDir));
     if !shares_root {
         return file_url(target);
     }
     let mut segments: Vec<String> = vec!["..".to_string(); from.len() - common];
-    segments.extend(to[common..].iter().map(|c| encode(&c.as_os_str().to_string_lossy())));
+    segments.extend(
+        to[common..]
+            .iter()
+            .map(|c| encode(&c.as_os_str().to_string_lossy())),
+    );
     segments.join("/")
 }
 
@@ -98,10 +100,7 @@ mod tests {
             href(Path::new("/w"), Path::new("/w/runs/x.json")),
             "runs/x.json"
         );
-        assert_eq!(
-            href(Path::new("/"), Path::new("/x.json")),
-            "x.json"
-        );
+        assert_eq!(href(Path::new("/"), Path::new("/x.json")), "x.json");
     }
 
     #[test]
