@@ -311,24 +311,6 @@ fn history_change(reason: &str) -> String {
     format!("{}{answers}", first.trim_end())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::history_change;
-
-    #[test]
-    fn the_history_keeps_the_first_sentence_and_what_it_answers() {
-        let reason = "drop-container-name: Remove the fixed names. A container name is global. (answers missing_key name_conflict)";
-        assert_eq!(
-            history_change(reason),
-            "drop-container-name: Remove the fixed names. (answers missing_key name_conflict)"
-        );
-        assert_eq!(
-            history_change("Initial implementation"),
-            "Initial implementation"
-        );
-    }
-}
-
 /// The runs directory exists (or can be made) and takes a file. A directory made only
 /// for this check is removed again: bad input must leave the disk as it was.
 fn writable_dir(dir: &Path) -> anyhow::Result<()> {
@@ -374,4 +356,22 @@ pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<()> {
         ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::history_change;
+
+    #[test]
+    fn the_history_keeps_the_first_sentence_and_what_it_answers() {
+        let reason = "drop-container-name: Remove the fixed names. A container name is global. (answers missing_key name_conflict)";
+        assert_eq!(
+            history_change(reason),
+            "drop-container-name: Remove the fixed names. (answers missing_key name_conflict)"
+        );
+        assert_eq!(
+            history_change("Initial implementation"),
+            "Initial implementation"
+        );
+    }
 }
