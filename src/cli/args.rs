@@ -47,6 +47,15 @@ pub enum Command {
     Audit(AuditArgs),
     /// One run's steps, evidence paths and verdict, by UUID or prefix.
     Show(ShowArgs),
+    /// Write a static HTML report (scoreboard, ratio charts, history, runs) to a directory.
+    Report(ReportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The directory to write index.html into.
+    #[arg(long, default_value = "runs/report")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +122,10 @@ pub struct RunArgs {
     /// Seconds containers get to stop after SIGTERM.
     #[arg(long, default_value_t = 10)]
     pub stop_timeout: u64,
+
+    /// Also write the run(s) as JUnit XML to this file (one testsuite per run).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
 
     /// How many instances multi_instance runs at once (the main one included).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]

@@ -60,6 +60,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
             break exit::RUN_FAILED;
         }
     };
+    super::run::write_junit(&args.run, &records)?;
     let prompt = Prompt::load(&args.run.task)?;
     let tallies = ctx.store.tallies(Some(prompt.name()), None)?;
     if cli.json {

@@ -57,6 +57,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Gc(args) => gc(&cli, args).await,
         Command::Audit(args) => audit::audit(&cli, args),
         Command::Show(args) => audit::show(&cli, args),
+        Command::Report(args) => {
+            let page = crate::report::html(&cli.db, &cli.runs_dir, &args.out)?;
+            println!("{}", page.display());
+            Ok(exit::SUCCESS)
+        }
     }
 }
 

@@ -74,6 +74,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     let mut ctx = Session::open(cli).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
+    write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
     if cli.json {
         print!("{}", ended.recorded.record.to_json());
     }
@@ -356,6 +357,16 @@ pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<()> {
         ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
     }
     Ok(())
+}
+
+/// `--junit FILE`: the runs as JUnit XML, for CI servers.
+pub(super) fn write_junit(args: &RunArgs, runs: &[crate::record::RunRecord]) -> anyhow::Result<()> {
+    let Some(path) = &args.junit else {
+        return Ok(());
+    };
+    let xml = crate::report::junit(runs)?;
+    std::fs::write(path, xml)
+        .with_context(|| format!("cannot write the JUnit file `{}`", path.display()))
 }
 
 #[cfg(test)]
