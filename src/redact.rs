@@ -12,6 +12,13 @@ fn is_secret_name(name: &str) -> bool {
 
 pub const MASK: &str = "[REDACTED]";
 
+/// The dummy key the missing_key step gives one instance: distinctive per process, so a
+/// leak is findable, and known to every redactor from the start.
+pub fn dummy_key() -> &'static str {
+    static KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| format!("sk-ant-harness-dummy-{}", uuid::Uuid::new_v4().simple()))
+}
+
 /// The secret values of one process's environment, longest first so a secret that contains
 /// another is masked whole.
 #[derive(Debug, Clone, Default)]
@@ -20,8 +27,10 @@ pub struct Redactor {
 }
 
 impl Redactor {
+    /// The secrets of this process's environment, and the dummy key.
     pub fn from_env() -> Redactor {
-        Redactor::from_pairs(std::env::vars())
+        let dummy = ("HARNESS_DUMMY_KEY".to_string(), dummy_key().to_string());
+        Redactor::from_pairs(std::env::vars().chain([dummy]))
     }
 
     pub fn from_pairs(vars: impl IntoIterator<Item = (String, String)>) -> Redactor {
@@ -58,6 +67,24 @@ impl Redactor {
             ),
             other => other,
         }
+    }
+}
+
+/// Stderr for log lines, with every secret masked: third-party crates log what they
+/// see (bollard's debug output includes a container's environment).
+#[derive(Clone)]
+pub struct RedactingStderr(pub std::sync::Arc<Redactor>);
+
+impl std::io::Write for RedactingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // The fmt layer writes one whole event per call, so a secret is never split.
+        let text = self.0.text(&String::from_utf8_lossy(buf));
+        std::io::stderr().write_all(text.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
     }
 }
 

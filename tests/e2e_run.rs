@@ -304,7 +304,8 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
     let out = ws
         .harness()
         .env("ANTHROPIC_API_KEY", planted)
-        .env("HARNESS_LOG", "debug")
+        // bollard at debug logs whole inspect responses, container environments included.
+        .env("HARNESS_LOG", "harness=debug,bollard=debug")
         .args(["run", "--config", "docker/docker-compose.yml", "--task"])
         .arg(ws.task())
         .output()

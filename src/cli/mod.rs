@@ -103,13 +103,20 @@ fn restore_sigpipe() {
     let _ = unsafe { signal(Signal::SIGPIPE, SigHandler::SigDfl) };
 }
 
-/// Logs go to stderr through `tracing`; `HARNESS_LOG` (or `RUST_LOG`) sets the level.
+/// Logs go to stderr through `tracing`, secrets masked. `HARNESS_LOG=debug` (a bare level)
+/// applies to the harness only; a full filter (`harness=debug,bollard=trace`) is taken as given.
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("HARNESS_LOG")
-        .or_else(|_| tracing_subscriber::EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter = match std::env::var("HARNESS_LOG") {
+        Ok(level) if !level.contains('=') && !level.contains(',') => {
+            tracing_subscriber::EnvFilter::new(format!("warn,harness={level}"))
+        }
+        Ok(spec) => tracing_subscriber::EnvFilter::new(spec),
+        Err(_) => tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+    };
+    let redactor = std::sync::Arc::new(crate::redact::Redactor::from_env());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(move || crate::redact::RedactingStderr(redactor.clone()))
         .try_init();
 }

@@ -110,8 +110,7 @@ pub(super) async fn execute(
         version.label(),
         candidate.origin
     ));
-    // Distinctive per run, so a leak of it anywhere is findable — and it is redacted.
-    let dummy_key = format!("sk-ant-harness-dummy-{}", Uuid::new_v4().simple());
+    let dummy_key = crate::redact::dummy_key().to_string();
     let plan = Plan {
         run: uuid,
         task: prompt.name().to_string(),
@@ -121,9 +120,7 @@ pub(super) async fn execute(
         timeout: Duration::from_secs(args.timeout),
         stop_timeout: Duration::from_secs(args.stop_timeout),
         probes: ProbeSpec::default(),
-        redactor: Redactor::from_pairs(
-            std::env::vars().chain([("ANTHROPIC_API_KEY".to_string(), dummy_key.clone())]),
-        ),
+        redactor: Redactor::from_env(),
         instances: args.instances as usize,
         dummy_key,
     };
