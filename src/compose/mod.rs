@@ -1,5 +1,6 @@
 //! Compose files: loading, and the content address of a candidate config.
 
+pub mod conventions;
 mod file;
 mod hash;
 pub mod interp;

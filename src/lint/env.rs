@@ -10,6 +10,7 @@ use super::finding::{Path, Sink};
 use super::interp::{self, Op};
 use super::run::Ctx;
 use super::yaml::{self, EnvEntry, key_string, untag};
+use crate::compose::conventions::{loopback, not_service_to_service};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     if let Some(top) = ctx.doc.as_mapping() {
@@ -223,28 +224,6 @@ fn literal_password(u: &Url<'_>) -> bool {
         return false;
     };
     !password.is_empty() && !password.contains('$')
-}
-
-fn loopback(host: &str) -> bool {
-    let h = host.trim().to_ascii_lowercase();
-    h == "localhost"
-        || h.ends_with(".localhost")
-        || h.starts_with("127.")
-        || h == "::1"
-        || h == "0:0:0:0:0:0:0:1"
-}
-
-/// Keys whose URL is for a browser on the host, or an address the service itself binds:
-/// loopback is right, or at least not a service-to-service call.
-fn not_service_to_service(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    [
-        "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
-        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
-    ]
-    .iter()
-    .any(|hint| k.contains(hint))
-        || k.ends_with("_URLS")
 }
 
 fn loopback_url(entry: &EnvEntry, sink: &mut Sink) {

@@ -11,6 +11,7 @@ use super::finding::{Level, Sink};
 use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, Health, Service, scalar, untag};
+use crate::compose::conventions::redis_data_dir;
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
@@ -227,23 +228,6 @@ fn is_redis(image: &str) -> bool {
             .any(|tool| name.contains(tool))
 }
 
-/// `--dir` moves the data directory away from the image's /data.
-fn redis_data_dir(svc: &Service<'_>) -> String {
-    let words: Vec<String> = match yaml::get(svc.body, "command") {
-        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
-        Some(other) => scalar(other)
-            .map(|s| s.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    words
-        .iter()
-        .position(|w| w == "--dir")
-        .and_then(|i| words.get(i + 1))
-        .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
-        .unwrap_or_else(|| "/data".to_string())
-}
-
 fn redis_volume(svc: &Service<'_>, sink: &mut Sink) {
     let Some(image) = yaml::get_str(svc.body, "image") else {
         return;
@@ -251,7 +235,7 @@ fn redis_volume(svc: &Service<'_>, sink: &mut Sink) {
     if !is_redis(&interp::unset(&image)) {
         return;
     }
-    let dir = redis_data_dir(svc);
+    let dir = redis_data_dir(svc.body);
     let norm = |p: &str| p.trim().trim_end_matches('/').to_string();
     let at_dir: Vec<Mount> = mounts(svc)
         .into_iter()

@@ -6,6 +6,7 @@ use serde_yaml_ng::{Mapping, Value};
 use super::finding::Path;
 
 // Shared with the mutation catalog: both read files Compose itself may reject.
+pub(crate) use crate::compose::conventions::{Health, health};
 pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
 
 pub(crate) fn key_string(k: &Value) -> String {
@@ -78,36 +79,6 @@ pub(crate) fn environment(svc: &Service<'_>) -> Vec<EnvEntry> {
             })
             .collect(),
         _ => Vec::new(),
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Health {
-    Missing,
-    Disabled,
-    Present,
-}
-
-pub(crate) fn health(body: &Mapping) -> Health {
-    let Some(hc) = get(body, "healthcheck") else {
-        return Health::Missing;
-    };
-    let Some(hc) = hc.as_mapping() else {
-        return Health::Present;
-    };
-    if get(hc, "disable").and_then(Value::as_bool) == Some(true) {
-        return Health::Disabled;
-    }
-    let test = get(hc, "test");
-    let none = match test {
-        Some(Value::Sequence(s)) => s.first().and_then(scalar).as_deref() == Some("NONE"),
-        Some(Value::String(s)) => s.trim() == "NONE",
-        _ => false,
-    };
-    if none {
-        Health::Disabled
-    } else {
-        Health::Present
     }
 }
 

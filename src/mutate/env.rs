@@ -9,6 +9,7 @@ use super::interp;
 use super::tree::{self, EnvEntry, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::conventions::{loopback, not_service_to_service};
 
 pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -244,32 +245,6 @@ fn parse(text: &str, auth: usize) -> Option<Url<'_>> {
         host_at: (host_start, host_start + host_len),
         port: port.and_then(|p| p.parse().ok()),
     })
-}
-
-fn loopback(host: &str) -> bool {
-    let h = host
-        .trim()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_ascii_lowercase();
-    h == "localhost"
-        || h.ends_with(".localhost")
-        || h.starts_with("127.")
-        || h == "::1"
-        || h == "0:0:0:0:0:0:0:1"
-}
-
-/// Keys whose URL is for a browser on the host, or an address the service itself binds:
-/// loopback is right there (the same judgement as lint's `loopback-service-url`).
-fn not_service_to_service(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    [
-        "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
-        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
-    ]
-    .iter()
-    .any(|hint| k.contains(hint))
-        || k.ends_with("_URLS")
 }
 
 /// A kind of server recognised by URL scheme or port, and by image or service name.

@@ -10,6 +10,7 @@ use super::interp;
 use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::conventions::redis_data_dir;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
 
@@ -136,23 +137,6 @@ fn mount(index: usize, v: &Value) -> Option<Mount> {
     }
 }
 
-/// `--dir` moves the data directory away from the image's /data.
-fn redis_data_dir(svc: &Service<'_>) -> String {
-    let words: Vec<String> = match tree::get(svc.body, "command") {
-        Some(Value::Sequence(items)) => items.iter().filter_map(tree::scalar).collect(),
-        Some(other) => tree::scalar(other)
-            .map(|s| s.split_whitespace().map(str::to_string).collect())
-            .unwrap_or_default(),
-        None => Vec::new(),
-    };
-    words
-        .iter()
-        .position(|w| w == "--dir")
-        .and_then(|i| words.get(i + 1))
-        .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
-        .unwrap_or_else(|| "/data".to_string())
-}
-
 fn same_dir(a: &str, b: &str) -> bool {
     a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
 }
@@ -178,7 +162,7 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
         if !tree::is_redis(&interp::unset(&image)) {
             continue;
         }
-        let dir = redis_data_dir(svc);
+        let dir = redis_data_dir(svc.body);
         let at_dir: Vec<Mount> = mounts(svc)
             .into_iter()
             .filter(|m| same_dir(&m.target, &dir))

@@ -5,6 +5,7 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::edit::{Path, Seg};
 
+pub(crate) use crate::compose::conventions::{Health, health};
 pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
 
 /// A mapping key we can address: only string keys, which is every key Compose defines.
@@ -66,36 +67,6 @@ pub(crate) fn is_redis(image: &str) -> bool {
         && !["commander", "insight", "exporter", "ui", "admin"]
             .iter()
             .any(|tool| name.contains(tool))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Health {
-    Missing,
-    Disabled,
-    Present,
-}
-
-/// The healthcheck the file gives a service (the image's own is not visible here).
-pub(crate) fn health(body: &Mapping) -> Health {
-    let Some(hc) = get(body, "healthcheck") else {
-        return Health::Missing;
-    };
-    let Some(hc) = hc.as_mapping() else {
-        return Health::Present;
-    };
-    if get(hc, "disable").and_then(Value::as_bool) == Some(true) {
-        return Health::Disabled;
-    }
-    let none = match get(hc, "test") {
-        Some(Value::Sequence(s)) => s.first().and_then(scalar).as_deref() == Some("NONE"),
-        Some(Value::String(s)) => s.trim() == "NONE",
-        _ => false,
-    };
-    if none {
-        Health::Disabled
-    } else {
-        Health::Present
-    }
 }
 
 /// Runs to completion rather than serving: another service waits for it with

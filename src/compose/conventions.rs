@@ -1,0 +1,80 @@
+//! What compose files mean by convention, judged the same way by lint (to report) and by
+//! the mutation catalog (to fix).
+
+use serde_yaml_ng::{Mapping, Value};
+
+use super::read::{get, scalar};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    Missing,
+    Disabled,
+    Present,
+}
+
+/// The healthcheck the file gives a service (the image's own is not visible here).
+pub fn health(body: &Mapping) -> Health {
+    let Some(hc) = get(body, "healthcheck") else {
+        return Health::Missing;
+    };
+    let Some(hc) = hc.as_mapping() else {
+        return Health::Present;
+    };
+    if get(hc, "disable").and_then(Value::as_bool) == Some(true) {
+        return Health::Disabled;
+    }
+    let none = match get(hc, "test") {
+        Some(Value::Sequence(s)) => s.first().and_then(scalar).as_deref() == Some("NONE"),
+        Some(Value::String(s)) => s.trim() == "NONE",
+        _ => false,
+    };
+    if none {
+        Health::Disabled
+    } else {
+        Health::Present
+    }
+}
+
+/// A host that, inside a container, is the container itself.
+pub fn loopback(host: &str) -> bool {
+    let h = host
+        .trim()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_ascii_lowercase();
+    h == "localhost"
+        || h.ends_with(".localhost")
+        || h.starts_with("127.")
+        || h == "::1"
+        || h == "0:0:0:0:0:0:0:1"
+}
+
+/// Keys whose URL is for a browser on the host, or an address the service itself binds:
+/// loopback is right there, or at least not a service-to-service call.
+pub fn not_service_to_service(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    [
+        "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
+        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
+    ]
+    .iter()
+    .any(|hint| k.contains(hint))
+        || k.ends_with("_URLS")
+}
+
+/// Where a Redis service keeps its data: `--dir` in its command, else the image's /data.
+pub fn redis_data_dir(body: &Mapping) -> String {
+    let words: Vec<String> = match get(body, "command") {
+        Some(Value::Sequence(items)) => items.iter().filter_map(scalar).collect(),
+        Some(other) => scalar(other)
+            .map(|s| s.split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default(),
+        None => Vec::new(),
+    };
+    words
+        .iter()
+        .position(|w| w == "--dir")
+        .and_then(|i| words.get(i + 1))
+        .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
+        .unwrap_or_else(|| "/data".to_string())
+}
