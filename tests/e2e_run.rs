@@ -493,3 +493,57 @@ fn audit_is_clean_after_real_runs_and_names_an_edited_file() {
     let text = String::from_utf8_lossy(&show.stdout);
     assert!(text.contains(uuid) && text.contains("DIFFERS"), "{text}");
 }
+
+#[test]
+fn gc_removes_what_a_killed_harness_left() {
+    use std::io::{BufRead, BufReader};
+    if !engine_available("gc_removes_what_a_killed_harness_left") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_gc");
+    let mut child = ws
+        .harness()
+        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    for _ in 0..40 {
+        let Some(Ok(line)) = lines.next() else { break };
+        let deployed = line.contains(" deploy ");
+        seen.push(line);
+        if deployed {
+            break;
+        }
+    }
+    // kill -9: no handler runs, the stack stays up.
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    assert!(
+        !ws.leftovers().is_empty(),
+        "the killed run should have left its stack: {seen:?}"
+    );
+
+    let out = ws.harness().args(["--json", "gc"]).output().expect("gc");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let collected: Value = serde_json::from_slice(&out.stdout).expect("json");
+    let uuid = seen[0].strip_prefix("run ").expect("uuid first").trim();
+    assert!(
+        collected
+            .as_array()
+            .is_some_and(|runs| runs.iter().any(|r| r["run"] == uuid)),
+        "{collected:#}"
+    );
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind after gc: {:?}",
+        ws.leftovers()
+    );
+}
