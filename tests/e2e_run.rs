@@ -519,13 +519,11 @@ fn gc_removes_what_a_killed_harness_left() {
             break;
         }
     }
-    // kill -9: no handler runs, the stack stays up.
+    // kill -9: no handler runs, the stack stays up — until a gc collects it. Any harness
+    // starting meanwhile (a parallel test) runs gc first, so it may already be gone.
     child.kill().expect("kill -9");
     child.wait().expect("wait");
-    assert!(
-        !ws.leftovers().is_empty(),
-        "the killed run should have left its stack: {seen:?}"
-    );
+    let left_by_the_kill = !ws.leftovers().is_empty();
 
     let out = ws.harness().args(["--json", "gc"]).output().expect("gc");
     assert!(
@@ -535,12 +533,15 @@ fn gc_removes_what_a_killed_harness_left() {
     );
     let collected: Value = serde_json::from_slice(&out.stdout).expect("json");
     let uuid = seen[0].strip_prefix("run ").expect("uuid first").trim();
-    assert!(
-        collected
-            .as_array()
-            .is_some_and(|runs| runs.iter().any(|r| r["run"] == uuid)),
-        "{collected:#}"
-    );
+    let reported = collected
+        .as_array()
+        .is_some_and(|runs| runs.iter().any(|r| r["run"] == uuid));
+    if left_by_the_kill {
+        assert!(
+            reported,
+            "gc did not report the killed run {uuid}: {collected:#}"
+        );
+    }
     assert!(
         ws.leftovers().is_empty(),
         "left behind after gc: {:?}",
