@@ -38,7 +38,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         let end = run_version(cli, args, &mut ctx, &mut reporter, &mut records).await?;
         let failed = match end {
             VersionEnd::Interrupted(code) => return Ok(code),
-            VersionEnd::Graduated => break promote(cli, args, &mut ctx, &reporter)?,
+            VersionEnd::Graduated => break promote(args, &mut ctx, &reporter)?,
             VersionEnd::Unfinished if args.until_graduated => continue,
             VersionEnd::Unfinished => break exit::SUCCESS,
             VersionEnd::Failed(run) => run,
@@ -198,12 +198,7 @@ fn apply(
 }
 
 /// Writes the graduated config where the project keeps its good one, and says so.
-fn promote(
-    cli: &Cli,
-    args: &IterateArgs,
-    ctx: &mut Session,
-    reporter: &Reporter,
-) -> anyhow::Result<u8> {
+fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow::Result<u8> {
     let prompt = Prompt::load(&args.run.task)?;
     let task_id = prompt_task_id(ctx, &args.run.task, &prompt)?;
     let (file, version) =
@@ -223,7 +218,6 @@ fn promote(
             args.graduate_to.display()
         )
     })?;
-    let _ = cli;
     reporter.line(&format!(
         "{}  {}  graduated → {}",
         version.label(),
