@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use crate::engine::{Docker, EngineError, LABEL_PID, LABEL_RUN, Leftovers};
+use crate::engine::{Docker, EngineError, LABEL_PID, LABEL_RUN, Leftovers, PROJECT_LABEL};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Collected {
@@ -19,35 +19,53 @@ pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Vec<Collected>, E
         if owner_alive(&pid) || collected.iter().any(|c: &Collected| c.run == run) {
             continue;
         }
-        let removed = if dry_run {
-            docker.leftovers(LABEL_RUN, &run).await?
+        let projects = run_projects(docker, &run).await?;
+        let mut removed = if dry_run {
+            let mut found = docker.leftovers(LABEL_RUN, &run).await?;
+            for project in &projects {
+                let more = docker.project_leftovers(project).await?;
+                found.networks.extend(more.networks);
+                found.volumes.extend(more.volumes);
+            }
+            found
         } else {
             let mut removed = docker.remove_labelled(LABEL_RUN, &run).await?;
-            // Compose's default network carries only the project label; the project names
-            // of a run all start with the same prefix and are found by its containers.
-            for project in project_names(&removed.containers) {
-                let more = docker.remove_project(&project).await?;
+            // Compose's default network carries only the project label, not the run's.
+            for project in &projects {
+                let more = docker.remove_project(project).await?;
                 removed.networks.extend(more.networks);
                 removed.volumes.extend(more.volumes);
             }
             removed
         };
+        removed.networks.sort();
+        removed.networks.dedup();
+        removed.volumes.sort();
+        removed.volumes.dedup();
         collected.push(Collected { run, pid, removed });
     }
     Ok(collected)
 }
 
-/// `h-<task>-<uuid8>-<i>_<service>_<n>` → `h-<task>-<uuid8>-<i>`.
-fn project_names(containers: &[String]) -> Vec<String> {
-    let mut names: Vec<String> = containers
-        .iter()
-        .filter_map(|c| c.split('_').next())
-        .filter(|p| p.starts_with("h-"))
-        .map(str::to_string)
+/// The compose projects of a run: their names are `h-<task>-<uuid8>-<i>`, and every
+/// container, network and volume Compose made for them carries that name as a label.
+async fn run_projects(docker: &Docker, run: &str) -> Result<Vec<String>, EngineError> {
+    let uuid8: String = run.chars().filter(|c| *c != '-').take(8).collect();
+    let marker = format!("-{uuid8}-");
+    let mut projects: Vec<String> = docker
+        .label_values(PROJECT_LABEL, PROJECT_LABEL)
+        .await?
+        .into_iter()
+        .map(|(project, _)| project)
+        .filter(|p| belongs(p, &marker))
         .collect();
-    names.sort();
-    names.dedup();
-    names
+    projects.sort();
+    projects.dedup();
+    Ok(projects)
+}
+
+fn belongs(project: &str, marker: &str) -> bool {
+    project.starts_with("h-") && project.contains(marker)
 }
 
 /// A run without a pid label, or whose pid is gone, has no owner. Runs of this very
@@ -80,13 +98,17 @@ mod tests {
     }
 
     #[test]
-    fn project_names_come_from_container_names() {
-        let names = project_names(&[
-            "h-t-1234abcd-0_redis_1".into(),
-            "h-t-1234abcd-0_app_1".into(),
-            "h-t-1234abcd-2_app_1".into(),
-            "someone-else_app_1".into(),
-        ]);
-        assert_eq!(names, vec!["h-t-1234abcd-0", "h-t-1234abcd-2"]);
+    fn projects_belong_to_a_run_by_its_uuid8() {
+        let marker = "-1234abcd-";
+        assert!(
+            belongs("h-e2e_gc_0e73c848-1234abcd-0", marker),
+            "task names may hold `_`"
+        );
+        assert!(belongs("h-t-1234abcd-3", marker));
+        assert!(!belongs("h-t-99999999-0", marker));
+        assert!(
+            !belongs("someone-1234abcd-0", marker),
+            "only the harness's own projects"
+        );
     }
 }

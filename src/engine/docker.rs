@@ -16,7 +16,7 @@ use tokio::sync::mpsc;
 use super::EngineError;
 
 /// Compose v1 and v2 both label what they create with the project name.
-const PROJECT_LABEL: &str = "com.docker.compose.project";
+pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
 
 #[derive(Clone)]

@@ -7,7 +7,9 @@ mod override_file;
 mod wait;
 
 pub use compose_cli::{CmdOutput, ComposeCli, Flavor, Project};
-pub use docker::{ContainerInfo, Docker, Events, ImageInfo, Leftovers, PublishedPort};
+pub use docker::{
+    ContainerInfo, Docker, Events, ImageInfo, Leftovers, PROJECT_LABEL, PublishedPort,
+};
 pub use error::EngineError;
 pub use override_file::{LABEL_PID, LABEL_RUN, LABEL_TASK, override_yaml};
 pub use wait::{Ready, Verdict, WaitFailure, failure_of, wait_for, wait_ready, will_restart};

@@ -98,14 +98,18 @@ impl Workspace {
         cmd
     }
 
-    /// Containers, networks and volumes still labelled with this workspace's task.
+    /// Containers, networks and volumes still labelled with this workspace's task, or
+    /// named for its projects (Compose's default network carries no label of ours).
     pub fn leftovers(&self) -> Vec<String> {
         let label = format!("label=dev.harness.task={}", self.task_name);
+        let name = format!("name=h-{}-", self.task_name);
         let mut found = Vec::new();
         for args in [
             vec!["ps", "-a", "-q", "--filter", &label],
             vec!["network", "ls", "-q", "--filter", &label],
             vec!["volume", "ls", "-q", "--filter", &label],
+            vec!["network", "ls", "-q", "--filter", &name],
+            vec!["volume", "ls", "-q", "--filter", &name],
         ] {
             if let Ok(out) = Command::new("docker").args(&args).output() {
                 found.extend(
@@ -162,13 +166,16 @@ impl Drop for Workspace {
                 .args(["rm", "-f", "-v", &id])
                 .output();
         }
-        for id in ids(&["network", "ls", "-q", "--filter", &label]) {
-            let _ = Command::new("docker").args(["network", "rm", &id]).output();
-        }
-        for id in ids(&["volume", "ls", "-q", "--filter", &label]) {
-            let _ = Command::new("docker")
-                .args(["volume", "rm", "-f", &id])
-                .output();
+        let name = format!("name=h-{}-", self.task_name);
+        for filter in [&label, &name] {
+            for id in ids(&["network", "ls", "-q", "--filter", filter]) {
+                let _ = Command::new("docker").args(["network", "rm", &id]).output();
+            }
+            for id in ids(&["volume", "ls", "-q", "--filter", filter]) {
+                let _ = Command::new("docker")
+                    .args(["volume", "rm", "-f", &id])
+                    .output();
+            }
         }
     }
 }
