@@ -192,15 +192,7 @@ impl Docker {
                 found.push((v.clone(), labels.get(other).cloned().unwrap_or_default()));
             }
         };
-        let containers = self
-            .client
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters.clone()),
-                ..Default::default()
-            }))
-            .await
-            .map_err(api("list containers"))?;
+        let containers = self.all_containers(filters.clone()).await?;
         containers.into_iter().for_each(|c| push(c.labels));
         let networks = self
             .client
@@ -265,16 +257,7 @@ impl Docker {
         key: &str,
         value: &str,
     ) -> Result<Vec<ContainerInfo>, EngineError> {
-        let options = ListContainersOptions {
-            all: true,
-            filters: Some(label_filter(key, value)),
-            ..Default::default()
-        };
-        let summaries = self
-            .client
-            .list_containers(Some(options))
-            .await
-            .map_err(api("list containers"))?;
+        let summaries = self.all_containers(label_filter(key, value)).await?;
         let mut infos = Vec::with_capacity(summaries.len());
         for id in summaries.into_iter().filter_map(|s| s.id) {
             infos.push(self.inspect(&id).await?);
@@ -353,18 +336,28 @@ impl Docker {
         Ok(text)
     }
 
+    /// Every container matching `filters`, running or not.
+    async fn all_containers(
+        &self,
+        filters: HashMap<String, Vec<String>>,
+    ) -> Result<Vec<bollard::models::ContainerSummary>, EngineError> {
+        let options = ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        };
+        self.client
+            .list_containers(Some(options))
+            .await
+            .map_err(api("list containers"))
+    }
+
     /// Containers, networks and volumes that still carry the label `key=value`.
     pub async fn leftovers(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
         let filters = label_filter(key, value);
         let containers = self
-            .client
-            .list_containers(Some(ListContainersOptions {
-                all: true,
-                filters: Some(filters.clone()),
-                ..Default::default()
-            }))
-            .await
-            .map_err(api("list containers"))?
+            .all_containers(filters.clone())
+            .await?
             .into_iter()
             .filter_map(|c| c.names.and_then(|n| n.into_iter().next()))
             .map(|n| n.trim_start_matches('/').to_string())
