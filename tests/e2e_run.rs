@@ -166,13 +166,7 @@ fn the_seed_config_fails_with_the_signatures_its_problems_deserve() {
         .expect("uuid line")
         .trim()
         .to_string();
-    let file = ws
-        .files_containing(&uuid)
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .expect("run file");
-    let run: Value =
-        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
+    let run = ws.run_record(&uuid).expect("run file");
     assert_eq!(run["metrics"]["success"], false);
     assert_eq!(step(&run, "lint")["signature"], "lint_error");
     assert_eq!(step(&run, "deploy")["signature"], "port_conflict");
@@ -389,13 +383,9 @@ fn interrupt_after(step: &str, signal: nix::sys::signal::Signal, code: i32) {
         .expect("uuid first")
         .trim()
         .to_string();
-    let file = ws
-        .files_containing(&uuid)
-        .into_iter()
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
+    let run = ws
+        .run_record(&uuid)
         .expect("the interrupted run is recorded");
-    let run: Value =
-        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
     let last = run["steps"]
         .as_array()
         .and_then(|s| s.last())

@@ -122,6 +122,15 @@ impl Workspace {
         found
     }
 
+    /// The run file of `uuid` in the runs dir, parsed.
+    pub fn run_record(&self, uuid: &str) -> Option<serde_json::Value> {
+        let file = self
+            .files_containing(uuid)
+            .into_iter()
+            .find(|p| p.extension().is_some_and(|e| e == "json"))?;
+        serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()
+    }
+
     /// Every file under the runs dir whose text contains `needle`.
     pub fn files_containing(&self, needle: &str) -> Vec<PathBuf> {
         fn walk(dir: &Path, needle: &str, hits: &mut Vec<PathBuf>) {
