@@ -7,6 +7,9 @@ pub struct ComposeFile {
     pub origin: String,
     pub text: String,
     pub doc: Value,
+    /// The line of `origin` where `text` starts (1 for a file of its own), so positions
+    /// in the text can be reported as positions in the file.
+    pub first_line: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,7 @@ impl ComposeFile {
             origin: origin.to_string(),
             text: text.to_string(),
             doc,
+            first_line: first_line.max(1),
         };
         file.check_shape()?;
         Ok(file)

@@ -1,6 +1,8 @@
 //! Variables and environment: references that break on an unset variable, secrets written
 //! into the file, and service URLs that point a container at itself.
 
+use std::collections::BTreeSet;
+
 use serde_yaml_ng::Value;
 
 use super::catalog::{
@@ -19,7 +21,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             // Extension fields are anchors for the services that use them; a variable in
             // one is reported where it is used, not twice.
             let extension = key.starts_with("x-");
-            walk(v, &Path::root().key(&key), extension, sink);
+            walk(v, &Path::root().key(&key), extension, ctx.dotenv, sink);
         }
     }
     for svc in &ctx.services {
@@ -39,24 +41,24 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
 }
 
 /// Compose interpolates every value in the file (never a key), so every string counts.
-fn walk(v: &Value, path: &Path, extension: bool, sink: &mut Sink) {
+fn walk(v: &Value, path: &Path, extension: bool, known: &BTreeSet<String>, sink: &mut Sink) {
     match untag(v) {
-        Value::String(s) => references(s, path, extension, sink),
+        Value::String(s) => references(s, path, extension, known, sink),
         Value::Sequence(items) => {
             for (i, item) in items.iter().enumerate() {
-                walk(item, &path.index(i), extension, sink);
+                walk(item, &path.index(i), extension, known, sink);
             }
         }
         Value::Mapping(m) => {
             for (k, item) in m {
-                walk(item, &path.key(&key_string(k)), extension, sink);
+                walk(item, &path.key(&key_string(k)), extension, known, sink);
             }
         }
         _ => {}
     }
 }
 
-fn references(s: &str, path: &Path, extension: bool, sink: &mut Sink) {
+fn references(s: &str, path: &Path, extension: bool, known: &BTreeSet<String>, sink: &mut Sink) {
     if !s.contains('$') {
         return;
     }
@@ -75,7 +77,8 @@ fn references(s: &str, path: &Path, extension: bool, sink: &mut Sink) {
     }
     let mut seen: Vec<&str> = Vec::new();
     for r in &parsed.refs {
-        if seen.contains(&r.name.as_str()) {
+        // The sibling `.env` gives it a value wherever the file is deployed from here.
+        if seen.contains(&r.name.as_str()) || known.contains(&r.name) {
             continue;
         }
         let message = match r.op {

@@ -1,6 +1,8 @@
 use std::fmt;
 
 use serde::Serialize;
+use serde_yaml_ng::Value;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,6 +40,20 @@ pub struct Finding {
     pub message: String,
     /// The mutation-catalog id that fixes it, where one exists.
     pub mutation: Option<&'static str>,
+    /// 1-based line of the offending node in the file (in the prompt file for a task's
+    /// candidate); `None` only where the text could not be read with positions.
+    pub line: Option<usize>,
+    /// 1-based column, in characters.
+    pub column: Option<usize>,
+    /// 16 hex digits of sha256(rule, path, value at the path): the same finding keeps it
+    /// when the message is reworded or the file is reformatted or reordered.
+    pub fingerprint: String,
+    /// The path as segments, for locating and fixing.
+    #[serde(skip)]
+    pub(crate) at: Path,
+    /// The bytes of the offending entry in the text, once located.
+    #[serde(skip)]
+    pub(crate) span: Option<std::ops::Range<usize>>,
 }
 
 impl fmt::Display for Finding {
@@ -62,6 +78,11 @@ pub struct RuleInfo {
     pub level: Level,
     pub mutation: Option<&'static str>,
     pub description: &'static str,
+    /// Which linter has the same check: `dclint`, `KICS`, `compose-lint`, `seed` (the
+    /// seed task's penalties), `ours`.
+    pub anchor: &'static str,
+    /// Off unless a config file turns it on (rules users dispute, like key ordering).
+    pub default_on: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -77,6 +98,23 @@ pub(crate) struct Path(Vec<Seg>);
 impl Path {
     pub(crate) fn root() -> Path {
         Path::default()
+    }
+
+    pub(crate) fn segs(&self) -> &[Seg] {
+        &self.0
+    }
+
+    /// The node at this path in `doc`, through tags.
+    pub(crate) fn lookup<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
+        let mut cur = doc;
+        for seg in &self.0 {
+            let here = super::yaml::untag(cur);
+            cur = match seg {
+                Seg::Key(k) => here.as_mapping()?.get(k.as_str())?,
+                Seg::Index(i) => here.as_sequence()?.get(*i)?,
+            };
+        }
+        Some(cur)
     }
 
     pub(crate) fn key(&self, k: &str) -> Path {
@@ -137,17 +175,25 @@ impl Sink {
                 path: path.render(),
                 message,
                 mutation: rule.mutation,
+                line: None,
+                column: None,
+                fingerprint: String::new(),
+                at: path.clone(),
+                span: None,
             },
         ));
     }
 
     /// Sorted by path then rule; the sort is stable, so several findings of one rule at
     /// one path keep the order they were found in.
-    pub(crate) fn finish(mut self) -> Vec<Finding> {
+    /// `doc` is the tree the rules read: the value at each finding's path goes into its
+    /// fingerprint.
+    pub(crate) fn finish(mut self, doc: &Value) -> Vec<Finding> {
         self.items
             .sort_by(|(pa, fa), (pb, fb)| pa.cmp(pb).then_with(|| fa.rule.cmp(fb.rule)));
         let mut out: Vec<Finding> = Vec::with_capacity(self.items.len());
-        for (_, f) in self.items {
+        for (path, mut f) in self.items {
+            f.fingerprint = fingerprint(f.rule, &f.path, path.lookup(doc));
             // An alias repeats its anchor's nodes, so one problem can be found twice.
             if !out.contains(&f) {
                 out.push(f);
@@ -155,6 +201,23 @@ impl Sink {
         }
         out
     }
+}
+
+/// The rules whose value is a secret: their fingerprint leaves the value out, so a hash
+/// of a weak password is never published.
+const SECRET_RULES: [&str; 1] = ["literal-secret"];
+
+fn fingerprint(rule: &str, path: &str, value: Option<&Value>) -> String {
+    let value = match value {
+        Some(v) if !SECRET_RULES.contains(&rule) => serde_yaml_ng::to_string(v).unwrap_or_default(),
+        _ => String::new(),
+    };
+    let mut h = Sha256::new();
+    for part in [rule, path, value.as_str()] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
 }
 
 #[cfg(test)]
@@ -185,12 +248,16 @@ mod tests {
             level: Level::Warn,
             mutation: None,
             description: "",
+            anchor: "ours",
+            default_on: true,
         };
         const B: RuleInfo = RuleInfo {
             id: "a-rule",
             level: Level::Error,
             mutation: Some("m"),
             description: "",
+            anchor: "ours",
+            default_on: true,
         };
         let ports = Path::root().key("s").key("ports");
         let mut sink = Sink::default();
@@ -199,7 +266,7 @@ mod tests {
         sink.add(&B, &ports.index(2), "y".into());
         sink.add(&B, &ports.index(2), "y".into());
         let out: Vec<(String, &str)> = sink
-            .finish()
+            .finish(&Value::Null)
             .into_iter()
             .map(|f| (f.path, f.rule))
             .collect();

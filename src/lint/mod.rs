@@ -10,18 +10,26 @@
 //! The YAML is read as written (not interpolated), with `<<:` merge keys applied.
 
 mod catalog;
+mod config;
 mod env;
 mod finding;
+mod images;
 mod interp;
+mod locate;
 mod networks;
 mod ports;
+mod project;
+mod references;
 mod run;
+mod security;
 mod services;
+mod suppress;
 mod yaml;
 
 #[cfg(test)]
 mod tests;
 
-pub use catalog::rules;
+pub use catalog::{rule, rules};
+pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
 pub use finding::{Finding, Level, RuleInfo};
-pub use run::lint;
+pub use run::{Options, lint, lint_with};

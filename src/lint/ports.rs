@@ -3,7 +3,11 @@
 
 use serde_yaml_ng::Value;
 
-use super::catalog::{HARDCODED_HOST_PORT, PORT_ALL_INTERFACES};
+use std::collections::BTreeMap;
+
+use super::catalog::{
+    DUPLICATE_HOST_PORT, HARDCODED_HOST_PORT, PORT_ALL_INTERFACES, UNQUOTED_PORT,
+};
 use super::finding::{Path, Sink};
 use super::interp;
 use super::run::Ctx;
@@ -20,6 +24,8 @@ struct Published {
 }
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
+    // (host port, protocol) → every (host IP, service) that binds it so far.
+    let mut bound: BTreeMap<(String, String), Vec<(String, String)>> = BTreeMap::new();
     for svc in &ctx.services {
         // The engine ignores `ports:` with host networking.
         if yaml::get_str(svc.body, "network_mode").as_deref() == Some("host") {
@@ -30,11 +36,87 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
         };
         let base = svc.path.key("ports");
         for (i, entry) in ports.iter().enumerate() {
+            let path = base.index(i);
+            unquoted(ctx, entry, &path, sink);
             if let Some(p) = published(entry) {
-                report(&p, &base.index(i), sink);
+                report(&p, &path, sink);
+                duplicate(&p, &svc.name, &path, &mut bound, sink);
             }
         }
     }
+}
+
+/// YAML 1.1 reads an unquoted `22:22` as a base-60 number; Compose's own reader does not,
+/// but other tools reading the file do, and dclint asks for quotes.
+fn unquoted(ctx: &Ctx<'_>, entry: &Value, path: &Path, sink: &mut Sink) {
+    let Value::String(s) = untag(entry) else {
+        return;
+    };
+    if !s.contains(':') {
+        return;
+    }
+    let Some(raw) = ctx.raw(path) else {
+        return;
+    };
+    if raw.starts_with('"') || raw.starts_with('\'') {
+        return;
+    }
+    sink.add(
+        &UNQUOTED_PORT,
+        path,
+        format!(
+            "port `{s}` is not quoted: a YAML 1.1 reader turns `xx:yy` with yy < 60 into a \
+             base-60 number — write it as \"{s}\""
+        ),
+    );
+}
+
+fn all_interfaces_ip(ip: &str) -> String {
+    if all_interfaces(ip) {
+        "*".to_string()
+    } else {
+        ip.trim()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    }
+}
+
+fn duplicate(
+    p: &Published,
+    service: &str,
+    path: &Path,
+    bound: &mut BTreeMap<(String, String), Vec<(String, String)>>,
+    sink: &mut Sink,
+) {
+    let port = p.host_port.trim();
+    if port.is_empty() {
+        return;
+    }
+    let (_, proto) = p.container.split_once('/').unwrap_or(("", "tcp"));
+    let proto = if proto.trim().is_empty() {
+        "tcp"
+    } else {
+        proto.trim()
+    };
+    let ip = all_interfaces_ip(&p.host_ip);
+    let key = (port.to_string(), proto.to_ascii_lowercase());
+    let others = bound.entry(key).or_default();
+    if let Some((_, other)) = others
+        .iter()
+        .find(|(o_ip, _)| *o_ip == ip || *o_ip == "*" || ip == "*")
+    {
+        sink.add(
+            &DUPLICATE_HOST_PORT,
+            path,
+            format!(
+                "host port {port}/{proto} is already published by `{other}`: the second \
+                 bind fails with \"port is already allocated\" — give each its own port, or \
+                 let the engine assign them"
+            ),
+        );
+    }
+    others.push((ip, service.to_string()));
 }
 
 fn published(entry: &Value) -> Option<Published> {
@@ -52,10 +134,16 @@ fn published(entry: &Value) -> Option<Published> {
             if target.trim().is_empty() {
                 return None;
             }
+            let proto = raw("protocol");
+            let container = if proto.trim().is_empty() {
+                target
+            } else {
+                format!("{target}/{}", proto.trim())
+            };
             Some(Published {
                 host_ip: interp::unset(&ip),
                 host_port: interp::unset(&port),
-                container: target,
+                container,
                 from_default: port.contains('$'),
             })
         }
@@ -162,7 +250,7 @@ fn report(p: &Published, path: &Path, sink: &mut Sink) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lint::tests::{at, lint_yaml};
+    use crate::lint::tests::{at, lint_yaml, rule_paths};
 
     fn ports(entries: &str) -> Vec<(String, String)> {
         let text = format!("services:\n  api:\n    image: x\n    ports:\n{entries}");
@@ -263,6 +351,31 @@ mod tests {
             ),
             vec![(p0, FIXED.into())]
         );
+    }
+
+    #[test]
+    fn duplicate_host_ports_across_services() {
+        let f = lint_yaml(
+            "services:\n  a:\n    ports: [\"8080:80\", \"127.0.0.1:9000:90\", \"5353:53/udp\"]\n  b:\n    ports: [\"0.0.0.0:8080:81\", \"127.0.0.2:9000:90\", \"5353:53\"]\n  c:\n    ports:\n      - target: 82\n        published: 8080\n",
+        );
+        assert_eq!(
+            rule_paths(&f, "duplicate-host-port"),
+            vec!["services.b.ports[0]", "services.c.ports[0]"]
+        );
+    }
+
+    #[test]
+    fn unquoted_ports_need_the_text() {
+        use crate::compose::ComposeFile;
+        let text = "services:\n  a:\n    ports:\n      - 8080:80\n      - \"127.0.0.1::80\"\n      - '9000:90'\n      - 3000\n    expose: [\"22:22\"]\n  b:\n    ports: [7000:70, \"7001:71\"]\n";
+        let file = ComposeFile::parse("t.yml", text, 1).unwrap();
+        let f = crate::lint::lint(&file);
+        assert_eq!(
+            rule_paths(&f, "unquoted-port"),
+            vec!["services.a.ports[0]", "services.b.ports[0]"]
+        );
+        let hit = at(&f, "services.a.ports[0]", "unquoted-port");
+        assert_eq!((hit.line, hit.column), (Some(4), Some(9)));
     }
 
     #[test]

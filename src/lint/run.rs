@@ -1,26 +1,44 @@
+use std::collections::BTreeSet;
+
 use serde_yaml_ng::Value;
 
-use super::finding::{Finding, Sink};
+use super::config::Config;
+use super::finding::{Finding, Path, Sink};
+use super::locate::Locator;
+use super::suppress::Suppressions;
 use super::yaml::{self, Service};
-use super::{env, networks, ports, services};
+use super::{catalog, env, images, networks, ports, project, references, security, services};
 use crate::compose::ComposeFile;
+
+/// What a lint run knows beyond the file itself.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Rule levels and rules turned off or on.
+    pub config: Config,
+    /// Variables the sibling `.env` sets (names only: values are never needed, and never
+    /// printed). Compose reads that file, so a reference to one of them has a value.
+    pub dotenv: BTreeSet<String>,
+}
 
 /// What every rule reads: the document with merge keys applied, and its services.
 pub(crate) struct Ctx<'a> {
     pub doc: &'a Value,
     pub services: Vec<Service<'a>>,
+    /// Set from the sibling `.env`.
+    pub dotenv: &'a BTreeSet<String>,
+    /// The author's text with positions, for the rules that judge how something is
+    /// written (quoting) rather than what it means.
+    pub text: Option<&'a Locator<'a>>,
 }
 
 impl<'a> Ctx<'a> {
-    pub(crate) fn new(doc: &'a Value) -> Ctx<'a> {
-        Ctx {
-            doc,
-            services: yaml::services(doc),
-        }
-    }
-
     pub(crate) fn service(&self, name: &str) -> Option<&Service<'a>> {
         self.services.iter().find(|s| s.name == name)
+    }
+
+    /// The text of the node at `path` as written, where it could be found exactly.
+    pub(crate) fn raw(&self, path: &Path) -> Option<&'a str> {
+        self.text?.raw(path)
     }
 
     /// Runs to completion rather than serving: another service waits for it with
@@ -38,12 +56,44 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Every finding for the file, sorted by path then rule.
+/// Every finding for the file under the default config, sorted by path then rule, with
+/// its line and column; suppression comments in the file apply.
 pub fn lint(file: &ComposeFile) -> Vec<Finding> {
-    lint_value(&file.doc)
+    lint_with(file, &Options::default())
 }
 
+/// As [`lint`], under `opts`.
+pub fn lint_with(file: &ComposeFile, opts: &Options) -> Vec<Finding> {
+    let locator = Locator::new(&file.text);
+    let mut findings = lint_doc(&file.doc, opts, Some(&locator));
+    let offset = file.first_line.saturating_sub(1);
+    for f in &mut findings {
+        match locator.locate(&f.at) {
+            Some(loc) => {
+                f.line = Some(loc.line + offset);
+                f.column = Some(loc.column);
+                f.span = Some(loc.span);
+            }
+            // A finding about the whole document (a missing top-level key) sits at its
+            // first line.
+            None if locator.parsed() => {
+                f.line = Some(file.first_line);
+                f.column = Some(1);
+            }
+            None => {}
+        }
+    }
+    let hidden = Suppressions::parse(&file.text);
+    findings.retain(|f| !hidden.hides(f.rule, f.line.map(|l| l - offset)));
+    findings
+}
+
+#[cfg(test)]
 pub(crate) fn lint_value(doc: &Value) -> Vec<Finding> {
+    lint_doc(doc, &Options::default(), None)
+}
+
+fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Finding> {
     // Compose applies `<<:` merges before it reads a service, so a restart policy or a
     // healthcheck inherited from an anchor counts. A merge Compose would reject is linted
     // as written.
@@ -52,11 +102,25 @@ pub(crate) fn lint_value(doc: &Value) -> Vec<Finding> {
         Ok(()) => &merged,
         Err(_) => doc,
     };
-    let ctx = Ctx::new(doc);
+    let ctx = Ctx {
+        doc,
+        services: yaml::services(doc),
+        dotenv: &opts.dotenv,
+        text,
+    };
     let mut sink = Sink::default();
     ports::check(&ctx, &mut sink);
     env::check(&ctx, &mut sink);
     services::check(&ctx, &mut sink);
     networks::check(&ctx, &mut sink);
-    sink.finish()
+    security::check(&ctx, &mut sink);
+    images::check(&ctx, &mut sink);
+    project::check(&ctx, &mut sink);
+    references::check(&ctx, &mut sink);
+    let mut findings = sink.finish(doc);
+    findings.retain(|f| catalog::rule(f.rule).is_some_and(|r| opts.config.enabled(r)));
+    for f in &mut findings {
+        f.level = opts.config.level(f.rule, f.level);
+    }
+    findings
 }

@@ -147,14 +147,14 @@ fn no_restart(svc: &Service<'_>, sink: &mut Sink) {
 
 /// A mount as `(source, target, kind)`, short or long syntax, after interpolation with
 /// every variable unset.
-struct Mount {
-    source: String,
-    target: String,
-    anonymous: bool,
-    tmpfs: bool,
+pub(crate) struct Mount {
+    pub source: String,
+    pub target: String,
+    pub anonymous: bool,
+    pub tmpfs: bool,
 }
 
-fn mounts(svc: &Service<'_>) -> Vec<(usize, Mount)> {
+pub(crate) fn mounts(svc: &Service<'_>) -> Vec<(usize, Mount)> {
     let Some(volumes) = yaml::get_seq(svc.body, "volumes") else {
         return Vec::new();
     };

@@ -17,6 +17,15 @@ pub(crate) fn key_string(k: &Value) -> String {
     })
 }
 
+/// `a`, `a and b`, `a, b and c`: lists in messages read like sentences.
+pub(crate) fn sentence(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 pub(crate) struct Service<'a> {
     pub name: String,
     pub body: &'a Mapping,
