@@ -84,8 +84,9 @@ pub struct GcArgs {
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// A compose file (default: the task's candidate).
-    pub file: Option<PathBuf>,
+    /// Compose files (default: the task's candidate). A sibling `.env` and
+    /// `compose.override.yml` are read as Compose reads them.
+    pub files: Vec<PathBuf>,
 
     /// The task whose candidate to lint when no FILE is given.
     #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
@@ -94,6 +95,31 @@ pub struct LintArgs {
     /// List the rules instead of linting.
     #[arg(long)]
     pub rules: bool,
+
+    /// Output format (`--json` is short for `--format json`).
+    #[arg(long, value_enum)]
+    pub format: Option<LintFormat>,
+
+    /// Rule levels and rules off/on (default: `.harness-lint.yml` beside the file).
+    #[arg(long, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Print the fixes as a unified diff; nothing is written.
+    #[arg(long)]
+    pub fix: bool,
+
+    /// With --fix: write the fixed files, after re-lint and `compose config` accept them.
+    #[arg(long, requires = "fix")]
+    pub apply: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+    Junit,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -53,7 +53,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Propose(args) => iterate::propose(&cli, args).await,
         Command::Scoreboard(args) => scoreboard::show(&cli, args),
         Command::Images(args) => images::build(&cli, args).await,
-        Command::Lint(args) => lint::lint(&cli, args),
+        Command::Lint(args) => lint::lint(&cli, args).await,
         Command::Gc(args) => gc(&cli, args).await,
         Command::Audit(args) => audit::audit(&cli, args),
         Command::Show(args) => audit::show(&cli, args),

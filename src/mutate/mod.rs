@@ -26,5 +26,8 @@ mod compose_check;
 mod tests;
 
 pub use apply::{apply, diff};
+// `lint --fix` makes its fixes with the same planners and editor.
+pub(crate) use apply::apply_rendered;
 pub use catalog::{catalog, for_signature};
+pub(crate) use render::Rendering;
 pub use types::{ImageFacts, MutateError, Mutation, MutationInfo};
