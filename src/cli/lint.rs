@@ -9,7 +9,7 @@ use crate::compose::{ComposeError, ComposeFile};
 use crate::engine::ComposeCli;
 use crate::lint::fix::{self, FixPlan};
 use crate::lint::report::{self, FileReport, LoadError, Report};
-use crate::lint::{Config, Level, Options, input, lint_with, rules};
+use crate::lint::{Config, Level, Options, input, lint_merged, lint_with, rules};
 use crate::task::Prompt;
 
 /// One thing to lint: a compose file, or a task's candidate inside its prompt.
@@ -63,7 +63,38 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
                 input::dotenv_names(&target.path)
             },
         };
-        let findings = lint_with(&file, &opts);
+        // Compose merges `compose.override.yaml` into `compose.yaml` by itself; the
+        // project it deploys is the merge, so that is what is linted.
+        let over = if target.in_prompt {
+            None
+        } else {
+            input::override_for(&target.path)
+        };
+        let (findings, over_report) = match over {
+            Some(over_path) => {
+                let over_target = Target {
+                    path: over_path,
+                    in_prompt: false,
+                };
+                match load(&over_target) {
+                    Ok(over_file) => {
+                        let (base, over) = lint_merged(&file, &over_file, &opts);
+                        let report = FileReport {
+                            path: over_target.path.display().to_string(),
+                            findings: over,
+                            fixes: Default::default(),
+                            text: over_file.text.clone(),
+                        };
+                        (base, Some(report))
+                    }
+                    Err(e) => {
+                        report.errors.push(e);
+                        (lint_with(&file, &opts), None)
+                    }
+                }
+            }
+            None => (lint_with(&file, &opts), None),
+        };
         let mut file_report = FileReport {
             path: target.path.display().to_string(),
             findings,
@@ -82,6 +113,7 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
             plans.push((target.path.clone(), file, opts, plan));
         }
         report.files.push(file_report);
+        report.files.extend(over_report);
     }
     let ids: Vec<&str> = active.iter().map(|r| r.id).collect();
     let rendered = match format {

@@ -35,4 +35,4 @@ mod tests;
 pub use catalog::{rule, rules};
 pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
 pub use finding::{Finding, Level, RuleInfo};
-pub use run::{Options, lint, lint_with};
+pub use run::{Options, lint, lint_merged, lint_with};

@@ -66,23 +66,64 @@ pub fn lint(file: &ComposeFile) -> Vec<Finding> {
 pub fn lint_with(file: &ComposeFile, opts: &Options) -> Vec<Finding> {
     let locator = Locator::new(&file.text);
     let mut findings = lint_doc(&file.doc, opts, Some(&locator));
-    let offset = file.first_line.saturating_sub(1);
     for f in &mut findings {
-        match locator.locate(&f.at) {
-            Some(loc) => {
-                f.line = Some(loc.line + offset);
-                f.column = Some(loc.column);
-                f.span = Some(loc.span);
-            }
-            // A finding about the whole document (a missing top-level key) sits at its
-            // first line.
-            None if locator.parsed() => {
-                f.line = Some(file.first_line);
-                f.column = Some(1);
-            }
-            None => {}
+        place(f, file, &locator);
+    }
+    unsuppressed(findings, file)
+}
+
+/// `over` (an override file) merged into `base` as Compose merges them, linted as one
+/// project. Each finding is reported in the file whose text holds its node: the override
+/// where it sets the node, else the base. Returns `(base's, override's)`.
+pub fn lint_merged(
+    base: &ComposeFile,
+    over: &ComposeFile,
+    opts: &Options,
+) -> (Vec<Finding>, Vec<Finding>) {
+    let merged = super::input::merge(&base.doc, &over.doc);
+    let base_text = Locator::new(&base.text);
+    let over_text = Locator::new(&over.text);
+    let (mut in_base, mut in_over) = (Vec::new(), Vec::new());
+    for mut f in lint_doc(&merged, opts, Some(&base_text)) {
+        // A value the override sets is the override's; a mapping both files write (a
+        // service) stays with the base, where it was declared.
+        let exact = |l: &Locator<'_>| l.locate(&f.at).is_some_and(|l| l.exact);
+        let leaf =
+            f.at.lookup(&over.doc)
+                .is_some_and(|v| !v.is_mapping() && !v.is_sequence());
+        if exact(&over_text) && (leaf || !exact(&base_text)) {
+            place(&mut f, over, &over_text);
+            in_over.push(f);
+        } else {
+            place(&mut f, base, &base_text);
+            in_base.push(f);
         }
     }
+    (unsuppressed(in_base, base), unsuppressed(in_over, over))
+}
+
+/// Gives a finding its line, column and span in `file`.
+fn place(f: &mut Finding, file: &ComposeFile, locator: &Locator<'_>) {
+    let offset = file.first_line.saturating_sub(1);
+    match locator.locate(&f.at) {
+        Some(loc) => {
+            f.line = Some(loc.line + offset);
+            f.column = Some(loc.column);
+            f.span = Some(loc.span);
+        }
+        // A finding about the whole document (a missing top-level key) sits at its
+        // first line.
+        None if locator.parsed() => {
+            f.line = Some(file.first_line);
+            f.column = Some(1);
+        }
+        None => {}
+    }
+}
+
+/// Drops the findings the file's suppression comments silence.
+fn unsuppressed(mut findings: Vec<Finding>, file: &ComposeFile) -> Vec<Finding> {
+    let offset = file.first_line.saturating_sub(1);
     let hidden = Suppressions::parse(&file.text);
     findings.retain(|f| !hidden.hides(f.rule, f.line.map(|l| l - offset)));
     findings

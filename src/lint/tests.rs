@@ -174,3 +174,215 @@ fn the_awesome_compose_corpus_loads_and_lints() {
     }
     assert_eq!(rejected, 0);
 }
+
+/// One snippet that fires each rule and one that does not, for every rule in the catalog
+/// (rules that are off by default are turned on for this).
+const SNIPPETS: &[(&str, &str, &str)] = &[
+    (
+        "hardcoded-host-port",
+        "services:\n  a:\n    ports: [\"8001:8000\"]\n",
+        "services:\n  a:\n    ports: [\"127.0.0.1::8000\"]\n",
+    ),
+    (
+        "required-variable",
+        "services:\n  a:\n    image: \"x:${TAG}\"\n",
+        "services:\n  a:\n    image: \"x:${TAG:-1}\"\n",
+    ),
+    (
+        "invalid-interpolation",
+        "services:\n  a:\n    command: \"echo ${\"\n",
+        "services:\n  a:\n    command: \"echo $${X}\"\n",
+    ),
+    (
+        "fixed-container-name",
+        "services:\n  a:\n    container_name: a\n",
+        "services:\n  a:\n    image: x:1\n",
+    ),
+    (
+        "fixed-network-name",
+        "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n    name: fixed\n",
+        "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: shared\n",
+    ),
+    (
+        "loopback-service-url",
+        "services:\n  a:\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
+        "services:\n  a:\n    environment:\n      REDIS_URL: redis://redis:6379\n",
+    ),
+    (
+        "literal-secret",
+        "services:\n  a:\n    environment:\n      DB_PASSWORD: hunter2\n",
+        "services:\n  a:\n    environment:\n      DB_PASSWORD: ${DB_PASSWORD:-}\n",
+    ),
+    (
+        "docker-socket-mounted",
+        "services:\n  a:\n    volumes: [\"/var/run/docker.sock:/var/run/docker.sock\"]\n",
+        "services:\n  a:\n    volumes: [\"./data:/data\"]\n",
+    ),
+    (
+        "privileged",
+        "services:\n  a:\n    privileged: true\n",
+        "services:\n  a:\n    privileged: false\n",
+    ),
+    (
+        "cap-add",
+        "services:\n  a:\n    cap_add: [SYS_ADMIN]\n",
+        "services:\n  a:\n    cap_drop: [ALL]\n",
+    ),
+    (
+        "duplicate-container-name",
+        "services:\n  a:\n    container_name: x\n  b:\n    container_name: x\n",
+        "services:\n  a:\n    container_name: x\n  b:\n    container_name: y\n",
+    ),
+    (
+        "duplicate-host-port",
+        "services:\n  a:\n    ports: [\"8080:80\"]\n  b:\n    ports: [\"8080:81\"]\n",
+        "services:\n  a:\n    ports: [\"8080:80\"]\n  b:\n    ports: [\"8081:81\"]\n",
+    ),
+    (
+        "depends-on-unknown-service",
+        "services:\n  a:\n    depends_on: [ghost]\n",
+        "services:\n  a:\n    depends_on: [b]\n  b:\n    image: x:1\n",
+    ),
+    (
+        "port-all-interfaces",
+        "services:\n  a:\n    ports: [\"8000\"]\n",
+        "services:\n  a:\n    ports: [\"127.0.0.1::8000\"]\n",
+    ),
+    (
+        "missing-healthcheck",
+        "services:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    healthcheck: {test: [CMD, \"true\"]}\n",
+    ),
+    (
+        "depends-on-not-healthy",
+        "services:\n  a:\n    depends_on: [b]\n  b:\n    healthcheck: {test: [CMD, \"true\"]}\n",
+        "services:\n  a:\n    depends_on: {b: {condition: service_healthy}}\n  b:\n    healthcheck: {test: [CMD, \"true\"]}\n",
+    ),
+    (
+        "no-restart-policy",
+        "services:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    restart: unless-stopped\n",
+    ),
+    (
+        "redis-without-volume",
+        "services:\n  r:\n    image: redis:7\n",
+        "services:\n  r:\n    image: redis:7\n    volumes: [\"data:/data\"]\nvolumes:\n  data:\n",
+    ),
+    (
+        "image-floating-tag",
+        "services:\n  a:\n    image: nginx:latest\n",
+        "services:\n  a:\n    image: nginx:1.27\n",
+    ),
+    (
+        "build-and-image-without-pull-policy",
+        "services:\n  a:\n    build: .\n    image: me/a:1\n",
+        "services:\n  a:\n    build: .\n    image: me/a:1\n    pull_policy: build\n",
+    ),
+    (
+        "container-name-format",
+        "services:\n  a:\n    container_name: \"-a b\"\n",
+        "services:\n  a:\n    container_name: a_b.c-d\n",
+    ),
+    (
+        "unquoted-port",
+        "services:\n  a:\n    ports:\n      - 2222:22\n",
+        "services:\n  a:\n    ports:\n      - \"2222:22\"\n",
+    ),
+    (
+        "sensitive-host-mount",
+        "services:\n  a:\n    volumes: [\"/etc:/host-etc:ro\"]\n",
+        "services:\n  a:\n    volumes: [\"/etc/localtime:/etc/localtime:ro\"]\n",
+    ),
+    (
+        "host-namespace",
+        "services:\n  a:\n    pid: host\n",
+        "services:\n  a:\n    image: x:1\n",
+    ),
+    (
+        "unused-volume",
+        "services:\n  a:\n    image: x:1\nvolumes:\n  v:\n",
+        "services:\n  a:\n    volumes: [\"v:/v\"]\nvolumes:\n  v:\n",
+    ),
+    (
+        "unused-network",
+        "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n  m:\n",
+        "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n",
+    ),
+    (
+        "obsolete-version",
+        "version: \"3.8\"\nservices:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    image: x:1\n",
+    ),
+    (
+        "no-new-privileges",
+        "services:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    security_opt: [\"no-new-privileges:true\"]\n",
+    ),
+    (
+        "no-resource-limits",
+        "services:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    mem_limit: 1g\n    cpus: 1\n    pids_limit: 100\n",
+    ),
+    (
+        "image-not-pinned",
+        "services:\n  a:\n    image: nginx:1.27\n",
+        "services:\n  a:\n    image: nginx:1.27@sha256:0123abcd\n",
+    ),
+    (
+        "not-followed",
+        "include: [other.yml]\nservices:\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    image: x:1\n",
+    ),
+    (
+        "missing-project-name",
+        "services:\n  a:\n    image: x:1\n",
+        "name: p\nservices:\n  a:\n    image: x:1\n",
+    ),
+    (
+        "top-level-keys-order",
+        "volumes:\n  v:\nservices:\n  a:\n    volumes: [\"v:/v\"]\n",
+        "services:\n  a:\n    volumes: [\"v:/v\"]\nvolumes:\n  v:\n",
+    ),
+    (
+        "services-order",
+        "services:\n  b:\n    image: x:1\n  a:\n    image: x:1\n",
+        "services:\n  a:\n    image: x:1\n  b:\n    image: x:1\n",
+    ),
+    (
+        "service-keys-order",
+        "services:\n  a:\n    restart: always\n    image: x:1\n",
+        "services:\n  a:\n    image: x:1\n    restart: always\n",
+    ),
+];
+
+#[test]
+fn every_rule_has_a_firing_and_a_quiet_snippet() {
+    use super::config::Config;
+    use super::run::{Options, lint_with};
+    let mut covered: Vec<&str> = SNIPPETS.iter().map(|(id, _, _)| *id).collect();
+    covered.sort();
+    let mut all: Vec<&str> = rules().iter().map(|r| r.id).collect();
+    all.sort();
+    assert_eq!(covered, all, "every rule needs its snippets");
+    for (id, fires, quiet) in SNIPPETS {
+        let config = Config::parse(&format!("rules:\n  {id}: info\n")).expect("config");
+        let opts = Options {
+            config,
+            ..Options::default()
+        };
+        let run = |text: &str| -> Vec<Finding> {
+            let file =
+                ComposeFile::parse("snippet.yml", text, 1).unwrap_or_else(|e| panic!("{id}: {e}"));
+            lint_with(&file, &opts)
+                .into_iter()
+                .filter(|f| f.rule == *id)
+                .collect()
+        };
+        let hits = run(fires);
+        assert!(!hits.is_empty(), "{id} does not fire on\n{fires}");
+        for h in &hits {
+            assert!(h.line.is_some() && h.column.is_some(), "{id}: {h:?}");
+        }
+        assert!(run(quiet).is_empty(), "{id} fires on\n{quiet}");
+    }
+}

@@ -1,0 +1,193 @@
+//! `harness lint` driven as a user drives it: formats, exit codes, config file,
+//! suppression comments, `.env`, the override file, and `--fix` that previews without
+//! writing. No engine needed.
+
+mod common;
+
+use std::path::Path;
+use std::process::Output;
+
+use serde_json::Value;
+
+fn lint(dir: &Path, args: &[&str]) -> Output {
+    common::harness_cmd()
+        .current_dir(dir)
+        .arg("lint")
+        .args(args)
+        .output()
+        .expect("spawn harness")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+const COMPOSE: &str = "services:\n  api:\n    image: example/api:1.2\n    container_name: api\n    ports:\n      - \"8080:80\"\n    restart: unless-stopped\n";
+
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in files {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    dir
+}
+
+fn json(o: &Output) -> Value {
+    serde_json::from_str(&stdout(o)).unwrap_or_else(|e| panic!("{e}: {}", stdout(o)))
+}
+
+fn rules_in(doc: &Value, file: &str) -> Vec<String> {
+    doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["file"] == file)
+        .map(|f| f["rule"].as_str().expect("rule").to_string())
+        .collect()
+}
+
+#[test]
+fn json_is_the_versioned_wrapper_and_the_flag_is_an_alias() {
+    let dir = workspace(&[("stack.yml", COMPOSE)]);
+    let a = lint(dir.path(), &["--json", "stack.yml"]);
+    let b = lint(dir.path(), &["--format", "json", "stack.yml"]);
+    assert_eq!(a.status.code(), Some(1), "errors found");
+    assert_eq!(stdout(&a), stdout(&b));
+    let doc = json(&a);
+    assert_eq!(doc["version"], 1);
+    assert_eq!(doc["tool"]["name"], "harness-lint");
+    assert_eq!(doc["errors"], serde_json::json!([]));
+    let port = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "hardcoded-host-port")
+        .expect("port finding");
+    assert_eq!(port["path"], "services.api.ports[0]");
+    assert_eq!(
+        (port["line"].as_u64(), port["column"].as_u64()),
+        (Some(6), Some(9))
+    );
+    assert_eq!(port["fingerprint"].as_str().map(str::len), Some(16));
+}
+
+#[test]
+fn sarif_and_github_and_junit_formats() {
+    let dir = workspace(&[("stack.yml", COMPOSE)]);
+    let sarif = json(&lint(dir.path(), &["--format", "sarif", "stack.yml"]));
+    assert_eq!(sarif["version"], "2.1.0");
+    let results = sarif["runs"][0]["results"].as_array().expect("results");
+    assert!(results.iter().any(|r| r["ruleId"] == "fixed-container-name"
+        && r["locations"][0]["physicalLocation"]["region"]["startLine"] == 4));
+    let gh = stdout(&lint(dir.path(), &["--format", "github", "stack.yml"]));
+    assert!(
+        gh.contains("::error file=stack.yml,line=4,col=5,title=fixed-container-name::"),
+        "{gh}"
+    );
+    let xml = stdout(&lint(dir.path(), &["--format", "junit", "stack.yml"]));
+    roxmltree::Document::parse(&xml).expect("junit is XML");
+}
+
+#[test]
+fn bad_yaml_is_exit_2_with_line_and_column() {
+    let dir = workspace(&[("bad.yml", "services:\n  a:\n    ports: [\n")]);
+    let out = lint(dir.path(), &["bad.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("bad.yml:4:1: error: not valid YAML"),
+        "{text}"
+    );
+    let doc = json(&lint(dir.path(), &["--json", "bad.yml"]));
+    assert_eq!(doc["errors"][0]["line"], 4);
+    assert_eq!(doc["errors"][0]["column"], 1);
+}
+
+#[test]
+fn a_config_file_beside_the_compose_file_turns_rules_off_and_on() {
+    let dir = workspace(&[
+        ("stack.yml", COMPOSE),
+        (
+            ".harness-lint.yml",
+            "rules:\n  fixed-container-name: off\n  hardcoded-host-port: warn\n  missing-project-name: info\n",
+        ),
+    ]);
+    let out = lint(dir.path(), &["--json", "stack.yml"]);
+    let doc = json(&out);
+    let rules = rules_in(&doc, "stack.yml");
+    assert!(!rules.contains(&"fixed-container-name".to_string()));
+    assert!(rules.contains(&"missing-project-name".to_string()));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the only errors were turned down"
+    );
+    let out = lint(dir.path(), &["--config", "nope.yml", "stack.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.yml"));
+}
+
+#[test]
+fn suppression_comments_dotenv_and_the_override_file() {
+    let dir = workspace(&[
+        (
+            "compose.yaml",
+            "# harness-lint disable-file no-resource-limits\nservices:\n  api:\n    image: \"example/api:${TAG}\"\n    container_name: api  # harness-lint disable-line fixed-container-name\n",
+        ),
+        (".env", "TAG=1.2\n"),
+        (
+            "compose.override.yaml",
+            "services:\n  api:\n    privileged: true\n",
+        ),
+    ]);
+    let doc = json(&lint(dir.path(), &["--json", "compose.yaml"]));
+    let base = rules_in(&doc, "compose.yaml");
+    for gone in [
+        "no-resource-limits",
+        "fixed-container-name",
+        "required-variable",
+    ] {
+        assert!(!base.contains(&gone.to_string()), "{gone}: {base:?}");
+    }
+    assert!(base.contains(&"missing-healthcheck".to_string()));
+    let over = rules_in(&doc, "compose.override.yaml");
+    assert_eq!(over, vec!["privileged"]);
+}
+
+#[test]
+fn fix_previews_a_diff_and_writes_nothing() {
+    let dir = workspace(&[("stack.yml", COMPOSE)]);
+    let out = lint(dir.path(), &["--fix", "stack.yml"]);
+    let text = stdout(&out);
+    assert!(text.contains("-    container_name: api\n"), "{text}");
+    assert!(text.contains("+      - \"127.0.0.1::80\"\n"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stack.yml")).expect("read"),
+        COMPOSE
+    );
+    let out = lint(dir.path(), &["--apply", "stack.yml"]);
+    assert_eq!(out.status.code(), Some(2), "--apply needs --fix");
+}
+
+#[test]
+fn the_task_candidate_is_linted_in_prompt_lines_and_never_written() {
+    let out = common::harness_cmd()
+        .args(["lint", "--json"])
+        .output()
+        .expect("spawn");
+    let doc = json(&out);
+    let f = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["path"] == "version")
+        .expect("version finding");
+    // The candidate starts below the prompt's ```yaml fence.
+    assert!(f["line"].as_u64().expect("line") > 1);
+    let out = common::harness_cmd()
+        .args(["lint", "--fix", "--apply"])
+        .output()
+        .expect("spawn");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("iterate --apply"));
+}
