@@ -34,6 +34,10 @@ pub(crate) fn parse_image(image: &str) -> ImageRef {
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
         build_and_image(svc, sink);
+        // With `build:`, `image:` names what the build produces, not something pulled.
+        if yaml::get(svc.body, "build").is_some() {
+            continue;
+        }
         let Some(raw) = yaml::get_str(svc.body, "image") else {
             continue;
         };
@@ -153,11 +157,13 @@ mod tests {
     #[test]
     fn build_and_image_need_a_pull_policy() {
         let f = lint_yaml(
-            "services:\n  a:\n    build: .\n    image: me/a:1\n  b:\n    build: .\n    image: me/b:1\n    pull_policy: build\n  c:\n    build: .\n",
+            "services:\n  a:\n    build: .\n    image: me/a\n  b:\n    build: .\n    image: me/b:1\n    pull_policy: build\n  c:\n    build: .\n",
         );
         assert_eq!(
             rule_paths(&f, "build-and-image-without-pull-policy"),
             vec!["services.a"]
         );
+        assert!(rule_paths(&f, "image-floating-tag").is_empty());
+        assert!(rule_paths(&f, "image-not-pinned").is_empty());
     }
 }
