@@ -222,7 +222,7 @@ pub(crate) const CONTAINER_NAME_FORMAT: RuleInfo = RuleInfo {
 pub(crate) const UNQUOTED_PORT: RuleInfo = RuleInfo {
     id: "unquoted-port",
     level: Level::Warn,
-    mutation: None,
+    mutation: Some("quote-ports"),
     description: "a `ports:` entry with a colon written without quotes: YAML 1.1 readers \
                   turn `22:22` into the number 1342 (base 60)",
     anchor: "dclint",

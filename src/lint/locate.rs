@@ -33,6 +33,12 @@ pub(crate) struct Locator<'t> {
     lines: Vec<usize>,
 }
 
+/// `services.<service>.<key>[<i>]`, for the mutation planners that read how an item is
+/// written.
+pub(crate) fn path(service: &str, key: &str, i: usize) -> Path {
+    Path::root().key("services").key(service).key(key).index(i)
+}
+
 #[derive(Clone)]
 enum Node {
     Map(Mapping),

@@ -17,7 +17,7 @@ pub mod fix;
 mod images;
 pub mod input;
 mod interp;
-mod locate;
+pub(crate) mod locate;
 mod networks;
 mod ports;
 mod project;

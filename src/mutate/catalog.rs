@@ -13,8 +13,9 @@ pub(crate) const RESTART_UNLESS_STOPPED: &str = "restart-unless-stopped";
 pub(crate) const REDIS_VOLUME: &str = "redis-volume";
 pub(crate) const DROP_VERSION_KEY: &str = "drop-version-key";
 pub(crate) const IMAGE_HEALTHCHECK: &str = "image-healthcheck";
+pub(crate) const QUOTE_PORTS: &str = "quote-ports";
 
-static CATALOG: [MutationInfo; 10] = [
+static CATALOG: [MutationInfo; 11] = [
     MutationInfo {
         id: ENGINE_ASSIGNED_PORT,
         signatures: &[Signature::PortConflict],
@@ -81,6 +82,12 @@ static CATALOG: [MutationInfo; 10] = [
         signatures: &[],
         lint_rules: &["obsolete-version"],
         description: "remove the obsolete top-level `version:`",
+    },
+    MutationInfo {
+        id: QUOTE_PORTS,
+        signatures: &[],
+        lint_rules: &["unquoted-port"],
+        description: "quote `ports:` entries written as `xx:yy` without quotes",
     },
 ];
 

@@ -15,6 +15,7 @@ mod health;
 mod interp;
 mod names;
 mod ports;
+mod quote;
 mod render;
 mod services;
 mod tree;
