@@ -278,9 +278,8 @@ async fn write_validated(
             anyhow::Ok(out?)
         }
     };
-    let out = check(fixed).await;
-    let accepted = match out {
-        Ok(out) if out.success => true,
+    match check(fixed).await {
+        Ok(out) if out.success => {}
         Ok(out) => {
             let before = check(original).await;
             let _ = std::fs::remove_file(&scratch);
@@ -300,8 +299,7 @@ async fn write_validated(
             let _ = std::fs::remove_file(&scratch);
             return Err(e);
         }
-    };
-    debug_assert!(accepted);
+    }
     if let Ok(meta) = std::fs::metadata(path) {
         let _ = std::fs::set_permissions(&scratch, meta.permissions());
     }

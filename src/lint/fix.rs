@@ -138,6 +138,29 @@ pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
         current = next;
         findings = after;
     }
+    // A finding the planner could not reach (its node comes through an anchor or a merge
+    // key) is still there: say so rather than stay silent.
+    for info in mutate::catalog() {
+        if out.skipped.iter().any(|s| s.mutation == info.id) {
+            continue;
+        }
+        let left: Vec<String> = findings
+            .iter()
+            .filter(|f| f.mutation == Some(info.id))
+            .map(|f| f.path.clone())
+            .collect();
+        if !left.is_empty() {
+            out.skipped.push(Skipped {
+                mutation: info.id,
+                reason: format!(
+                    "still reported at {}: the node comes through an anchor or a merge key \
+                     (or is written in a way the fix does not cover), so it is reported, not \
+                     edited",
+                    left.join(", ")
+                ),
+            });
+        }
+    }
     out.text = current.text.clone();
     out.edits = edits(&file.text, &out.text);
     for f in &original {
@@ -350,6 +373,25 @@ mod tests {
                 .any(|s| s.mutation == "engine-assigned-port"),
             "{plan:#?}"
         );
+    }
+
+    #[test]
+    fn an_edit_inside_a_merged_anchor_is_reported_not_made() {
+        let text = "x-base: &base\n  container_name: shared   # every service gets it\n  restart: always\nservices:\n  a:\n    <<: *base\n    image: x:1\n";
+        let plan = plan(&file(text), &Options::default());
+        assert!(
+            plan.text
+                .contains("container_name: shared   # every service gets it")
+        );
+        assert!(
+            plan.skipped
+                .iter()
+                .any(|s| s.mutation == "drop-container-name"),
+            "{plan:#?}"
+        );
+        for e in &plan.edits {
+            assert!(inside(e, &plan.allowed), "{e:?}");
+        }
     }
 
     #[test]
