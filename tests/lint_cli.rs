@@ -101,6 +101,18 @@ fn bad_yaml_is_exit_2_with_line_and_column() {
     let doc = json(&lint(dir.path(), &["--json", "bad.yml"]));
     assert_eq!(doc["errors"][0]["line"], 4);
     assert_eq!(doc["errors"][0]["column"], 1);
+    // A file that is YAML but not a compose file names the key, and where it is.
+    let dir = workspace(&[(
+        "typo.yml",
+        "services:\n  a: {image: x}\nservice:\n  b: {}\n",
+    )]);
+    let out = lint(dir.path(), &["typo.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with("typo.yml:3:1: error: unknown top-level key `service`"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -9,7 +9,7 @@ use crate::compose::{ComposeError, ComposeFile};
 use crate::engine::ComposeCli;
 use crate::lint::fix::{self, FixPlan};
 use crate::lint::report::{self, FileReport, LoadError, Report};
-use crate::lint::{Config, Level, Options, input, lint_merged, lint_with, rules};
+use crate::lint::{Config, Level, Options, input, lint_merged, lint_with, locate, rules};
 use crate::task::Prompt;
 
 /// One thing to lint: a compose file, or a task's candidate inside its prompt.
@@ -153,8 +153,9 @@ fn load(target: &Target) -> Result<ComposeFile, LoadError> {
     };
     if target.in_prompt {
         let prompt = Prompt::load(&target.path).map_err(|e| failed(e.to_string(), None, None))?;
-        return ComposeFile::parse(&name, prompt.config_yaml(), prompt.config_line())
-            .map_err(|e| compose_error(&name, e));
+        let text = prompt.config_yaml();
+        return ComposeFile::parse(&name, text, prompt.config_line())
+            .map_err(|e| compose_error(&name, text, prompt.config_line(), e));
     }
     let text = std::fs::read_to_string(&target.path).map_err(|e| {
         failed(
@@ -163,19 +164,27 @@ fn load(target: &Target) -> Result<ComposeFile, LoadError> {
             None,
         )
     })?;
-    ComposeFile::parse(&name, &text, 1).map_err(|e| compose_error(&name, e))
+    ComposeFile::parse(&name, &text, 1).map_err(|e| compose_error(&name, &text, 1, e))
 }
 
-fn compose_error(name: &str, e: ComposeError) -> LoadError {
+fn compose_error(name: &str, text: &str, first_line: usize, e: ComposeError) -> LoadError {
     // The syntax error's position is part of its text (`:line:column`); SARIF and the
-    // annotations want it as fields.
+    // annotations want it as fields. A shape error names a key, found in the text.
+    let at = |keys: &[&str]| {
+        locate::key_position(text, keys)
+            .map(|(l, c)| (Some(l + first_line - 1), Some(c)))
+            .unwrap_or((None, None))
+    };
     let (line, column) = match &e {
         ComposeError::Syntax { location, .. } => {
             let mut parts = location.trim_start_matches(':').split(':');
             let line = parts.next().and_then(|l| l.parse().ok());
             (line, parts.next().and_then(|c| c.parse().ok()))
         }
-        _ => (None, None),
+        ComposeError::UnknownKey { key, .. } => at(&[key.as_str()]),
+        ComposeError::BadService { service, .. } => at(&["services", service.as_str()]),
+        ComposeError::NoServices { .. } => at(&["services"]),
+        ComposeError::NotAMapping { .. } => (None, None),
     };
     LoadError {
         file: name.to_string(),

@@ -39,6 +39,13 @@ pub(crate) fn path(service: &str, key: &str, i: usize) -> Path {
     Path::root().key("services").key(service).key(key).index(i)
 }
 
+/// Line and column of the mapping entry at `keys` (`["services", "api"]`) in `text`.
+pub(crate) fn key_position(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
+    let path = keys.iter().fold(Path::root(), |p, k| p.key(k));
+    let loc = Locator::new(text).locate(&path)?;
+    loc.exact.then_some((loc.line, loc.column))
+}
+
 #[derive(Clone)]
 enum Node {
     Map(Mapping),
