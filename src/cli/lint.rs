@@ -62,6 +62,7 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> anyhow::Result<u8> {
             } else {
                 input::dotenv_names(&target.path)
             },
+            ignore_suppressions: false,
         };
         // Compose merges `compose.override.yaml` into `compose.yaml` by itself; the
         // project it deploys is the merge, so that is what is linted.

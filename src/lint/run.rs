@@ -18,6 +18,8 @@ pub struct Options {
     /// Variables the sibling `.env` sets (names only: values are never needed, and never
     /// printed). Compose reads that file, so a reference to one of them has a value.
     pub dotenv: BTreeSet<String>,
+    /// Report what `# harness-lint disable-…` comments would silence.
+    pub ignore_suppressions: bool,
 }
 
 /// What every rule reads: the document with merge keys applied, and its services.
@@ -57,9 +59,17 @@ impl<'a> Ctx<'a> {
 }
 
 /// Every finding for the file under the default config, sorted by path then rule, with
-/// its line and column; suppression comments in the file apply.
+/// its line and column. This is the harness's own gate (the protocol's `lint` step, the
+/// proposer's check of a mutation): suppression comments do not apply, so a candidate —
+/// or a proposer writing one — cannot silence its own penalties.
 pub fn lint(file: &ComposeFile) -> Vec<Finding> {
-    lint_with(file, &Options::default())
+    lint_with(
+        file,
+        &Options {
+            ignore_suppressions: true,
+            ..Options::default()
+        },
+    )
 }
 
 /// As [`lint`], under `opts`.
@@ -68,6 +78,9 @@ pub fn lint_with(file: &ComposeFile, opts: &Options) -> Vec<Finding> {
     let mut findings = lint_doc(&file.doc, opts, Some(&locator));
     for f in &mut findings {
         place(f, file, &locator);
+    }
+    if opts.ignore_suppressions {
+        return findings;
     }
     unsuppressed(findings, file)
 }
@@ -98,6 +111,9 @@ pub fn lint_merged(
             place(&mut f, base, &base_text);
             in_base.push(f);
         }
+    }
+    if opts.ignore_suppressions {
+        return (in_base, in_over);
     }
     (unsuppressed(in_base, base), unsuppressed(in_over, over))
 }

@@ -386,3 +386,16 @@ fn every_rule_has_a_firing_and_a_quiet_snippet() {
         assert!(run(quiet).is_empty(), "{id} fires on\n{quiet}");
     }
 }
+
+#[test]
+fn the_harness_gate_ignores_suppression_comments_and_the_cli_honours_them() {
+    use super::run::{Options, lint_with};
+    let text = "# harness-lint disable-file\nservices:\n  a:\n    ports: [\"8001:8000\"]\n";
+    let file = ComposeFile::parse("t.yml", text, 1).expect("parses");
+    assert!(
+        lint(&file)
+            .iter()
+            .any(|f| f.rule == "hardcoded-host-port" && f.level == Level::Error)
+    );
+    assert!(lint_with(&file, &Options::default()).is_empty());
+}
