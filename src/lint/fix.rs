@@ -394,6 +394,79 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Whatever compose-shaped text comes in, planning its fixes never panics, and the
+        /// fixed text is the original with edits only inside the entries of its findings.
+        #[test]
+        fn fixes_stay_inside_their_findings_on_any_input(
+            lines in proptest::collection::vec(
+                "( {0,6})(services|ports|image|- |container_name|version|environment|restart|networks|name|<<|&a|\\*a)(: )?(\\[|\\{|\"|x|8001:8000|\\$\\{A\\}|1)?",
+                0..24,
+            )
+        ) {
+            let text = lines.join("\n");
+            if let Ok(f) = ComposeFile::parse("p.yml", &text, 1) {
+                let planned = plan(&f, &Options::default());
+                proptest::prop_assert_eq!(apply_edits(&f.text, &planned.edits), planned.text.clone());
+                for e in &planned.edits {
+                    proptest::prop_assert!(inside(e, &planned.allowed), "{:?}", e);
+                }
+            }
+        }
+    }
+
+    /// A service with some of the fixable problems, written in one of several styles.
+    fn service(i: usize, bits: u8, style: u8) -> String {
+        let mut s = format!("  s{i}:\n    image: x:1\n");
+        if bits & 1 != 0 {
+            s.push_str(&format!("    container_name: c{i}   # named\n"));
+        }
+        if bits & 2 != 0 {
+            s.push_str(match style % 3 {
+                0 => "    ports:\n      - 8001:8000\n",
+                1 => "    ports: [\"8001:8000\", 9000]\n",
+                _ => "    ports:\n      - target: 80\n        published: 8080\n",
+            });
+        }
+        if bits & 4 != 0 {
+            s.push_str("    environment:\n      A: ${A}\n      B: \"${B:?set B}\"\n");
+        }
+        if bits & 8 != 0 {
+            s.push_str("    restart: \"no\"\n");
+        }
+        if bits & 16 != 0 {
+            s.push_str("    <<: *base\n");
+        }
+        s
+    }
+
+    proptest::proptest! {
+        /// Files built from fixable problems in assorted styles, anchors included: every
+        /// edit lies inside an entry a finding points at, and the result parses.
+        #[test]
+        fn fixes_stay_inside_their_findings_on_generated_files(
+            services in proptest::collection::vec((0u8..32, 0u8..3), 1..5),
+            version in proptest::bool::ANY,
+        ) {
+            let mut text = String::from("x-base: &base\n  container_name: shared\n  restart: always\n");
+            if version {
+                text.push_str("version: '3.8'\n\n");
+            }
+            text.push_str("services:\n");
+            for (i, (bits, style)) in services.iter().enumerate() {
+                text.push_str(&service(i, *bits, *style));
+            }
+            let f = ComposeFile::parse("p.yml", &text, 1).expect("generated file parses");
+            let planned = plan(&f, &Options::default());
+            proptest::prop_assert_eq!(apply_edits(&f.text, &planned.edits), planned.text.clone());
+            for e in &planned.edits {
+                proptest::prop_assert!(inside(e, &planned.allowed), "{:?} in\n{}", e, text);
+            }
+            proptest::prop_assert!(ComposeFile::parse("p.yml", &planned.text, 1).is_ok());
+            proptest::prop_assert!(planned.text.contains("x-base: &base\n  container_name: shared\n"));
+        }
+    }
+
     #[test]
     fn widen_takes_whole_lines_and_trailing_blank_lines() {
         let t = "a: 1\nb: 2\n\n\nc: 3\n";
