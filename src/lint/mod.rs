@@ -8,6 +8,14 @@
 //! the mapping that lacks it (`services.api` for "no healthcheck").
 //!
 //! The YAML is read as written (not interpolated), with `<<:` merge keys applied.
+//! `locate` then finds each finding's node in the author's bytes (line, column, span)
+//! with the lossless parser the fixes use, and `finding` gives it a fingerprint from rule,
+//! path and value.
+//!
+//! The data path: rules (`ports`, `env`, `services`, `networks`, `security`, `images`,
+//! `project`, `references`) → `run` (config levels, suppression comments, `.env`, the
+//! override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
+//! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
 mod catalog;
 mod config;
