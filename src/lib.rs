@@ -15,6 +15,7 @@ pub mod lint;
 pub mod mutate;
 pub mod propose;
 pub mod protocol;
+pub mod reaper;
 pub mod record;
 pub mod recorder;
 pub mod redact;

@@ -62,6 +62,11 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
             println!("{}", page.display());
             Ok(exit::SUCCESS)
         }
+        Command::Reaper(args) => {
+            let idle = std::time::Duration::from_secs(args.idle);
+            crate::reaper::serve(&args.listen, idle).await?;
+            Ok(exit::SUCCESS)
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::output::{Reporter, format_ms};
 use crate::compose::{ComposeFile, config_hash};
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
+use crate::reaper::{self, Guard};
 use crate::record;
 use crate::recorder::{self, Origin, Recorded};
 use crate::redact::Redactor;
@@ -24,10 +25,15 @@ pub(super) struct Session {
     pub docker: Docker,
     pub compose: ComposeCli,
     pub store: Store,
+    /// Removes this process's runs if it is killed; `None` with --no-reaper.
+    pub reaper: Option<Guard>,
 }
 
 impl Session {
-    pub(super) async fn open(cli: &Cli) -> anyhow::Result<Session> {
+    pub(super) async fn open(
+        cli: &Cli,
+        reaper: Option<reaper::Options>,
+    ) -> anyhow::Result<Session> {
         // Everything that can be checked without the engine is checked before anything is
         // deployed, so bad input never costs a deploy or leaves a half-written run.
         let docker = Docker::connect().await?;
@@ -42,11 +48,30 @@ impl Session {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not collect leftovers of dead runs"),
         }
+        let reaper = match reaper {
+            Some(options) => guard(&docker, &options).await,
+            None => None,
+        };
         Ok(Session {
             docker,
             compose,
             store,
+            reaper,
         })
+    }
+}
+
+/// Without a reaper the run still goes ahead: the next run's gc is the fallback.
+async fn guard(docker: &Docker, options: &reaper::Options) -> Option<Guard> {
+    match Guard::start(docker, options).await {
+        Ok(guard) => {
+            tracing::debug!(addr = %guard.addr, "the reaper looks after this harness");
+            Some(guard)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no reaper: if this harness is killed, its containers stay until the next run or `harness gc`");
+            None
+        }
     }
 }
 
@@ -71,7 +96,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     let uuid = Uuid::new_v4();
     announce(cli, uuid);
     preflight(args)?;
-    let mut ctx = Session::open(cli).await?;
+    let mut ctx = Session::open(cli, args.reaper.options()).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
     write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
@@ -124,6 +149,12 @@ pub(super) async fn execute(
         instances: args.instances as usize,
         dummy_key,
     };
+    if let Some(reaper) = &ctx.reaper {
+        // Registered before the first `compose up`, so nothing of the run is ever unwatched.
+        if let Err(e) = reaper.watch(uuid).await {
+            tracing::warn!(error = %e, "the reaper does not watch this run");
+        }
+    }
     let (report, interrupted) = run_interruptible(ctx, &plan, reporter).await;
     let (s_before, f_before) = ctx.store.version_tally(version.id)?;
     let change = if s_before + f_before == 0 {
