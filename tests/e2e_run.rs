@@ -494,7 +494,14 @@ fn gc_removes_what_a_killed_harness_left() {
     let ws = Workspace::new("e2e_gc");
     let mut child = ws
         .harness()
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        // Without a reaper, only gc cleans up after a kill -9.
+        .args([
+            "run",
+            "--no-reaper",
+            "--config",
+            "docker/docker-compose.yml",
+            "--task",
+        ])
         .arg(ws.task())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -123,5 +123,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(move || crate::redact::RedactingStderr(redactor.clone()))
+        // Colour codes only for a person: not in CI logs, files or `docker logs`.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }
