@@ -26,7 +26,8 @@ fn run_args() -> Vec<&'static str> {
     vec!["run", "--config", "docker/docker-compose.yml"]
 }
 
-/// Reads the harness's lines until one contains `marker`; bounded by the line count.
+/// Reads the harness's lines until one contains `marker`; bounded by the line count. The
+/// rest is drained in the background, so the harness never dies of a closed pipe.
 fn read_until(child: &mut Child, marker: &str) -> Vec<String> {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
@@ -36,6 +37,7 @@ fn read_until(child: &mut Child, marker: &str) -> Vec<String> {
         let reached = line.contains(marker);
         seen.push(line);
         if reached {
+            std::thread::spawn(move || lines.for_each(drop));
             return seen;
         }
     }
@@ -293,4 +295,42 @@ fn a_killed_reaper_is_replaced_and_gc_finds_what_it_left() {
         "left behind: {:?}",
         ws.leftovers()
     );
+}
+
+#[test]
+fn a_live_harness_replaces_a_killed_reaper_and_is_still_looked_after() {
+    if !engine_available("a_live_harness_replaces_a_killed_reaper") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_reap_again");
+    let mut child = spawn(&ws, &run_args());
+    read_until(&mut child, " deploy ");
+    let first = container_id(&ws.reaper()).expect("a reaper runs");
+    let out = Command::new("docker")
+        .args(["kill", &first])
+        .output()
+        .expect("docker kill");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The harness notices the lost connection, starts a new reaper and watches its run again.
+    poll("a new reaper", Duration::from_secs(30), || {
+        container_id(&ws.reaper()).is_some_and(|id| id != first)
+            && reaper_log(&ws).contains("watching")
+    });
+    let killed = kill9(&mut child);
+    assert_reaped(&ws, killed, "after the reaper was replaced");
+}
+
+fn container_id(name: &str) -> Option<String> {
+    let out = Command::new("docker")
+        .args(["inspect", "--format", "{{.Id}} {{.State.Running}}", name])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (id, running) = text.trim().split_once(' ')?;
+    (running == "true").then(|| id.to_string())
 }
