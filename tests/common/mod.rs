@@ -30,15 +30,19 @@ pub fn engine_available(test: &str) -> bool {
 pub fn ensure_images() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let present = ["harness/executor:local", "harness/redis:local"]
-            .iter()
-            .all(|image| {
-                Command::new("docker")
-                    .args(["image", "inspect", image])
-                    .output()
-                    .map(|o| o.status.success())
-                    .unwrap_or(false)
-            });
+        let present = [
+            "harness/executor:local",
+            "harness/redis:local",
+            "harness/reaper:local",
+        ]
+        .iter()
+        .all(|image| {
+            Command::new("docker")
+                .args(["image", "inspect", image])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
         if !present {
             let out = harness_cmd()
                 .arg("images")
