@@ -343,13 +343,19 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
 
 /// SIGINT or SIGTERM mid-run: the harness removes what it started, records the run as
 /// interrupted and exits 130/143.
-fn interrupt_after(step: &str, signal: nix::sys::signal::Signal, code: i32) {
+fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signal, code: i32) {
     use std::io::{BufRead, BufReader};
     let ws = Workspace::new("e2e_signal");
-    let mut child = ws
-        .harness()
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
-        .arg(ws.task())
+    let mut cmd = ws.harness();
+    cmd.args(command)
+        .args(["--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task());
+    if command[0] == "iterate" {
+        // Never promote over the repository's own config.
+        cmd.arg("--graduate-to")
+            .arg(ws.dir.path().join("graduated.yml"));
+    }
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -400,7 +406,7 @@ fn sigint_after_deploy_cleans_up_and_records_the_run() {
         return;
     }
     ensure_images();
-    interrupt_after("deploy", nix::sys::signal::Signal::SIGINT, 130);
+    interrupt_after(&["run"], "deploy", nix::sys::signal::Signal::SIGINT, 130);
 }
 
 #[test]
@@ -409,7 +415,35 @@ fn sigterm_during_the_probes_cleans_up_and_records_the_run() {
         return;
     }
     ensure_images();
-    interrupt_after("redis", nix::sys::signal::Signal::SIGTERM, 143);
+    interrupt_after(&["run"], "redis", nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sigterm_during_iterate_cleans_up_and_records_the_run() {
+    if !engine_available("sigterm_during_iterate") {
+        return;
+    }
+    ensure_images();
+    interrupt_after(
+        &["iterate", "--apply"],
+        "api_probe",
+        nix::sys::signal::Signal::SIGTERM,
+        143,
+    );
+}
+
+#[test]
+fn sigint_during_iterate_cleans_up_and_records_the_run() {
+    if !engine_available("sigint_during_iterate") {
+        return;
+    }
+    ensure_images();
+    interrupt_after(
+        &["iterate", "--apply"],
+        "multi_instance",
+        nix::sys::signal::Signal::SIGINT,
+        130,
+    );
 }
 
 #[test]

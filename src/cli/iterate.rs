@@ -37,7 +37,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
     let code = loop {
         let end = run_version(cli, args, &mut ctx, &mut reporter, &mut records).await?;
         let failed = match end {
-            VersionEnd::Interrupted(code) => return Ok(code),
+            VersionEnd::Interrupted(code) => break code,
             VersionEnd::Graduated => break promote(args, &mut ctx, &reporter)?,
             VersionEnd::Unfinished if args.until_graduated => continue,
             VersionEnd::Unfinished => break exit::SUCCESS,
@@ -46,6 +46,10 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         let Some(next) = next_version(cli, args, &mut ctx, &reporter, &failed).await? else {
             break exit::RUN_FAILED;
         };
+        // A signal while proposing: stop before writing the next version.
+        if let Some(code) = ctx.interrupt.received() {
+            break code;
+        }
         if !args.apply {
             reporter.line("  (propose-only: nothing written; --apply writes it into the task)");
             break exit::RUN_FAILED;
@@ -81,14 +85,17 @@ async fn run_version(
     records: &mut Vec<RunRecord>,
 ) -> anyhow::Result<VersionEnd> {
     for _ in 0..args.runs_per_version.max(1) {
+        if let Some(code) = ctx.interrupt.received() {
+            return Ok(VersionEnd::Interrupted(code));
+        }
         let uuid = Uuid::new_v4();
         announce(cli, uuid);
         let ended = execute(cli, &args.run, uuid, ctx, reporter).await?;
+        let record = ended.recorded.record;
+        records.push(record.clone());
         if let Some(code) = ended.interrupted {
             return Ok(VersionEnd::Interrupted(code));
         }
-        let record = ended.recorded.record;
-        records.push(record.clone());
         let (s, f) = ended.recorded.tally;
         if score::graduated(s, f) {
             return Ok(VersionEnd::Graduated);

@@ -8,6 +8,7 @@ mod lint;
 mod output;
 mod run;
 mod scoreboard;
+mod signals;
 
 use std::process::ExitCode;
 

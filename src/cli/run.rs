@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::args::{Cli, RunArgs};
 use super::exit;
 use super::output::{Reporter, format_ms};
+use super::signals::Interrupt;
 use crate::compose::{ComposeFile, config_hash};
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
@@ -27,6 +28,7 @@ pub(super) struct Session {
     pub store: Store,
     /// Removes this process's runs if it is killed; `None` with --no-reaper.
     pub reaper: Option<Guard>,
+    pub interrupt: Interrupt,
 }
 
 impl Session {
@@ -34,6 +36,7 @@ impl Session {
         cli: &Cli,
         reaper: Option<reaper::Options>,
     ) -> anyhow::Result<Session> {
+        let interrupt = Interrupt::listen();
         // Everything that can be checked without the engine is checked before anything is
         // deployed, so bad input never costs a deploy or leaves a half-written run.
         let docker = Docker::connect().await?;
@@ -57,6 +60,7 @@ impl Session {
             compose,
             store,
             reaper,
+            interrupt,
         })
     }
 }
@@ -197,7 +201,7 @@ async fn run_interruptible(
         };
         tokio::select! {
             report = protocol::run(&ctx.docker, &ctx.compose, plan, &mut on_event) => Ok(report),
-            code = termination() => Err(code),
+            code = ctx.interrupt.wait() => Err(code),
         }
     };
     match outcome {
@@ -217,19 +221,6 @@ async fn run_interruptible(
             };
             (report, Some(code))
         }
-    }
-}
-
-/// Resolves with the exit code for the first SIGINT or SIGTERM.
-async fn termination() -> u8 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => exit::SIGINT,
-        _ = term.recv() => exit::SIGTERM,
     }
 }
 
