@@ -49,6 +49,27 @@ pub enum Command {
     Show(ShowArgs),
     /// Write a static HTML report (scoreboard, ratio charts, history, runs) to a directory.
     Report(ReportArgs),
+    /// Stream every run as JSON lines: task, version, scoreboard row, run file, chain hash.
+    Export(ExportArgs),
+    /// Load a `harness export --jsonl` stream into this scoreboard and runs dir, verified.
+    Import(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One JSON object per line (the only format, and the default).
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Only this task's runs (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file written by `harness export --jsonl`, or `-` for stdin.
+    pub file: PathBuf,
 }
 
 #[derive(Debug, Args)]
