@@ -501,6 +501,29 @@ mod tests {
         assert_eq!((tallies[0].successes, tallies[0].failures), (1, 1));
     }
 
+    /// Four harnesses starting at once on a scoreboard that does not exist yet: one creates
+    /// and migrates it, the others wait or retry — none fails with "table task already exists".
+    #[test]
+    fn four_first_opens_at_once_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Store::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for o in openers {
+                assert_eq!(o.join().unwrap(), Ok(()));
+            }
+        }
+    }
+
     /// Several processes' worth of writers on one file: every row lands, none is refused as
     /// "database is locked", and the chain links every row to the one before it.
     #[test]
