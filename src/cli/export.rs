@@ -40,7 +40,9 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
     } else {
         store::read_stream(&name, open(&args.file)?)?
     };
-    let mut store = Store::open(&cli.db)?;
+    // Both places a run lands must take it before either is touched.
+    super::run::writable_dir(&cli.runs_dir)?;
+    let mut store = Store::open_writable(&cli.db)?;
     let mut summary = Summary::default();
     for e in &entries {
         let outcome = store.import_entry(&cli.runs_dir, e)?;

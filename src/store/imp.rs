@@ -13,7 +13,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open the scoreboard `{path}`: {source} — check the path is writable, or move a corrupt file aside"
+        "cannot open the scoreboard `{path}`: {source} — if it is corrupt, move it aside (the next run creates a new one) or pass another with --db (HARNESS_DB); else check that the path is readable and writable"
     )]
     Open {
         path: PathBuf,
@@ -28,6 +28,10 @@ pub enum StoreError {
         #[source]
         source: rusqlite_migration::Error,
     },
+    #[error(
+        "the scoreboard `{path}` is read-only, so no run could be recorded — make the file and its directory writable, or pass another with --db (HARNESS_DB)"
+    )]
+    ReadOnly { path: PathBuf },
     #[error("scoreboard `{path}`: {source}")]
     Sql {
         path: PathBuf,
@@ -61,6 +65,7 @@ impl StoreError {
         match self {
             StoreError::Open { source, .. } | StoreError::Sql { source, .. } => is_busy(source),
             StoreError::Migrate { .. } => true,
+            StoreError::ReadOnly { .. } => false,
         }
     }
 }
@@ -118,9 +123,19 @@ impl Store {
     /// at once: one migrates, the others wait (busy timeout) and, if they lost the race,
     /// try again and find it migrated.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, false)
+    }
+
+    /// Opens the scoreboard for recording: a read-only one is refused before anything is
+    /// read from it (so not even its -wal/-shm files appear), not after a deploy.
+    pub fn open_writable(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, writable: bool) -> Result<Store, StoreError> {
         let mut attempt = 0;
         loop {
-            match Store::open_once(path) {
+            match Store::open_once(path, writable) {
                 Err(e) if attempt < RETRIES && e.is_transient() => {
                     attempt += 1;
                     std::thread::sleep(RETRY_PAUSE * attempt);
@@ -130,12 +145,17 @@ impl Store {
         }
     }
 
-    fn open_once(path: &Path) -> Result<Store, StoreError> {
+    fn open_once(path: &Path, writable: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
+        if writable && conn.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
