@@ -49,7 +49,7 @@ fn a_port_published_beyond_loopback_fails_the_deploy_as_exposed_port() {
             "--json",
             "run",
             "--steps",
-            "lint,deploy,shutdown",
+            "lint,deploy,multi_instance,shutdown",
             "--config",
         ])
         .arg(&config)
@@ -71,6 +71,9 @@ fn a_port_published_beyond_loopback_fails_the_deploy_as_exposed_port() {
         exposed.contains(&format!("{ip}:")) && exposed.contains("->8003"),
         "{exposed}"
     );
+    // The extra instances are read back too.
+    let multi = step("multi_instance");
+    assert_eq!(multi["signature"], "exposed_port", "{multi:#}");
     assert_eq!(step("shutdown")["status"], "pass", "{run:#}");
     assert!(ws.leftovers().is_empty(), "{:?}", ws.leftovers());
 }

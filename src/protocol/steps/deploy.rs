@@ -40,7 +40,7 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
 
 /// Every published port, read back from inspect, that binds anything but loopback:
 /// `service: host_ip:host_port->container_port`.
-fn exposed_ports(containers: &[ContainerInfo]) -> Vec<String> {
+pub(super) fn exposed_ports(containers: &[ContainerInfo]) -> Vec<String> {
     containers
         .iter()
         .flat_map(|c| c.ports.iter().map(move |p| (c, p)))
