@@ -582,3 +582,74 @@ fn four_imports_at_once_into_one_new_scoreboard_keep_every_row_and_the_chain() {
     assert_eq!(in_db, all);
     dst.assert_audits_clean();
 }
+
+#[test]
+fn versions_numbered_differently_here_are_conflicts_and_task_exports_stand_alone() {
+    let src = Board::new();
+    src.record("alpha", 4, true, &[], 0);
+    src.record("beta", 3, true, &[], 0);
+
+    // --task: one task's chain, verifiable on its own.
+    let out = src
+        .cmd()
+        .args(["export", "--jsonl", "--task", "beta"])
+        .output()
+        .expect("spawn");
+    let beta = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert_eq!(beta.lines().count(), 3);
+    let dst = Board::new();
+    let path = dst.write_stream("beta.jsonl", &beta);
+    assert_eq!(dst.import(&path).status.code(), Some(0));
+    dst.assert_audits_clean();
+
+    // Here, alpha's v1 is another config: the stream's v1 runs cannot be filed under it;
+    // its v2 is free here, so v2's runs land (with no parent: theirs is not here).
+    let clash = Board::new();
+    {
+        let mut store = Store::open(&clash.db()).expect("open");
+        let t = store.task_id("alpha", "prompts/alpha.md").expect("task");
+        store
+            .version(
+                t,
+                &NewVersion {
+                    hash: "ffffffffffffffffffffffff",
+                    config: "services: {}\n",
+                    parent: None,
+                    mutation: "seed",
+                    reason: "another history",
+                },
+            )
+            .expect("v1");
+    }
+    let path = clash.write_stream("alpha.jsonl", &src.export());
+    let out = clash.import(&path);
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    let conflicts: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("conflict"))
+        .collect();
+    assert_eq!(conflicts.len(), 2, "{stdout}");
+    assert!(
+        conflicts
+            .iter()
+            .all(|l| l.contains("v1 of task `alpha` here is another config")),
+        "{stdout}"
+    );
+    // alpha's v2 runs and all of beta are imported, and what is there audits clean.
+    assert!(
+        stdout.contains("5 imported, 0 already present, 2 conflict(s)"),
+        "{stdout}"
+    );
+    clash.assert_audits_clean();
+    let conn = rusqlite::Connection::open(clash.db()).expect("open");
+    let parent: Option<i64> = conn
+        .query_row(
+            "SELECT v.parent_id FROM version v JOIN task t ON t.id = v.task_id
+             WHERE t.name = 'alpha' AND v.number = 2",
+            [],
+            |r| r.get(0),
+        )
+        .expect("v2");
+    assert_eq!(parent, None, "v2 hung under a v1 that is another config");
+}

@@ -37,8 +37,9 @@ pub struct VersionLine {
     pub number: i64,
     /// sha256 of the normalised config.
     pub hash: String,
-    /// The parent version's number.
+    /// The parent version's number and content hash.
     pub parent: Option<i64>,
+    pub parent_hash: Option<String>,
     pub mutation: String,
     pub reason: String,
     pub config: String,
@@ -110,7 +111,7 @@ pub enum TransferError {
 
 const SELECT: &str = "SELECT t.name, t.path, v.number, v.hash, pv.number, v.mutation, v.reason,
         v.config, v.created_at, r.uuid, r.started_at, r.success, r.duration_ms, r.file,
-        r.prev_hash, r.hash, r.json
+        r.prev_hash, r.hash, r.json, pv.hash
      FROM run r JOIN task t ON t.id = r.task_id JOIN version v ON v.id = r.version_id
      LEFT JOIN version pv ON pv.id = v.parent_id
      WHERE ?1 IS NULL OR t.name = ?1
@@ -167,6 +168,7 @@ fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
             number: r.get(2)?,
             hash: r.get(3)?,
             parent: r.get(4)?,
+            parent_hash: r.get(17)?,
             mutation: r.get(5)?,
             reason: r.get(6)?,
             config: r.get(7)?,

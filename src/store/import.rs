@@ -280,14 +280,9 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
     let version_id = match version_by_hash(tx, task_id, &v.hash)? {
         Some(row) => row.id,
         None => {
-            let parent: Option<i64> = match v.parent {
-                Some(n) => tx
-                    .query_row(
-                        "SELECT id FROM version WHERE task_id = ?1 AND number = ?2",
-                        params![task_id, n],
-                        |r| r.get(0),
-                    )
-                    .optional()?,
+            // The parent by content: the same number here may be another config.
+            let parent = match &v.parent_hash {
+                Some(h) => version_by_hash(tx, task_id, h)?.map(|p| p.id),
                 None => None,
             };
             let new = NewVersion {
