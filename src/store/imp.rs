@@ -64,7 +64,12 @@ impl StoreError {
     fn is_transient(&self) -> bool {
         match self {
             StoreError::Open { source, .. } | StoreError::Sql { source, .. } => is_busy(source),
-            StoreError::Migrate { .. } => true,
+            // Another process migrated first ("table task already exists"), or holds the lock.
+            StoreError::Migrate {
+                source: rusqlite_migration::Error::RusqliteError { .. },
+                ..
+            } => true,
+            StoreError::Migrate { .. } => false,
             StoreError::ReadOnly { .. } => false,
         }
     }
