@@ -49,7 +49,7 @@ fn a_port_published_beyond_loopback_fails_the_deploy_as_exposed_port() {
             "--json",
             "run",
             "--steps",
-            "lint,deploy,multi_instance,shutdown",
+            "lint,deploy,missing_key,multi_instance,shutdown",
             "--config",
         ])
         .arg(&config)
@@ -72,8 +72,9 @@ fn a_port_published_beyond_loopback_fails_the_deploy_as_exposed_port() {
         "{exposed}"
     );
     // The extra instances are read back too.
-    let multi = step("multi_instance");
-    assert_eq!(multi["signature"], "exposed_port", "{multi:#}");
+    for name in ["missing_key", "multi_instance"] {
+        assert_eq!(step(name)["signature"], "exposed_port", "{:#}", step(name));
+    }
     assert_eq!(step("shutdown")["status"], "pass", "{run:#}");
     assert!(ws.leftovers().is_empty(), "{:?}", ws.leftovers());
 }
