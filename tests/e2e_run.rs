@@ -287,6 +287,37 @@ fn an_unreachable_engine_is_a_clear_error_that_changes_nothing() {
     assert!(!ws.runs().exists() || ws.files_containing("execution_uuid").is_empty());
 }
 
+/// Distinctive fake secrets: the Anthropic key and one of each secret-looking name.
+const PLANTED: [(&str, &str); 4] = [
+    ("ANTHROPIC_API_KEY", "sk-ant-PLANTED-e2e-7f3c9a1b5d"),
+    ("FOO_TOKEN", "planted-foo-token-4b1e8d2c"),
+    ("BAR_SECRET", "planted-bar-secret-9a6f3e71"),
+    ("DB_PASSWORD", "planted-db-password-c58d04aa"),
+];
+
+/// Runs `cmd` with the planted secrets in its environment; exit code, stdout, stderr.
+fn with_secrets(mut cmd: std::process::Command) -> (i32, String, String) {
+    for (k, v) in PLANTED {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("spawn");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every planted value (and the harness's own dummy key) found in `text`.
+fn leaked(text: &str) -> Vec<&'static str> {
+    PLANTED
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(["sk-ant-harness-dummy"])
+        .filter(|v| text.contains(v))
+        .collect()
+}
+
 #[test]
 fn a_planted_key_appears_nowhere_the_harness_writes() {
     if !engine_available("a_planted_key_appears_nowhere") {
@@ -294,28 +325,64 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_secret");
-    let planted = "sk-ant-PLANTED-e2e-7f3c9a1b5d";
-    let out = ws
-        .harness()
-        .env("ANTHROPIC_API_KEY", planted)
-        // bollard at debug logs whole inspect responses, container environments included.
-        .env("HARNESS_LOG", "harness=debug,bollard=debug")
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
-        .arg(ws.task())
-        .output()
-        .expect("spawn");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(
-        !stdout.contains(planted) && !stderr.contains(planted),
-        "the key reached the terminal"
-    );
-    // Every file the run wrote: runs/ (record, compose files, container logs), the
-    // scoreboard with its WAL, and the prompt.
+    // The reference stack, also handing the other secrets to the service, so they reach
+    // the container's environment (and so inspect output, compose output and logs).
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
+    )
+    .expect("read the reference config");
+    let anchor = "ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY:-}\n";
+    assert!(reference.contains(anchor));
+    let config = ws.dir.path().join("secrets.yml");
+    std::fs::write(
+        &config,
+        reference.replacen(
+            anchor,
+            &format!(
+                "{anchor}      FOO_TOKEN: ${{FOO_TOKEN:-}}\n      BAR_SECRET: ${{BAR_SECRET:-}}\n      DB_PASSWORD: ${{DB_PASSWORD:-}}\n"
+            ),
+            1,
+        ),
+    )
+    .expect("write config");
+    let junit = ws.dir.path().join("junit.xml");
+    let report = ws.dir.path().join("report");
+
+    let mut outputs = Vec::new();
+    let mut run = ws.harness();
+    // bollard at debug logs whole inspect responses, container environments included.
+    run.env("HARNESS_LOG", "harness=debug,bollard=debug")
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--task")
+        .arg(ws.task());
+    let (code, stdout, stderr) = with_secrets(run);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    outputs.push(("run", stdout, stderr));
+    let mut html = ws.harness();
+    html.arg("report").arg("--out").arg(&report);
+    let (code, stdout, stderr) = with_secrets(html);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    outputs.push(("report", stdout, stderr));
+    let mut export = ws.harness();
+    export.args(["export", "--jsonl"]);
+    let (code, stdout, stderr) = with_secrets(export);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("execution_uuid"), "{stdout}");
+    outputs.push(("export", stdout, stderr));
+    for (what, stdout, stderr) in &outputs {
+        assert!(leaked(stdout).is_empty(), "{what}: a secret reached stdout");
+        assert!(leaked(stderr).is_empty(), "{what}: a secret reached stderr");
+    }
+
+    // Every file written: runs/ (record, compose files, container logs), the scoreboard
+    // with its WAL, the prompt, the JUnit file and the HTML report.
     let mut leaks = Vec::new();
     let mut stack = vec![ws.dir.path().to_path_buf()];
-    let mut files = 0;
+    let mut files = Vec::new();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
             let path = entry.path();
@@ -323,16 +390,26 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
                 stack.push(path);
                 continue;
             }
-            files += 1;
             let bytes = std::fs::read(&path).expect("read");
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains(planted) || text.contains("sk-ant-harness-dummy") {
-                leaks.push(path);
+            let found = leaked(&String::from_utf8_lossy(&bytes));
+            if !found.is_empty() {
+                leaks.push((path.clone(), found));
             }
+            files.push(path);
         }
     }
-    assert!(files > 5, "the run wrote its files ({files})");
-    assert!(leaks.is_empty(), "a key leaked into {leaks:?}");
+    assert!(files.len() > 5, "the run wrote its files ({files:?})");
+    for wanted in ["junit.xml", "index.html", "scoreboard.db", ".md"] {
+        assert!(
+            files.iter().any(|f| f.to_string_lossy().ends_with(wanted)),
+            "no {wanted} among {files:?}"
+        );
+    }
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().contains("/logs/")),
+        "no container log among {files:?}"
+    );
+    assert!(leaks.is_empty(), "secrets leaked: {leaks:?}");
     // The service did see a key: the record says present, never what.
     let hits = ws.files_containing("\"api_key_present\": true");
     assert!(

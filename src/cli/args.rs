@@ -47,6 +47,10 @@ pub enum Command {
     Audit(AuditArgs),
     /// One run's steps, evidence paths and verdict, by UUID or prefix.
     Show(ShowArgs),
+    /// Stream every run as JSON lines: task, version, scoreboard row, run file, chain hash.
+    Export(ExportArgs),
+    /// Load a `harness export --jsonl` stream into this scoreboard and runs dir, verified.
+    Import(ImportArgs),
     /// Write a static HTML report (scoreboard, ratio charts, history, runs) to a directory.
     Report(ReportArgs),
     /// Remove the runs of harnesses that die (runs inside the reaper container).
@@ -251,4 +255,21 @@ pub struct ImagesArgs {
     /// Debian's redis-cli binary.
     #[arg(long, default_value = "/usr/bin/redis-cli")]
     pub redis_cli: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One JSON object per line (the only format, and the default).
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Only this task's runs (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file written by `harness export --jsonl`, or `-` for stdin.
+    pub file: PathBuf,
 }

@@ -2,6 +2,7 @@
 
 mod args;
 mod audit;
+mod export;
 mod images;
 mod iterate;
 mod lint;
@@ -58,6 +59,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Gc(args) => gc(&cli, args).await,
         Command::Audit(args) => audit::audit(&cli, args),
         Command::Show(args) => audit::show(&cli, args),
+        Command::Export(args) => export::export(&cli, args),
+        Command::Import(args) => export::import(&cli, args),
         Command::Report(args) => {
             let page = crate::report::html(&cli.db, &cli.runs_dir, &args.out)?;
             println!("{}", page.display());

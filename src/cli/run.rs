@@ -42,7 +42,7 @@ impl Session {
         let docker = Docker::connect().await?;
         let compose = ComposeCli::detect().await?;
         writable_dir(&cli.runs_dir)?;
-        let store = Store::open(&cli.db)?;
+        let store = Store::open_writable(&cli.db)?;
         // What a killed harness left would hold ports and names: collect it first.
         match crate::gc::collect(&docker, false).await {
             Ok(c) if !c.is_empty() => {
@@ -333,7 +333,7 @@ fn history_change(reason: &str) -> String {
 
 /// The runs directory exists (or can be made) and takes a file. A directory made only
 /// for this check is removed again: bad input must leave the disk as it was.
-fn writable_dir(dir: &Path) -> anyhow::Result<()> {
+pub(super) fn writable_dir(dir: &Path) -> anyhow::Result<()> {
     let fix = "make it writable or choose another with --runs-dir / HARNESS_RUNS_DIR";
     let existed = dir.exists();
     std::fs::create_dir_all(dir).with_context(|| {
