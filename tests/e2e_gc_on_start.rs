@@ -17,7 +17,14 @@ fn the_next_run_collects_what_a_killed_harness_left() {
     let ws = Workspace::new("e2e_gc_start");
     let mut child = ws
         .harness()
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        // Without a reaper, so what the kill leaves waits for the next run's gc.
+        .args([
+            "run",
+            "--no-reaper",
+            "--config",
+            "docker/docker-compose.yml",
+            "--task",
+        ])
         .arg(ws.task())
         .stdout(Stdio::piped())
         .spawn()
