@@ -202,17 +202,21 @@ fn a_missing_image_names_the_command_that_builds_it() {
         "services:\n  app:\n    image: harness/absent-image:local\n",
     )
     .expect("write");
-    let (code, run, _) = run_json(&ws, &["--config", config.to_str().expect("utf8")]);
-    assert_eq!(code, 1);
-    let deploy = step(&run, "deploy");
-    assert_eq!(deploy["signature"], "image_missing");
-    assert!(
-        deploy["evidence"]["fix"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("harness images"),
-        "{deploy}"
-    );
+    let prompt = std::fs::read(ws.task()).expect("read");
+    let out = ws
+        .harness()
+        .args(["run", "--config", config.to_str().expect("utf8"), "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needed in ["absent.yml", "services.app.image", "harness images"] {
+        assert!(stderr.contains(needed), "names {needed}: {stderr}");
+    }
+    assert_eq!(std::fs::read(ws.task()).expect("read"), prompt);
+    assert!(!ws.runs().exists(), "no run directory");
+    assert!(!ws.db().exists(), "no scoreboard");
     assert!(ws.leftovers().is_empty());
 }
 

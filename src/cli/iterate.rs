@@ -29,8 +29,8 @@ enum VersionEnd {
 }
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
-    super::run::preflight(&args.run)?;
-    let mut ctx = Session::open(cli, args.run.reaper.options()).await?;
+    let candidate = super::run::preflight(&args.run)?;
+    let mut ctx = Session::open(cli, args.run.reaper.options(), Some(&candidate)).await?;
     let mut reporter = Reporter::new(cli.json);
     let mut records = Vec::new();
     let mut mutations = 0;
@@ -236,7 +236,7 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
 
 pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
     // Proposing deploys nothing: no reaper to look after it.
-    let mut ctx = Session::open(cli, None).await?;
+    let mut ctx = Session::open(cli, None, None).await?;
     let prompt = Prompt::load(&args.task)?;
     let task_id = prompt_task_id(&ctx, &args.task, &prompt)?;
     let (current, version) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;

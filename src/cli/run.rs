@@ -32,14 +32,19 @@ pub(super) struct Session {
 }
 
 impl Session {
+    /// `deploys`: the config about to be deployed, whose images must exist.
     pub(super) async fn open(
         cli: &Cli,
         reaper: Option<reaper::Options>,
+        deploys: Option<&ComposeFile>,
     ) -> anyhow::Result<Session> {
         let interrupt = Interrupt::listen();
-        // Everything that can be checked without the engine is checked before anything is
+        // Everything that can be checked is checked before anything is written or
         // deployed, so bad input never costs a deploy or leaves a half-written run.
         let docker = Docker::connect().await?;
+        if let Some(candidate) = deploys {
+            require_images(&docker, candidate).await?;
+        }
         let compose = ComposeCli::detect().await?;
         writable_dir(&cli.runs_dir)?;
         let store = Store::open_writable(&cli.db)?;
@@ -99,8 +104,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = Uuid::new_v4();
     announce(cli, uuid);
-    preflight(args)?;
-    let mut ctx = Session::open(cli, args.reaper.options()).await?;
+    let candidate = preflight(args)?;
+    let mut ctx = Session::open(cli, args.reaper.options(), Some(&candidate)).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
     write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
@@ -358,22 +363,42 @@ pub(super) fn writable_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Reads and checks every input without touching the disk or the engine, so bad input
 /// fails with exit 2 before anything is created.
-pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<()> {
+/// Checks what can be checked without the engine; returns the config that will deploy.
+pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<ComposeFile> {
     select_steps(&args.steps, &args.skip)?;
     let prompt = Prompt::load(&args.task)?;
-    ComposeFile::parse(
+    let own = ComposeFile::parse(
         &prompt.path().to_string_lossy(),
         prompt.config_yaml(),
         prompt.config_line(),
     )?;
-    if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the config `{}` — check the path given to --config",
-                path.display()
-            )
-        })?;
-        ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+    let Some(path) = &args.config else {
+        return Ok(own);
+    };
+    let text = std::fs::read_to_string(path).with_context(|| {
+        format!(
+            "cannot read the config `{}` — check the path given to --config",
+            path.display()
+        )
+    })?;
+    Ok(ComposeFile::parse(&path.to_string_lossy(), &text, 1)?)
+}
+
+/// An image that is not on the engine cannot be pulled on a machine without a registry:
+/// refuse before anything is written, naming the service and the command that builds it.
+/// (Services with `build:` are built by Compose; interpolated names are left to deploy.)
+async fn require_images(docker: &Docker, candidate: &ComposeFile) -> anyhow::Result<()> {
+    for (service, image) in candidate.images() {
+        let built = candidate
+            .service(&service)
+            .is_some_and(|s| s.get("build").is_some());
+        if built || image.contains('$') || docker.image_exists(&image).await? {
+            continue;
+        }
+        bail!(
+            "{}: services.{service}.image: `{image}` is not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`, or build `{image}` locally",
+            candidate.origin
+        );
     }
     Ok(())
 }
