@@ -82,7 +82,7 @@ fn belongs(project: &str, marker: &str) -> bool {
 
 /// A run without a pid label, or whose pid is gone, has no owner. Runs of this very
 /// process are never collected.
-fn owner_alive(pid: &str) -> bool {
+pub(crate) fn owner_alive(pid: &str) -> bool {
     let Ok(pid) = pid.parse::<i32>() else {
         return false;
     };

@@ -328,3 +328,34 @@ fn a_task_that_does_not_exist_is_named() {
         &["/nonexistent/task.md", "--task"],
     );
 }
+
+#[test]
+fn an_exhausted_port_range_is_refused_before_anything_is_written() {
+    let ws = Workspace::new("bad_range");
+    // The range's only port is taken (here by this test), as by another program.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = held.local_addr().expect("addr").port();
+    let range = format!("{port}-{port}");
+    rejects(
+        &ws,
+        &[
+            "--config",
+            "docker/docker-compose.yml",
+            "--port-range",
+            &range,
+        ],
+        &[
+            "--port-range",
+            &range,
+            "0 of its ports are free",
+            "publishes 2",
+            "widen the range",
+        ],
+    );
+    rejects(
+        &ws,
+        &["--port-range", "30000"],
+        &["--port-range", "FIRST-LAST"],
+    );
+    drop(held);
+}

@@ -660,3 +660,60 @@ fn gc_removes_what_a_killed_harness_left() {
         ws.leftovers()
     );
 }
+
+#[test]
+fn range_mode_deploys_every_instance_on_leased_ports_of_the_range() {
+    if !engine_available("range_mode_deploys_every_instance") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_range");
+    let (first, last) = (23100, 23119);
+    let range = format!("{first}-{last}");
+    let (code, run, stderr) = run_json(
+        &ws,
+        &[
+            "--config",
+            "docker/docker-compose.yml",
+            "--port-range",
+            &range,
+        ],
+    );
+    assert_eq!(code, 0, "{run:#}\n{stderr}");
+    for key in ["api_port", "websocket_port"] {
+        let port = run["deployment"][key].as_u64().expect("port");
+        assert!(
+            (first..=last).contains(&port),
+            "{key} {port} outside {range}"
+        );
+    }
+    // Every instance (main, missing_key's two, multi_instance's) deployed from its own
+    // pinned copy of the candidate, no two sharing a port.
+    let compose = ws
+        .runs()
+        .join(&run["execution_uuid"].as_str().expect("uuid")[..8]);
+    let mut pinned = Vec::new();
+    for entry in std::fs::read_dir(compose.join("compose"))
+        .expect("compose dir")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("candidate-") {
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            for port in (first..=last).filter(|p| text.contains(&format!("127.0.0.1:{p}:"))) {
+                pinned.push(port);
+            }
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = pinned.iter().collect();
+    assert!(
+        pinned.len() >= 6,
+        "three or more instances pinned: {pinned:?}"
+    );
+    assert_eq!(
+        distinct.len(),
+        pinned.len(),
+        "no port leased twice: {pinned:?}"
+    );
+    assert!(ws.leftovers().is_empty());
+}

@@ -138,6 +138,11 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
     pub instances: u64,
 
+    /// Range mode: lease the stack's host ports from FIRST-LAST (shared with every harness
+    /// on this machine, under a lock) instead of letting the engine pick them.
+    #[arg(long, env = "HARNESS_PORT_RANGE")]
+    pub port_range: Option<crate::protocol::PortRange>,
+
     #[command(flatten)]
     pub reaper: ReaperFlags,
 }

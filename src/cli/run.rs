@@ -157,6 +157,7 @@ pub(super) async fn execute(
         redactor: Redactor::from_env(),
         instances: args.instances as usize,
         dummy_key,
+        port_range: args.port_range,
     };
     if let Some(reaper) = &ctx.reaper {
         // Registered before the first `compose up`, so nothing of the run is ever unwatched.
@@ -372,16 +373,31 @@ pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<ComposeFile> {
         prompt.config_yaml(),
         prompt.config_line(),
     )?;
-    let Some(path) = &args.config else {
-        return Ok(own);
+    let candidate = match &args.config {
+        None => own,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the config `{}` — check the path given to --config",
+                    path.display()
+                )
+            })?;
+            ComposeFile::parse(&path.to_string_lossy(), &text, 1)?
+        }
     };
-    let text = std::fs::read_to_string(path).with_context(|| {
-        format!(
-            "cannot read the config `{}` — check the path given to --config",
-            path.display()
-        )
-    })?;
-    Ok(ComposeFile::parse(&path.to_string_lossy(), &text, 1)?)
+    if let Some(range) = args.port_range {
+        let needed = crate::protocol::port_range::needed(&candidate);
+        let free = range.free()?;
+        if free < needed {
+            return Err(crate::protocol::port_range::RangeError::Exhausted {
+                range,
+                needed,
+                free,
+            }
+            .into());
+        }
+    }
+    Ok(candidate)
 }
 
 /// An image that is not on the engine cannot be pulled on a machine without a registry:
