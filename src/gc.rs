@@ -19,32 +19,44 @@ pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Vec<Collected>, E
         if owner_alive(&pid) || collected.iter().any(|c: &Collected| c.run == run) {
             continue;
         }
-        let projects = run_projects(docker, &run).await?;
-        let mut removed = if dry_run {
-            let mut found = docker.leftovers(LABEL_RUN, &run).await?;
-            for project in &projects {
-                let more = docker.project_leftovers(project).await?;
-                found.networks.extend(more.networks);
-                found.volumes.extend(more.volumes);
-            }
-            found
-        } else {
-            let mut removed = docker.remove_labelled(LABEL_RUN, &run).await?;
-            // Compose's default network carries only the project label, not the run's.
-            for project in &projects {
-                let more = docker.remove_project(project).await?;
-                removed.networks.extend(more.networks);
-                removed.volumes.extend(more.volumes);
-            }
-            removed
-        };
-        removed.networks.sort();
-        removed.networks.dedup();
-        removed.volumes.sort();
-        removed.volumes.dedup();
+        let removed = remove_run(docker, &run, dry_run).await?;
         collected.push(Collected { run, pid, removed });
     }
     Ok(collected)
+}
+
+/// Removes (or with `dry_run` only lists) everything of one run: what carries its label,
+/// and what Compose made for its projects (the default network carries only the project's).
+pub async fn remove_run(
+    docker: &Docker,
+    run: &str,
+    dry_run: bool,
+) -> Result<Leftovers, EngineError> {
+    let projects = run_projects(docker, run).await?;
+    let mut removed = if dry_run {
+        docker.leftovers(LABEL_RUN, run).await?
+    } else {
+        docker.remove_labelled(LABEL_RUN, run).await?
+    };
+    for project in &projects {
+        let more = if dry_run {
+            docker.project_leftovers(project).await?
+        } else {
+            docker.remove_project(project).await?
+        };
+        removed.containers.extend(more.containers);
+        removed.networks.extend(more.networks);
+        removed.volumes.extend(more.volumes);
+    }
+    for names in [
+        &mut removed.containers,
+        &mut removed.networks,
+        &mut removed.volumes,
+    ] {
+        names.sort();
+        names.dedup();
+    }
+    Ok(removed)
 }
 
 /// The compose projects of a run: their names are `h-<task>-<uuid8>-<i>`, and every
@@ -70,7 +82,7 @@ fn belongs(project: &str, marker: &str) -> bool {
 
 /// A run without a pid label, or whose pid is gone, has no owner. Runs of this very
 /// process are never collected.
-fn owner_alive(pid: &str) -> bool {
+pub(crate) fn owner_alive(pid: &str) -> bool {
     let Ok(pid) = pid.parse::<i32>() else {
         return false;
     };

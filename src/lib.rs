@@ -4,6 +4,17 @@
 //!
 //! Data flows one way: task → version → deploy → steps → record → score.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::panic,
+        clippy::todo,
+        clippy::unimplemented
+    )
+)]
+
 pub mod audit;
 pub mod cli;
 pub mod compose;
@@ -15,6 +26,7 @@ pub mod lint;
 pub mod mutate;
 pub mod propose;
 pub mod protocol;
+pub mod reaper;
 pub mod record;
 pub mod recorder;
 pub mod redact;

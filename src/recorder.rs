@@ -91,6 +91,11 @@ pub fn record(
     let stamp = origin.started.format("%Y%m%dT%H%M%SZ").to_string();
     let file = record::write(runs_dir, &record, &stamp)?;
     let json = record.to_json();
+    // Other harnesses may be recording runs of this task right now: row, tally and prompt
+    // row are made one run at a time, on the prompt as it is now, not as this run found it.
+    let mut lock = TaskLock::new(prompt.path());
+    let _held = lock.acquire();
+    let prompt = &Prompt::load(prompt.path())?;
     let hash = store.insert_run(
         origin.task_id,
         &NewRun {
@@ -125,6 +130,37 @@ pub fn record(
         hash,
         tally,
     })
+}
+
+/// An exclusive lock on the directory holding the task's prompt, held while a run is
+/// recorded. Best effort: where the directory cannot be locked, recording goes on unlocked.
+struct TaskLock(Option<fd_lock::RwLock<std::fs::File>>);
+
+impl TaskLock {
+    fn new(prompt: &Path) -> TaskLock {
+        let dir = match prompt.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        match std::fs::File::open(dir) {
+            Ok(f) => TaskLock(Some(fd_lock::RwLock::new(f))),
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "cannot lock the task's directory; recording unlocked");
+                TaskLock(None)
+            }
+        }
+    }
+
+    fn acquire(&mut self) -> Option<fd_lock::RwLockWriteGuard<'_, std::fs::File>> {
+        let lock = self.0.as_mut()?;
+        match lock.write() {
+            Ok(guard) => Some(guard),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot lock the task's directory; recording unlocked");
+                None
+            }
+        }
+    }
 }
 
 fn result_text(record: &RunRecord, (s, f): (u64, u64)) -> String {

@@ -158,3 +158,204 @@ fn a_corrupt_scoreboard_or_an_unwritable_runs_dir_stops_before_any_deploy() {
     );
     assert!(ws.leftovers().is_empty());
 }
+
+/// `cmd` as a user the file modes apply to: as root (who writes through any mode), the same
+/// command under `setpriv` as nobody, keeping access to the Docker socket.
+fn unprivileged(cmd: &std::process::Command) -> std::process::Command {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false);
+    let mut out = if root {
+        use std::os::unix::fs::MetadataExt;
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534"]);
+        match std::fs::metadata("/var/run/docker.sock") {
+            Ok(m) => c.arg(format!("--groups={}", m.gid())),
+            Err(_) => c.arg("--clear-groups"),
+        };
+        c.arg("--").arg(cmd.get_program());
+        c
+    } else {
+        std::process::Command::new(cmd.get_program())
+    };
+    out.args(cmd.get_args()).env("HOME", "/tmp");
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => out.env(k, v),
+            None => out.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        out.current_dir(dir);
+    }
+    out
+}
+
+/// Makes `path` read-only for [`unprivileged`] commands; the workspace itself stays theirs.
+fn read_only(ws: &Workspace, path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(ws.dir.path(), std::fs::Permissions::from_mode(0o777))
+        .expect("chmod workspace");
+    let mode = if path.is_dir() { 0o555 } else { 0o444 };
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// Runs `cmd`; asserts exit 2, an unchanged workspace, and stderr naming every needle.
+fn refused(ws: &Workspace, what: &str, mut cmd: std::process::Command, needles: &[&str]) {
+    let before = snapshot(ws.dir.path());
+    let out = cmd.output().expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+    for needle in needles {
+        assert!(
+            stderr.contains(needle),
+            "{what}: `{needle}` not in: {stderr}"
+        );
+    }
+    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+    assert_eq!(
+        snapshot(ws.dir.path()),
+        before,
+        "{what} changed files on disk"
+    );
+}
+
+/// A valid, empty export stream: these tests are about where it would land, not what.
+fn empty_stream(ws: &Workspace) -> std::path::PathBuf {
+    let path = ws.dir.path().join("empty.jsonl");
+    std::fs::write(&path, b"\n").expect("write");
+    path
+}
+
+#[test]
+fn a_read_only_or_corrupt_scoreboard_refuses_an_import_and_nothing_changes() {
+    let ws = Workspace::new("bad_store_import");
+    let stream = empty_stream(&ws);
+    let created = ws.harness().arg("scoreboard").output().expect("spawn");
+    assert!(created.status.success(), "{created:?}");
+    read_only(&ws, &ws.db());
+    let mut import = ws.harness();
+    import.arg("import").arg(&stream);
+    refused(
+        &ws,
+        "read-only scoreboard",
+        unprivileged(&import),
+        &["scoreboard.db", "read-only", "--db"],
+    );
+    assert!(!ws.dir.path().join("scoreboard.db-wal").exists());
+
+    std::fs::remove_file(ws.db()).expect("rm");
+    std::fs::write(ws.db(), b"not a database, just bytes").expect("write");
+    refused(
+        &ws,
+        "corrupt scoreboard",
+        import,
+        &["scoreboard.db", "not a database", "move it aside", "--db"],
+    );
+
+    let mut missing = ws.harness();
+    missing.args(["import", "/nonexistent/runs.jsonl"]);
+    refused(
+        &ws,
+        "missing stream",
+        missing,
+        &["/nonexistent/runs.jsonl", "harness export --jsonl"],
+    );
+}
+
+#[test]
+fn a_read_only_scoreboard_stops_a_run_before_any_deploy() {
+    if !engine_available("a_read_only_scoreboard_stops_a_run_before_any_deploy") {
+        return;
+    }
+    let ws = Workspace::new("ro_store");
+    let created = ws.harness().arg("scoreboard").output().expect("spawn");
+    assert!(created.status.success(), "{created:?}");
+    read_only(&ws, &ws.db());
+    let mut run = ws.harness();
+    run.args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task());
+    refused(
+        &ws,
+        "read-only scoreboard",
+        unprivileged(&run),
+        &["scoreboard.db", "read-only", "--db"],
+    );
+    assert!(ws.leftovers().is_empty());
+}
+
+#[test]
+fn an_unwritable_runs_dir_stops_a_run_and_an_import() {
+    let ws = Workspace::new("ro_runs");
+    std::fs::create_dir(ws.runs()).expect("mkdir runs");
+    read_only(&ws, &ws.runs());
+    let stream = empty_stream(&ws);
+    let mut import = ws.harness();
+    import.arg("import").arg(&stream);
+    refused(
+        &ws,
+        "import into an unwritable runs dir",
+        unprivileged(&import),
+        &["runs directory", "/runs", "--runs-dir"],
+    );
+    assert!(!ws.db().exists(), "the scoreboard was created");
+    if !engine_available("an_unwritable_runs_dir_stops_a_run") {
+        return;
+    }
+    let mut run = ws.harness();
+    run.args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task());
+    refused(
+        &ws,
+        "run into an unwritable runs dir",
+        unprivileged(&run),
+        &["runs directory", "/runs", "--runs-dir"],
+    );
+    assert!(ws.leftovers().is_empty());
+}
+
+#[test]
+fn a_task_that_does_not_exist_is_named() {
+    let ws = Workspace::new("bad_task_path");
+    let mut run = ws.harness();
+    run.args(["run", "--task", "/nonexistent/task.md"]);
+    refused(
+        &ws,
+        "missing task",
+        run,
+        &["/nonexistent/task.md", "--task"],
+    );
+}
+
+#[test]
+fn an_exhausted_port_range_is_refused_before_anything_is_written() {
+    let ws = Workspace::new("bad_range");
+    // The range's only port is taken (here by this test), as by another program.
+    let held = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = held.local_addr().expect("addr").port();
+    let range = format!("{port}-{port}");
+    rejects(
+        &ws,
+        &[
+            "--config",
+            "docker/docker-compose.yml",
+            "--port-range",
+            &range,
+        ],
+        &[
+            "--port-range",
+            &range,
+            "0 of its ports are free",
+            "publishes 2",
+            "widen the range",
+        ],
+    );
+    rejects(
+        &ws,
+        &["--port-range", "30000"],
+        &["--port-range", "FIRST-LAST"],
+    );
+    drop(held);
+}

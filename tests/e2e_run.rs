@@ -202,17 +202,21 @@ fn a_missing_image_names_the_command_that_builds_it() {
         "services:\n  app:\n    image: harness/absent-image:local\n",
     )
     .expect("write");
-    let (code, run, _) = run_json(&ws, &["--config", config.to_str().expect("utf8")]);
-    assert_eq!(code, 1);
-    let deploy = step(&run, "deploy");
-    assert_eq!(deploy["signature"], "image_missing");
-    assert!(
-        deploy["evidence"]["fix"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("harness images"),
-        "{deploy}"
-    );
+    let prompt = std::fs::read(ws.task()).expect("read");
+    let out = ws
+        .harness()
+        .args(["run", "--config", config.to_str().expect("utf8"), "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    for needed in ["absent.yml", "services.app.image", "harness images"] {
+        assert!(stderr.contains(needed), "names {needed}: {stderr}");
+    }
+    assert_eq!(std::fs::read(ws.task()).expect("read"), prompt);
+    assert!(!ws.runs().exists(), "no run directory");
+    assert!(!ws.db().exists(), "no scoreboard");
     assert!(ws.leftovers().is_empty());
 }
 
@@ -287,6 +291,37 @@ fn an_unreachable_engine_is_a_clear_error_that_changes_nothing() {
     assert!(!ws.runs().exists() || ws.files_containing("execution_uuid").is_empty());
 }
 
+/// Distinctive fake secrets: the Anthropic key and one of each secret-looking name.
+const PLANTED: [(&str, &str); 4] = [
+    ("ANTHROPIC_API_KEY", "sk-ant-PLANTED-e2e-7f3c9a1b5d"),
+    ("FOO_TOKEN", "planted-foo-token-4b1e8d2c"),
+    ("BAR_SECRET", "planted-bar-secret-9a6f3e71"),
+    ("DB_PASSWORD", "planted-db-password-c58d04aa"),
+];
+
+/// Runs `cmd` with the planted secrets in its environment; exit code, stdout, stderr.
+fn with_secrets(mut cmd: std::process::Command) -> (i32, String, String) {
+    for (k, v) in PLANTED {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("spawn");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every planted value (and the harness's own dummy key) found in `text`.
+fn leaked(text: &str) -> Vec<&'static str> {
+    PLANTED
+        .iter()
+        .map(|(_, v)| *v)
+        .chain(["sk-ant-harness-dummy"])
+        .filter(|v| text.contains(v))
+        .collect()
+}
+
 #[test]
 fn a_planted_key_appears_nowhere_the_harness_writes() {
     if !engine_available("a_planted_key_appears_nowhere") {
@@ -294,28 +329,64 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_secret");
-    let planted = "sk-ant-PLANTED-e2e-7f3c9a1b5d";
-    let out = ws
-        .harness()
-        .env("ANTHROPIC_API_KEY", planted)
-        // bollard at debug logs whole inspect responses, container environments included.
-        .env("HARNESS_LOG", "harness=debug,bollard=debug")
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
-        .arg(ws.task())
-        .output()
-        .expect("spawn");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
-    assert!(
-        !stdout.contains(planted) && !stderr.contains(planted),
-        "the key reached the terminal"
-    );
-    // Every file the run wrote: runs/ (record, compose files, container logs), the
-    // scoreboard with its WAL, and the prompt.
+    // The reference stack, also handing the other secrets to the service, so they reach
+    // the container's environment (and so inspect output, compose output and logs).
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
+    )
+    .expect("read the reference config");
+    let anchor = "ANTHROPIC_API_KEY: ${ANTHROPIC_API_KEY:-}\n";
+    assert!(reference.contains(anchor));
+    let config = ws.dir.path().join("secrets.yml");
+    std::fs::write(
+        &config,
+        reference.replacen(
+            anchor,
+            &format!(
+                "{anchor}      FOO_TOKEN: ${{FOO_TOKEN:-}}\n      BAR_SECRET: ${{BAR_SECRET:-}}\n      DB_PASSWORD: ${{DB_PASSWORD:-}}\n"
+            ),
+            1,
+        ),
+    )
+    .expect("write config");
+    let junit = ws.dir.path().join("junit.xml");
+    let report = ws.dir.path().join("report");
+
+    let mut outputs = Vec::new();
+    let mut run = ws.harness();
+    // bollard at debug logs whole inspect responses, container environments included.
+    run.env("HARNESS_LOG", "harness=debug,bollard=debug")
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .arg("--junit")
+        .arg(&junit)
+        .arg("--task")
+        .arg(ws.task());
+    let (code, stdout, stderr) = with_secrets(run);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    outputs.push(("run", stdout, stderr));
+    let mut html = ws.harness();
+    html.arg("report").arg("--out").arg(&report);
+    let (code, stdout, stderr) = with_secrets(html);
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    outputs.push(("report", stdout, stderr));
+    let mut export = ws.harness();
+    export.args(["export", "--jsonl"]);
+    let (code, stdout, stderr) = with_secrets(export);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("execution_uuid"), "{stdout}");
+    outputs.push(("export", stdout, stderr));
+    for (what, stdout, stderr) in &outputs {
+        assert!(leaked(stdout).is_empty(), "{what}: a secret reached stdout");
+        assert!(leaked(stderr).is_empty(), "{what}: a secret reached stderr");
+    }
+
+    // Every file written: runs/ (record, compose files, container logs), the scoreboard
+    // with its WAL, the prompt, the JUnit file and the HTML report.
     let mut leaks = Vec::new();
     let mut stack = vec![ws.dir.path().to_path_buf()];
-    let mut files = 0;
+    let mut files = Vec::new();
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
             let path = entry.path();
@@ -323,16 +394,26 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
                 stack.push(path);
                 continue;
             }
-            files += 1;
             let bytes = std::fs::read(&path).expect("read");
-            let text = String::from_utf8_lossy(&bytes);
-            if text.contains(planted) || text.contains("sk-ant-harness-dummy") {
-                leaks.push(path);
+            let found = leaked(&String::from_utf8_lossy(&bytes));
+            if !found.is_empty() {
+                leaks.push((path.clone(), found));
             }
+            files.push(path);
         }
     }
-    assert!(files > 5, "the run wrote its files ({files})");
-    assert!(leaks.is_empty(), "a key leaked into {leaks:?}");
+    assert!(files.len() > 5, "the run wrote its files ({files:?})");
+    for wanted in ["junit.xml", "index.html", "scoreboard.db", ".md"] {
+        assert!(
+            files.iter().any(|f| f.to_string_lossy().ends_with(wanted)),
+            "no {wanted} among {files:?}"
+        );
+    }
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().contains("/logs/")),
+        "no container log among {files:?}"
+    );
+    assert!(leaks.is_empty(), "secrets leaked: {leaks:?}");
     // The service did see a key: the record says present, never what.
     let hits = ws.files_containing("\"api_key_present\": true");
     assert!(
@@ -343,13 +424,19 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
 
 /// SIGINT or SIGTERM mid-run: the harness removes what it started, records the run as
 /// interrupted and exits 130/143.
-fn interrupt_after(step: &str, signal: nix::sys::signal::Signal, code: i32) {
+fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signal, code: i32) {
     use std::io::{BufRead, BufReader};
     let ws = Workspace::new("e2e_signal");
-    let mut child = ws
-        .harness()
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
-        .arg(ws.task())
+    let mut cmd = ws.harness();
+    cmd.args(command)
+        .args(["--config", "docker/docker-compose.yml", "--task"])
+        .arg(ws.task());
+    if command[0] == "iterate" {
+        // Never promote over the repository's own config.
+        cmd.arg("--graduate-to")
+            .arg(ws.dir.path().join("graduated.yml"));
+    }
+    let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
@@ -400,7 +487,7 @@ fn sigint_after_deploy_cleans_up_and_records_the_run() {
         return;
     }
     ensure_images();
-    interrupt_after("deploy", nix::sys::signal::Signal::SIGINT, 130);
+    interrupt_after(&["run"], "deploy", nix::sys::signal::Signal::SIGINT, 130);
 }
 
 #[test]
@@ -409,7 +496,35 @@ fn sigterm_during_the_probes_cleans_up_and_records_the_run() {
         return;
     }
     ensure_images();
-    interrupt_after("redis", nix::sys::signal::Signal::SIGTERM, 143);
+    interrupt_after(&["run"], "redis", nix::sys::signal::Signal::SIGTERM, 143);
+}
+
+#[test]
+fn sigterm_during_iterate_cleans_up_and_records_the_run() {
+    if !engine_available("sigterm_during_iterate") {
+        return;
+    }
+    ensure_images();
+    interrupt_after(
+        &["iterate", "--apply"],
+        "api_probe",
+        nix::sys::signal::Signal::SIGTERM,
+        143,
+    );
+}
+
+#[test]
+fn sigint_during_iterate_cleans_up_and_records_the_run() {
+    if !engine_available("sigint_during_iterate") {
+        return;
+    }
+    ensure_images();
+    interrupt_after(
+        &["iterate", "--apply"],
+        "multi_instance",
+        nix::sys::signal::Signal::SIGINT,
+        130,
+    );
 }
 
 #[test]
@@ -494,7 +609,14 @@ fn gc_removes_what_a_killed_harness_left() {
     let ws = Workspace::new("e2e_gc");
     let mut child = ws
         .harness()
-        .args(["run", "--config", "docker/docker-compose.yml", "--task"])
+        // Without a reaper, only gc cleans up after a kill -9.
+        .args([
+            "run",
+            "--no-reaper",
+            "--config",
+            "docker/docker-compose.yml",
+            "--task",
+        ])
         .arg(ws.task())
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -537,4 +659,61 @@ fn gc_removes_what_a_killed_harness_left() {
         "left behind after gc: {:?}",
         ws.leftovers()
     );
+}
+
+#[test]
+fn range_mode_deploys_every_instance_on_leased_ports_of_the_range() {
+    if !engine_available("range_mode_deploys_every_instance") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_range");
+    let (first, last) = (23100, 23119);
+    let range = format!("{first}-{last}");
+    let (code, run, stderr) = run_json(
+        &ws,
+        &[
+            "--config",
+            "docker/docker-compose.yml",
+            "--port-range",
+            &range,
+        ],
+    );
+    assert_eq!(code, 0, "{run:#}\n{stderr}");
+    for key in ["api_port", "websocket_port"] {
+        let port = run["deployment"][key].as_u64().expect("port");
+        assert!(
+            (first..=last).contains(&port),
+            "{key} {port} outside {range}"
+        );
+    }
+    // Every instance (main, missing_key's two, multi_instance's) deployed from its own
+    // pinned copy of the candidate, no two sharing a port.
+    let compose = ws
+        .runs()
+        .join(&run["execution_uuid"].as_str().expect("uuid")[..8]);
+    let mut pinned = Vec::new();
+    for entry in std::fs::read_dir(compose.join("compose"))
+        .expect("compose dir")
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("candidate-") {
+            let text = std::fs::read_to_string(entry.path()).expect("read");
+            for port in (first..=last).filter(|p| text.contains(&format!("127.0.0.1:{p}:"))) {
+                pinned.push(port);
+            }
+        }
+    }
+    let distinct: std::collections::BTreeSet<_> = pinned.iter().collect();
+    assert!(
+        pinned.len() >= 6,
+        "three or more instances pinned: {pinned:?}"
+    );
+    assert_eq!(
+        distinct.len(),
+        pinned.len(),
+        "no port leased twice: {pinned:?}"
+    );
+    assert!(ws.leftovers().is_empty());
 }

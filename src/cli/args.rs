@@ -47,8 +47,15 @@ pub enum Command {
     Audit(AuditArgs),
     /// One run's steps, evidence paths and verdict, by UUID or prefix.
     Show(ShowArgs),
+    /// Stream every run as JSON lines: task, version, scoreboard row, run file, chain hash.
+    Export(ExportArgs),
+    /// Load a `harness export --jsonl` stream into this scoreboard and runs dir, verified.
+    Import(ImportArgs),
     /// Write a static HTML report (scoreboard, ratio charts, history, runs) to a directory.
     Report(ReportArgs),
+    /// Remove the runs of harnesses that die (runs inside the reaper container).
+    #[command(hide = true)]
+    Reaper(ReaperArgs),
 }
 
 #[derive(Debug, Args)]
@@ -156,6 +163,62 @@ pub struct RunArgs {
     /// How many instances multi_instance runs at once (the main one included).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
     pub instances: u64,
+
+    /// Range mode: lease the stack's host ports from FIRST-LAST (shared with every harness
+    /// on this machine, under a lock) instead of letting the engine pick them.
+    #[arg(long, env = "HARNESS_PORT_RANGE")]
+    pub port_range: Option<crate::protocol::PortRange>,
+
+    #[command(flatten)]
+    pub reaper: ReaperFlags,
+}
+
+/// How a run is looked after if this process is killed.
+#[derive(Debug, Args, Clone)]
+pub struct ReaperFlags {
+    /// Do not start or use the reaper container (it mounts the Docker socket); a killed
+    /// harness is then cleaned up only by the next run or `harness gc`.
+    #[arg(long, env = "HARNESS_NO_REAPER")]
+    pub no_reaper: bool,
+
+    /// Seconds the reaper waits for a lost harness to reconnect before removing its runs.
+    #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10)]
+    pub reaper_grace: u64,
+
+    /// The reaper container's name (one per engine, shared by every harness).
+    #[arg(
+        long,
+        env = "HARNESS_REAPER_NAME",
+        default_value = "harness-reaper",
+        hide = true
+    )]
+    pub reaper_name: String,
+
+    /// Seconds a reaper started by this harness stays up with no harness connected.
+    #[arg(long, env = "HARNESS_REAPER_IDLE", default_value_t = 60, hide = true)]
+    pub reaper_idle: u64,
+}
+
+impl ReaperFlags {
+    pub fn options(&self) -> Option<crate::reaper::Options> {
+        (!self.no_reaper).then(|| crate::reaper::Options {
+            name: self.reaper_name.clone(),
+            grace: std::time::Duration::from_secs(self.reaper_grace),
+            idle: std::time::Duration::from_secs(self.reaper_idle),
+        })
+    }
+}
+
+/// The reaper's own process, inside its container (started by run/iterate, not by hand).
+#[derive(Debug, Args)]
+pub struct ReaperArgs {
+    /// Where to listen for harness connections.
+    #[arg(long, default_value = "0.0.0.0:7470")]
+    pub listen: String,
+
+    /// Exit after this many seconds with no harness connected.
+    #[arg(long, default_value_t = 60)]
+    pub idle: u64,
 }
 
 #[derive(Debug, Args)]
@@ -223,4 +286,21 @@ pub struct ImagesArgs {
     /// Debian's redis-cli binary.
     #[arg(long, default_value = "/usr/bin/redis-cli")]
     pub redis_cli: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// One JSON object per line (the only format, and the default).
+    #[arg(long)]
+    pub jsonl: bool,
+
+    /// Only this task's runs (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// A file written by `harness export --jsonl`, or `-` for stdin.
+    pub file: PathBuf,
 }

@@ -16,6 +16,9 @@ pub async fn build(cli: &Cli, args: &ImagesArgs) -> anyhow::Result<u8> {
     let recipes = [
         images::executor(&executor)?,
         images::redis(&args.redis_server, &args.redis_cli)?,
+        images::reaper(
+            &std::env::current_exe().context("cannot find the harness binary's own path")?,
+        )?,
     ];
     let mut outcomes = Vec::new();
     for recipe in &recipes {

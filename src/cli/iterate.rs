@@ -29,15 +29,15 @@ enum VersionEnd {
 }
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
-    super::run::preflight(&args.run)?;
-    let mut ctx = Session::open(cli).await?;
+    let candidate = super::run::preflight(&args.run)?;
+    let mut ctx = Session::open(cli, args.run.reaper.options(), Some(&candidate)).await?;
     let mut reporter = Reporter::new(cli.json);
     let mut records = Vec::new();
     let mut mutations = 0;
     let code = loop {
         let end = run_version(cli, args, &mut ctx, &mut reporter, &mut records).await?;
         let failed = match end {
-            VersionEnd::Interrupted(code) => return Ok(code),
+            VersionEnd::Interrupted(code) => break code,
             VersionEnd::Graduated => break promote(args, &mut ctx, &reporter)?,
             VersionEnd::Unfinished if args.until_graduated => continue,
             VersionEnd::Unfinished => break exit::SUCCESS,
@@ -46,6 +46,10 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         let Some(next) = next_version(cli, args, &mut ctx, &reporter, &failed).await? else {
             break exit::RUN_FAILED;
         };
+        // A signal while proposing: stop before writing the next version.
+        if let Some(code) = ctx.interrupt.received() {
+            break code;
+        }
         if !args.apply {
             reporter.line("  (propose-only: nothing written; --apply writes it into the task)");
             break exit::RUN_FAILED;
@@ -81,14 +85,17 @@ async fn run_version(
     records: &mut Vec<RunRecord>,
 ) -> anyhow::Result<VersionEnd> {
     for _ in 0..args.runs_per_version.max(1) {
+        if let Some(code) = ctx.interrupt.received() {
+            return Ok(VersionEnd::Interrupted(code));
+        }
         let uuid = Uuid::new_v4();
         announce(cli, uuid);
         let ended = execute(cli, &args.run, uuid, ctx, reporter).await?;
+        let record = ended.recorded.record;
+        records.push(record.clone());
         if let Some(code) = ended.interrupted {
             return Ok(VersionEnd::Interrupted(code));
         }
-        let record = ended.recorded.record;
-        records.push(record.clone());
         let (s, f) = ended.recorded.tally;
         if score::graduated(s, f) {
             return Ok(VersionEnd::Graduated);
@@ -228,7 +235,8 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
 }
 
 pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
-    let mut ctx = Session::open(cli).await?;
+    // Proposing deploys nothing: no reaper to look after it.
+    let mut ctx = Session::open(cli, None, None).await?;
     let prompt = Prompt::load(&args.task)?;
     let task_id = prompt_task_id(&ctx, &args.task, &prompt)?;
     let (current, version) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;

@@ -2,12 +2,14 @@
 
 mod args;
 mod audit;
+mod export;
 mod images;
 mod iterate;
 mod lint;
 mod output;
 mod run;
 mod scoreboard;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -57,9 +59,16 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         Command::Gc(args) => gc(&cli, args).await,
         Command::Audit(args) => audit::audit(&cli, args),
         Command::Show(args) => audit::show(&cli, args),
+        Command::Export(args) => export::export(&cli, args),
+        Command::Import(args) => export::import(&cli, args),
         Command::Report(args) => {
             let page = crate::report::html(&cli.db, &cli.runs_dir, &args.out)?;
             println!("{}", page.display());
+            Ok(exit::SUCCESS)
+        }
+        Command::Reaper(args) => {
+            let idle = std::time::Duration::from_secs(args.idle);
+            crate::reaper::serve(&args.listen, idle).await?;
             Ok(exit::SUCCESS)
         }
     }
@@ -118,5 +127,7 @@ fn init_tracing() {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(move || crate::redact::RedactingStderr(redactor.clone()))
+        // Colour codes only for a person: not in CI logs, files or `docker logs`.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
 }

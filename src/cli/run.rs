@@ -10,9 +10,11 @@ use uuid::Uuid;
 use super::args::{Cli, RunArgs};
 use super::exit;
 use super::output::{Reporter, format_ms};
+use super::signals::Interrupt;
 use crate::compose::{ComposeFile, config_hash};
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
+use crate::reaper::{self, Guard};
 use crate::record;
 use crate::recorder::{self, Origin, Recorded};
 use crate::redact::Redactor;
@@ -24,16 +26,28 @@ pub(super) struct Session {
     pub docker: Docker,
     pub compose: ComposeCli,
     pub store: Store,
+    /// Removes this process's runs if it is killed; `None` with --no-reaper.
+    pub reaper: Option<Guard>,
+    pub interrupt: Interrupt,
 }
 
 impl Session {
-    pub(super) async fn open(cli: &Cli) -> anyhow::Result<Session> {
-        // Everything that can be checked without the engine is checked before anything is
+    /// `deploys`: the config about to be deployed, whose images must exist.
+    pub(super) async fn open(
+        cli: &Cli,
+        reaper: Option<reaper::Options>,
+        deploys: Option<&ComposeFile>,
+    ) -> anyhow::Result<Session> {
+        let interrupt = Interrupt::listen();
+        // Everything that can be checked is checked before anything is written or
         // deployed, so bad input never costs a deploy or leaves a half-written run.
         let docker = Docker::connect().await?;
+        if let Some(candidate) = deploys {
+            require_images(&docker, candidate).await?;
+        }
         let compose = ComposeCli::detect().await?;
         writable_dir(&cli.runs_dir)?;
-        let store = Store::open(&cli.db)?;
+        let store = Store::open_writable(&cli.db)?;
         // What a killed harness left would hold ports and names: collect it first.
         match crate::gc::collect(&docker, false).await {
             Ok(c) if !c.is_empty() => {
@@ -42,11 +56,31 @@ impl Session {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not collect leftovers of dead runs"),
         }
+        let reaper = match reaper {
+            Some(options) => guard(&docker, &options).await,
+            None => None,
+        };
         Ok(Session {
             docker,
             compose,
             store,
+            reaper,
+            interrupt,
         })
+    }
+}
+
+/// Without a reaper the run still goes ahead: the next run's gc is the fallback.
+async fn guard(docker: &Docker, options: &reaper::Options) -> Option<Guard> {
+    match Guard::start(docker, options).await {
+        Ok(guard) => {
+            tracing::debug!(addr = %guard.addr, "the reaper looks after this harness");
+            Some(guard)
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "no reaper: if this harness is killed, its containers stay until the next run or `harness gc`");
+            None
+        }
     }
 }
 
@@ -70,8 +104,8 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = Uuid::new_v4();
     announce(cli, uuid);
-    preflight(args)?;
-    let mut ctx = Session::open(cli).await?;
+    let candidate = preflight(args)?;
+    let mut ctx = Session::open(cli, args.reaper.options(), Some(&candidate)).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
     write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
@@ -123,7 +157,14 @@ pub(super) async fn execute(
         redactor: Redactor::from_env(),
         instances: args.instances as usize,
         dummy_key,
+        port_range: args.port_range,
     };
+    if let Some(reaper) = &ctx.reaper {
+        // Registered before the first `compose up`, so nothing of the run is ever unwatched.
+        if let Err(e) = reaper.watch(uuid).await {
+            tracing::warn!(error = %e, "the reaper does not watch this run");
+        }
+    }
     let (report, interrupted) = run_interruptible(ctx, &plan, reporter).await;
     let (s_before, f_before) = ctx.store.version_tally(version.id)?;
     let change = if s_before + f_before == 0 {
@@ -166,7 +207,7 @@ async fn run_interruptible(
         };
         tokio::select! {
             report = protocol::run(&ctx.docker, &ctx.compose, plan, &mut on_event) => Ok(report),
-            code = termination() => Err(code),
+            code = ctx.interrupt.wait() => Err(code),
         }
     };
     match outcome {
@@ -186,19 +227,6 @@ async fn run_interruptible(
             };
             (report, Some(code))
         }
-    }
-}
-
-/// Resolves with the exit code for the first SIGINT or SIGTERM.
-async fn termination() -> u8 {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => exit::SIGINT,
-        _ = term.recv() => exit::SIGTERM,
     }
 }
 
@@ -311,7 +339,7 @@ fn history_change(reason: &str) -> String {
 
 /// The runs directory exists (or can be made) and takes a file. A directory made only
 /// for this check is removed again: bad input must leave the disk as it was.
-fn writable_dir(dir: &Path) -> anyhow::Result<()> {
+pub(super) fn writable_dir(dir: &Path) -> anyhow::Result<()> {
     let fix = "make it writable or choose another with --runs-dir / HARNESS_RUNS_DIR";
     let existed = dir.exists();
     std::fs::create_dir_all(dir).with_context(|| {
@@ -336,22 +364,57 @@ fn writable_dir(dir: &Path) -> anyhow::Result<()> {
 
 /// Reads and checks every input without touching the disk or the engine, so bad input
 /// fails with exit 2 before anything is created.
-pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<()> {
+/// Checks what can be checked without the engine; returns the config that will deploy.
+pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<ComposeFile> {
     select_steps(&args.steps, &args.skip)?;
     let prompt = Prompt::load(&args.task)?;
-    ComposeFile::parse(
+    let own = ComposeFile::parse(
         &prompt.path().to_string_lossy(),
         prompt.config_yaml(),
         prompt.config_line(),
     )?;
-    if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read the config `{}` — check the path given to --config",
-                path.display()
-            )
-        })?;
-        ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+    let candidate = match &args.config {
+        None => own,
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!(
+                    "cannot read the config `{}` — check the path given to --config",
+                    path.display()
+                )
+            })?;
+            ComposeFile::parse(&path.to_string_lossy(), &text, 1)?
+        }
+    };
+    if let Some(range) = args.port_range {
+        let needed = crate::protocol::port_range::needed(&candidate);
+        let free = range.free()?;
+        if free < needed {
+            return Err(crate::protocol::port_range::RangeError::Exhausted {
+                range,
+                needed,
+                free,
+            }
+            .into());
+        }
+    }
+    Ok(candidate)
+}
+
+/// An image that is not on the engine cannot be pulled on a machine without a registry:
+/// refuse before anything is written, naming the service and the command that builds it.
+/// (Services with `build:` are built by Compose; interpolated names are left to deploy.)
+async fn require_images(docker: &Docker, candidate: &ComposeFile) -> anyhow::Result<()> {
+    for (service, image) in candidate.images() {
+        let built = candidate
+            .service(&service)
+            .is_some_and(|s| s.get("build").is_some());
+        if built || image.contains('$') || docker.image_exists(&image).await? {
+            continue;
+        }
+        bail!(
+            "{}: services.{service}.image: `{image}` is not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`, or build `{image}` locally",
+            candidate.origin
+        );
     }
     Ok(())
 }

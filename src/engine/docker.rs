@@ -275,6 +275,21 @@ impl Docker {
         Ok(container_info(response))
     }
 
+    /// A container by name or id, if the engine knows it.
+    pub async fn find(&self, name: &str) -> Result<Option<ContainerInfo>, EngineError> {
+        match self
+            .client
+            .inspect_container(name, None::<InspectContainerOptions>)
+            .await
+        {
+            Ok(response) => Ok(Some(container_info(response))),
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            }) => Ok(None),
+            Err(e) => Err(api("inspect container")(e)),
+        }
+    }
+
     /// Runs a command inside a container; returns its exit code and combined output.
     pub async fn exec(&self, container: &str, cmd: &[&str]) -> Result<(i64, String), EngineError> {
         let options = CreateExecOptions {

@@ -54,7 +54,14 @@ pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
         .collect();
     doc.insert("services".into(), Value::Mapping(services));
     for kind in ["networks", "volumes"] {
-        let owned = labelled(kind, candidate.owned(kind));
+        let mut names = candidate.owned(kind);
+        // Compose's implicit default network gets the run's labels too, from its first
+        // moment; declaring it is harmless when no service uses it.
+        let declared = |name: &str| candidate.doc.get(kind).and_then(|k| k.get(name)).is_some();
+        if kind == "networks" && !declared("default") {
+            names.push("default".to_string());
+        }
+        let owned = labelled(kind, names);
         if !owned.is_empty() {
             doc.insert(kind.into(), Value::Mapping(owned));
         }
@@ -121,6 +128,11 @@ mod tests {
         assert!(
             doc["networks"].get("e").is_none(),
             "external networks cannot be relabelled"
+        );
+        assert_eq!(
+            doc["networks"]["default"]["labels"][LABEL_RUN],
+            Value::from(run.to_string()),
+            "the implicit default network is labelled too"
         );
         assert_eq!(
             doc["volumes"]["v"]["labels"][LABEL_RUN],

@@ -7,7 +7,7 @@ mod recipe;
 
 pub use build::{BuildOutcome, build};
 pub use closure::closure;
-pub use recipe::{EXECUTOR_IMAGE, REDIS_IMAGE, Recipe, executor, redis};
+pub use recipe::{EXECUTOR_IMAGE, REAPER_IMAGE, REDIS_IMAGE, Recipe, executor, reaper, redis};
 
 use std::path::PathBuf;
 

@@ -6,6 +6,7 @@ use super::{ImageError, closure};
 
 pub const EXECUTOR_IMAGE: &str = "harness/executor:local";
 pub const REDIS_IMAGE: &str = "harness/redis:local";
+pub const REAPER_IMAGE: &str = "harness/reaper:local";
 
 /// One image: files copied from the host into an empty root, and the Dockerfile around them.
 #[derive(Debug, Clone)]
@@ -79,6 +80,28 @@ pub fn redis(server: &Path, cli: &Path) -> Result<Recipe, ImageError> {
             "EXPOSE 6379",
             r#"ENTRYPOINT ["/usr/local/bin/redis-server"]"#,
             r#"CMD ["--protected-mode", "no", "--dir", "/data"]"#,
+        ]
+        .join("\n"),
+    })
+}
+
+/// The reaper: this very harness binary, run as `harness reaper` with the engine's socket.
+pub fn reaper(harness: &Path) -> Result<Recipe, ImageError> {
+    let files = binary_with_closure(
+        harness,
+        "/usr/local/bin/harness",
+        "build the harness (`cargo build --release`)",
+    )?;
+    Ok(Recipe {
+        tag: REAPER_IMAGE,
+        files,
+        dirs: vec![("/tmp", 0o1777)],
+        dockerfile: [
+            "FROM scratch",
+            "COPY rootfs/ /",
+            "ENV PATH=/usr/local/bin",
+            "STOPSIGNAL SIGTERM",
+            r#"ENTRYPOINT ["/usr/local/bin/harness", "reaper"]"#,
         ]
         .join("\n"),
     })

@@ -18,7 +18,7 @@ pub(crate) const QUOTE_PORTS: &str = "quote-ports";
 static CATALOG: [MutationInfo; 11] = [
     MutationInfo {
         id: ENGINE_ASSIGNED_PORT,
-        signatures: &[Signature::PortConflict],
+        signatures: &[Signature::PortConflict, Signature::ExposedPort],
         lint_rules: &["hardcoded-host-port", "port-all-interfaces"],
         description: "publish every port as `127.0.0.1::<container port>`: the engine picks a \
                       free host port, reachable from this machine only",
@@ -99,7 +99,7 @@ pub fn catalog() -> &'static [MutationInfo] {
 /// The mutations that may fix a runtime failure with this signature, best first.
 pub fn for_signature(sig: Signature) -> &'static [&'static str] {
     match sig {
-        Signature::PortConflict => &[ENGINE_ASSIGNED_PORT],
+        Signature::PortConflict | Signature::ExposedPort => &[ENGINE_ASSIGNED_PORT],
         Signature::NameConflict => &[DROP_CONTAINER_NAME],
         Signature::NetworkConflict => &[DROP_NETWORK_NAME],
         Signature::RedisLocalhost => &[SERVICE_HOST],

@@ -33,10 +33,10 @@ pub(crate) struct Up {
 
 /// `up`, then wait until every service is ready (healthy where it has a healthcheck).
 pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Failure> {
-    s.ensure_compose_files().map_err(|e| {
+    s.ensure_compose_files(project).map_err(|(signature, e)| {
         Failure::new(
-            Signature::Timeout,
-            json!({"error": format!("cannot write the compose files: {e}")}),
+            signature,
+            json!({"error": format!("cannot prepare the compose files: {e}")}),
         )
     })?;
     missing_images(s).await?;

@@ -2,6 +2,7 @@
 
 pub mod classify;
 mod instance;
+pub mod port_range;
 mod ports;
 pub mod probes;
 mod runner;
@@ -9,6 +10,7 @@ mod session;
 mod step;
 mod steps;
 
+pub use port_range::PortRange;
 pub use runner::{Event, Plan, ProbeSpec, Report, cleanup, interrupted_step, run};
 pub use session::Deployment;
 pub use step::{Outcome, Signature, Step};

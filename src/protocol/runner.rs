@@ -56,6 +56,8 @@ pub struct Plan {
     pub instances: usize,
     /// The key the missing_key step sets for its "present" variant; redacted everywhere.
     pub dummy_key: String,
+    /// Range mode: host ports leased from this range instead of picked by the engine.
+    pub port_range: Option<super::PortRange>,
 }
 
 impl Plan {
@@ -87,9 +89,15 @@ impl Plan {
         self.timeout.min(Duration::from_secs(15))
     }
 
-    pub(crate) fn compose_files(&self) -> Vec<PathBuf> {
+    /// The files instance `index` deploys from. In range mode each instance has its own
+    /// copy of the candidate, with its leased host ports written in.
+    pub(crate) fn compose_files(&self, index: usize) -> Vec<PathBuf> {
+        let candidate = match self.port_range {
+            Some(_) => format!("candidate-{index}.yml"),
+            None => "candidate.yml".to_string(),
+        };
         vec![
-            self.compose_dir().join("candidate.yml"),
+            self.compose_dir().join(candidate),
             self.compose_dir().join("override.yml"),
         ]
     }

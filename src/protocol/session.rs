@@ -110,12 +110,16 @@ impl<'a> Session<'a> {
 
     /// Instance `index` of the candidate, as its own compose project.
     pub fn project(&self, index: usize) -> Project {
-        self.compose
-            .project(&self.plan.project_name(index), self.plan.compose_files())
+        self.compose.project(
+            &self.plan.project_name(index),
+            self.plan.compose_files(index),
+        )
     }
 
-    /// Writes the candidate and the override once; every instance deploys from them.
-    pub fn ensure_compose_files(&self) -> Result<(), String> {
+    /// Writes the candidate and the override once; every instance deploys from them —
+    /// in range mode from its own copy of the candidate, written on its first deploy with
+    /// ports leased for it (a later `up` of the instance keeps them).
+    pub fn ensure_compose_files(&self, project: &Project) -> Result<(), (Signature, String)> {
         self.compose_files
             .get_or_init(|| {
                 let plan = self.plan;
@@ -125,6 +129,27 @@ impl<'a> Session<'a> {
                 Ok(())
             })
             .clone()
+            .map_err(|e| (Signature::Timeout, e))?;
+        let (Some(range), Some(own)) = (self.plan.port_range, project.files.first()) else {
+            return Ok(());
+        };
+        if own.exists() {
+            return Ok(());
+        }
+        let candidate = &self.plan.candidate;
+        let ports = range
+            .lease(self.plan.run, super::port_range::needed(candidate))
+            .map_err(|e| (Signature::PortConflict, e.to_string()))?;
+        let name = own
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        self.write_evidence(
+            &format!("compose/{name}"),
+            &super::port_range::pin(candidate, &ports),
+        )
+        .map_err(|e| (Signature::Timeout, e))?;
+        Ok(())
     }
 
     pub fn touch(&self, project: &str) {
@@ -159,6 +184,11 @@ impl<'a> Session<'a> {
 }
 
 pub(crate) async fn sweep(docker: &Docker, plan: &Plan, touched: &[String]) -> Value {
+    if plan.port_range.is_some()
+        && let Err(e) = super::PortRange::release(plan.run)
+    {
+        tracing::warn!(error = %e, "the run's port leases stay until its process is gone");
+    }
     let mut removed = Vec::new();
     let projects: BTreeSet<String> = touched
         .iter()

@@ -30,6 +30,8 @@ pub enum Signature {
     Leftovers,
     Timeout,
     Interrupted,
+    /// A published port bound to an address other than loopback (0.0.0.0, ::, a LAN IP).
+    ExposedPort,
 }
 
 impl Signature {
@@ -43,7 +45,7 @@ impl Signature {
     }
 }
 
-const SIGNATURE_NAMES: [(Signature, &str); 22] = [
+const SIGNATURE_NAMES: [(Signature, &str); 23] = [
     (Signature::PortConflict, "port_conflict"),
     (Signature::NameConflict, "name_conflict"),
     (Signature::NetworkConflict, "network_conflict"),
@@ -66,6 +68,7 @@ const SIGNATURE_NAMES: [(Signature, &str); 22] = [
     (Signature::Leftovers, "leftovers"),
     (Signature::Timeout, "timeout"),
     (Signature::Interrupted, "interrupted"),
+    (Signature::ExposedPort, "exposed_port"),
 ];
 
 impl std::fmt::Display for Signature {

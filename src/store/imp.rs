@@ -13,7 +13,7 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot open the scoreboard `{path}`: {source} — check the path is writable, or move a corrupt file aside"
+        "cannot open the scoreboard `{path}`: {source} — if it is corrupt, move it aside (the next run creates a new one) or pass another with --db (HARNESS_DB); else check that the path is readable and writable"
     )]
     Open {
         path: PathBuf,
@@ -28,6 +28,10 @@ pub enum StoreError {
         #[source]
         source: rusqlite_migration::Error,
     },
+    #[error(
+        "the scoreboard `{path}` is read-only, so no run could be recorded — make the file and its directory writable, or pass another with --db (HARNESS_DB)"
+    )]
+    ReadOnly { path: PathBuf },
     #[error("scoreboard `{path}`: {source}")]
     Sql {
         path: PathBuf,
@@ -37,8 +41,38 @@ pub enum StoreError {
 }
 
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    pub(super) conn: Connection,
+    pub(super) path: PathBuf,
+}
+
+/// How long one statement waits for another process's write lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts after a busy (or lost migration race) failure, with a growing pause.
+const RETRIES: u32 = 5;
+const RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// SQLITE_BUSY or SQLITE_LOCKED: another connection holds the lock.
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
+impl StoreError {
+    /// Worth another try: a lock held elsewhere, or a migration another process was making.
+    fn is_transient(&self) -> bool {
+        match self {
+            StoreError::Open { source, .. } | StoreError::Sql { source, .. } => is_busy(source),
+            // Another process migrated first ("table task already exists"), or holds the lock.
+            StoreError::Migrate {
+                source: rusqlite_migration::Error::RusqliteError { .. },
+                ..
+            } => true,
+            StoreError::Migrate { .. } => false,
+            StoreError::ReadOnly { .. } => false,
+        }
+    }
 }
 
 /// A config version as the scoreboard knows it.
@@ -90,14 +124,44 @@ pub struct VersionTally {
 }
 
 impl Store {
+    /// Opens (creating and migrating) the scoreboard. Several processes may open a new file
+    /// at once: one migrates, the others wait (busy timeout) and, if they lost the race,
+    /// try again and find it migrated.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, false)
+    }
+
+    /// Opens the scoreboard for recording: a read-only one is refused before anything is
+    /// read from it (so not even its -wal/-shm files appear), not after a deploy.
+    pub fn open_writable(path: &Path) -> Result<Store, StoreError> {
+        Store::open_with(path, true)
+    }
+
+    fn open_with(path: &Path, writable: bool) -> Result<Store, StoreError> {
+        let mut attempt = 0;
+        loop {
+            match Store::open_once(path, writable) {
+                Err(e) if attempt < RETRIES && e.is_transient() => {
+                    attempt += 1;
+                    std::thread::sleep(RETRY_PAUSE * attempt);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(path: &Path, writable: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30))
-            .map_err(open_err)?;
+        if writable && conn.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
+            return Err(StoreError::ReadOnly {
+                path: path.to_path_buf(),
+            });
+        }
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
@@ -114,6 +178,37 @@ impl Store {
             conn,
             path: path.to_path_buf(),
         })
+    }
+
+    /// Runs `body` in a write transaction (BEGIN IMMEDIATE, so no two writers read the same
+    /// chain head) and commits it. SQLITE_BUSY past the busy timeout rolls back and retries.
+    pub(super) fn write_tx<T>(
+        &mut self,
+        mut body: impl FnMut(&rusqlite::Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let mut attempt = 0;
+        loop {
+            let result = self
+                .conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .and_then(|tx| {
+                    let value = body(&tx)?;
+                    tx.commit()?;
+                    Ok(value)
+                });
+            match result {
+                Err(e) if attempt < RETRIES && is_busy(&e) => {
+                    attempt += 1;
+                    std::thread::sleep(RETRY_PAUSE * attempt);
+                }
+                other => {
+                    return other.map_err(|source| StoreError::Sql {
+                        path: self.path.clone(),
+                        source,
+                    });
+                }
+            }
+        }
     }
 
     fn sql(&self) -> impl FnOnce(rusqlite::Error) -> StoreError + '_ {
@@ -142,111 +237,30 @@ impl Store {
         task_id: i64,
         new: &NewVersion<'_>,
     ) -> Result<VersionRow, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let existing = tx
-            .query_row(
-                "SELECT id, number, hash, reason FROM version WHERE task_id = ?1 AND hash = ?2",
-                params![task_id, new.hash],
-                |r| {
-                    Ok(VersionRow {
-                        id: r.get(0)?,
-                        number: r.get(1)?,
-                        hash: r.get(2)?,
-                        reason: r.get(3)?,
-                    })
-                },
-            )
-            .optional()
-            .map_err(sql)?;
-        if let Some(row) = existing {
-            return Ok(row);
-        }
-        let number: i64 = tx
-            .query_row(
+        self.write_tx(|tx| {
+            if let Some(row) = version_by_hash(tx, task_id, new.hash)? {
+                return Ok(row);
+            }
+            let number: i64 = tx.query_row(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM version WHERE task_id = ?1",
                 [task_id],
                 |r| r.get(0),
-            )
-            .map_err(sql)?;
-        tx.execute(
-            "INSERT INTO version (task_id, number, hash, parent_id, mutation, reason, config, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![task_id, number, new.hash, new.parent, new.mutation, new.reason, new.config,
-                chrono::Utc::now().to_rfc3339()],
-        )
-        .map_err(sql)?;
-        let id = tx.last_insert_rowid();
-        tx.commit().map_err(sql)?;
-        Ok(VersionRow {
-            id,
-            number,
-            hash: new.hash.to_string(),
-            reason: new.reason.to_string(),
+            )?;
+            let created = chrono::Utc::now().to_rfc3339();
+            let id = insert_version_tx(tx, task_id, number, new, &created)?;
+            Ok(VersionRow {
+                id,
+                number,
+                hash: new.hash.to_string(),
+                reason: new.reason.to_string(),
+            })
         })
     }
 
     /// Records a run and its steps in one transaction, chained to the task's previous run.
     /// Returns the run's hash.
     pub fn insert_run(&mut self, task_id: i64, run: &NewRun<'_>) -> Result<String, StoreError> {
-        let path = self.path.clone();
-        let sql = |source| StoreError::Sql {
-            path: path.clone(),
-            source,
-        };
-        // IMMEDIATE takes the write lock first, so two writers cannot read the same prev_hash.
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(sql)?;
-        let prev: String = tx
-            .query_row(
-                "SELECT hash FROM run WHERE task_id = ?1 ORDER BY seq DESC LIMIT 1",
-                [task_id],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(sql)?
-            .unwrap_or_else(|| GENESIS_HASH.to_string());
-        let hash = chain_hash(&prev, run.json.as_bytes());
-        tx.execute(
-            "INSERT INTO run (uuid, task_id, version_id, started_at, success, duration_ms, file, json, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![run.uuid, task_id, run.version_id, run.started_at, run.success,
-                run.duration_ms as i64, run.file, run.json, prev, hash],
-        )
-        .map_err(sql)?;
-        let seq = tx.last_insert_rowid();
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT INTO step (run_seq, idx, name, status, duration_ms, signature, evidence)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                )
-                .map_err(sql)?;
-            for (idx, step) in run.steps.iter().enumerate() {
-                insert
-                    .execute(params![
-                        seq,
-                        idx as i64,
-                        step.name,
-                        step.status(),
-                        step.duration_ms as i64,
-                        step.signature().map(|s| s.as_str()),
-                        step.evidence.to_string()
-                    ])
-                    .map_err(sql)?;
-            }
-        }
-        tx.commit().map_err(sql)?;
-        Ok(hash)
+        self.write_tx(|tx| insert_run_tx(tx, task_id, run))
     }
 
     /// Successes and failures of every version, optionally of one task.
@@ -357,6 +371,83 @@ impl Store {
     }
 }
 
+/// The task's version with this content hash, if it has one.
+pub(super) fn version_by_hash(
+    conn: &Connection,
+    task_id: i64,
+    hash: &str,
+) -> rusqlite::Result<Option<VersionRow>> {
+    conn.query_row(
+        "SELECT id, number, hash, reason FROM version WHERE task_id = ?1 AND hash = ?2",
+        params![task_id, hash],
+        |r| {
+            Ok(VersionRow {
+                id: r.get(0)?,
+                number: r.get(1)?,
+                hash: r.get(2)?,
+                reason: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+}
+
+/// Inserts a version numbered `number`; its id.
+pub(super) fn insert_version_tx(
+    tx: &rusqlite::Transaction<'_>,
+    task_id: i64,
+    number: i64,
+    new: &NewVersion<'_>,
+    created_at: &str,
+) -> rusqlite::Result<i64> {
+    tx.execute(
+        "INSERT INTO version (task_id, number, hash, parent_id, mutation, reason, config, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![task_id, number, new.hash, new.parent, new.mutation, new.reason, new.config, created_at],
+    )?;
+    Ok(tx.last_insert_rowid())
+}
+
+/// Inserts a run and its steps inside `tx`, chained to the task's last run; its hash.
+pub(super) fn insert_run_tx(
+    tx: &rusqlite::Transaction<'_>,
+    task_id: i64,
+    run: &NewRun<'_>,
+) -> rusqlite::Result<String> {
+    let prev: String = tx
+        .query_row(
+            "SELECT hash FROM run WHERE task_id = ?1 ORDER BY seq DESC LIMIT 1",
+            [task_id],
+            |r| r.get(0),
+        )
+        .optional()?
+        .unwrap_or_else(|| GENESIS_HASH.to_string());
+    let hash = chain_hash(&prev, run.json.as_bytes());
+    tx.execute(
+        "INSERT INTO run (uuid, task_id, version_id, started_at, success, duration_ms, file, json, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![run.uuid, task_id, run.version_id, run.started_at, run.success,
+            run.duration_ms as i64, run.file, run.json, prev, hash],
+    )?;
+    let seq = tx.last_insert_rowid();
+    let mut insert = tx.prepare_cached(
+        "INSERT INTO step (run_seq, idx, name, status, duration_ms, signature, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for (idx, step) in run.steps.iter().enumerate() {
+        insert.execute(params![
+            seq,
+            idx as i64,
+            step.name,
+            step.status(),
+            step.duration_ms as i64,
+            step.signature().map(|s| s.as_str()),
+            step.evidence.to_string()
+        ])?;
+    }
+    Ok(hash)
+}
+
 /// `sha256(prev_hash ‖ run JSON)`, hex.
 pub fn chain_hash(prev: &str, json: &[u8]) -> String {
     let mut h = Sha256::new();
@@ -433,6 +524,29 @@ mod tests {
         let tallies = store.tallies(Some("a"), None).unwrap();
         assert_eq!(tallies.len(), 1);
         assert_eq!((tallies[0].successes, tallies[0].failures), (1, 1));
+    }
+
+    /// Four harnesses starting at once on a scoreboard that does not exist yet: one creates
+    /// and migrates it, the others wait or retry — none fails with "table task already exists".
+    #[test]
+    fn four_first_opens_at_once_all_succeed() {
+        for _ in 0..5 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("s.db");
+            let start = std::sync::Arc::new(std::sync::Barrier::new(4));
+            let openers: Vec<_> = (0..4)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        Store::open(&path).map(|_| ()).map_err(|e| e.to_string())
+                    })
+                })
+                .collect();
+            for o in openers {
+                assert_eq!(o.join().unwrap(), Ok(()));
+            }
+        }
     }
 
     /// Several processes' worth of writers on one file: every row lands, none is refused as

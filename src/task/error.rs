@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
-    #[error("{}: cannot read the task prompt: {source} — check that the file exists and is readable", .path.display())]
+    #[error("{}: cannot read the task prompt: {source} — check that the file exists and is readable, or pass the task's prompt with --task", .path.display())]
     Read { path: PathBuf, source: io::Error },
 
     #[error("{}:{line}: the task prompt is not valid UTF-8 (first bad byte at offset {offset}) — re-save the file as UTF-8", .path.display())]

@@ -30,15 +30,19 @@ pub fn engine_available(test: &str) -> bool {
 pub fn ensure_images() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let present = ["harness/executor:local", "harness/redis:local"]
-            .iter()
-            .all(|image| {
-                Command::new("docker")
-                    .args(["image", "inspect", image])
-                    .output()
-                    .map(|o| o.status.success())
-                    .unwrap_or(false)
-            });
+        let present = [
+            "harness/executor:local",
+            "harness/redis:local",
+            "harness/reaper:local",
+        ]
+        .iter()
+        .all(|image| {
+            Command::new("docker")
+                .args(["image", "inspect", image])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
         if !present {
             let out = harness_cmd()
                 .arg("images")
@@ -56,7 +60,28 @@ pub fn ensure_images() {
 pub fn harness_cmd() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_harness"));
     cmd.current_dir(REPO);
+    // A reaper a test starts outside a Workspace goes away soon after its last harness.
+    cmd.env("HARNESS_REAPER_IDLE", "5");
     cmd
+}
+
+/// Containers, networks or volumes matching a `docker … ls --filter` filter.
+pub fn engine_ids(filter: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for args in [
+        vec!["ps", "-a", "-q", "--filter", filter],
+        vec!["network", "ls", "-q", "--filter", filter],
+        vec!["volume", "ls", "-q", "--filter", filter],
+    ] {
+        if let Ok(out) = Command::new("docker").args(&args).output() {
+            found.extend(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .map(str::to_string),
+            );
+        }
+    }
+    found
 }
 
 /// A private copy of the shipped task, runs dir and scoreboard; and, on drop, removal of
@@ -90,35 +115,27 @@ impl Workspace {
         self.dir.path().join("scoreboard.db")
     }
 
-    /// `harness` with this workspace's runs dir and scoreboard.
+    /// `harness` with this workspace's runs dir, scoreboard and reaper.
     pub fn harness(&self) -> Command {
         let mut cmd = harness_cmd();
         cmd.env("HARNESS_RUNS_DIR", self.runs())
-            .env("HARNESS_DB", self.db());
+            .env("HARNESS_DB", self.db())
+            .env("HARNESS_REAPER_NAME", self.reaper());
         cmd
+    }
+
+    /// This workspace's own reaper container, removed with the workspace.
+    pub fn reaper(&self) -> String {
+        format!("harness-reaper-{}", self.task_name)
     }
 
     /// Containers, networks and volumes still labelled with this workspace's task, or
     /// named for its projects (Compose's default network carries no label of ours).
     pub fn leftovers(&self) -> Vec<String> {
-        let label = format!("label=dev.harness.task={}", self.task_name);
-        let name = format!("name=h-{}-", self.task_name);
-        let mut found = Vec::new();
-        for args in [
-            vec!["ps", "-a", "-q", "--filter", &label],
-            vec!["network", "ls", "-q", "--filter", &label],
-            vec!["volume", "ls", "-q", "--filter", &label],
-            vec!["network", "ls", "-q", "--filter", &name],
-            vec!["volume", "ls", "-q", "--filter", &name],
-        ] {
-            if let Ok(out) = Command::new("docker").args(&args).output() {
-                found.extend(
-                    String::from_utf8_lossy(&out.stdout)
-                        .lines()
-                        .map(str::to_string),
-                );
-            }
-        }
+        let mut found = engine_ids(&format!("label=dev.harness.task={}", self.task_name));
+        found.extend(engine_ids(&format!("name=h-{}-", self.task_name)));
+        found.sort();
+        found.dedup();
         found
     }
 
@@ -157,6 +174,9 @@ impl Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
+        let _ = Command::new("docker")
+            .args(["rm", "-f", &self.reaper()])
+            .output();
         let label = format!("label=dev.harness.task={}", self.task_name);
         let ids = |args: &[&str]| -> Vec<String> {
             Command::new("docker")

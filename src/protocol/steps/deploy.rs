@@ -4,6 +4,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::{StepResult, fail, pass, skip};
+use crate::engine::ContainerInfo;
 use crate::protocol::Signature;
 use crate::protocol::instance;
 use crate::protocol::session::{DeployFailure, Session};
@@ -12,9 +13,20 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);
     match instance::deploy(s, &project).await {
         Ok(up) => {
+            let exposed = exposed_ports(&up.deployment.containers);
             s.first_deployment = Some(up.deployment.clone());
             s.deployment = Some(up.deployment);
-            pass(up.evidence)
+            if exposed.is_empty() {
+                return pass(up.evidence);
+            }
+            let summary = format!(
+                "published beyond this machine (every port must bind 127.0.0.1): {}",
+                exposed.join(", ")
+            );
+            fail(
+                Signature::ExposedPort,
+                json!({"summary": summary, "exposed": exposed, "deploy": up.evidence}),
+            )
         }
         Err(f) => {
             s.deploy_failure = Some(DeployFailure {
@@ -24,6 +36,32 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
             fail(f.signature, f.evidence)
         }
     }
+}
+
+/// Every published port, read back from inspect, that binds anything but loopback:
+/// `service: host_ip:host_port->container_port`.
+pub(super) fn exposed_ports(containers: &[ContainerInfo]) -> Vec<String> {
+    containers
+        .iter()
+        .flat_map(|c| c.ports.iter().map(move |p| (c, p)))
+        .filter(|(_, p)| !is_loopback(&p.host_ip))
+        .map(|(c, p)| {
+            let ip = if p.host_ip.is_empty() {
+                "*"
+            } else {
+                &p.host_ip
+            };
+            format!("{}: {ip}:{}->{}", c.service, p.host_port, p.container_port)
+        })
+        .collect()
+}
+
+/// An empty or unparsable host IP counts as exposed.
+fn is_loopback(host_ip: &str) -> bool {
+    host_ip
+        .trim_matches(['[', ']'])
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The seed's default ports were held through deploy: the stack had to come up elsewhere.
@@ -73,5 +111,27 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
         pass(evidence)
     } else {
         fail(Signature::PortConflict, evidence)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_not_exposed() {
+        for ip in ["127.0.0.1", "::1", "[::1]"] {
+            assert!(is_loopback(ip), "{ip}");
+        }
+        for ip in [
+            "0.0.0.0",
+            "::",
+            "",
+            "172.17.0.1",
+            "192.168.1.5",
+            "localhost",
+        ] {
+            assert!(!is_loopback(ip), "{ip}");
+        }
     }
 }

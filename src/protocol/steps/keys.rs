@@ -49,6 +49,13 @@ async fn variant(
         };
         Failure::new(signature, f.evidence)
     })?;
+    let exposed = super::deploy::exposed_ports(&up.deployment.containers);
+    if !exposed.is_empty() {
+        return Err(Failure::new(
+            Signature::ExposedPort,
+            json!({"summary": format!("instance {} published beyond this machine: {}", project.name, exposed.join(", ")), "exposed": exposed}),
+        ));
+    }
     let Some(port) = up.deployment.api_port else {
         return Err(Failure::new(
             Signature::ApiProbe,

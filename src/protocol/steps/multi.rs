@@ -44,6 +44,21 @@ async fn check(
     };
     all.insert(0, main);
     distinct(&all).map_err(Some)?;
+    // The main instance's ports were checked by deploy; the extra ones are checked here.
+    for d in &all[1..] {
+        let exposed = super::deploy::exposed_ports(&d.containers);
+        if !exposed.is_empty() {
+            let summary = format!(
+                "instance {} published beyond this machine: {}",
+                d.project,
+                exposed.join(", ")
+            );
+            return Err(Some(Failure::new(
+                Signature::ExposedPort,
+                json!({"summary": summary, "exposed": exposed}),
+            )));
+        }
+    }
     let mut probed = Vec::new();
     for d in &all {
         probed.push(json!({"project": d.project, "probes": api_and_ws(s, d).await.map_err(Some)?}));

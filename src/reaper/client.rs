@@ -1,0 +1,219 @@
+//! The harness's side: one connection to the reaper for the life of the process, reopened
+//! (and the reaper restarted) when it drops, so a killed reaper does not leave runs bare.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use super::wire::{self, PROTOCOL, Reply, Request};
+use super::{Options, ReaperError, ensure};
+use crate::engine::Docker;
+
+/// A just-started reaper's published port accepts before the reaper listens: retry that long.
+const ANSWER_WAIT: Duration = Duration::from_secs(10);
+const REPLY_WAIT: Duration = Duration::from_secs(5);
+const RECONNECT_ATTEMPTS: usize = 10;
+
+type Answer = oneshot::Sender<Result<(), ReaperError>>;
+
+/// Held by a live harness; its runs are removed when the process dies without it.
+pub struct Guard {
+    tx: mpsc::Sender<(Uuid, Answer)>,
+    pub addr: SocketAddr,
+}
+
+impl Guard {
+    pub async fn start(docker: &Docker, opts: &Options) -> Result<Guard, ReaperError> {
+        let session = Uuid::new_v4();
+        let addr = ensure(docker, opts).await?;
+        let conn = Conn::open(addr, session, opts.grace).await?;
+        let (tx, rx) = mpsc::channel(8);
+        let keeper = Keeper {
+            docker: docker.clone(),
+            opts: opts.clone(),
+            session,
+            runs: Vec::new(),
+        };
+        tokio::spawn(keeper.keep(conn, rx));
+        Ok(Guard { tx, addr })
+    }
+
+    /// Registers a run before anything of it exists on the engine; returns once the reaper
+    /// has acknowledged it.
+    pub async fn watch(&self, run: Uuid) -> Result<(), ReaperError> {
+        let (answer, answered) = oneshot::channel();
+        let gone = || ReaperError::Unanswered {
+            addr: self.addr.to_string(),
+            problem: "the connection to the reaper is lost and could not be reopened".into(),
+        };
+        self.tx.send((run, answer)).await.map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
+    }
+}
+
+struct Conn {
+    lines: Lines<BufReader<OwnedReadHalf>>,
+    write: OwnedWriteHalf,
+    addr: SocketAddr,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr, session: Uuid, grace: Duration) -> Result<Conn, ReaperError> {
+        let hello = Request::Hello {
+            protocol: PROTOCOL,
+            session,
+            grace_ms: grace.as_millis() as u64,
+        };
+        let deadline = Instant::now() + ANSWER_WAIT;
+        loop {
+            let problem = match Conn::try_open(addr, &hello).await {
+                Ok(conn) => return Ok(conn),
+                Err(Refused(problem)) => {
+                    return Err(ReaperError::Unanswered {
+                        addr: addr.to_string(),
+                        problem,
+                    });
+                }
+                Err(NotYet(problem)) => problem,
+            };
+            if Instant::now() >= deadline {
+                return Err(ReaperError::Unanswered {
+                    addr: addr.to_string(),
+                    problem,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn try_open(addr: SocketAddr, hello: &Request) -> Result<Conn, Attempt> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|e| NotYet(e.to_string()))?;
+        let (read, write) = stream.into_split();
+        let mut conn = Conn {
+            lines: BufReader::new(read).lines(),
+            write,
+            addr,
+        };
+        conn.ask(hello).await?;
+        Ok(conn)
+    }
+
+    async fn ask(&mut self, request: &Request) -> Result<(), Attempt> {
+        self.write
+            .write_all(wire::line(request).as_bytes())
+            .await
+            .map_err(|e| NotYet(e.to_string()))?;
+        let line = tokio::time::timeout(REPLY_WAIT, self.lines.next_line())
+            .await
+            .map_err(|_| NotYet(format!("no reply within {}s", REPLY_WAIT.as_secs())))?
+            .map_err(|e| NotYet(e.to_string()))?
+            .ok_or_else(|| NotYet("closed before replying".into()))?;
+        match serde_json::from_str::<Reply>(&line) {
+            Ok(Reply { ok: true, .. }) => Ok(()),
+            Ok(Reply { error, .. }) => Err(Refused(error.unwrap_or_default())),
+            Err(_) => Err(Refused(format!("not a reaper reply: {line}"))),
+        }
+    }
+}
+
+/// Why an attempt to talk to the reaper failed: worth retrying, or a definite no.
+enum Attempt {
+    NotYet(String),
+    Refused(String),
+}
+use Attempt::{NotYet, Refused};
+
+struct Keeper {
+    docker: Docker,
+    opts: Options,
+    session: Uuid,
+    runs: Vec<Uuid>,
+}
+
+impl Keeper {
+    async fn keep(mut self, conn: Conn, mut rx: mpsc::Receiver<(Uuid, Answer)>) {
+        let mut conn = Some(conn);
+        loop {
+            let Some(live) = conn.as_mut() else {
+                conn = self.reopen().await;
+                if conn.is_none() {
+                    // Nothing more to keep: watch() now reports the loss to its caller.
+                    return;
+                }
+                continue;
+            };
+            tokio::select! {
+                asked = rx.recv() => {
+                    // The harness is done with the guard: dropping the connection lets the
+                    // reaper's grace period run out on runs that are already cleaned up.
+                    let Some((run, answer)) = asked else { return };
+                    self.runs.push(run);
+                    match live.ask(&Request::Watch { run }).await {
+                        Ok(()) => {
+                            let _ = answer.send(Ok(()));
+                        }
+                        Err(NotYet(_) | Refused(_)) => {
+                            conn = self.reopen().await;
+                            let _ = answer.send(match conn {
+                                Some(_) => Ok(()),
+                                None => Err(self.lost()),
+                            });
+                        }
+                    }
+                }
+                // The reaper never speaks first: anything here means it went away.
+                _ = live.lines.next_line() => {
+                    tracing::warn!(addr = %live.addr, "lost the connection to the reaper; reopening it");
+                    conn = None;
+                }
+            }
+        }
+    }
+
+    /// A new connection (starting a new reaper if the old one died), with every run
+    /// watched again.
+    async fn reopen(&self) -> Option<Conn> {
+        for attempt in 1..=RECONNECT_ATTEMPTS {
+            match self.try_reopen().await {
+                Ok(conn) => {
+                    tracing::info!(addr = %conn.addr, attempt, "reconnected to the reaper");
+                    return Some(conn);
+                }
+                Err(e) => tracing::warn!(attempt, error = %e, "cannot reach the reaper"),
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        tracing::error!(
+            "the reaper is unreachable: if this harness is killed, only `harness gc` will clean up after it"
+        );
+        None
+    }
+
+    async fn try_reopen(&self) -> Result<Conn, ReaperError> {
+        let addr = ensure(&self.docker, &self.opts).await?;
+        let mut conn = Conn::open(addr, self.session, self.opts.grace).await?;
+        for run in &self.runs {
+            conn.ask(&Request::Watch { run: *run }).await.map_err(
+                |(NotYet(problem) | Refused(problem))| ReaperError::Unanswered {
+                    addr: addr.to_string(),
+                    problem,
+                },
+            )?;
+        }
+        Ok(conn)
+    }
+
+    fn lost(&self) -> ReaperError {
+        ReaperError::Unanswered {
+            addr: self.opts.name.clone(),
+            problem: "the connection to the reaper is lost and could not be reopened".into(),
+        }
+    }
+}

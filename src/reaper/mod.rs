@@ -1,0 +1,48 @@
+//! The reaper: a small container that outlives a killed harness. Each harness holds a
+//! connection to it and names its runs before their first `compose up`; when a harness's
+//! connection drops and does not come back within its grace period, the reaper removes
+//! everything of that harness's runs. `harness gc` stays for a dead reaper or a reboot.
+
+mod client;
+mod container;
+mod server;
+mod wire;
+
+use std::time::Duration;
+
+pub use client::Guard;
+pub use container::{IMAGE, LABEL, PORT, ensure};
+pub use server::serve;
+
+/// How a harness wants to be looked after, from its flags.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The reaper container's name: one per engine by default, shared by every harness.
+    pub name: String,
+    /// How long a dropped connection may stay away before its runs are removed.
+    pub grace: Duration,
+    /// How long a started reaper waits with no harness connected before it exits.
+    pub idle: Duration,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReaperError {
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Image(#[from] crate::images::ImageError),
+    #[error(
+        "the reaper needs the engine's unix socket to mount, but DOCKER_HOST is `{0}` — run with --no-reaper (then only `harness gc` cleans up after a killed harness)"
+    )]
+    NoSocket(String),
+    #[error("the reaper container `{name}` {problem}")]
+    Container { name: String, problem: String },
+    #[error("the reaper at {addr} did not answer: {problem}")]
+    Unanswered { addr: String, problem: String },
+    #[error("the reaper cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}

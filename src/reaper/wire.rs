@@ -1,0 +1,80 @@
+//! What harness and reaper say to each other: one JSON object per line.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Bumped when a message changes: an old reaper and a new harness refuse each other.
+pub const PROTOCOL: u32 = 1;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+pub enum Request {
+    /// The first line of every connection; a reconnecting harness sends its session again.
+    Hello {
+        protocol: u32,
+        session: Uuid,
+        grace_ms: u64,
+    },
+    /// Remove this run's objects if the session's harness goes away.
+    Watch { run: Uuid },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Reply {
+    pub ok: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Reply {
+    pub fn ok() -> Reply {
+        Reply {
+            ok: true,
+            error: None,
+        }
+    }
+
+    pub fn refuse(error: impl Into<String>) -> Reply {
+        Reply {
+            ok: false,
+            error: Some(error.into()),
+        }
+    }
+}
+
+pub fn line<T: Serialize>(message: &T) -> String {
+    let mut text = serde_json::to_string(message).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn grace(grace_ms: u64) -> Duration {
+    Duration::from_millis(grace_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_round_trip_as_single_lines() {
+        let hello = Request::Hello {
+            protocol: PROTOCOL,
+            session: Uuid::new_v4(),
+            grace_ms: 10_000,
+        };
+        let text = line(&hello);
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        assert_eq!(serde_json::from_str::<Request>(&text).unwrap(), hello);
+        let refused = line(&Reply::refuse("protocol 2"));
+        assert_eq!(
+            serde_json::from_str::<Reply>(&refused)
+                .unwrap()
+                .error
+                .as_deref(),
+            Some("protocol 2")
+        );
+    }
+}

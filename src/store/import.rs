@@ -1,0 +1,348 @@
+//! `harness import`: read a stream written by `harness export --jsonl`, verify all of it
+//! (each line's own hash, its link to the task's previous line, its row against its run
+//! file), then load it run by run — one transaction each — into this scoreboard and runs/.
+//!
+//! A run whose UUID is already here with the same bytes is skipped; with other bytes it is a
+//! conflict, reported and left alone. The imported rows are chained onto this scoreboard's
+//! own chain: into a fresh scoreboard the hashes come out as in the stream.
+
+use std::collections::HashMap;
+use std::io::{BufRead, Write};
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::export::{ExportLine, FORMAT, TransferError};
+use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
+use super::{NewRun, NewVersion, Store};
+use crate::record::{RunRecord, uuid8};
+
+/// One verified line of the stream.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// 1-based line number in the stream.
+    pub line: usize,
+    pub data: ExportLine,
+    pub record: RunRecord,
+}
+
+/// What became of one line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Imported,
+    /// Already here with the same bytes; `restored_file` if its run file was missing.
+    Duplicate {
+        restored_file: bool,
+    },
+    /// Already here with different content, or its version clashes with one here.
+    Conflict {
+        why: String,
+    },
+}
+
+/// Reads and verifies the whole stream; nothing is written. `name` labels errors.
+pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, TransferError> {
+    let mut heads: HashMap<String, (String, usize)> = HashMap::new();
+    let mut entries = Vec::new();
+    for (i, text) in reader.lines().enumerate() {
+        let line = i + 1;
+        let text = text.map_err(|source| TransferError::Read {
+            name: name.to_string(),
+            source,
+        })?;
+        if text.trim().is_empty() {
+            continue;
+        }
+        let bad = |why: String| TransferError::Line {
+            name: name.to_string(),
+            line,
+            why,
+        };
+        let data: ExportLine = serde_json::from_str(&text)
+            .map_err(|e| bad(format!("not a `harness export --jsonl` line: {e}")))?;
+        let record = check_line(&data).map_err(bad)?;
+        let head = heads
+            .entry(data.task.name.clone())
+            .or_insert_with(|| (GENESIS_HASH.to_string(), 0));
+        check_link(&data, head).map_err(bad)?;
+        *head = (data.run.hash.clone(), line);
+        entries.push(Entry { line, data, record });
+    }
+    Ok(entries)
+}
+
+/// The line's hash over its own json, and every column against that json.
+fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
+    if data.format != FORMAT {
+        return Err(format!(
+            "format `{}` is not `{FORMAT}`: written by another harness version",
+            data.format
+        ));
+    }
+    let run = &data.run;
+    if chain_hash(&run.prev_hash, run.json.as_bytes()) != run.hash {
+        return Err(format!(
+            "run {}: hash is not sha256(prev_hash ‖ json): the line was edited",
+            run.uuid
+        ));
+    }
+    let record: RunRecord = serde_json::from_str(&run.json)
+        .map_err(|e| format!("run {}: its json is not a run record: {e}", run.uuid))?;
+    let v = &data.version;
+    let mut diffs = Vec::new();
+    let mut differ = |what: &str, column: String, json: String| {
+        if column != json {
+            diffs.push(format!("{what} `{column}` vs json `{json}`"));
+        }
+    };
+    differ("uuid", run.uuid.clone(), record.execution_uuid.to_string());
+    differ("task", data.task.name.clone(), record.task.clone());
+    differ("version", format!("v{}", v.number), record.version.clone());
+    differ("version hash", v.hash.clone(), record.config_hash.clone());
+    differ(
+        "started_at",
+        run.started_at.clone(),
+        record.timestamp.clone(),
+    );
+    differ(
+        "success",
+        run.success.to_string(),
+        record.metrics.success.to_string(),
+    );
+    differ(
+        "duration_ms",
+        run.duration_ms.to_string(),
+        record.metrics.duration_ms.to_string(),
+    );
+    if !diffs.is_empty() {
+        return Err(format!(
+            "run {}: the row disagrees with its json: {}",
+            run.uuid,
+            diffs.join("; ")
+        ));
+    }
+    if record.execution_uuid.get_version_num() != 4 {
+        return Err(format!("run {}: the UUID is not a UUID v4", run.uuid));
+    }
+    check_file_name(&run.file, &record)?;
+    Ok(record)
+}
+
+/// A bare `<stamp>_<uuid8>.json` name: nothing that could land outside runs/.
+fn check_file_name(file: &str, record: &RunRecord) -> Result<(), String> {
+    let suffix = format!("_{}.json", uuid8(record.execution_uuid));
+    let bare = !file.contains(['/', '\\']) && !file.starts_with('.');
+    if !bare || !file.ends_with(&suffix) {
+        return Err(format!(
+            "run {}: file `{file}` is not a run file name ending in `{suffix}`",
+            record.execution_uuid
+        ));
+    }
+    Ok(())
+}
+
+/// The line continues its task's chain: its prev_hash is the previous line's hash.
+fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), String> {
+    if data.run.prev_hash == *head {
+        return Ok(());
+    }
+    let after = if *at == 0 {
+        format!(
+            "the task `{}` starts here, but not from the genesis hash",
+            data.task.name
+        )
+    } else {
+        format!(
+            "it does not link to line {at}, the previous run of task `{}`",
+            data.task.name
+        )
+    };
+    Err(format!(
+        "run {}: chain broken: {after} — a line was removed, reordered or edited",
+        data.run.uuid
+    ))
+}
+
+/// What to do with an entry, as the scoreboard stands.
+enum Plan {
+    New,
+    Duplicate { file: String },
+    Conflict(String),
+}
+
+fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Plan> {
+    let run = &e.data.run;
+    let here: Option<(String, String)> = conn
+        .query_row(
+            "SELECT json, file FROM run WHERE uuid = ?1",
+            [&run.uuid],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if let Some((json, file)) = here {
+        return Ok(if json == run.json {
+            Plan::Duplicate { file }
+        } else {
+            Plan::Conflict(format!(
+                "the scoreboard already holds run {} with different content (recorded as `{file}`); kept it, skipped line {}",
+                run.uuid, e.line
+            ))
+        });
+    }
+    let task: Option<i64> = conn
+        .query_row(
+            "SELECT id FROM task WHERE name = ?1",
+            [&e.data.task.name],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(task_id) = task else {
+        return Ok(Plan::New);
+    };
+    let v = &e.data.version;
+    if let Some(row) = version_by_hash(conn, task_id, &v.hash)? {
+        if row.number != v.number {
+            return Ok(Plan::Conflict(format!(
+                "its config is v{} of task `{}` here but v{} in the stream: the two scoreboards numbered their versions differently",
+                row.number, e.data.task.name, v.number
+            )));
+        }
+        return Ok(Plan::New);
+    }
+    let taken: Option<String> = conn
+        .query_row(
+            "SELECT hash FROM version WHERE task_id = ?1 AND number = ?2",
+            params![task_id, v.number],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(match taken {
+        Some(other) => Plan::Conflict(format!(
+            "v{} of task `{}` here is another config (hash {}…, the stream's {}…)",
+            v.number,
+            e.data.task.name,
+            other.get(..12).unwrap_or(&other),
+            v.hash.get(..12).unwrap_or(&v.hash)
+        )),
+        None => Plan::New,
+    })
+}
+
+impl Store {
+    /// Loads one verified entry: its run file into `runs_dir` (first, as a run is
+    /// recorded), then its task, version, run and step rows in one transaction.
+    pub fn import_entry(&mut self, runs_dir: &Path, e: &Entry) -> Result<Outcome, TransferError> {
+        let sql = |source| TransferError::Sql {
+            path: self.path.clone(),
+            source,
+        };
+        match plan(&self.conn, e).map_err(sql)? {
+            Plan::Conflict(why) => return Ok(Outcome::Conflict { why }),
+            Plan::Duplicate { file } => return restore(runs_dir, e, &file),
+            Plan::New => {}
+        }
+        let path = runs_dir.join(&e.data.run.file);
+        if !place_file(&path, runs_dir, &e.data.run.json)? {
+            return Ok(Outcome::Conflict {
+                why: format!(
+                    "`{}` exists with other bytes; kept it, skipped line {}",
+                    path.display(),
+                    e.line
+                ),
+            });
+        }
+        let file = path.to_string_lossy().into_owned();
+        let outcome = self.write_tx(|tx| match plan(tx, e)? {
+            Plan::Conflict(why) => Ok(Outcome::Conflict { why }),
+            Plan::Duplicate { .. } => Ok(Outcome::Duplicate {
+                restored_file: false,
+            }),
+            Plan::New => {
+                insert_entry(tx, e, &file)?;
+                Ok(Outcome::Imported)
+            }
+        })?;
+        Ok(outcome)
+    }
+}
+
+fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqlite::Result<()> {
+    let (task, v, run) = (&e.data.task, &e.data.version, &e.data.run);
+    tx.execute(
+        "INSERT INTO task (name, path) VALUES (?1, ?2) ON CONFLICT(name) DO NOTHING",
+        params![task.name, task.path],
+    )?;
+    let task_id: i64 = tx.query_row("SELECT id FROM task WHERE name = ?1", [&task.name], |r| {
+        r.get(0)
+    })?;
+    let version_id = match version_by_hash(tx, task_id, &v.hash)? {
+        Some(row) => row.id,
+        None => {
+            // The parent by content: the same number here may be another config.
+            let parent = match &v.parent_hash {
+                Some(h) => version_by_hash(tx, task_id, h)?.map(|p| p.id),
+                None => None,
+            };
+            let new = NewVersion {
+                hash: &v.hash,
+                config: &v.config,
+                parent,
+                mutation: &v.mutation,
+                reason: &v.reason,
+            };
+            insert_version_tx(tx, task_id, v.number, &new, &v.created_at)?
+        }
+    };
+    insert_run_tx(
+        tx,
+        task_id,
+        &NewRun {
+            uuid: &run.uuid,
+            version_id,
+            started_at: &run.started_at,
+            success: run.success,
+            duration_ms: run.duration_ms,
+            file,
+            json: &run.json,
+            steps: &e.record.steps,
+        },
+    )?;
+    Ok(())
+}
+
+/// A duplicate whose run file is missing here gets it back (same name, same bytes).
+fn restore(runs_dir: &Path, e: &Entry, recorded: &str) -> Result<Outcome, TransferError> {
+    let same_name = super::export::file_name(recorded) == e.data.run.file;
+    let path = runs_dir.join(&e.data.run.file);
+    let restored_file =
+        same_name && !path.exists() && place_file(&path, runs_dir, &e.data.run.json)?;
+    Ok(Outcome::Duplicate { restored_file })
+}
+
+/// Writes `bytes` to `path` atomically unless it exists; false if it exists with other bytes.
+fn place_file(path: &Path, dir: &Path, bytes: &str) -> Result<bool, TransferError> {
+    let err = |path: &Path| {
+        let path: PathBuf = path.to_path_buf();
+        move |source| TransferError::RunFile { path, source }
+    };
+    match std::fs::read(path) {
+        Ok(existing) => return Ok(existing == bytes.as_bytes()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(err(path)(e)),
+    }
+    std::fs::create_dir_all(dir).map_err(err(dir))?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp).map_err(err(&tmp))?;
+        f.write_all(bytes.as_bytes()).map_err(err(&tmp))?;
+        f.sync_all().map_err(err(&tmp))?;
+    }
+    std::fs::rename(&tmp, path).map_err(err(path))?;
+    Ok(true)
+}
