@@ -30,8 +30,20 @@ pub(super) async fn missing_key(s: &Session<'_>) -> StepResult {
     };
     match (&a, &b) {
         (Ok(_), Ok(_)) => pass(evidence(&a, &b)),
+        // Both failed: a clash between the two instances is the cause whichever lost the
+        // race, so the step names it, not what the winner ran into next.
+        (Err(fa), Err(fb)) if is_clash(fb.signature) && !is_clash(fa.signature) => {
+            fail(fb.signature, evidence(&a, &b))
+        }
         (Err(f), _) | (_, Err(f)) => fail(f.signature, evidence(&a, &b)),
     }
+}
+
+fn is_clash(signature: Signature) -> bool {
+    matches!(
+        signature,
+        Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict
+    )
 }
 
 /// One instance with the key removed or set; healthy, and reporting what it got.
