@@ -114,7 +114,11 @@ pub async fn harness_launches(
             Some((_, status, _, _)) if status == "pass" => {
                 res.deployed += 1;
                 let ports: Vec<u16> = [r.api_port, r.ws_port].into_iter().flatten().collect();
-                spans.push((r.started_unix_ns, r.ended_unix_ns, ports));
+                // The ports are held from the end of deploy to the start of shutdown.
+                let ms = |name: &str| (r.step_ms(name).unwrap_or(0.0) * 1e6) as i64;
+                let from = r.started_unix_ns + ms("deploy");
+                let to = r.ended_unix_ns - ms("shutdown");
+                spans.push((from, to.max(from), ports));
             }
             Some((_, _, _, sig)) => {
                 res.failed_deploys += 1;
@@ -202,6 +206,8 @@ pub async fn seed_launches(
                 Duration::from_secs(180),
             )
             .await;
+            // Held from the end of `up` to the end of `down`.
+            let t0 = crate::proc::unix_ns();
             let down = stack::compose(
                 &project,
                 &file,
@@ -236,7 +242,11 @@ pub async fn seed_launches(
                 } else if is_port_error(&e) {
                     res.port_collisions += 1;
                 }
-                let last = e.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("");
+                let last = e
+                    .lines()
+                    .find(|l| is_port_error(l))
+                    .or_else(|| e.lines().rev().find(|l| !l.trim().is_empty()))
+                    .unwrap_or("");
                 res.failures.push(format!("ports {ports:?}: {last}"));
             }
             None => {
