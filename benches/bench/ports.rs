@@ -29,6 +29,15 @@ pub struct PortResult {
     pub failures: Vec<String>,
 }
 
+/// At most 10 failure lines in the report; the counts carry the rest.
+fn trim(failures: &mut Vec<String>) {
+    if failures.len() > 10 {
+        let more = failures.len() - 10;
+        failures.truncate(10);
+        failures.push(format!("… and {more} more"));
+    }
+}
+
 fn is_port_error(stderr: &str) -> bool {
     let s = stderr.to_ascii_lowercase();
     s.contains("port is already allocated")
@@ -137,6 +146,7 @@ pub async fn harness_launches(
     }
     res.overlapping_ports = overlaps(&spans);
     res.wall_s = started.elapsed().as_secs_f64();
+    trim(&mut res.failures);
     Ok(res)
 }
 
@@ -257,5 +267,6 @@ pub async fn seed_launches(
     }
     res.overlapping_ports = overlaps(&spans);
     res.wall_s = started.elapsed().as_secs_f64();
+    trim(&mut res.failures);
     res
 }
