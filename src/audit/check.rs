@@ -8,7 +8,6 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension, Statement};
-use serde::Deserialize;
 use serde_json::Value;
 
 use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
@@ -449,7 +448,8 @@ pub(crate) fn inspect(bytes: &[u8]) -> Inspection {
         };
         problems.push((FindingKind::UuidNotLast, message));
     }
-    let record = match RunRecord::deserialize(&value) {
+    // By value: the steps' evidence is moved into the record, not cloned.
+    let record = match serde_json::from_value::<RunRecord>(value) {
         Ok(r) => Some(r),
         Err(e) => {
             problems.push((FindingKind::InvalidRecord, format!("not a run record: {e}")));

@@ -52,11 +52,23 @@ impl ComposeCli {
                 program: program.to_string(),
                 prefix,
             };
+            // v1 is a Python program: asking its version costs ~0.5 s of CPU on every run, so
+            // the answer is kept, keyed by the program file (a new install is asked again).
+            let cache = (flavor == Flavor::V1)
+                .then(|| version_cache::Key::of(program))
+                .flatten();
+            if let Some(version) = cache.as_ref().and_then(version_cache::Key::load) {
+                tracing::debug!(?flavor, %version, "compose CLI detected (cached version)");
+                return Ok(ComposeCli { version, ..cli });
+            }
             if let Ok(out) = cli.command().args(["version", "--short"]).output().await
                 && out.status.success()
             {
                 let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
                 tracing::debug!(?flavor, %version, "compose CLI detected");
+                if let Some(key) = &cache {
+                    key.store(&version);
+                }
                 return Ok(ComposeCli { version, ..cli });
             }
         }
@@ -197,5 +209,83 @@ impl Project {
             stop_timeout + Duration::from_secs(60),
         )
         .await
+    }
+}
+
+/// The version a Compose v1 program reported, remembered per program file (path, size and
+/// modification time) under the user's cache directory. Best effort: any failure to read or
+/// write the cache only means the program is asked again.
+mod version_cache {
+    use std::path::PathBuf;
+    use std::time::UNIX_EPOCH;
+
+    pub struct Key {
+        file: PathBuf,
+        /// `<program path> <size> <mtime ns>`: what the cached version belongs to.
+        stamp: String,
+    }
+
+    impl Key {
+        /// The key of `program` as found on PATH, if it is there and a cache dir exists.
+        pub fn of(program: &str) -> Option<Key> {
+            let path = std::env::var_os("PATH")?;
+            let exe = std::env::split_paths(&path)
+                .map(|d| d.join(program))
+                .find(|p| p.is_file())?;
+            let meta = std::fs::metadata(&exe).ok()?;
+            let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?;
+            let dir = match std::env::var_os("XDG_CACHE_HOME") {
+                Some(d) if !d.is_empty() => PathBuf::from(d),
+                _ => PathBuf::from(std::env::var_os("HOME")?).join(".cache"),
+            };
+            Some(Key {
+                file: dir.join("harness").join(format!("{program}.version")),
+                stamp: format!("{} {} {}", exe.display(), meta.len(), mtime.as_nanos()),
+            })
+        }
+
+        pub fn load(&self) -> Option<String> {
+            let text = std::fs::read_to_string(&self.file).ok()?;
+            let (stamp, version) = text.trim_end().split_once('\n')?;
+            (stamp == self.stamp && !version.is_empty()).then(|| version.to_string())
+        }
+
+        pub fn store(&self, version: &str) {
+            let Some(dir) = self.file.parent() else {
+                return;
+            };
+            let tmp = self
+                .file
+                .with_extension(format!("tmp{}", std::process::id()));
+            let written = std::fs::create_dir_all(dir)
+                .and_then(|_| std::fs::write(&tmp, format!("{}\n{version}\n", self.stamp)))
+                .and_then(|_| std::fs::rename(&tmp, &self.file));
+            if let Err(e) = written {
+                let _ = std::fs::remove_file(&tmp);
+                tracing::debug!(error = %e, "cannot cache the compose version");
+            }
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::Key;
+
+        #[test]
+        fn a_version_is_kept_for_the_same_program_file_only() {
+            let dir = tempfile::tempdir().unwrap();
+            let key = Key {
+                file: dir.path().join("harness/docker-compose.version"),
+                stamp: "/usr/bin/docker-compose 100 1".into(),
+            };
+            assert_eq!(key.load(), None);
+            key.store("1.29.2");
+            assert_eq!(key.load().as_deref(), Some("1.29.2"));
+            let reinstalled = Key {
+                stamp: "/usr/bin/docker-compose 100 2".into(),
+                ..key
+            };
+            assert_eq!(reinstalled.load(), None);
+        }
     }
 }

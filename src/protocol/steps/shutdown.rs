@@ -1,12 +1,13 @@
 //! `down`: every container stops on SIGTERM within its stop timeout, and nothing of the
 //! run is left — checked through the API, not assumed.
 
-use std::time::Instant;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::{StepResult, fail, pass};
-use crate::engine::{ContainerInfo, LABEL_RUN};
+use crate::engine::{ContainerInfo, Events, LABEL_RUN};
 use crate::protocol::session::{Session, tail};
 use crate::protocol::{Signature, instance};
 
@@ -21,15 +22,16 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
         .await
         .unwrap_or_default();
     let logs = instance::capture_logs(s, &before).await;
-    let started = Instant::now();
-    let stop = project.stop(s.plan.stop_timeout).await;
-    let stop_ms = started.elapsed().as_millis() as u64;
     let running: Vec<ContainerInfo> = before
         .iter()
         .filter(|c| c.state == "running")
         .cloned()
         .collect();
-    let stopped = stopped(s, &running).await;
+    // One `down` stops (SIGTERM, SIGKILL after the stop timeout) and removes: a separate
+    // `stop` would cost a second Compose CLI start. The containers are gone afterwards, so
+    // how each one ended is read from the engine's `die` events.
+    let mut events = s.docker.subscribe(&project.name);
+    let started = Instant::now();
     let down = match project.down(true, s.plan.stop_timeout).await {
         Ok(down) => down,
         Err(e) => {
@@ -39,13 +41,15 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
             );
         }
     };
+    let (stopped, stop_ms) = stopped(&mut events, &running, started).await;
+    drop(events);
     s.deployment = None;
     let anonymous: Vec<String> = before
         .iter()
         .flat_map(|c| c.volumes.iter().cloned())
         .collect();
     let evidence = |leftovers: Value| {
-        json!({"logs": logs, "stop_ms": stop_ms, "stopped": stopped, "stop_ok": stop.as_ref().map(|o| o.success).unwrap_or(false),
+        json!({"logs": logs, "stop_ms": stop_ms, "stopped": stopped, "stop_ok": down.success,
             "down": {"success": down.success, "duration_ms": down.duration_ms,
                 "stderr": tail(&s.redactor().text(&down.stderr), 20)},
             "leftovers": leftovers})
@@ -76,16 +80,41 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     pass(evidence(left))
 }
 
-/// How each running container ended: its exit code, and whether SIGTERM was honoured.
-async fn stopped(s: &Session<'_>, before: &[ContainerInfo]) -> Vec<Value> {
-    let mut out = Vec::new();
-    for c in before {
-        if let Ok(now) = s.docker.inspect(&c.id).await {
-            out.push(
-                json!({"container": now.name, "state": now.state, "exit_code": now.exit_code,
-                "honoured_sigterm": now.exit_code != KILLED, "finished_at": now.finished_at}),
-            );
+/// How each running container ended, from its `die` event (exit code) — waited for a
+/// bounded time, since `down` has returned by then. Also the ms from `down` to the last exit.
+async fn stopped(
+    events: &mut Events,
+    before: &[ContainerInfo],
+    started: Instant,
+) -> (Vec<Value>, u64) {
+    let mut exits: HashMap<String, (i64, u64)> = HashMap::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while before.iter().any(|c| !exits.contains_key(&c.id)) {
+        let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.next()).await else {
+            break;
+        };
+        if event.action.as_deref() != Some("die") {
+            continue;
         }
+        let actor = event.actor.unwrap_or_default();
+        let code = actor
+            .attributes
+            .unwrap_or_default()
+            .get("exitCode")
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(-1);
+        let at = started.elapsed().as_millis() as u64;
+        exits.insert(actor.id.unwrap_or_default(), (code, at));
     }
-    out
+    let stop_ms = exits.values().map(|(_, at)| *at).max().unwrap_or(0);
+    let out = before
+        .iter()
+        .map(|c| match exits.get(&c.id) {
+            Some((code, _)) => json!({"container": c.name, "state": "exited", "exit_code": code,
+                "honoured_sigterm": *code != KILLED}),
+            None => json!({"container": c.name, "exit_code": null,
+                "error": "no die event seen within 5 s of down"}),
+        })
+        .collect();
+    (out, stop_ms)
 }
