@@ -87,6 +87,11 @@ async fn stopped(
     before: &[ContainerInfo],
     started: Instant,
 ) -> (Vec<Value>, u64) {
+    let started_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+        .saturating_sub(started.elapsed().as_millis() as u64);
     let mut exits: HashMap<String, (i64, u64)> = HashMap::new();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
     while before.iter().any(|c| !exits.contains_key(&c.id)) {
@@ -103,7 +108,12 @@ async fn stopped(
             .get("exitCode")
             .and_then(|c| c.parse().ok())
             .unwrap_or(-1);
-        let at = started.elapsed().as_millis() as u64;
+        // The engine's own time of the exit: the events are read only after `down` returned.
+        let at = event
+            .time_nano
+            .and_then(|ns| u64::try_from(ns / 1_000_000).ok())
+            .map(|ms| ms.saturating_sub(started_ms))
+            .unwrap_or_else(|| started.elapsed().as_millis() as u64);
         exits.insert(actor.id.unwrap_or_default(), (code, at));
     }
     let stop_ms = exits.values().map(|(_, at)| *at).max().unwrap_or(0);
