@@ -3,10 +3,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::Stdio;
-
-use common::{Workspace, engine_available, ensure_images};
+use common::{Workspace, engine_available, ensure_images, spawn_until};
 
 #[test]
 fn the_next_run_collects_what_a_killed_harness_left() {
@@ -15,30 +12,19 @@ fn the_next_run_collects_what_a_killed_harness_left() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_gc_start");
-    let mut child = ws
-        .harness()
+    let (mut child, _) = spawn_until(
         // Without a reaper, so what the kill leaves waits for the next run's gc.
-        .args([
-            "run",
-            "--no-reaper",
-            "--config",
-            "docker/docker-compose.yml",
-            "--task",
-        ])
-        .arg(ws.task())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut deployed = false;
-    for _ in 0..40 {
-        let Some(Ok(line)) = lines.next() else { break };
-        if line.contains(" deploy ") {
-            deployed = true;
-            break;
-        }
-    }
-    assert!(deployed, "the run never reported its deploy");
+        ws.harness()
+            .args([
+                "run",
+                "--no-reaper",
+                "--config",
+                "docker/docker-compose.yml",
+                "--task",
+            ])
+            .arg(ws.task()),
+        " deploy ",
+    );
     child.kill().expect("kill -9");
     child.wait().expect("wait");
     // Any harness starting meanwhile (a parallel test) collects first; then there is

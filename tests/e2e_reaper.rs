@@ -3,45 +3,29 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Workspace, engine_available, engine_ids, ensure_images};
+use common::{Workspace, engine_available, engine_ids, ensure_images, spawn_until, uuid_of};
 
 /// The reaper's default grace period, plus the 20 s the issue allows for removal.
 const DEADLINE: Duration = Duration::from_secs(10 + 20);
 
+fn harness(ws: &Workspace, args: &[&str]) -> Command {
+    let mut cmd = ws.harness();
+    cmd.args(args).arg("--task").arg(ws.task());
+    cmd
+}
+
 fn spawn(ws: &Workspace, args: &[&str]) -> Child {
-    ws.harness()
-        .args(args)
-        .arg("--task")
-        .arg(ws.task())
-        .stdout(Stdio::piped())
+    harness(ws, args)
+        .stdout(Stdio::null())
         .spawn()
         .expect("spawn harness")
 }
 
 fn run_args() -> Vec<&'static str> {
     vec!["run", "--config", "docker/docker-compose.yml"]
-}
-
-/// Reads the harness's lines until one contains `marker`; bounded by the line count. The
-/// rest is drained in the background, so the harness never dies of a closed pipe.
-fn read_until(child: &mut Child, marker: &str) -> Vec<String> {
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    for _ in 0..60 {
-        let Some(Ok(line)) = lines.next() else { break };
-        let reached = line.contains(marker);
-        seen.push(line);
-        if reached {
-            std::thread::spawn(move || lines.for_each(drop));
-            return seen;
-        }
-    }
-    panic!("never saw {marker:?}: {seen:?}");
 }
 
 /// Polls the engine (bounded in count and time) until `found` holds.
@@ -137,8 +121,7 @@ fn kill_9_during_the_probes_is_reaped() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_probe");
-    let mut child = spawn(&ws, &run_args());
-    read_until(&mut child, " deploy ");
+    let (mut child, _) = spawn_until(&mut harness(&ws, &run_args()), " deploy ");
     assert!(
         !ws.leftovers().is_empty(),
         "the stack is up when the probes start"
@@ -222,8 +205,7 @@ fn a_killed_harness_is_reaped_while_its_neighbour_passes() {
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn survivor");
-    let mut dead = spawn(&victim, &run_args());
-    read_until(&mut dead, " deploy ");
+    let (mut dead, _) = spawn_until(&mut harness(&victim, &run_args()), " deploy ");
     let killed = kill9(&mut dead);
     assert_reaped(&victim, killed, "beside a live harness");
     let out = live.wait_with_output().expect("survivor");
@@ -243,13 +225,8 @@ fn a_killed_reaper_is_replaced_and_gc_finds_what_it_left() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_gone");
-    let mut child = spawn(&ws, &run_args());
-    let seen = read_until(&mut child, " deploy ");
-    let uuid = seen[0]
-        .strip_prefix("run ")
-        .expect("uuid first")
-        .trim()
-        .to_string();
+    let (mut child, seen) = spawn_until(&mut harness(&ws, &run_args()), " deploy ");
+    let uuid = uuid_of(&seen);
     // Harness and reaper die together: nobody removes the stack.
     kill9(&mut child);
     let out = Command::new("docker")
@@ -304,8 +281,7 @@ fn a_live_harness_replaces_a_killed_reaper_and_is_still_looked_after() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_again");
-    let mut child = spawn(&ws, &run_args());
-    read_until(&mut child, " deploy ");
+    let (mut child, _) = spawn_until(&mut harness(&ws, &run_args()), " deploy ");
     let first = container_id(&ws.reaper()).expect("a reaper runs");
     let out = Command::new("docker")
         .args(["kill", &first])

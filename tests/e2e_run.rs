@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{Workspace, engine_available, ensure_images};
+use common::{Workspace, engine_available, ensure_images, spawn_until, uuid_of};
 use serde_json::Value;
 
 fn run_json(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
@@ -425,7 +425,6 @@ fn a_planted_key_appears_nowhere_the_harness_writes() {
 /// SIGINT or SIGTERM mid-run: the harness removes what it started, records the run as
 /// interrupted and exits 130/143.
 fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signal, code: i32) {
-    use std::io::{BufRead, BufReader};
     let ws = Workspace::new("e2e_signal");
     let mut cmd = ws.harness();
     cmd.args(command)
@@ -436,26 +435,7 @@ fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signa
         cmd.arg("--graduate-to")
             .arg(ws.dir.path().join("graduated.yml"));
     }
-    let mut child = cmd
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let mut seen = Vec::new();
-    // Bounded: the harness prints at most a dozen lines before the step we wait for.
-    for _ in 0..40 {
-        let Some(Ok(line)) = lines.next() else { break };
-        let reached = line.contains(&format!(" {step} "));
-        seen.push(line);
-        if reached {
-            break;
-        }
-    }
-    assert!(
-        seen.iter().any(|l| l.contains(&format!(" {step} "))),
-        "{seen:?}"
-    );
+    let (mut child, seen) = spawn_until(&mut cmd, &format!(" {step} "));
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, signal).expect("signal");
     let status = child.wait().expect("wait");
@@ -465,11 +445,7 @@ fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signa
         "left behind: {:?}",
         ws.leftovers()
     );
-    let uuid = seen[0]
-        .strip_prefix("run ")
-        .expect("uuid first")
-        .trim()
-        .to_string();
+    let uuid = uuid_of(&seen);
     let run = ws
         .run_record(&uuid)
         .expect("the interrupted run is recorded");
@@ -601,36 +577,24 @@ fn audit_is_clean_after_real_runs_and_names_an_edited_file() {
 
 #[test]
 fn gc_removes_what_a_killed_harness_left() {
-    use std::io::{BufRead, BufReader};
     if !engine_available("gc_removes_what_a_killed_harness_left") {
         return;
     }
     ensure_images();
     let ws = Workspace::new("e2e_gc");
-    let mut child = ws
-        .harness()
+    let (mut child, seen) = spawn_until(
         // Without a reaper, only gc cleans up after a kill -9.
-        .args([
-            "run",
-            "--no-reaper",
-            "--config",
-            "docker/docker-compose.yml",
-            "--task",
-        ])
-        .arg(ws.task())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let mut seen = Vec::new();
-    for _ in 0..40 {
-        let Some(Ok(line)) = lines.next() else { break };
-        let deployed = line.contains(" deploy ");
-        seen.push(line);
-        if deployed {
-            break;
-        }
-    }
+        ws.harness()
+            .args([
+                "run",
+                "--no-reaper",
+                "--config",
+                "docker/docker-compose.yml",
+                "--task",
+            ])
+            .arg(ws.task()),
+        " deploy ",
+    );
     // kill -9: no handler runs, the stack stays up — until a gc collects it. Any harness
     // starting meanwhile (a parallel test) runs gc first, so it may already be gone.
     child.kill().expect("kill -9");
@@ -644,7 +608,7 @@ fn gc_removes_what_a_killed_harness_left() {
         String::from_utf8_lossy(&out.stderr)
     );
     let collected: Value = serde_json::from_slice(&out.stdout).expect("json");
-    let uuid = seen[0].strip_prefix("run ").expect("uuid first").trim();
+    let uuid = uuid_of(&seen);
     let reported = collected
         .as_array()
         .is_some_and(|runs| runs.iter().any(|r| r["run"] == uuid));

@@ -84,6 +84,41 @@ pub fn engine_ids(filter: &str) -> Vec<String> {
     found
 }
 
+/// Spawns `cmd` with its stdout piped and reads its lines until one contains `marker`
+/// (bounded by the line count); returns the child and the lines seen. The rest is drained
+/// in the background, so the harness never dies of a closed pipe before the test acts.
+pub fn spawn_until(cmd: &mut Command, marker: &str) -> (std::process::Child, Vec<String>) {
+    use std::io::{BufRead, BufReader};
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn harness");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    for _ in 0..60 {
+        let Some(Ok(line)) = lines.next() else { break };
+        let reached = line.contains(marker);
+        seen.push(line);
+        if reached {
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, seen);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("never saw {marker:?}: {seen:?}");
+}
+
+/// The run's UUID: the first line the harness prints.
+pub fn uuid_of(seen: &[String]) -> String {
+    seen.first()
+        .and_then(|l| l.strip_prefix("run "))
+        .expect("the UUID is printed first")
+        .trim()
+        .to_string()
+}
+
 /// A private copy of the shipped task, runs dir and scoreboard; and, on drop, removal of
 /// anything the engine still holds for this task — even when the test failed.
 pub struct Workspace {
