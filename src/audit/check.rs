@@ -26,7 +26,12 @@ pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<Report, AuditErro
     // order (file, row, prompt), so a run recorded while we audit cannot look deleted.
     let listing = list_run_files(&opts.runs_dir)?;
     let runs_dir_exists = listing.is_some();
-    let loaded = prompts::load(&opts.prompts, opts.task.as_deref(), &mut report.findings)?;
+    let prompt_files = if opts.prompts.is_empty() {
+        db::task_prompts(&conn, opts.task.as_deref()).map_err(&sql)?
+    } else {
+        opts.prompts.clone()
+    };
+    let loaded = prompts::load(&prompt_files, opts.task.as_deref(), &mut report.findings)?;
     let mut unclaimed = listing.unwrap_or_default();
 
     let tx = conn.unchecked_transaction().map_err(&sql)?;

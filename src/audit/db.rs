@@ -28,6 +28,27 @@ pub(crate) fn open(path: &Path) -> Result<Connection, AuditError> {
     Ok(conn)
 }
 
+/// The prompt file each task was recorded from (`harness run --task`), where it still is:
+/// the prompts an audit checks when none are named.
+pub(crate) fn task_prompts(
+    conn: &Connection,
+    task: Option<&str>,
+) -> Result<Vec<PathBuf>, rusqlite::Error> {
+    let mut stmt = conn.prepare("SELECT name, path FROM task ORDER BY name")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut paths = Vec::new();
+    for row in rows {
+        let (name, path) = row?;
+        let path = PathBuf::from(path);
+        if task.is_none_or(|t| t == name) && path.is_file() {
+            paths.push(path);
+        }
+    }
+    Ok(paths)
+}
+
 pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '_ {
     move |source| AuditError::Sql {
         path: path.to_path_buf(),

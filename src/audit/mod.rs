@@ -29,7 +29,8 @@ pub struct AuditOptions {
     pub task: Option<String>,
     /// The directory holding `<timestamp>_<uuid8>.json` run files and `<uuid8>/` evidence.
     pub runs_dir: PathBuf,
-    /// Prompt files whose Evolution History and Last UUID are cross-checked.
+    /// Prompt files whose Evolution History and Last UUID are cross-checked; none named:
+    /// the prompt file each task was recorded from.
     pub prompts: Vec<PathBuf>,
 }
 

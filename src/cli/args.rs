@@ -71,7 +71,7 @@ pub struct AuditArgs {
     #[arg(long)]
     pub task: Option<String>,
 
-    /// Prompt files to cross-check (default: every prompts/*.md).
+    /// Prompt files to cross-check (default: the prompt each task was recorded from).
     #[arg(long = "prompt")]
     pub prompts: Vec<PathBuf>,
 }

@@ -1,22 +1,16 @@
 //! `harness audit` and `harness show`.
 
-use std::path::PathBuf;
-
 use super::args::{AuditArgs, Cli, ShowArgs};
 use super::exit;
 use super::output::format_ms;
 use crate::audit::{self, AuditOptions};
 
 pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
-    let prompts = if args.prompts.is_empty() {
-        default_prompts()
-    } else {
-        args.prompts.clone()
-    };
+    // No --prompt: the prompt file each task was recorded from.
     let options = AuditOptions {
         task: args.task.clone(),
         runs_dir: cli.runs_dir.clone(),
-        prompts,
+        prompts: args.prompts.clone(),
     };
     let report = audit::audit(&cli.db, &options)?;
     if cli.json {
@@ -43,20 +37,6 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
     } else {
         exit::RUN_FAILED
     })
-}
-
-/// The prompts a project keeps: `prompts/*.md`.
-fn default_prompts() -> Vec<PathBuf> {
-    let mut found: Vec<PathBuf> = std::fs::read_dir("prompts")
-        .map(|dir| {
-            dir.flatten()
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|x| x == "md"))
-                .collect()
-        })
-        .unwrap_or_default();
-    found.sort();
-    found
 }
 
 pub fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<u8> {
