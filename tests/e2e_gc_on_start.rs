@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Workspace, engine_available, ensure_images, spawn_until};
+use common::{Workspace, engine_available, ensure_images, kill_9_after_deploy_without_reaper};
 
 #[test]
 fn the_next_run_collects_what_a_killed_harness_left() {
@@ -12,21 +12,7 @@ fn the_next_run_collects_what_a_killed_harness_left() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_gc_start");
-    let (mut child, _) = spawn_until(
-        // Without a reaper, so what the kill leaves waits for the next run's gc.
-        ws.harness()
-            .args([
-                "run",
-                "--no-reaper",
-                "--config",
-                "docker/docker-compose.yml",
-                "--task",
-            ])
-            .arg(ws.task()),
-        " deploy ",
-    );
-    child.kill().expect("kill -9");
-    child.wait().expect("wait");
+    kill_9_after_deploy_without_reaper(&ws);
     // Any harness starting meanwhile (a parallel test) collects first; then there is
     // nothing left to see, which is the guarantee all the same.
     let left_by_the_kill = !ws.leftovers().is_empty();

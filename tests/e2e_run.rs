@@ -2,7 +2,10 @@
 
 mod common;
 
-use common::{Workspace, engine_available, ensure_images, spawn_until, uuid_of};
+use common::{
+    Workspace, engine_available, ensure_images, kill_9_after_deploy_without_reaper, spawn_until,
+    uuid_of,
+};
 use serde_json::Value;
 
 fn run_json(ws: &Workspace, extra: &[&str]) -> (i32, Value, String) {
@@ -582,23 +585,9 @@ fn gc_removes_what_a_killed_harness_left() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_gc");
-    let (mut child, seen) = spawn_until(
-        // Without a reaper, only gc cleans up after a kill -9.
-        ws.harness()
-            .args([
-                "run",
-                "--no-reaper",
-                "--config",
-                "docker/docker-compose.yml",
-                "--task",
-            ])
-            .arg(ws.task()),
-        " deploy ",
-    );
     // kill -9: no handler runs, the stack stays up — until a gc collects it. Any harness
     // starting meanwhile (a parallel test) runs gc first, so it may already be gone.
-    child.kill().expect("kill -9");
-    child.wait().expect("wait");
+    let seen = kill_9_after_deploy_without_reaper(&ws);
     let left_by_the_kill = !ws.leftovers().is_empty();
 
     let out = ws.harness().args(["--json", "gc"]).output().expect("gc");

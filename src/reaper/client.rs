@@ -47,12 +47,11 @@ impl Guard {
     /// has acknowledged it.
     pub async fn watch(&self, run: Uuid) -> Result<(), ReaperError> {
         let (answer, answered) = oneshot::channel();
-        let gone = || ReaperError::Unanswered {
-            addr: self.addr.to_string(),
-            problem: "the connection to the reaper is lost and could not be reopened".into(),
-        };
-        self.tx.send((run, answer)).await.map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?
+        self.tx
+            .send((run, answer))
+            .await
+            .map_err(|_| lost(&self.addr))?;
+        answered.await.map_err(|_| lost(&self.addr))?
     }
 }
 
@@ -163,7 +162,7 @@ impl Keeper {
                             conn = self.reopen().await;
                             let _ = answer.send(match conn {
                                 Some(_) => Ok(()),
-                                None => Err(self.lost()),
+                                None => Err(lost(&self.opts.name)),
                             });
                         }
                     }
@@ -209,11 +208,12 @@ impl Keeper {
         }
         Ok(conn)
     }
+}
 
-    fn lost(&self) -> ReaperError {
-        ReaperError::Unanswered {
-            addr: self.opts.name.clone(),
-            problem: "the connection to the reaper is lost and could not be reopened".into(),
-        }
+/// The keeper gave up on the reaper: the run goes ahead unwatched.
+fn lost(reaper: &impl std::fmt::Display) -> ReaperError {
+    ReaperError::Unanswered {
+        addr: reaper.to_string(),
+        problem: "the connection to the reaper is lost and could not be reopened".into(),
     }
 }

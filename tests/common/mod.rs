@@ -110,6 +110,26 @@ pub fn spawn_until(cmd: &mut Command, marker: &str) -> (std::process::Child, Vec
     panic!("never saw {marker:?}: {seen:?}");
 }
 
+/// A run of the reference stack without a reaper, killed with SIGKILL once deployed: what it
+/// leaves waits for a gc. Returns the lines it printed.
+pub fn kill_9_after_deploy_without_reaper(ws: &Workspace) -> Vec<String> {
+    let (mut child, seen) = spawn_until(
+        ws.harness()
+            .args([
+                "run",
+                "--no-reaper",
+                "--config",
+                "docker/docker-compose.yml",
+                "--task",
+            ])
+            .arg(ws.task()),
+        " deploy ",
+    );
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    seen
+}
+
 /// The run's UUID: the first line the harness prints.
 pub fn uuid_of(seen: &[String]) -> String {
     seen.first()
