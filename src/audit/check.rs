@@ -1,91 +1,175 @@
 //! The audit proper: one streamed pass over the scoreboard's runs in chain order (task, seq),
 //! each row checked against its file, its steps and its evidence; then the prompts; then
 //! the run files no row accounts for.
+//!
+//! Two stages, so both cores work: one thread reads the scoreboard in one transaction and
+//! walks the hash chain (sequential by nature), handing rows over in batches; the batches'
+//! file and evidence checks, independent per run, run in parallel. Findings keep the
+//! scoreboard's order whatever the scheduling.
 
 use std::collections::HashSet;
 use std::fs;
 use std::io::ErrorKind;
 use std::path::Path;
+use std::sync::mpsc::{SyncSender, sync_channel};
+use std::time::SystemTime;
 
-use rusqlite::{Connection, OptionalExtension, Statement};
-use serde_json::Value;
+use rayon::prelude::*;
+use rusqlite::{Connection, OptionalExtension, Transaction};
 
-use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
-use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence, prompts};
+use super::cache::{self, AuditCache, Verified};
+use super::chain::{Breaks, Link, Links};
+use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow, StepRow};
+use super::inspect::inspect;
+use super::prompts;
+use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
 use crate::record::{RunRecord, uuid8};
-use crate::store::GENESIS_HASH;
+use crate::task::Prompt;
+
+/// Rows handed from the reader to the checkers at a time: large enough that the hand-over
+/// costs nothing, small enough that memory stays flat (a row holds its json).
+const BATCH: usize = 256;
 
 /// Verifies every run of the scoreboard at `store_path` (or of `opts.task`) against
 /// `opts.runs_dir` and `opts.prompts`. Reads only; an empty `findings` is a clean audit.
 pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<Report, AuditError> {
-    let conn = db::open(store_path)?;
-    let sql = db::sql_err(store_path);
-    let mut report = Report::default();
+    audit_as_of(store_path, opts, SystemTime::now())
+}
 
-    // Files first, then prompts, then the scoreboard snapshot: a run is written in that
-    // order (file, row, prompt), so a run recorded while we audit cannot look deleted.
-    let listing = list_run_files(&opts.runs_dir)?;
-    let runs_dir_exists = listing.is_some();
-    let prompt_files = if opts.prompts.is_empty() {
-        db::task_prompts(&conn, opts.task.as_deref()).map_err(&sql)?
-    } else {
-        opts.prompts.clone()
-    };
-    let loaded = prompts::load(&prompt_files, opts.task.as_deref(), &mut report.findings)?;
-    let mut unclaimed = listing.unwrap_or_default();
-
-    let tx = conn.unchecked_transaction().map_err(&sql)?;
-    if !runs_dir_exists && any_run(&tx, opts.task.as_deref()).map_err(&sql)? {
-        return Err(AuditError::NoRunsDir {
-            path: opts.runs_dir.clone(),
+/// [`audit`], started at `started`: the audit cache trusts only files settled before it.
+pub(crate) fn audit_as_of(
+    store_path: &Path,
+    opts: &AuditOptions,
+    started: SystemTime,
+) -> Result<Report, AuditError> {
+    std::thread::scope(|s| {
+        // The cache loads while the runs directory is listed.
+        let cache = s.spawn(|| {
+            let path = opts.cache.as_deref()?;
+            Some(AuditCache::load(path, &opts.runs_dir, started))
         });
-    }
-    {
-        let mut ctx = RunCheck {
+        let conn = db::open(store_path)?;
+        let mut report = Report::default();
+
+        // Files first, then prompts, then the scoreboard snapshot: a run is written in that
+        // order (file, row, prompt), so a run recorded while we audit cannot look deleted.
+        let listing = list_run_files(&opts.runs_dir)?;
+        let runs_dir_exists = listing.is_some();
+        let prompt_files = if opts.prompts.is_empty() {
+            db::task_prompts(&conn, opts.task.as_deref()).map_err(db::sql_err(store_path))?
+        } else {
+            opts.prompts.clone()
+        };
+        let loaded = prompts::load(&prompt_files, opts.task.as_deref(), &mut report.findings)?;
+        let cache = cache
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let mut tally = Tally {
+            report,
+            unclaimed: listing.unwrap_or_default(),
+            fresh: Vec::new(),
+            breaks: Breaks::default(),
+        };
+        let checker = RunCheck {
             runs_dir: &opts.runs_dir,
             store: store_path,
-            steps: tx
-                .prepare(
-                    "SELECT idx, name, status, signature FROM step WHERE run_seq = ?1 ORDER BY idx",
-                )
-                .map_err(&sql)?,
-            chain: Chain::default(),
-            report: &mut report,
+            cache: cache.as_ref(),
         };
-        let mut stmt = tx
-            .prepare(&format!(
-                "SELECT {RUN_COLUMNS} FROM {RUN_FROM}
-                 WHERE ?1 IS NULL OR t.name = ?1 ORDER BY r.task_id, r.seq"
-            ))
-            .map_err(&sql)?;
-        let mut rows = stmt.query([opts.task.as_deref()]).map_err(&sql)?;
-        while let Some(r) = rows.next().map_err(&sql)? {
-            let row = RunRow::from_row(r).map_err(&sql)?;
-            unclaimed.remove(db::file_name(&row.file));
-            ctx.check(&row).map_err(&sql)?;
+        let reader = Reader {
+            store: store_path,
+            opts,
+            runs_dir_exists,
+            prompts: &loaded,
+        };
+        let (conn, rest) = check_runs(&reader, conn, &checker, &mut tally)?;
+        if let Some(cache) = &cache {
+            cache.save(&tally.fresh);
         }
-    }
-    if let Some(task) = &opts.task {
-        // Files of the other tasks are accounted for by their rows.
-        let mut stmt = tx
-            .prepare("SELECT r.file FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE t.name IS NOT ?1")
-            .map_err(&sql)?;
-        let mut rows = stmt.query([task]).map_err(&sql)?;
-        while let Some(r) = rows.next().map_err(&sql)? {
-            let file: String = r.get(0).map_err(&sql)?;
-            unclaimed.remove(db::file_name(&file));
+        let Tally {
+            mut report,
+            mut unclaimed,
+            ..
+        } = tally;
+        for name in rest.other_tasks_files {
+            unclaimed.remove(&name);
         }
-    }
-    prompts::check(&tx, store_path, &loaded, &mut report.findings)?;
-    drop(tx);
+        report.findings.extend(rest.prompt_findings);
+        unknown_files(&conn, store_path, opts, unclaimed, &mut report)?;
+        Ok(report)
+    })
+}
 
+/// The runs, read by one thread and checked in parallel batches, tallied in order.
+fn check_runs(
+    reader: &Reader<'_>,
+    conn: Connection,
+    checker: &RunCheck<'_>,
+    tally: &mut Tally,
+) -> Result<(Connection, Rest), AuditError> {
+    std::thread::scope(|s| {
+        let (tx, rx) = sync_channel::<Vec<Pending>>(4);
+        let reading = s.spawn(move || reader.read(conn, tx));
+        for batch in rx {
+            let outcomes: Vec<Checked> = batch.par_iter().map(|p| checker.check(p)).collect();
+            for (pending, checked) in batch.iter().zip(outcomes) {
+                tally.add(pending, checked, checker.runs_dir);
+            }
+        }
+        reading
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+    })
+}
+
+/// The report as the checked runs come in, in scoreboard order.
+struct Tally {
+    report: Report,
+    /// Run files no row has claimed yet.
+    unclaimed: HashSet<String>,
+    /// Clean verdicts of this audit, for the cache.
+    fresh: Vec<(String, Verified)>,
+    breaks: Breaks,
+}
+
+impl Tally {
+    fn add(&mut self, pending: &Pending, checked: Checked, runs_dir: &Path) {
+        let row = &pending.row;
+        let report = &mut self.report;
+        self.unclaimed.remove(db::file_name(&row.file));
+        report.runs_checked += 1;
+        report.files_checked += usize::from(checked.file_read || checked.unchanged);
+        report.runs_unchanged += usize::from(checked.unchanged);
+        report.findings.extend(checked.findings);
+        if let Some(why) = self.breaks.next(row, checked.chain_sound) {
+            let file = row.path_in(runs_dir).display().to_string();
+            report.findings.push(Finding::new(
+                FindingKind::ChainUnverifiable,
+                Some(&row.uuid),
+                Some(file),
+                why,
+            ));
+        }
+        if let Some(verified) = checked.fresh {
+            self.fresh.push((row.uuid.clone(), verified));
+        }
+    }
+}
+
+/// The run files no row accounts for, in name order.
+fn unknown_files(
+    conn: &Connection,
+    store_path: &Path,
+    opts: &AuditOptions,
+    unclaimed: HashSet<String>,
+    report: &mut Report,
+) -> Result<(), AuditError> {
     let mut unclaimed: Vec<String> = unclaimed.into_iter().collect();
     unclaimed.sort();
     for name in unclaimed {
         let path = opts.runs_dir.join(&name);
-        unknown_file(&conn, store_path, opts, &name, &path, &mut report)?;
+        unknown_file(conn, store_path, opts, &name, &path, report)?;
     }
-    Ok(report)
+    Ok(())
 }
 
 /// Names of the top-level `*.json` files of `runs/`, or `None` if the directory does not exist.
@@ -106,11 +190,121 @@ fn list_run_files(dir: &Path) -> Result<Option<HashSet<String>>, AuditError> {
         if name.starts_with('.') || !name.ends_with(".json") {
             continue;
         }
-        if entry.path().is_file() {
+        // The entry's own type, no `stat` per file: a runs dir holds 100 000 of them.
+        let is_file = match entry.file_type() {
+            Ok(t) if t.is_symlink() => entry.path().is_file(),
+            Ok(t) => t.is_file(),
+            Err(_) => false,
+        };
+        if is_file {
             files.insert(name);
         }
     }
     Ok(Some(files))
+}
+
+/// A row on its way from the reader to the checkers, with what only the reader can know.
+struct Pending {
+    row: RunRow,
+    steps: Vec<StepRow>,
+    link: Link,
+}
+
+/// What the reader found besides the runs.
+struct Rest {
+    /// Run files of the tasks not audited: accounted for by their rows.
+    other_tasks_files: Vec<String>,
+    prompt_findings: Vec<Finding>,
+}
+
+/// The scoreboard side of the audit, in one read transaction: a consistent snapshot.
+struct Reader<'a> {
+    store: &'a Path,
+    opts: &'a AuditOptions,
+    runs_dir_exists: bool,
+    prompts: &'a [Prompt],
+}
+
+impl Reader<'_> {
+    /// Streams the runs to `out`, then reads the rest; hands the connection back.
+    fn read(
+        &self,
+        conn: Connection,
+        out: SyncSender<Vec<Pending>>,
+    ) -> Result<(Connection, Rest), AuditError> {
+        let sql = db::sql_err(self.store);
+        let task = self.opts.task.as_deref();
+        let rest = {
+            let tx = conn.unchecked_transaction().map_err(&sql)?;
+            if !self.runs_dir_exists && any_run(&tx, task).map_err(&sql)? {
+                return Err(AuditError::NoRunsDir {
+                    path: self.opts.runs_dir.clone(),
+                });
+            }
+            stream_runs(&tx, task, out).map_err(&sql)?;
+            let other_tasks_files = match task {
+                Some(task) => other_tasks_files(&tx, task).map_err(&sql)?,
+                None => Vec::new(),
+            };
+            let mut prompt_findings = Vec::new();
+            prompts::check(&tx, self.store, self.prompts, &mut prompt_findings)?;
+            Rest {
+                other_tasks_files,
+                prompt_findings,
+            }
+        };
+        Ok((conn, rest))
+    }
+}
+
+/// Every run (of `task`) in chain order, with its step rows and its link, in batches.
+fn stream_runs(
+    tx: &Transaction<'_>,
+    task: Option<&str>,
+    out: SyncSender<Vec<Pending>>,
+) -> rusqlite::Result<()> {
+    let mut runs = tx.prepare(&format!(
+        "SELECT {RUN_COLUMNS} FROM {RUN_FROM}
+         WHERE ?1 IS NULL OR t.name = ?1 ORDER BY r.task_id, r.seq"
+    ))?;
+    // The step rows in the same order, merged in: one query, not one per run.
+    let mut steps = tx.prepare(
+        "SELECT s.run_seq, s.name, s.status, s.signature
+         FROM step s JOIN run r ON r.seq = s.run_seq LEFT JOIN task t ON t.id = r.task_id
+         WHERE ?1 IS NULL OR t.name = ?1 ORDER BY r.task_id, r.seq, s.idx",
+    )?;
+    let mut rows = runs.query([task])?;
+    let mut step_rows = steps.query([task])?;
+    let mut next_step = read_step(&mut step_rows)?;
+    let mut links = Links::default();
+    let mut batch = Vec::with_capacity(BATCH);
+    while let Some(r) = rows.next()? {
+        let row = RunRow::from_row(r)?;
+        let link = links.next(&row);
+        let mut steps = Vec::new();
+        while let Some((_, step)) = next_step.take_if(|(seq, _)| *seq == row.seq) {
+            steps.push(step);
+            next_step = read_step(&mut step_rows)?;
+        }
+        batch.push(Pending { row, steps, link });
+        if batch.len() == BATCH {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+            if out.send(full).is_err() {
+                return Ok(()); // the checkers are gone: a panic, which `audit` resumes
+            }
+        }
+    }
+    if !batch.is_empty() {
+        // As above: an error here means the checkers panicked.
+        let _ = out.send(batch);
+    }
+    Ok(())
+}
+
+fn read_step(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<(i64, StepRow)>> {
+    rows.next()?
+        .map(|s| Ok((s.get(0)?, (s.get(1)?, s.get(2)?, s.get(3)?))))
+        .transpose()
 }
 
 fn any_run(conn: &Connection, task: Option<&str>) -> rusqlite::Result<bool> {
@@ -122,60 +316,89 @@ fn any_run(conn: &Connection, task: Option<&str>) -> rusqlite::Result<bool> {
     )
 }
 
-/// Where the current task's chain stands.
-#[derive(Default)]
-struct Chain {
-    task_id: Option<Option<i64>>,
-    /// The previous row's stored hash (genesis at a task's start).
-    last_hash: String,
-    /// The previous row: seq and uuid.
-    last: Option<(i64, String)>,
-    /// The task's first broken link: seq and uuid.
-    broken: Option<(i64, String)>,
+fn other_tasks_files(conn: &Connection, task: &str) -> rusqlite::Result<Vec<String>> {
+    let mut stmt = conn.prepare(
+        "SELECT r.file FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE t.name IS NOT ?1",
+    )?;
+    let files = stmt.query_map([task], |r| r.get::<_, String>(0))?;
+    files
+        .map(|f| f.map(|f| db::file_name(&f).to_string()))
+        .collect()
 }
 
-struct RunCheck<'a, 'c> {
+/// One run's findings, and whether its file could be read.
+#[derive(Default)]
+struct Checked {
+    findings: Vec<Finding>,
+    file_read: bool,
+    /// Verified by an earlier audit, and nothing it rested on has changed.
+    unchanged: bool,
+    /// This audit's clean verdict, to keep for the next.
+    fresh: Option<Verified>,
+    /// The row's json is the one chained, after the row it claims to follow.
+    chain_sound: bool,
+}
+
+/// The per-run checks: the row against its file, its own columns, its steps and its
+/// evidence. Independent of every other run.
+struct RunCheck<'a> {
     runs_dir: &'a Path,
     store: &'a Path,
-    steps: Statement<'c>,
-    chain: Chain,
-    report: &'a mut Report,
+    cache: Option<&'a AuditCache>,
 }
 
-impl RunCheck<'_, '_> {
-    fn push(&mut self, kind: FindingKind, uuid: &str, file: &str, message: String) {
-        self.report.findings.push(Finding::new(
-            kind,
-            Some(uuid),
-            Some(file.to_string()),
-            message,
-        ));
+impl RunCheck<'_> {
+    fn check(&self, pending: &Pending) -> Checked {
+        let Some(cache) = self.cache else {
+            return self.read_and_check(pending).0;
+        };
+        let chained = pending.link.check(&pending.row, None);
+        let digest = cache::digest(&pending.row, &pending.steps);
+        if chained.is_sound()
+            && let Some(earlier) = cache.get(&pending.row.uuid)
+            && earlier.digest == digest
+            && let Ok(uuid) = db::uuid_v4(&pending.row.uuid)
+            && cache.basis(&pending.row, uuid, earlier.carrier()).as_ref() == Some(&earlier.basis)
+        {
+            return Checked {
+                unchanged: true,
+                chain_sound: true,
+                ..Checked::default()
+            };
+        }
+        let (mut checked, carrier) = self.read_and_check(pending);
+        if checked.findings.is_empty()
+            && let Ok(uuid) = db::uuid_v4(&pending.row.uuid)
+            && let Some(basis) = cache.basis(&pending.row, uuid, carrier.as_deref())
+            && cache.admits(&basis)
+        {
+            checked.fresh = Some(Verified { digest, basis });
+        }
+        checked
     }
 
-    fn check(&mut self, row: &RunRow) -> rusqlite::Result<()> {
-        self.report.runs_checked += 1;
+    /// Every check, every file read; also names the log that carried the UUID.
+    fn read_and_check(&self, pending: &Pending) -> (Checked, Option<String>) {
+        let Pending { row, steps, link } = pending;
         let path = row.path_in(self.runs_dir);
         let file = path.display().to_string();
-        let db_label = format!("{} (run seq {})", self.store.display(), row.seq);
-        let uuid = &row.uuid;
+        let uuid = row.uuid.as_str();
+        let mut found: Vec<(FindingKind, String, String)> = Vec::new();
+        let mut push = |kind, file: &str, message| found.push((kind, file.to_string(), message));
 
         let run_uuid = match db::uuid_v4(uuid) {
             Ok(u) => Some(u),
             Err(why) => {
-                self.push(FindingKind::InvalidUuid, uuid, &file, why);
+                push(FindingKind::InvalidUuid, &file, why);
                 None
             }
         };
 
         let bytes = match fs::read(&path) {
-            Ok(bytes) => {
-                self.report.files_checked += 1;
-                Some(bytes)
-            }
+            Ok(bytes) => Some(bytes),
             Err(e) if e.kind() == ErrorKind::NotFound => {
-                self.push(
+                push(
                     FindingKind::MissingFile,
-                    uuid,
                     &file,
                     format!(
                         "the scoreboard records this run (task {}, seq {}) but its file is gone: removed or never written",
@@ -186,9 +409,8 @@ impl RunCheck<'_, '_> {
                 None
             }
             Err(e) => {
-                self.push(
+                push(
                     FindingKind::InvalidRecord,
-                    uuid,
                     &file,
                     format!("cannot read the run file: {e}"),
                 );
@@ -196,21 +418,32 @@ impl RunCheck<'_, '_> {
             }
         };
 
-        self.check_chain(row, &file, bytes.as_deref());
+        let chained = link.check(row, bytes.as_deref());
+        let chain_sound = chained.is_sound();
+        for (kind, message) in chained.findings {
+            push(kind, &file, message);
+        }
 
         let from_db = inspect(&row.json);
         let record = match &bytes {
             Some(b) if *b == row.json => {
-                self.report_inspection(uuid, &file, &from_db);
+                for (kind, message) in from_db.problems {
+                    push(kind, &file, message);
+                }
                 from_db.record
             }
             other => {
-                self.report_inspection(uuid, &db_label, &from_db);
+                let db_label = format!("{} (run seq {})", self.store.display(), row.seq);
+                for (kind, message) in from_db.problems {
+                    push(kind, &db_label, message);
+                }
                 let mut record = from_db.record;
                 if let Some(b) = other {
-                    self.push(FindingKind::Edited, uuid, &file, edited_message(row, b));
+                    push(FindingKind::Edited, &file, edited_message(row, b));
                     let from_file = inspect(b);
-                    self.report_inspection(uuid, &file, &from_file);
+                    for (kind, message) in from_file.problems {
+                        push(kind, &file, message);
+                    }
                     record = record.or(from_file.record);
                 }
                 record
@@ -218,177 +451,113 @@ impl RunCheck<'_, '_> {
         };
 
         if let Some(record) = &record {
-            self.check_columns(row, record, &file);
-            self.check_steps(row, record, &file)?;
+            if let Some(message) = column_mismatch(row, record) {
+                push(FindingKind::RowMismatch, &file, message);
+            }
+            if let Some(message) = step_mismatch(steps, record) {
+                push(FindingKind::StepMismatch, &file, message);
+            }
         }
+        let mut carrier = None;
         if let Some(u) = run_uuid {
-            for (kind, file, message) in evidence::check(self.runs_dir, u) {
-                self.push(kind, uuid, &file, message);
+            let evidence = evidence::check(self.runs_dir, u);
+            for (kind, file, message) in evidence.findings {
+                push(kind, &file, message);
             }
+            carrier = evidence.carrier;
         }
-        Ok(())
-    }
-
-    fn check_chain(&mut self, row: &RunRow, file: &str, bytes: Option<&[u8]>) {
-        let chain = &mut self.chain;
-        if chain.task_id != Some(row.task_id) {
-            *chain = Chain {
-                task_id: Some(row.task_id),
-                last_hash: GENESIS_HASH.to_string(),
-                ..Chain::default()
-            };
-        }
-        let link_ok = row.prev_hash == chain.last_hash;
-        let self_ok = db::chain_hash(&row.prev_hash, &row.json) == row.hash;
-        let mut found = Vec::new();
-        if !link_ok {
-            let why = match &chain.last {
-                None => format!(
-                    "the first row of task {} does not start from the genesis hash: earlier rows were deleted, or this row was inserted",
-                    row.task_label()
-                ),
-                Some((seq, prev)) => format!(
-                    "its prev_hash is not the hash of the task's previous row (seq {seq}, {prev}): a row between them was deleted, or this row was inserted or reordered"
-                ),
-            };
-            found.push((FindingKind::ChainBroken, format!("seq {}: {why}", row.seq)));
-        }
-        if !self_ok {
-            let file_matches = bytes.is_some_and(|b| db::chain_hash(&row.prev_hash, b) == row.hash);
-            let detail = if file_matches {
-                "its json was changed in the scoreboard; the run file still matches the chain"
-            } else {
-                "the row (json or hash) was changed"
-            };
-            found.push((
-                FindingKind::HashMismatch,
-                format!(
-                    "seq {}: the stored hash is not sha256(prev_hash ‖ json): {detail}",
-                    row.seq
-                ),
-            ));
-        }
-        match (&chain.broken, found.is_empty()) {
-            (Some((seq, at)), true) => found.push((
-                FindingKind::ChainUnverifiable,
-                format!(
-                    "seq {}: cannot be verified: the chain of task {} is broken at seq {seq} ({at})",
-                    row.seq,
-                    row.task_label()
-                ),
-            )),
-            (None, false) => chain.broken = Some((row.seq, row.uuid.clone())),
-            _ => {}
-        }
-        chain.last_hash = row.hash.clone();
-        chain.last = Some((row.seq, row.uuid.clone()));
-        for (kind, message) in found {
-            self.push(kind, &row.uuid, file, message);
-        }
-    }
-
-    fn report_inspection(&mut self, uuid: &str, file: &str, inspection: &Inspection) {
-        for (kind, message) in &inspection.problems {
-            self.push(*kind, uuid, file, message.clone());
-        }
-    }
-
-    /// The row's own columns against its json: the parts outside the hash.
-    fn check_columns(&mut self, row: &RunRow, record: &RunRecord, file: &str) {
-        let mut diffs = Vec::new();
-        let mut differ = |what: &str, column: String, json: String| {
-            if column != json {
-                diffs.push(format!("{what}: row `{column}`, json `{json}`"));
-            }
+        let checked = Checked {
+            findings: found
+                .into_iter()
+                .map(|(kind, file, message)| Finding::new(kind, Some(uuid), Some(file), message))
+                .collect(),
+            file_read: bytes.is_some(),
+            chain_sound,
+            ..Checked::default()
         };
-        differ("uuid", row.uuid.clone(), record.execution_uuid.to_string());
-        differ("task", row.task_label(), record.task.clone());
-        differ(
-            "version",
-            row.version_label().unwrap_or_else(|| "<none>".into()),
-            record.version.clone(),
-        );
-        differ(
-            "started_at",
-            row.started_at.clone(),
-            record.timestamp.clone(),
-        );
-        differ(
-            "success",
-            show_int(row.success),
-            i64::from(record.metrics.success).to_string(),
-        );
-        differ(
-            "duration_ms",
-            show_int(row.duration_ms),
-            record.metrics.duration_ms.to_string(),
-        );
-        let suffix = format!("_{}.json", uuid8(record.execution_uuid));
-        let name = db::file_name(&row.file);
-        if !name.ends_with(&suffix) {
-            diffs.push(format!(
-                "file name `{name}` does not end with `{suffix}` of the record's UUID"
-            ));
-        }
-        if !diffs.is_empty() {
-            let message = format!(
-                "scoreboard row seq {} disagrees with its own json — changed outside the hash: {}",
-                row.seq,
-                diffs.join("; ")
-            );
-            self.push(FindingKind::RowMismatch, &row.uuid, file, message);
-        }
+        (checked, carrier)
     }
+}
 
-    fn check_steps(
-        &mut self,
-        row: &RunRow,
-        record: &RunRecord,
-        file: &str,
-    ) -> rusqlite::Result<()> {
-        let mut stored = Vec::new();
-        let mut rows = self.steps.query([row.seq])?;
-        while let Some(r) = rows.next()? {
-            let name: String = r.get(1)?;
-            let status: String = r.get(2)?;
-            let signature: Option<String> = r.get(3)?;
-            stored.push((name, status, signature));
+/// The row's own columns against its json: the parts outside the hash.
+fn column_mismatch(row: &RunRow, record: &RunRecord) -> Option<String> {
+    let mut diffs = Vec::new();
+    let mut differ = |what: &str, column: String, json: String| {
+        if column != json {
+            diffs.push(format!("{what}: row `{column}`, json `{json}`"));
         }
-        drop(rows);
-        let recorded: Vec<(String, String, Option<String>)> = record
-            .steps
-            .iter()
-            .map(|s| {
-                (
-                    s.name.clone(),
-                    s.status().to_string(),
-                    s.signature().map(|g| g.as_str().to_string()),
-                )
-            })
-            .collect();
-        if stored == recorded {
-            return Ok(());
-        }
-        let show = |s: Option<&(String, String, Option<String>)>| match s {
-            None => "nothing".to_string(),
-            Some((name, status, sig)) => match sig {
-                Some(sig) => format!("`{name}` {status} ({sig})"),
-                None => format!("`{name}` {status}"),
-            },
-        };
-        let at = (0..stored.len().max(recorded.len()))
-            .find(|&i| stored.get(i) != recorded.get(i))
-            .unwrap_or(0);
-        let message = format!(
-            "the scoreboard has {} step rows, the record {} steps; first difference at step {at}: scoreboard {}, record {}",
-            stored.len(),
-            recorded.len(),
-            show(stored.get(at)),
-            show(recorded.get(at))
-        );
-        self.push(FindingKind::StepMismatch, &row.uuid, file, message);
-        Ok(())
+    };
+    differ("uuid", row.uuid.clone(), record.execution_uuid.to_string());
+    differ("task", row.task_label(), record.task.clone());
+    differ(
+        "version",
+        row.version_label().unwrap_or_else(|| "<none>".into()),
+        record.version.clone(),
+    );
+    differ(
+        "started_at",
+        row.started_at.clone(),
+        record.timestamp.clone(),
+    );
+    differ(
+        "success",
+        show_int(row.success),
+        i64::from(record.metrics.success).to_string(),
+    );
+    differ(
+        "duration_ms",
+        show_int(row.duration_ms),
+        record.metrics.duration_ms.to_string(),
+    );
+    let suffix = format!("_{}.json", uuid8(record.execution_uuid));
+    let name = db::file_name(&row.file);
+    if !name.ends_with(&suffix) {
+        diffs.push(format!(
+            "file name `{name}` does not end with `{suffix}` of the record's UUID"
+        ));
     }
+    (!diffs.is_empty()).then(|| {
+        format!(
+            "scoreboard row seq {} disagrees with its own json — changed outside the hash: {}",
+            row.seq,
+            diffs.join("; ")
+        )
+    })
+}
+
+/// The scoreboard's step rows against the record's steps.
+fn step_mismatch(stored: &[StepRow], record: &RunRecord) -> Option<String> {
+    let recorded: Vec<StepRow> = record
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.status().to_string(),
+                s.signature().map(|g| g.as_str().to_string()),
+            )
+        })
+        .collect();
+    if stored == recorded.as_slice() {
+        return None;
+    }
+    let show = |s: Option<&StepRow>| match s {
+        None => "nothing".to_string(),
+        Some((name, status, sig)) => match sig {
+            Some(sig) => format!("`{name}` {status} ({sig})"),
+            None => format!("`{name}` {status}"),
+        },
+    };
+    let at = (0..stored.len().max(recorded.len()))
+        .find(|&i| stored.get(i) != recorded.get(i))
+        .unwrap_or(0);
+    Some(format!(
+        "the scoreboard has {} step rows, the record {} steps; first difference at step {at}: scoreboard {}, record {}",
+        stored.len(),
+        recorded.len(),
+        show(stored.get(at)),
+        show(recorded.get(at))
+    ))
 }
 
 fn show_int(v: Option<i64>) -> String {
@@ -418,50 +587,6 @@ fn edited_message(row: &RunRow, file: &[u8]) -> String {
         file.len(),
         row.json.len()
     )
-}
-
-/// A run's JSON, parsed once: the record if it is one, and what is wrong with it.
-pub(crate) struct Inspection {
-    pub record: Option<RunRecord>,
-    pub problems: Vec<(FindingKind, String)>,
-}
-
-pub(crate) fn inspect(bytes: &[u8]) -> Inspection {
-    let mut problems = Vec::new();
-    let invalid = |why: String| Inspection {
-        record: None,
-        problems: vec![(FindingKind::InvalidRecord, why)],
-    };
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) => return invalid(format!("not valid JSON: {e}")),
-    };
-    let Some(object) = value.as_object() else {
-        return invalid("not a JSON object".to_string());
-    };
-    let last = object.keys().next_back().map(String::as_str);
-    if last != Some("execution_uuid") {
-        let position = object.keys().position(|k| k == "execution_uuid");
-        let message = match position {
-            Some(i) => format!(
-                "`execution_uuid` is key {} of {}, not the last; the last key is `{}`",
-                i + 1,
-                object.len(),
-                last.unwrap_or_default()
-            ),
-            None => "there is no `execution_uuid` key".to_string(),
-        };
-        problems.push((FindingKind::UuidNotLast, message));
-    }
-    // By value: the steps' evidence is moved into the record, not cloned.
-    let record = match serde_json::from_value::<RunRecord>(value) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            problems.push((FindingKind::InvalidRecord, format!("not a run record: {e}")));
-            None
-        }
-    };
-    Inspection { record, problems }
 }
 
 /// A run file no scoreboard row claims. Runs recorded while the audit ran are skipped.

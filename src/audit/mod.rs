@@ -6,9 +6,12 @@
 //! A failed check is a [`Finding`], not an error; an [`AuditError`] means the audit could not
 //! look at all. An empty [`Report::findings`] is a clean audit.
 
+mod cache;
+mod chain;
 mod check;
 mod db;
 mod evidence;
+mod inspect;
 mod prompts;
 mod show;
 
@@ -32,6 +35,15 @@ pub struct AuditOptions {
     /// Prompt files whose Evolution History and Last UUID are cross-checked; none named:
     /// the prompt file each task was recorded from.
     pub prompts: Vec<PathBuf>,
+    /// Where verdicts of earlier audits are kept ([`audit_cache_path`]): a run verified
+    /// clean before whose row and files have not changed is not read again. `None`
+    /// reads everything.
+    pub cache: Option<PathBuf>,
+}
+
+/// The audit cache of the scoreboard at `store`: `<store>-audit`, beside it.
+pub fn audit_cache_path(store: &std::path::Path) -> PathBuf {
+    cache::AuditCache::path_for(store)
 }
 
 /// What kind of disagreement a [`Finding`] is.
@@ -152,8 +164,12 @@ impl std::fmt::Display for Finding {
 pub struct Report {
     /// Scoreboard run rows checked.
     pub runs_checked: usize,
-    /// Run files in `runs/` read (recorded and unknown).
+    /// Run files in `runs/` verified (recorded and unknown): read, or unchanged since an
+    /// earlier audit verified them.
     pub files_checked: usize,
+    /// Runs verified by an earlier audit whose row and files have not changed since: not
+    /// read again (`harness audit --full` reads them).
+    pub runs_unchanged: usize,
     pub findings: Vec<Finding>,
 }
 

@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::check::inspect;
 use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
+use super::inspect::inspect;
 use super::{AuditError, evidence};
 use crate::record::{RunRecord, evidence_dir};
 

@@ -208,6 +208,7 @@ impl Fixture {
             task: None,
             runs_dir: self.runs.clone(),
             prompts: vec![self.prompt.clone()],
+            cache: None,
         }
     }
 
@@ -783,4 +784,76 @@ fn bulk(f: &mut Fixture, n: usize) {
         prev = hash;
     }
     conn.execute_batch("COMMIT").unwrap();
+}
+
+/// An audit that keeps its verdicts, started once the fixture's files have settled.
+fn cached_audit(f: &Fixture) -> Report {
+    let mut opts = f.opts();
+    opts.cache = Some(super::audit_cache_path(&f.store_path));
+    let later = std::time::SystemTime::now() + super::cache::SETTLE * 2;
+    super::check::audit_as_of(&f.store_path, &opts, later).unwrap()
+}
+
+#[test]
+fn a_cached_audit_reads_again_only_what_changed() {
+    let f = Fixture::new(4);
+    // Files changed within SETTLE of an audit are read, and not kept for the next.
+    let mut opts = f.opts();
+    opts.cache = Some(super::audit_cache_path(&f.store_path));
+    for _ in 0..2 {
+        let report = audit(&f.store_path, &opts).unwrap();
+        assert_clean(&report);
+        assert_eq!(report.runs_unchanged, 0);
+    }
+    let first = cached_audit(&f);
+    assert_clean(&first);
+    assert_eq!((first.files_checked, first.runs_unchanged), (4, 0));
+    let second = cached_audit(&f);
+    assert_clean(&second);
+    assert_eq!((second.files_checked, second.runs_unchanged), (4, 4));
+
+    // A byte edited with size and mtime kept: the change time gives it away.
+    let mtime = std::fs::metadata(&f.files[1]).unwrap().modified().unwrap();
+    let mut bytes = std::fs::read(&f.files[1]).unwrap();
+    let at = bytes.windows(4).position(|w| w == b"1.46").unwrap();
+    bytes[at] = b'9';
+    std::fs::write(&f.files[1], &bytes).unwrap();
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&f.files[1])
+        .unwrap();
+    file.set_modified(mtime).unwrap();
+    // A captured log replaced, a column and a step row changed outside the hash.
+    let logs = record::evidence_dir(&f.runs, f.uuids[2]).join("logs/h-web-1.log");
+    std::fs::write(logs, "no uuid here\n").unwrap();
+    f.sql(
+        "UPDATE run SET success = 1 - success WHERE uuid = ?1",
+        f.uuids[3],
+    );
+    f.sql(
+        "UPDATE step SET status = 'skip' WHERE idx = 0 AND run_seq = (SELECT seq FROM run WHERE uuid = ?1)",
+        f.uuids[0],
+    );
+    let expected = sorted(vec![
+        (FindingKind::StepMismatch, f.u(0)),
+        (FindingKind::Edited, f.u(1)),
+        (FindingKind::EvidenceMissingUuid, f.u(2)),
+        (FindingKind::RowMismatch, f.u(3)),
+    ]);
+    let third = cached_audit(&f);
+    assert_eq!(kinds(&third), expected);
+    assert_eq!(third.runs_unchanged, 0);
+    // The same findings with no cache at all: the cache only skips what a full audit passes.
+    assert_eq!(kinds(&f.audit()), expected);
+}
+
+#[test]
+fn an_unreadable_cache_costs_only_speed() {
+    let f = Fixture::new(2);
+    std::fs::write(super::audit_cache_path(&f.store_path), "not a database").unwrap();
+    for _ in 0..2 {
+        let report = cached_audit(&f);
+        assert_clean(&report);
+        assert_eq!((report.files_checked, report.runs_unchanged), (2, 0));
+    }
 }

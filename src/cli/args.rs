@@ -74,6 +74,11 @@ pub struct AuditArgs {
     /// Prompt files to cross-check (default: the prompt each task was recorded from).
     #[arg(long = "prompt")]
     pub prompts: Vec<PathBuf>,
+
+    /// Read every run again, even those an earlier audit verified and whose row and
+    /// files have not changed since (kept in `<db>-audit`).
+    #[arg(long)]
+    pub full: bool,
 }
 
 #[derive(Debug, Args)]

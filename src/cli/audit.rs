@@ -11,6 +11,7 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
         task: args.task.clone(),
         runs_dir: cli.runs_dir.clone(),
         prompts: args.prompts.clone(),
+        cache: (!args.full).then(|| audit::audit_cache_path(&cli.db)),
     };
     let report = audit::audit(&cli.db, &options)?;
     if cli.json {
@@ -21,8 +22,14 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
             let file = f.file.as_deref().unwrap_or("-");
             println!("{:<18} {uuid}  {file}  {}", f.kind.as_str(), f.message);
         }
+        let unchanged = match report.runs_unchanged {
+            0 => String::new(),
+            n => format!(
+                " ({n} unchanged since an earlier audit verified them; --full re-reads them)"
+            ),
+        };
         println!(
-            "{} runs, {} run files checked: {}",
+            "{} runs, {} run files checked{unchanged}: {}",
             report.runs_checked,
             report.files_checked,
             if report.is_clean() {
