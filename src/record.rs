@@ -67,6 +67,25 @@ pub fn evidence_dir(runs: &Path, uuid: Uuid) -> PathBuf {
     runs.join(uuid8(uuid))
 }
 
+/// A new run's UUID whose evidence directory `runs/<uuid8>/` is not taken yet. Eight hex
+/// digits collide about once in 77 000 runs (the birthday bound), and a run that shared
+/// a directory would overwrite an older run's logs and override.
+pub fn fresh_uuid(runs: &Path) -> Uuid {
+    fresh_uuid_from(runs, Uuid::new_v4)
+}
+
+fn fresh_uuid_from(runs: &Path, mut next: impl FnMut() -> Uuid) -> Uuid {
+    // Bounded: with all but a handful of 4 billion slots free, the first try nearly always wins.
+    let mut uuid = next();
+    for _ in 0..64 {
+        if !evidence_dir(runs, uuid).exists() {
+            break;
+        }
+        uuid = next();
+    }
+    uuid
+}
+
 /// Writes `runs/<timestamp>_<uuid8>.json` atomically (temp file, fsync, rename).
 pub fn write(runs: &Path, record: &RunRecord, file_stamp: &str) -> Result<PathBuf, RecordError> {
     let path = runs.join(format!("{file_stamp}_{}.json", record.uuid8()));
@@ -91,6 +110,18 @@ pub fn write(runs: &Path, record: &RunRecord, file_stamp: &str) -> Result<PathBu
 mod tests {
     use super::*;
     use crate::protocol::Outcome;
+
+    #[test]
+    fn a_new_run_never_shares_an_evidence_directory() {
+        let runs = tempfile::tempdir().unwrap();
+        let taken = Uuid::parse_str("2063e61c-89db-4a6e-9c0f-1e2d3c4b5a69").unwrap();
+        let same_prefix = Uuid::parse_str("2063e61c-fa28-4b6a-8c0f-1e2d3c4b5a69").unwrap();
+        let other = Uuid::parse_str("3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69").unwrap();
+        std::fs::create_dir(evidence_dir(runs.path(), taken)).unwrap();
+        let mut offered = [same_prefix, other].into_iter();
+        let got = fresh_uuid_from(runs.path(), || offered.next().unwrap());
+        assert_eq!(got, other);
+    }
 
     pub(crate) fn sample() -> RunRecord {
         RunRecord {

@@ -132,7 +132,7 @@ pub struct Fixture {
 pub fn write_run(store: &mut Store, f: &Fixture, i: u64) -> std::io::Result<f64> {
     // 10 000 runs per version: 100 000 runs make versions v1 to v10.
     let v = (i / 10_000).min(VERSIONS as u64 - 1) as usize;
-    let uuid = Uuid::new_v4();
+    let uuid = harness::record::fresh_uuid(&f.runs);
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let at = base + ChronoDuration::seconds(i as i64 * 6);
     let rec = record(i, v as i64 + 1, uuid, at);

@@ -113,6 +113,19 @@ pub fn table(out: &Value) -> Table {
         };
         row(&mut t, "harness scoreboard", &r["scoreboard"], 200.0);
         row(&mut t, "harness audit", &r["audit"], 2000.0);
+        let full = &r["audit_full"];
+        t.add_row([
+            format!("4 harness audit --full ({runs} runs)"),
+            mmm(&full["wall_ms"], " ms"),
+            format!(
+                "max RSS {}; first cached audit {}",
+                mmm(&full["max_rss_mb"], " MB"),
+                mmm(&r["audit_first"]["wall_ms"], " ms")
+            ),
+            String::new(),
+            "reads every file".into(),
+            "-".into(),
+        ]);
         let ins = &r["insert"];
         let m = median(&ins["insert_ms"]);
         t.add_row([

@@ -3,9 +3,11 @@
 //! the run files no row accounts for.
 //!
 //! Two stages, so both cores work: one thread reads the scoreboard in one transaction and
-//! walks the hash chain (sequential by nature), handing rows over in batches; the batches'
-//! file and evidence checks, independent per run, run in parallel. Findings keep the
-//! scoreboard's order whatever the scheduling.
+//! links each row to the one before it (sequential by nature), handing rows over in
+//! batches; each batch's hashing, file and evidence checks, independent per run, run in
+//! parallel; the results are tallied in the scoreboard's order whatever the scheduling.
+//! With an [`AuditCache`], a run verified by an earlier audit whose row and files have not
+//! changed is not read again.
 
 use std::collections::HashSet;
 use std::fs;

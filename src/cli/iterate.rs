@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::Context as _;
 use serde_json::json;
-use uuid::Uuid;
 
 use super::args::{Cli, IterateArgs, ProposeArgs};
 use super::exit;
@@ -14,7 +13,7 @@ use super::run::{Session, announce, execute, resolve_version};
 use super::scoreboard;
 use crate::compose::{ComposeFile, config_hash};
 use crate::propose::{self, Outcome};
-use crate::record::RunRecord;
+use crate::record::{self, RunRecord};
 use crate::score;
 use crate::store::{NewVersion, VersionRow};
 use crate::task::Prompt;
@@ -88,7 +87,7 @@ async fn run_version(
         if let Some(code) = ctx.interrupt.received() {
             return Ok(VersionEnd::Interrupted(code));
         }
-        let uuid = Uuid::new_v4();
+        let uuid = record::fresh_uuid(&cli.runs_dir);
         announce(cli, uuid);
         let ended = execute(cli, &args.run, uuid, ctx, reporter).await?;
         let record = ended.recorded.record;

@@ -102,7 +102,7 @@ impl Ended {
 
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
-    let uuid = Uuid::new_v4();
+    let uuid = record::fresh_uuid(&cli.runs_dir);
     announce(cli, uuid);
     let candidate = preflight(args)?;
     let mut ctx = Session::open(cli, args.reaper.options(), Some(&candidate)).await?;
