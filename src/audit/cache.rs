@@ -271,7 +271,15 @@ impl AuditCache {
         if fresh.is_empty() {
             return;
         }
-        if let Err(e) = write(&self.path, &self.runs_dir, fresh) {
+        let mut written = write(&self.path, &self.runs_dir, fresh);
+        if let Err(e) = &written
+            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase)
+            && std::fs::remove_file(&self.path).is_ok()
+        {
+            // Not a cache at all (truncated, overwritten): start a new one.
+            written = write(&self.path, &self.runs_dir, fresh);
+        }
+        if let Err(e) = written {
             tracing::warn!(
                 "cannot write the audit cache {}: {e} — the next audit re-reads every run",
                 self.path.display()

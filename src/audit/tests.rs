@@ -851,9 +851,11 @@ fn a_cached_audit_reads_again_only_what_changed() {
 fn an_unreadable_cache_costs_only_speed() {
     let f = Fixture::new(2);
     std::fs::write(super::audit_cache_path(&f.store_path), "not a database").unwrap();
-    for _ in 0..2 {
-        let report = cached_audit(&f);
-        assert_clean(&report);
-        assert_eq!((report.files_checked, report.runs_unchanged), (2, 0));
-    }
+    let report = cached_audit(&f);
+    assert_clean(&report);
+    assert_eq!((report.files_checked, report.runs_unchanged), (2, 0));
+    // Replaced by a new cache.
+    let report = cached_audit(&f);
+    assert_clean(&report);
+    assert_eq!((report.files_checked, report.runs_unchanged), (2, 2));
 }
