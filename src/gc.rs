@@ -1,28 +1,157 @@
 //! What a killed harness left behind: every container, network and volume of a run whose
-//! harness process is gone, found by the labels the override put on them.
+//! owner is provably gone, found by the labels the override put on them. A run whose owner
+//! this process cannot judge (another PID namespace, boot, host or user; an older harness's
+//! run) is reported and left alone: that is the reaper's job, or a person's
+//! (`harness gc --force RUN`).
+
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use crate::engine::{Docker, EngineError, LABEL_PID, LABEL_RUN, Leftovers, PROJECT_LABEL};
+use crate::engine::{
+    Docker, EngineError, LABEL_OWNER, LABEL_PID, LABEL_RUN, LABEL_SESSION, Leftovers, PROJECT_LABEL,
+};
+use crate::owner::{Fate, Owner, unknown_owner};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Collected {
     pub run: String,
-    pub pid: String,
+    /// The owner's identity label, or the bare pid of an older harness's run.
+    pub owner: String,
+    pub why: String,
     pub removed: Leftovers,
 }
 
-/// Removes (or with `dry_run` only lists) the objects of runs whose harness is not alive.
-pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Vec<Collected>, EngineError> {
-    let mut collected = Vec::new();
-    for (run, pid) in docker.label_values(LABEL_RUN, LABEL_PID).await? {
-        if owner_alive(&pid) || collected.iter().any(|c: &Collected| c.run == run) {
-            continue;
+/// A run gc did not judge: its owner may well be alive where this process cannot see.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotOurs {
+    pub run: String,
+    pub owner: String,
+    pub why: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Outcome {
+    pub collected: Vec<Collected>,
+    pub not_ours: Vec<NotOurs>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GcError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("no object on the engine carries a run label starting with `{0}`")]
+    NoSuchRun(String),
+    #[error("`{prefix}` names more than one run ({}): give more of the UUID", runs.join(", "))]
+    Ambiguous { prefix: String, runs: Vec<String> },
+}
+
+/// Removes (or with `dry_run` only lists) the objects of runs whose owner is provably gone.
+pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Outcome, EngineError> {
+    let mut outcome = Outcome::default();
+    for (run, owner) in owners(docker).await? {
+        match judge(&owner) {
+            Fate::Alive => {}
+            Fate::Dead(why) => {
+                let removed = remove_run(docker, &run, dry_run).await?;
+                outcome.collected.push(Collected {
+                    run,
+                    owner: owner.to_string(),
+                    why: why.to_string(),
+                    removed,
+                });
+            }
+            Fate::NotOurs(why) => outcome.not_ours.push(NotOurs {
+                run,
+                owner: owner.to_string(),
+                why,
+            }),
         }
-        let removed = remove_run(docker, &run, dry_run).await?;
-        collected.push(Collected { run, pid, removed });
     }
-    Ok(collected)
+    Ok(outcome)
+}
+
+/// `harness gc --force RUN`: a person's decision, so no owner is judged. `run` may be a
+/// unique prefix of a labelled run's UUID.
+pub async fn force(docker: &Docker, run: &str, dry_run: bool) -> Result<Collected, GcError> {
+    let mut matching: Vec<String> = owners(docker)
+        .await?
+        .into_iter()
+        .map(|(r, _)| r)
+        .filter(|r| r.starts_with(run))
+        .collect();
+    let run = match matching.len() {
+        1 => matching.remove(0),
+        // A whole UUID with no labelled object left may still have unlabelled projects.
+        0 if uuid::Uuid::parse_str(run).is_ok() => run.to_string(),
+        0 => return Err(GcError::NoSuchRun(run.to_string())),
+        _ => {
+            return Err(GcError::Ambiguous {
+                prefix: run.to_string(),
+                runs: matching,
+            });
+        }
+    };
+    let removed = remove_run(docker, &run, dry_run).await?;
+    Ok(Collected {
+        run,
+        owner: String::new(),
+        why: "forced by hand".into(),
+        removed,
+    })
+}
+
+/// What a run's labels say about its owner.
+#[derive(Debug, Clone, PartialEq)]
+enum Recorded {
+    Owner(String),
+    /// An older harness's run: a pid label only.
+    Pid(String),
+}
+
+impl std::fmt::Display for Recorded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Recorded::Owner(label) => f.write_str(label),
+            Recorded::Pid(pid) => write!(f, "pid={pid}"),
+        }
+    }
+}
+
+fn judge(recorded: &Recorded) -> Fate {
+    match recorded {
+        Recorded::Owner(label) => match Owner::parse(label) {
+            Some(owner) => owner.fate(),
+            None => Fate::NotOurs(format!("its owner label `{label}` cannot be read")),
+        },
+        Recorded::Pid(pid) => unknown_owner(pid),
+    }
+}
+
+/// Each labelled run once, with what its objects record about its owner.
+async fn owners(docker: &Docker) -> Result<Vec<(String, Recorded)>, EngineError> {
+    let with_owner = docker.label_values(LABEL_RUN, LABEL_OWNER).await?;
+    let with_pid = docker.label_values(LABEL_RUN, LABEL_PID).await?;
+    Ok(merge(with_owner, with_pid))
+}
+
+fn merge(
+    with_owner: Vec<(String, String)>,
+    with_pid: Vec<(String, String)>,
+) -> Vec<(String, Recorded)> {
+    let mut runs: Vec<(String, Recorded)> = Vec::new();
+    let owned = with_owner.into_iter().filter(|(_, o)| !o.is_empty());
+    for (run, owner) in owned {
+        if !runs.iter().any(|(r, _)| *r == run) {
+            runs.push((run, Recorded::Owner(owner)));
+        }
+    }
+    for (run, pid) in with_pid {
+        if !runs.iter().any(|(r, _)| *r == run) {
+            runs.push((run, Recorded::Pid(pid)));
+        }
+    }
+    runs
 }
 
 /// Removes (or with `dry_run` only lists) everything of one run: what carries its label,
@@ -32,13 +161,37 @@ pub async fn remove_run(
     run: &str,
     dry_run: bool,
 ) -> Result<Leftovers, EngineError> {
-    let projects = run_projects(docker, run).await?;
-    let mut removed = if dry_run {
-        docker.leftovers(LABEL_RUN, run).await?
+    let projects = run_projects(docker, &[], run).await?;
+    let labels = [(LABEL_RUN, run)];
+    let removed = if dry_run {
+        docker.leftovers_where(&labels).await?
     } else {
-        docker.remove_labelled(LABEL_RUN, run).await?
+        docker.remove_where(&labels).await?
     };
-    for project in &projects {
+    with_projects(docker, removed, &projects, dry_run).await
+}
+
+/// The reaper's removal: only what carries both the run's and the session's label, and the
+/// projects of the run that such objects name — never another session's objects, whatever
+/// run a client registered.
+pub async fn remove_session_run(
+    docker: &Docker,
+    run: &str,
+    session: &str,
+) -> Result<Leftovers, EngineError> {
+    let labels = [(LABEL_RUN, run), (LABEL_SESSION, session)];
+    let projects = run_projects(docker, &labels, run).await?;
+    let removed = docker.remove_where(&labels).await?;
+    with_projects(docker, removed, &projects, false).await
+}
+
+async fn with_projects(
+    docker: &Docker,
+    mut removed: Leftovers,
+    projects: &[String],
+    dry_run: bool,
+) -> Result<Leftovers, EngineError> {
+    for project in projects {
         let more = if dry_run {
             docker.project_leftovers(project).await?
         } else {
@@ -59,55 +212,32 @@ pub async fn remove_run(
     Ok(removed)
 }
 
-/// The compose projects of a run: their names are `h-<task>-<uuid8>-<i>`, and every
-/// container, network and volume Compose made for them carries that name as a label.
-async fn run_projects(docker: &Docker, run: &str) -> Result<Vec<String>, EngineError> {
+/// The compose projects of a run, among objects carrying `labels`: their names are
+/// `h-<task>-<uuid8>-<i>`, and everything Compose made for them carries that name.
+async fn run_projects(
+    docker: &Docker,
+    labels: &[(&str, &str)],
+    run: &str,
+) -> Result<Vec<String>, EngineError> {
     let uuid8: String = run.chars().filter(|c| *c != '-').take(8).collect();
     let marker = format!("-{uuid8}-");
-    let mut projects: Vec<String> = docker
-        .label_values(PROJECT_LABEL, PROJECT_LABEL)
+    let projects: BTreeSet<String> = docker
+        .label_values_where(labels, PROJECT_LABEL, PROJECT_LABEL)
         .await?
         .into_iter()
         .map(|(project, _)| project)
         .filter(|p| belongs(p, &marker))
         .collect();
-    projects.sort();
-    projects.dedup();
-    Ok(projects)
+    Ok(projects.into_iter().collect())
 }
 
 fn belongs(project: &str, marker: &str) -> bool {
     project.starts_with("h-") && project.contains(marker)
 }
 
-/// A run without a pid label, or whose pid is gone, has no owner. Runs of this very
-/// process are never collected.
-pub(crate) fn owner_alive(pid: &str) -> bool {
-    let Ok(pid) = pid.parse::<i32>() else {
-        return false;
-    };
-    if pid <= 0 {
-        return false;
-    }
-    if pid as u32 == std::process::id() {
-        return true;
-    }
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn liveness_of_owners() {
-        assert!(owner_alive(&std::process::id().to_string()));
-        assert!(!owner_alive(""));
-        assert!(!owner_alive("0"));
-        assert!(!owner_alive("not-a-pid"));
-        // pid_max is at most 2^22 on Linux: this one cannot exist.
-        assert!(!owner_alive("4194305"));
-    }
 
     #[test]
     fn projects_belong_to_a_run_by_its_uuid8() {
@@ -122,5 +252,23 @@ mod tests {
             !belongs("someone-1234abcd-0", marker),
             "only the harness's own projects"
         );
+    }
+
+    #[test]
+    fn an_owner_label_wins_over_a_pid_and_older_runs_are_not_ours() {
+        let me = Owner::current().unwrap().to_string();
+        let runs = merge(
+            vec![("a".into(), me.clone()), ("b".into(), String::new())],
+            vec![("a".into(), "1".into()), ("b".into(), "4194305".into())],
+        );
+        assert_eq!(runs[0], ("a".into(), Recorded::Owner(me)));
+        assert_eq!(runs[1], ("b".into(), Recorded::Pid("4194305".into())));
+        assert_eq!(judge(&runs[0].1), Fate::Alive);
+        // Before issue 16 this pid-only run was collected: no such pid exists here.
+        assert!(matches!(judge(&runs[1].1), Fate::NotOurs(_)));
+        assert!(matches!(
+            judge(&Recorded::Owner("garbage".into())),
+            Fate::NotOurs(_)
+        ));
     }
 }

@@ -24,6 +24,7 @@ pub mod gc;
 pub mod images;
 pub mod lint;
 pub mod mutate;
+pub mod owner;
 pub mod propose;
 pub mod protocol;
 pub mod reaper;

@@ -92,6 +92,11 @@ pub struct GcArgs {
     /// Only list what would be removed.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Remove this run (UUID or a unique prefix) whoever owns it: for a run gc reports as
+    /// not its own to judge (another PID namespace, host, user, or an older harness).
+    #[arg(long, value_name = "RUN")]
+    pub force: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -190,14 +195,10 @@ pub struct ReaperFlags {
     #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10)]
     pub reaper_grace: u64,
 
-    /// The reaper container's name (one per engine, shared by every harness).
-    #[arg(
-        long,
-        env = "HARNESS_REAPER_NAME",
-        default_value = "harness-reaper",
-        hide = true
-    )]
-    pub reaper_name: String,
+    /// The reaper container's name (default: one per user and wire protocol,
+    /// `harness-reaper-v2-<uid>`, shared by every harness of that user).
+    #[arg(long, env = "HARNESS_REAPER_NAME", hide = true)]
+    pub reaper_name: Option<String>,
 
     /// Seconds a reaper started by this harness stays up with no harness connected.
     #[arg(long, env = "HARNESS_REAPER_IDLE", default_value_t = 60, hide = true)]
@@ -206,8 +207,21 @@ pub struct ReaperFlags {
 
 impl ReaperFlags {
     pub fn options(&self) -> Option<crate::reaper::Options> {
-        (!self.no_reaper).then(|| crate::reaper::Options {
-            name: self.reaper_name.clone(),
+        if self.no_reaper {
+            return None;
+        }
+        let Some(secret_dir) = crate::reaper::auth::default_dir() else {
+            tracing::warn!(
+                "no reaper: neither XDG_RUNTIME_DIR, XDG_CACHE_HOME nor HOME names a place for its secret"
+            );
+            return None;
+        };
+        Some(crate::reaper::Options {
+            name: self
+                .reaper_name
+                .clone()
+                .unwrap_or_else(crate::reaper::default_name),
+            secret_dir,
             grace: std::time::Duration::from_secs(self.reaper_grace),
             idle: std::time::Duration::from_secs(self.reaper_idle),
         })
@@ -224,6 +238,11 @@ pub struct ReaperArgs {
     /// Exit after this many seconds with no harness connected.
     #[arg(long, default_value_t = 60)]
     pub idle: u64,
+
+    /// The file holding the secret every client must prove it knows (copied into the
+    /// container by the harness that starts it).
+    #[arg(long)]
+    pub secret_file: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

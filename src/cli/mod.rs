@@ -68,7 +68,8 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
         }
         Command::Reaper(args) => {
             let idle = std::time::Duration::from_secs(args.idle);
-            crate::reaper::serve(&args.listen, idle).await?;
+            let secret = crate::reaper::auth::Secret::read(&args.secret_file)?;
+            crate::reaper::serve(&args.listen, idle, secret).await?;
             Ok(exit::SUCCESS)
         }
     }
@@ -76,9 +77,15 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 
 async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
     let docker = crate::engine::Docker::connect().await?;
-    let collected = crate::gc::collect(&docker, args.dry_run).await?;
+    let outcome = match &args.force {
+        Some(run) => crate::gc::Outcome {
+            collected: vec![crate::gc::force(&docker, run, args.dry_run).await?],
+            not_ours: Vec::new(),
+        },
+        None => crate::gc::collect(&docker, args.dry_run).await?,
+    };
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&collected)?);
+        println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(exit::SUCCESS);
     }
     let verb = if args.dry_run {
@@ -86,18 +93,24 @@ async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
     } else {
         "removed"
     };
-    for c in &collected {
+    for c in &outcome.collected {
         let r = &c.removed;
         println!(
-            "run {} (harness pid {} gone): {verb} {} containers, {} networks, {} volumes",
+            "run {} ({}): {verb} {} containers, {} networks, {} volumes",
             c.run,
-            if c.pid.is_empty() { "?" } else { &c.pid },
+            c.why,
             r.containers.len(),
             r.networks.len(),
             r.volumes.len()
         );
     }
-    if collected.is_empty() {
+    for n in &outcome.not_ours {
+        println!(
+            "run {}: not ours to judge — {}; left to the reaper, or `harness gc --force {}`",
+            n.run, n.why, n.run
+        );
+    }
+    if outcome.collected.is_empty() && outcome.not_ours.is_empty() {
         println!("nothing to collect: every labelled run has a live harness");
     }
     Ok(exit::SUCCESS)

@@ -50,10 +50,20 @@ impl Session {
         let store = Store::open_writable(&cli.db)?;
         // What a killed harness left would hold ports and names: collect it first.
         match crate::gc::collect(&docker, false).await {
-            Ok(c) if !c.is_empty() => {
-                tracing::warn!(runs = c.len(), "removed the leftovers of dead harness runs")
+            Ok(c) => {
+                if !c.collected.is_empty() {
+                    tracing::warn!(
+                        runs = c.collected.len(),
+                        "removed the leftovers of dead harness runs"
+                    );
+                }
+                if !c.not_ours.is_empty() {
+                    tracing::info!(
+                        runs = c.not_ours.len(),
+                        "left alone runs whose owner this harness cannot judge (see `harness gc --dry-run`)"
+                    );
+                }
             }
-            Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "could not collect leftovers of dead runs"),
         }
         let reaper = match reaper {

@@ -126,7 +126,13 @@ fn api(call: &'static str) -> impl FnOnce(bollard::errors::Error) -> EngineError
 }
 
 fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
-    HashMap::from([("label".to_string(), vec![format!("{key}={value}")])])
+    labels_filter(&[(key, value)])
+}
+
+/// The engine ANDs the entries of one `label` filter: objects carrying every pair.
+fn labels_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
+    let pairs = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    HashMap::from([("label".to_string(), pairs)])
 }
 
 impl Docker {
@@ -184,7 +190,21 @@ impl Docker {
         key: &str,
         other: &str,
     ) -> Result<Vec<(String, String)>, EngineError> {
-        let filters = HashMap::from([("label".to_string(), vec![key.to_string()])]);
+        self.label_values_where(&[], key, other).await
+    }
+
+    /// [`Docker::label_values`] among the objects that also carry every pair of `labels`.
+    pub async fn label_values_where(
+        &self,
+        labels: &[(&str, &str)],
+        key: &str,
+        other: &str,
+    ) -> Result<Vec<(String, String)>, EngineError> {
+        let mut filters = labels_filter(labels);
+        filters
+            .entry("label".into())
+            .or_default()
+            .push(key.to_string());
         let mut found = Vec::new();
         let mut push = |labels: Option<HashMap<String, String>>| {
             let labels = labels.unwrap_or_default();
@@ -369,7 +389,12 @@ impl Docker {
 
     /// Containers, networks and volumes that still carry the label `key=value`.
     pub async fn leftovers(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
-        let filters = label_filter(key, value);
+        self.leftovers_where(&[(key, value)]).await
+    }
+
+    /// Containers, networks and volumes that carry every pair of `labels`.
+    pub async fn leftovers_where(&self, labels: &[(&str, &str)]) -> Result<Leftovers, EngineError> {
+        let filters = labels_filter(labels);
         let containers = self
             .all_containers(filters.clone())
             .await?
@@ -409,7 +434,12 @@ impl Docker {
     /// Force-removes every container, network and volume labelled `key=value`; returns what
     /// it removed. Used after an interrupted run and by `harness gc`.
     pub async fn remove_labelled(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
-        let found = self.leftovers(key, value).await?;
+        self.remove_where(&[(key, value)]).await
+    }
+
+    /// Force-removes every container, network and volume carrying every pair of `labels`.
+    pub async fn remove_where(&self, labels: &[(&str, &str)]) -> Result<Leftovers, EngineError> {
+        let found = self.leftovers_where(labels).await?;
         for name in &found.containers {
             let options = bollard::query_parameters::RemoveContainerOptions {
                 force: true,

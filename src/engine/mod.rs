@@ -11,5 +11,7 @@ pub use docker::{
     ContainerInfo, Docker, Events, ImageInfo, Leftovers, PROJECT_LABEL, PublishedPort,
 };
 pub use error::EngineError;
-pub use override_file::{LABEL_PID, LABEL_RUN, LABEL_TASK, override_yaml};
+pub use override_file::{
+    LABEL_OWNER, LABEL_PID, LABEL_RUN, LABEL_SESSION, LABEL_TASK, override_yaml,
+};
 pub use wait::{Ready, Verdict, WaitFailure, failure_of, wait_for, wait_ready, will_restart};

@@ -5,18 +5,30 @@ use serde_yaml_ng::{Mapping, Value};
 use uuid::Uuid;
 
 use crate::compose::ComposeFile;
+use crate::owner::{Owner, Session};
 
 pub const LABEL_RUN: &str = "dev.harness.run";
 pub const LABEL_TASK: &str = "dev.harness.task";
-/// The harness process that owns the run: `harness gc` removes runs whose owner is gone.
+/// The harness's pid, for people reading labels; gc judges by [`LABEL_OWNER`].
 pub const LABEL_PID: &str = "dev.harness.pid";
+/// The owning harness's whole identity (boot, PID namespace, pid, start time, uid):
+/// `harness gc` removes a run only when this owner is provably gone.
+pub const LABEL_OWNER: &str = "dev.harness.owner";
+/// The harness's reaper session: the reaper removes only objects of the session that
+/// registered the run.
+pub const LABEL_SESSION: &str = "dev.harness.session";
 
 pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
-    let labels = mapping([
+    let mut labels = mapping([
         (LABEL_RUN, Value::from(run.to_string())),
         (LABEL_TASK, Value::from(task)),
         (LABEL_PID, Value::from(std::process::id().to_string())),
+        (LABEL_SESSION, Value::from(Session::current().id.as_str())),
     ]);
+    // Without an identity the run still gets labelled; gc then never judges it dead.
+    if let Some(owner) = Owner::current() {
+        labels.insert(LABEL_OWNER.into(), Value::from(owner.to_string()));
+    }
     let env = mapping([("EXECUTION_UUID", Value::from(run.to_string()))]);
     let service = mapping([
         ("labels", Value::Mapping(labels.clone())),
@@ -137,6 +149,14 @@ mod tests {
         assert_eq!(
             doc["volumes"]["v"]["labels"][LABEL_RUN],
             Value::from(run.to_string())
+        );
+        let owner = doc["networks"]["n"]["labels"][LABEL_OWNER]
+            .as_str()
+            .unwrap();
+        assert_eq!(Owner::parse(owner).as_ref(), Owner::current());
+        assert_eq!(
+            doc["services"]["a"]["labels"][LABEL_SESSION],
+            Value::from(Session::current().id.as_str())
         );
     }
 }

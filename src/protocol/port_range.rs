@@ -1,8 +1,9 @@
 //! Range mode: when a task pins its host ports to a range (`--port-range A-B`), each
 //! instance's published ports are leased from one file shared by every harness on the
 //! machine, under a lock — never scan-then-bind without one, which is how the seed's finder
-//! let two launches pick the same port. A lease names its harness's pid, so the leases of a
-//! killed harness are taken back by the next allocation.
+//! let two launches pick the same port. A lease names its harness's identity (boot, PID
+//! namespace, pid, start time, uid), so the leases of a harness that is provably gone are
+//! taken back by the next allocation; those of one this process cannot judge are kept.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -15,6 +16,7 @@ use serde_yaml_ng::Value;
 use uuid::Uuid;
 
 use crate::compose::ComposeFile;
+use crate::owner::{Fate, Owner, unknown_owner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PortRange {
@@ -76,6 +78,18 @@ struct Lease {
     port: u16,
     pid: u32,
     run: Uuid,
+    /// Absent in leases of older harnesses: those are never taken back (see `fate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    owner: Option<Owner>,
+}
+
+impl Lease {
+    fn fate(&self) -> Fate {
+        match &self.owner {
+            Some(owner) => owner.fate(),
+            None => unknown_owner(&self.pid.to_string()),
+        }
+    }
 }
 
 impl PortRange {
@@ -96,7 +110,13 @@ impl PortRange {
                 });
             }
             let pid = std::process::id();
-            leases.extend(ports.iter().map(|&port| Lease { port, pid, run }));
+            let owner = Owner::current().cloned();
+            leases.extend(ports.iter().map(|&port| Lease {
+                port,
+                pid,
+                run,
+                owner: owner.clone(),
+            }));
             Ok((ports, true))
         })
     }
@@ -146,7 +166,7 @@ fn with_leases<T>(
     file.read_to_string(&mut text).map_err(io)?;
     // A damaged file only costs the leases in it: ports are checked by binding as well.
     let mut leases: Vec<Lease> = serde_json::from_str(&text).unwrap_or_default();
-    leases.retain(|l| crate::gc::owner_alive(&l.pid.to_string()));
+    leases.retain(|l| !l.fate().collectable());
     let (out, changed) = f(&mut leases)?;
     if changed {
         let text = serde_json::to_string(&leases).unwrap_or_else(|_| "[]".into());
@@ -284,5 +304,39 @@ mod tests {
         PortRange::release(a).unwrap();
         assert_eq!(range.free().unwrap(), 2);
         PortRange::release(b).unwrap();
+    }
+
+    #[test]
+    fn only_leases_of_provably_gone_owners_are_taken_back() {
+        let me = Owner::current().unwrap().clone();
+        let lease = |owner: Option<Owner>| Lease {
+            port: 1,
+            pid: 4194305,
+            run: Uuid::new_v4(),
+            owner,
+        };
+        assert!(!lease(Some(me.clone())).fate().collectable());
+        let gone = Owner {
+            pid: 4194305,
+            ..me.clone()
+        };
+        assert!(lease(Some(gone.clone())).fate().collectable());
+        let elsewhere = Owner {
+            pidns: me.pidns + 1,
+            ..gone
+        };
+        assert!(
+            !lease(Some(elsewhere)).fate().collectable(),
+            "another namespace"
+        );
+        assert!(
+            !lease(None).fate().collectable(),
+            "an older harness's lease"
+        );
+        let old: Lease = serde_json::from_str(
+            r#"{"port":1,"pid":2,"run":"5c1c8f4e-9a43-4c50-9d59-6d7b8b1d2f3a"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.owner, None, "older lease files still read");
     }
 }

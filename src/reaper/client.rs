@@ -10,9 +10,11 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use super::wire::{self, PROTOCOL, Reply, Request};
-use super::{Options, ReaperError, ensure};
+use super::auth::Secret;
+use super::wire::{self, Challenge, PROTOCOL, Reply, Request};
+use super::{Options, Reached, ReaperError, ensure};
 use crate::engine::Docker;
+use crate::owner::Session;
 
 /// A just-started reaper's published port accepts before the reaper listens: retry that long.
 const ANSWER_WAIT: Duration = Duration::from_secs(10);
@@ -29,14 +31,13 @@ pub struct Guard {
 
 impl Guard {
     pub async fn start(docker: &Docker, opts: &Options) -> Result<Guard, ReaperError> {
-        let session = Uuid::new_v4();
-        let addr = ensure(docker, opts).await?;
-        let conn = Conn::open(addr, session, opts.grace).await?;
+        let reached = ensure(docker, opts).await?;
+        let addr = reached.addr;
+        let conn = Conn::open(&reached, opts.grace).await?;
         let (tx, rx) = mpsc::channel(8);
         let keeper = Keeper {
             docker: docker.clone(),
             opts: opts.clone(),
-            session,
             runs: Vec::new(),
         };
         tokio::spawn(keeper.keep(conn, rx));
@@ -62,15 +63,11 @@ struct Conn {
 }
 
 impl Conn {
-    async fn open(addr: SocketAddr, session: Uuid, grace: Duration) -> Result<Conn, ReaperError> {
-        let hello = Request::Hello {
-            protocol: PROTOCOL,
-            session,
-            grace_ms: grace.as_millis() as u64,
-        };
+    async fn open(reaper: &Reached, grace: Duration) -> Result<Conn, ReaperError> {
+        let addr = reaper.addr;
         let deadline = Instant::now() + ANSWER_WAIT;
         loop {
-            let problem = match Conn::try_open(addr, &hello).await {
+            let problem = match Conn::try_open(reaper, grace).await {
                 Ok(conn) => return Ok(conn),
                 Err(Refused(problem)) => {
                     return Err(ReaperError::Unanswered {
@@ -90,18 +87,36 @@ impl Conn {
         }
     }
 
-    async fn try_open(addr: SocketAddr, hello: &Request) -> Result<Conn, Attempt> {
-        let stream = TcpStream::connect(addr)
+    async fn try_open(reaper: &Reached, grace: Duration) -> Result<Conn, Attempt> {
+        let stream = TcpStream::connect(reaper.addr)
             .await
             .map_err(|e| NotYet(e.to_string()))?;
         let (read, write) = stream.into_split();
         let mut conn = Conn {
             lines: BufReader::new(read).lines(),
             write,
-            addr,
+            addr: reaper.addr,
         };
-        conn.ask(hello).await?;
+        let challenge = conn.read_line().await?;
+        let Ok(Challenge {
+            protocol: PROTOCOL,
+            nonce,
+        }) = serde_json::from_str(&challenge)
+        else {
+            return Err(Refused(format!(
+                "not a protocol {PROTOCOL} reaper's challenge: {challenge}"
+            )));
+        };
+        conn.ask(&hello(&reaper.secret, &nonce, grace)).await?;
         Ok(conn)
+    }
+
+    async fn read_line(&mut self) -> Result<String, Attempt> {
+        tokio::time::timeout(REPLY_WAIT, self.lines.next_line())
+            .await
+            .map_err(|_| NotYet(format!("no reply within {}s", REPLY_WAIT.as_secs())))?
+            .map_err(|e| NotYet(e.to_string()))?
+            .ok_or_else(|| NotYet("closed before replying".into()))
     }
 
     async fn ask(&mut self, request: &Request) -> Result<(), Attempt> {
@@ -109,11 +124,7 @@ impl Conn {
             .write_all(wire::line(request).as_bytes())
             .await
             .map_err(|e| NotYet(e.to_string()))?;
-        let line = tokio::time::timeout(REPLY_WAIT, self.lines.next_line())
-            .await
-            .map_err(|_| NotYet(format!("no reply within {}s", REPLY_WAIT.as_secs())))?
-            .map_err(|e| NotYet(e.to_string()))?
-            .ok_or_else(|| NotYet("closed before replying".into()))?;
+        let line = self.read_line().await?;
         match serde_json::from_str::<Reply>(&line) {
             Ok(Reply { ok: true, .. }) => Ok(()),
             Ok(Reply { error, .. }) => Err(Refused(error.unwrap_or_default())),
@@ -129,10 +140,21 @@ enum Attempt {
 }
 use Attempt::{NotYet, Refused};
 
+/// This process's hello: its session's key, proved with the secret over the nonce.
+fn hello(secret: &Secret, nonce: &str, grace: Duration) -> Request {
+    let session_key = Session::current().key.clone();
+    let grace_ms = grace.as_millis() as u64;
+    Request::Hello {
+        protocol: PROTOCOL,
+        proof: secret.proof(nonce, &session_key, grace_ms),
+        session_key,
+        grace_ms,
+    }
+}
+
 struct Keeper {
     docker: Docker,
     opts: Options,
-    session: Uuid,
     runs: Vec<Uuid>,
 }
 
@@ -196,8 +218,9 @@ impl Keeper {
     }
 
     async fn try_reopen(&self) -> Result<Conn, ReaperError> {
-        let addr = ensure(&self.docker, &self.opts).await?;
-        let mut conn = Conn::open(addr, self.session, self.opts.grace).await?;
+        let reached = ensure(&self.docker, &self.opts).await?;
+        let addr = reached.addr;
+        let mut conn = Conn::open(&reached, self.opts.grace).await?;
         for run in &self.runs {
             conn.ask(&Request::Watch { run: *run }).await.map_err(
                 |(NotYet(problem) | Refused(problem))| ReaperError::Unanswered {

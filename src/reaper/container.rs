@@ -1,33 +1,65 @@
-//! The reaper container: found by name, started when none runs, reached on 127.0.0.1.
+//! The reaper container: found by name, started when none runs, reached on 127.0.0.1. It
+//! sits alone on a network of its own, and it is started with a fresh secret that this
+//! user's harnesses read from a 0600 file.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bollard::models::{ContainerCreateBody, HostConfig, PortBinding};
-use bollard::query_parameters::{CreateContainerOptions, RemoveContainerOptions};
+use bollard::models::{ContainerCreateBody, HostConfig, NetworkCreateRequest, PortBinding};
+use bollard::query_parameters::{
+    CreateContainerOptions, RemoveContainerOptions, UploadToContainerOptions,
+};
 
+use super::auth::Secret;
+use super::wire::PROTOCOL;
 use super::{Options, ReaperError};
 use crate::engine::Docker;
 use crate::images;
 
 pub const IMAGE: &str = images::REAPER_IMAGE;
-/// Marks reaper containers, so tests and users can find every one of them.
+/// Marks reaper containers and networks, so tests and users can find every one of them.
 pub const LABEL: &str = "dev.harness.reaper";
 /// The port the reaper listens on inside its container; the host side is the engine's pick.
 pub const PORT: u16 = 7470;
+/// Where the secret is copied inside the container: in no command line, no environment.
+const SECRET_IN_CONTAINER: &str = "/harness-reaper.key";
 /// Long enough for a first start on a loaded machine, short enough to not hold up a run.
 const START_WAIT: Duration = Duration::from_secs(15);
 
-/// The reaper's address on 127.0.0.1, starting its container when none runs. Harnesses
-/// racing to start it are fine: the engine lets one name win, the others use it.
-pub async fn ensure(docker: &Docker, opts: &Options) -> Result<SocketAddr, ReaperError> {
+/// A running reaper: where it listens and the secret it asks for.
+pub struct Reached {
+    pub addr: SocketAddr,
+    pub secret: Secret,
+}
+
+/// One reaper per user and wire protocol: another user's reaper, or one an older harness
+/// started, is never found, asked or replaced.
+pub fn default_name() -> String {
+    format!(
+        "harness-reaper-v{PROTOCOL}-{}",
+        nix::unistd::getuid().as_raw()
+    )
+}
+
+/// The reaper's address on 127.0.0.1 and its secret, starting it when none runs. This
+/// user's harnesses take turns under a lock, so a secret is never replaced under a reaper
+/// that is starting.
+pub async fn ensure(docker: &Docker, opts: &Options) -> Result<Reached, ReaperError> {
+    let file = lock_file(opts)?;
+    let mut lock = fd_lock::RwLock::new(file);
+    let _turn = take_turn(&mut lock, opts).await?;
     let deadline = Instant::now() + START_WAIT;
     loop {
         match docker.find(&opts.name).await? {
             Some(c) if c.state == "running" => {
                 if let Some(p) = c.host_port(PORT) {
-                    return Ok(SocketAddr::from(([127, 0, 0, 1], p.host_port)));
+                    return Ok(Reached {
+                        addr: SocketAddr::from(([127, 0, 0, 1], p.host_port)),
+                        secret: Secret::read(&secret_file(opts))?,
+                    });
                 }
             }
             // An ended reaper not yet auto-removed: out of the way, so a new one can start.
@@ -55,37 +87,56 @@ pub async fn ensure(docker: &Docker, opts: &Options) -> Result<SocketAddr, Reape
     }
 }
 
+pub fn secret_file(opts: &Options) -> PathBuf {
+    opts.secret_dir.join(format!("{}.key", opts.name))
+}
+
+fn lock_file(opts: &Options) -> Result<std::fs::File, ReaperError> {
+    let path = opts.secret_dir.join(format!("{}.lock", opts.name));
+    let problem = |e: std::io::Error| ReaperError::Secret {
+        path: path.clone(),
+        problem: format!("cannot be locked: {e}"),
+    };
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&opts.secret_dir)
+        .map_err(problem)?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(problem)
+}
+
+/// The lock, waited for without blocking the runtime and no longer than a start may take.
+async fn take_turn<'a>(
+    lock: &'a mut fd_lock::RwLock<std::fs::File>,
+    opts: &Options,
+) -> Result<fd_lock::RwLockWriteGuard<'a, std::fs::File>, ReaperError> {
+    let deadline = Instant::now() + START_WAIT * 2;
+    while lock.try_write().is_err() {
+        if Instant::now() >= deadline {
+            return Err(ReaperError::Container {
+                name: opts.name.clone(),
+                problem: "is being started by another harness that does not finish".into(),
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    lock.try_write().map_err(|e| ReaperError::Secret {
+        path: opts.secret_dir.clone(),
+        problem: format!("lock lost: {e}"),
+    })
+}
+
 async fn start(docker: &Docker, opts: &Options) -> Result<(), ReaperError> {
     let socket = engine_socket()?;
-    if !docker.image_exists(IMAGE).await? {
-        build_image(docker).await?;
-    }
-    let port = format!("{PORT}/tcp");
-    let body = ContainerCreateBody {
-        image: Some(IMAGE.to_string()),
-        cmd: Some(vec![
-            "--listen".into(),
-            format!("0.0.0.0:{PORT}"),
-            "--idle".into(),
-            opts.idle.as_secs().to_string(),
-        ]),
-        env: Some(vec!["HARNESS_LOG=info".into()]),
-        labels: Some(HashMap::from([(LABEL.to_string(), "1".to_string())])),
-        exposed_ports: Some(vec![port.clone()]),
-        host_config: Some(HostConfig {
-            binds: Some(vec![format!("{socket}:/var/run/docker.sock")]),
-            port_bindings: Some(HashMap::from([(
-                port,
-                Some(vec![PortBinding {
-                    host_ip: Some("127.0.0.1".into()),
-                    host_port: Some(String::new()),
-                }]),
-            )])),
-            auto_remove: Some(true),
-            ..Default::default()
-        }),
-        ..Default::default()
-    };
+    build_image(docker).await?;
+    own_network(docker, &opts.name).await?;
+    let secret = Secret::generate()?;
     let options = CreateContainerOptions {
         name: Some(opts.name.clone()),
         ..Default::default()
@@ -94,13 +145,28 @@ async fn start(docker: &Docker, opts: &Options) -> Result<(), ReaperError> {
         name: opts.name.clone(),
         problem: format!("could not be started: {e}"),
     };
-    match docker.client().create_container(Some(options), body).await {
+    match docker
+        .client()
+        .create_container(Some(options), body(opts, &socket))
+        .await
+    {
         Ok(_) => {}
-        // Another harness created it first.
+        // Someone else's start won: its secret stays as it is.
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 409, ..
         }) => return Ok(()),
         Err(e) => return Err(problem(e)),
+    }
+    if let Err(e) = hand_over(docker, opts, &secret).await {
+        let force = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = docker
+            .client()
+            .remove_container(&opts.name, Some(force))
+            .await;
+        return Err(e);
     }
     match docker.client().start_container(&opts.name, None).await {
         Ok(()) => {}
@@ -114,7 +180,97 @@ async fn start(docker: &Docker, opts: &Options) -> Result<(), ReaperError> {
     Ok(())
 }
 
-/// The image is this binary; `harness images` builds it too, so this is the first-use path.
+fn body(opts: &Options, socket: &str) -> ContainerCreateBody {
+    let port = format!("{PORT}/tcp");
+    ContainerCreateBody {
+        image: Some(IMAGE.to_string()),
+        cmd: Some(vec![
+            "--listen".into(),
+            format!("0.0.0.0:{PORT}"),
+            "--idle".into(),
+            opts.idle.as_secs().to_string(),
+            "--secret-file".into(),
+            SECRET_IN_CONTAINER.into(),
+        ]),
+        env: Some(vec!["HARNESS_LOG=info".into()]),
+        labels: Some(HashMap::from([(LABEL.to_string(), "1".to_string())])),
+        exposed_ports: Some(vec![port.clone()]),
+        host_config: Some(HostConfig {
+            binds: Some(vec![format!("{socket}:/var/run/docker.sock")]),
+            network_mode: Some(opts.name.clone()),
+            port_bindings: Some(HashMap::from([(
+                port,
+                Some(vec![PortBinding {
+                    host_ip: Some("127.0.0.1".into()),
+                    host_port: Some(String::new()),
+                }]),
+            )])),
+            auto_remove: Some(true),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+/// Copies the secret into the created container (before it starts), then into this
+/// user's 0600 file: a secret the reaper was never given is never written.
+async fn hand_over(docker: &Docker, opts: &Options, secret: &Secret) -> Result<(), ReaperError> {
+    let problem = |problem: String| ReaperError::Secret {
+        path: PathBuf::from(SECRET_IN_CONTAINER),
+        problem,
+    };
+    let text = secret.to_hex();
+    let mut header = tar::Header::new_gnu();
+    header.set_size(text.len() as u64);
+    header.set_mode(0o400);
+    header.set_cksum();
+    let mut archive = tar::Builder::new(Vec::new());
+    let name = SECRET_IN_CONTAINER.trim_start_matches('/');
+    archive
+        .append_data(&mut header, name, text.as_bytes())
+        .map_err(|e| problem(e.to_string()))?;
+    let tar = archive.into_inner().map_err(|e| problem(e.to_string()))?;
+    let upload = UploadToContainerOptions {
+        path: "/".into(),
+        ..Default::default()
+    };
+    docker
+        .client()
+        .upload_to_container(&opts.name, Some(upload), bollard::body_full(tar.into()))
+        .await
+        .map_err(|e| problem(format!("could not be copied into the container: {e}")))?;
+    secret.write(&secret_file(opts))
+}
+
+/// The reaper's own bridge network, so no other container shares one with it.
+async fn own_network(docker: &Docker, name: &str) -> Result<(), ReaperError> {
+    let problem = |e: bollard::errors::Error| ReaperError::Container {
+        name: name.to_string(),
+        problem: format!("has no network of its own: {e}"),
+    };
+    match docker.client().inspect_network(name, None).await {
+        Ok(_) => return Ok(()),
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404, ..
+        }) => {}
+        Err(e) => return Err(problem(e)),
+    }
+    let request = NetworkCreateRequest {
+        name: name.to_string(),
+        driver: Some("bridge".into()),
+        labels: Some(HashMap::from([(LABEL.to_string(), "1".to_string())])),
+        ..Default::default()
+    };
+    docker
+        .client()
+        .create_network(request)
+        .await
+        .map_err(problem)?;
+    Ok(())
+}
+
+/// The image is this binary, so a reaper always speaks its starter's protocol; an unchanged
+/// image is not rebuilt (`harness images` builds it too).
 async fn build_image(docker: &Docker) -> Result<(), ReaperError> {
     let me = std::env::current_exe().map_err(|e| ReaperError::Container {
         name: IMAGE.to_string(),

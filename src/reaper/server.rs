@@ -1,17 +1,27 @@
-//! The reaper's side: sessions, their grace periods, and the removal of a gone session's runs.
+//! The reaper's side: who may connect (a proof of the secret), sessions, their grace
+//! periods, and the removal of a gone session's runs — only objects labelled with that session.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
 
 use super::ReaperError;
-use super::wire::{self, PROTOCOL, Reply, Request};
+use super::auth::{self, Secret};
+use super::wire::{self, Challenge, PROTOCOL, Reply, Request};
 use crate::engine::Docker;
+use crate::owner::session_id;
 
+/// A client that has not proved itself within this long is dropped, so unauthenticated
+/// connections cannot pile up.
+const HELLO_WAIT: Duration = Duration::from_secs(5);
+
+/// A session's id: derived from the key only its harness holds.
+type SessionId = String;
 /// Removal is retried this often: a `compose up` the dead harness started may still be
 /// creating objects when the first pass runs.
 const REAP_PASSES: usize = 10;
@@ -33,7 +43,7 @@ struct State {
 }
 
 struct Inner {
-    sessions: HashMap<Uuid, Session>,
+    sessions: HashMap<SessionId, Session>,
     quiet_since: Instant,
 }
 
@@ -44,9 +54,9 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn attach(&self, session: Uuid, grace: Duration) -> Result<(), String> {
+    fn attach(&self, session: &str, grace: Duration) -> Result<(), String> {
         let mut inner = self.lock();
-        let s = inner.sessions.entry(session).or_default();
+        let s = inner.sessions.entry(session.to_string()).or_default();
         if s.reaping {
             return Err(format!(
                 "session {session} was away longer than its grace period and its runs are being removed"
@@ -58,24 +68,24 @@ impl State {
         Ok(())
     }
 
-    fn watch(&self, session: Uuid, run: Uuid) {
-        if let Some(s) = self.lock().sessions.get_mut(&session) {
+    fn watch(&self, session: &str, run: Uuid) {
+        if let Some(s) = self.lock().sessions.get_mut(session) {
             s.runs.insert(run);
         }
     }
 
     /// The session's last connection closed: when to reap, and which generation to expect.
-    fn detach(&self, session: Uuid) -> Option<(Duration, u64)> {
+    fn detach(&self, session: &str) -> Option<(Duration, u64)> {
         let mut inner = self.lock();
-        let s = inner.sessions.get_mut(&session)?;
+        let s = inner.sessions.get_mut(session)?;
         s.connections = s.connections.saturating_sub(1);
         (s.connections == 0).then_some((s.grace, s.generation))
     }
 
     /// The runs to remove, if the session stayed away for its whole grace period.
-    fn due(&self, session: Uuid, generation: u64) -> Option<Vec<Uuid>> {
+    fn due(&self, session: &str, generation: u64) -> Option<Vec<Uuid>> {
         let mut inner = self.lock();
-        let s = inner.sessions.get_mut(&session)?;
+        let s = inner.sessions.get_mut(session)?;
         if s.connections > 0 || s.generation != generation {
             return None;
         }
@@ -83,9 +93,9 @@ impl State {
         Some(s.runs.iter().copied().collect())
     }
 
-    fn forget(&self, session: Uuid) {
+    fn forget(&self, session: &str) {
         let mut inner = self.lock();
-        inner.sessions.remove(&session);
+        inner.sessions.remove(session);
         inner.quiet_since = Instant::now();
     }
 
@@ -98,8 +108,9 @@ impl State {
     }
 }
 
-/// Serves until no harness has been connected (and nothing is pending) for `idle`.
-pub async fn serve(addr: &str, idle: Duration) -> Result<(), ReaperError> {
+/// Serves until no harness has been connected (and nothing is pending) for `idle`; admits
+/// only clients that prove they know `secret`.
+pub async fn serve(addr: &str, idle: Duration, secret: Secret) -> Result<(), ReaperError> {
     let docker = Docker::connect().await?;
     let listener = TcpListener::bind(addr)
         .await
@@ -114,12 +125,14 @@ pub async fn serve(addr: &str, idle: Duration) -> Result<(), ReaperError> {
             quiet_since: Instant::now(),
         })),
     };
+    let secret = Arc::new(secret);
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
-                    tokio::spawn(connection(stream, state.clone(), docker.clone()));
+                Ok((stream, peer)) => {
+                    let conn = connection(stream, peer.to_string(), state.clone(), docker.clone(), secret.clone());
+                    tokio::spawn(conn);
                 }
                 Err(e) => tracing::warn!(error = %e, "accept failed"),
             },
@@ -133,41 +146,19 @@ pub async fn serve(addr: &str, idle: Duration) -> Result<(), ReaperError> {
     }
 }
 
-async fn connection(stream: TcpStream, state: State, docker: Docker) {
+async fn connection(
+    stream: TcpStream,
+    peer: String,
+    state: State,
+    docker: Docker,
+    secret: Arc<Secret>,
+) {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read).lines();
-    let Ok(Some(first)) = lines.next_line().await else {
+    let Some(session) = greet(&mut lines, &mut write, &peer, &state, &secret).await else {
         return;
     };
-    let session = match serde_json::from_str::<Request>(&first) {
-        Ok(Request::Hello {
-            protocol: PROTOCOL,
-            session,
-            grace_ms,
-        }) => match state.attach(session, wire::grace(grace_ms)) {
-            Ok(()) => session,
-            Err(refusal) => {
-                let _ = write
-                    .write_all(wire::line(&Reply::refuse(refusal)).as_bytes())
-                    .await;
-                return;
-            }
-        },
-        Ok(Request::Hello { protocol, .. }) => {
-            let refusal = format!("this reaper speaks protocol {PROTOCOL}, the harness {protocol}");
-            let _ = write
-                .write_all(wire::line(&Reply::refuse(refusal)).as_bytes())
-                .await;
-            return;
-        }
-        _ => {
-            let _ = write
-                .write_all(wire::line(&Reply::refuse("the first line must be a hello")).as_bytes())
-                .await;
-            return;
-        }
-    };
-    tracing::info!(%session, "harness connected");
+    tracing::info!(%session, %peer, "harness connected");
     let mut open = write
         .write_all(wire::line(&Reply::ok()).as_bytes())
         .await
@@ -178,31 +169,98 @@ async fn connection(stream: TcpStream, state: State, docker: Docker) {
         };
         let reply = match serde_json::from_str::<Request>(&text) {
             Ok(Request::Watch { run }) => {
-                state.watch(session, run);
+                state.watch(&session, run);
                 tracing::info!(%session, %run, "watching");
                 Reply::ok()
             }
-            _ => Reply::refuse(format!("not a request: {text}")),
+            _ => Reply::refuse("not a request"),
         };
         open = write.write_all(wire::line(&reply).as_bytes()).await.is_ok();
     }
-    let Some((grace, generation)) = state.detach(session) else {
+    let Some((grace, generation)) = state.detach(&session) else {
         return;
     };
     tracing::info!(%session, grace_ms = grace.as_millis() as u64, "harness gone");
     tokio::time::sleep(grace).await;
-    if let Some(runs) = state.due(session, generation) {
-        reap(&docker, session, &runs).await;
-        state.forget(session);
+    if let Some(runs) = state.due(&session, generation) {
+        reap(&docker, &session, &runs).await;
+        state.forget(&session);
+    }
+}
+
+/// Challenge, hello, proof: the attached session, or `None` after a refusal (logged).
+async fn greet(
+    lines: &mut Lines<BufReader<OwnedReadHalf>>,
+    write: &mut OwnedWriteHalf,
+    peer: &str,
+    state: &State,
+    secret: &Secret,
+) -> Option<SessionId> {
+    let nonce = match auth::nonce() {
+        Ok(nonce) => nonce,
+        Err(e) => {
+            tracing::error!(error = %e, "no nonce for a connection");
+            return None;
+        }
+    };
+    let challenge = Challenge {
+        protocol: PROTOCOL,
+        nonce: nonce.clone(),
+    };
+    write
+        .write_all(wire::line(&challenge).as_bytes())
+        .await
+        .ok()?;
+    let first = match tokio::time::timeout(HELLO_WAIT, lines.next_line()).await {
+        Ok(Ok(Some(first))) => first,
+        _ => {
+            tracing::warn!(%peer, "refused a connection: no hello within {}s", HELLO_WAIT.as_secs());
+            return None;
+        }
+    };
+    let admitted = admit(&first, &nonce, secret).and_then(|(session, grace)| {
+        state.attach(&session, grace)?;
+        Ok(session)
+    });
+    match admitted {
+        Ok(session) => Some(session),
+        Err(refusal) => {
+            tracing::warn!(%peer, reason = %refusal, "refused a connection");
+            let _ = write
+                .write_all(wire::line(&Reply::refuse(refusal)).as_bytes())
+                .await;
+            None
+        }
+    }
+}
+
+/// A hello checked against this connection's nonce and the secret: its session and grace.
+fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duration), String> {
+    match serde_json::from_str::<Request>(line) {
+        Ok(Request::Hello {
+            protocol: PROTOCOL,
+            session_key,
+            grace_ms,
+            proof,
+        }) => {
+            if !secret.verify(nonce, &session_key, grace_ms, &proof) {
+                return Err("the proof of the reaper's secret is wrong".into());
+            }
+            Ok((session_id(&session_key), wire::grace(grace_ms)))
+        }
+        Ok(Request::Hello { protocol, .. }) => Err(format!(
+            "this reaper speaks protocol {PROTOCOL}, the client {protocol}"
+        )),
+        _ => Err("the first line must be a hello with a proof of the reaper's secret".into()),
     }
 }
 
 /// Removes every run's objects, passing again until one pass finds nothing left.
-async fn reap(docker: &Docker, session: Uuid, runs: &[Uuid]) {
+async fn reap(docker: &Docker, session: &str, runs: &[Uuid]) {
     for pass in 1..=REAP_PASSES {
         let mut left = 0;
         for run in runs {
-            match crate::gc::remove_run(docker, &run.to_string(), false).await {
+            match crate::gc::remove_session_run(docker, &run.to_string(), session).await {
                 Ok(removed) if !removed.is_empty() => {
                     left += 1;
                     tracing::info!(%session, %run, pass, ?removed, "removed");
@@ -239,17 +297,17 @@ mod tests {
     #[test]
     fn a_session_that_comes_back_within_grace_is_not_reaped() {
         let s = state();
-        let session = Uuid::new_v4();
+        let session = Uuid::new_v4().to_string();
         let run = Uuid::new_v4();
-        s.attach(session, Duration::from_secs(10)).unwrap();
-        s.watch(session, run);
-        let (_, generation) = s.detach(session).unwrap();
-        s.attach(session, Duration::from_secs(10)).unwrap();
-        assert_eq!(s.due(session, generation), None, "it reconnected");
-        let (_, generation) = s.detach(session).unwrap();
-        assert_eq!(s.due(session, generation), Some(vec![run]));
+        s.attach(&session, Duration::from_secs(10)).unwrap();
+        s.watch(&session, run);
+        let (_, generation) = s.detach(&session).unwrap();
+        s.attach(&session, Duration::from_secs(10)).unwrap();
+        assert_eq!(s.due(&session, generation), None, "it reconnected");
+        let (_, generation) = s.detach(&session).unwrap();
+        assert_eq!(s.due(&session, generation), Some(vec![run]));
         assert!(
-            s.attach(session, Duration::from_secs(10)).is_err(),
+            s.attach(&session, Duration::from_secs(10)).is_err(),
             "a session being reaped cannot come back and lose objects it still uses"
         );
     }
@@ -257,26 +315,53 @@ mod tests {
     #[test]
     fn one_of_two_connections_closing_does_not_start_the_grace_period() {
         let s = state();
-        let session = Uuid::new_v4();
-        s.attach(session, Duration::from_secs(1)).unwrap();
-        s.attach(session, Duration::from_secs(1)).unwrap();
-        assert_eq!(s.detach(session), None);
-        assert!(s.detach(session).is_some());
+        let session = Uuid::new_v4().to_string();
+        s.attach(&session, Duration::from_secs(1)).unwrap();
+        s.attach(&session, Duration::from_secs(1)).unwrap();
+        assert_eq!(s.detach(&session), None);
+        assert!(s.detach(&session).is_some());
     }
 
     #[test]
     fn idle_only_with_no_session_at_all() {
         let s = state();
-        let session = Uuid::new_v4();
-        s.attach(session, Duration::from_secs(1)).unwrap();
+        let session = Uuid::new_v4().to_string();
+        s.attach(&session, Duration::from_secs(1)).unwrap();
         assert_eq!(s.idle_for(), None);
-        s.detach(session);
+        s.detach(&session);
         assert_eq!(
             s.idle_for(),
             None,
             "a pending grace period keeps the reaper up"
         );
-        s.forget(session);
+        s.forget(&session);
         assert!(s.idle_for().is_some());
+    }
+
+    #[test]
+    fn only_a_proof_of_the_secret_for_this_nonce_admits() {
+        let secret = Secret::generate().unwrap();
+        let hello = |proof: &str| {
+            wire::line(&Request::Hello {
+                protocol: PROTOCOL,
+                session_key: "key".into(),
+                grace_ms: 1000,
+                proof: proof.into(),
+            })
+        };
+        let good = secret.proof("n", "key", 1000);
+        let (session, grace) = admit(&hello(&good), "n", &secret).unwrap();
+        assert_eq!(
+            session,
+            session_id("key"),
+            "the session is the key's, not the client's word"
+        );
+        assert_eq!(grace, Duration::from_secs(1));
+        assert!(admit(&hello(""), "n", &secret).is_err(), "no proof");
+        let wrong = Secret::generate().unwrap().proof("n", "key", 1000);
+        assert!(admit(&hello(&wrong), "n", &secret).is_err(), "wrong secret");
+        assert!(admit(&hello(&good), "m", &secret).is_err(), "replayed");
+        let v1 = r#"{"hello":{"protocol":1,"session":"5c1c8f4e-9a43-4c50-9d59-6d7b8b1d2f3a","grace_ms":1}}"#;
+        assert!(admit(v1, "n", &secret).is_err(), "an old harness's hello");
     }
 }

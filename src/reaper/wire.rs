@@ -1,21 +1,35 @@
-//! What harness and reaper say to each other: one JSON object per line.
+//! What harness and reaper say to each other: one JSON object per line. The reaper speaks
+//! first, with a challenge; the harness's hello answers it with a proof of the secret.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-/// Bumped when a message changes: an old reaper and a new harness refuse each other.
-pub const PROTOCOL: u32 = 1;
+/// Bumped when a message changes: an old reaper and a new harness refuse each other. It
+/// is also in the reaper's image tag and container name, so they never meet at all.
+pub const PROTOCOL: u32 = 2;
+
+/// The reaper's first line on every connection.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Challenge {
+    pub protocol: u32,
+    /// Fresh per connection: a proof made for one nonce is refused on every other.
+    pub nonce: String,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
 pub enum Request {
-    /// The first line of every connection; a reconnecting harness sends its session again.
+    /// The harness's first line; a reconnecting harness sends its session again. The
+    /// session's id (on the run's objects) is derived from `session_key`, which only its
+    /// harness knows, so no client can speak for another's session.
     Hello {
         protocol: u32,
-        session: Uuid,
+        session_key: String,
         grace_ms: u64,
+        /// HMAC-SHA256 of the challenge's nonce and these fields under the reaper's secret.
+        proof: String,
     },
     /// Remove this run's objects if the session's harness goes away.
     Watch { run: Uuid },
@@ -62,8 +76,9 @@ mod tests {
     fn requests_round_trip_as_single_lines() {
         let hello = Request::Hello {
             protocol: PROTOCOL,
-            session: Uuid::new_v4(),
+            session_key: "k".into(),
             grace_ms: 10_000,
+            proof: "p".into(),
         };
         let text = line(&hello);
         assert_eq!(text.matches('\n').count(), 1, "{text}");
