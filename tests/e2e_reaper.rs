@@ -195,6 +195,7 @@ fn a_killed_harness_is_reaped_while_its_neighbour_passes() {
     let live = survivor
         .harness()
         .env("HARNESS_REAPER_NAME", victim.reaper())
+        .env("XDG_RUNTIME_DIR", victim.dir.path())
         .args(run_args())
         .args([
             "--steps",
@@ -309,4 +310,226 @@ fn container_id(name: &str) -> Option<String> {
     let text = String::from_utf8_lossy(&out.stdout);
     let (id, running) = text.trim().split_once(' ')?;
     (running == "true").then(|| id.to_string())
+}
+
+/// Starts this workspace's reaper the way a harness does (a lint-only run), staying up for
+/// `idle` seconds after its last client; returns its 127.0.0.1 address.
+fn start_reaper(ws: &Workspace, idle: u64) -> std::net::SocketAddr {
+    let out = harness(
+        ws,
+        &[
+            "run",
+            "--config",
+            "docker/docker-compose.yml",
+            "--steps",
+            "lint",
+        ],
+    )
+    .env("HARNESS_REAPER_IDLE", idle.to_string())
+    .output()
+    .expect("harness run");
+    assert!(
+        reaper_log(ws).contains("harness connected"),
+        "the run started a reaper: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let port = Command::new("docker")
+        .args(["port", &ws.reaper(), "7470/tcp"])
+        .output()
+        .expect("docker port");
+    let published = String::from_utf8_lossy(&port.stdout);
+    let addrs: Vec<&str> = published.lines().collect();
+    assert_eq!(addrs.len(), 1, "published once: {published}");
+    assert!(
+        addrs[0].starts_with("127.0.0.1:"),
+        "on loopback only: {published}"
+    );
+    addrs[0].parse().expect("an address")
+}
+
+/// A raw client: the reaper's challenge nonce, and the connection to answer it on.
+struct Raw {
+    lines: std::io::Lines<std::io::BufReader<std::net::TcpStream>>,
+    write: std::net::TcpStream,
+}
+
+impl Raw {
+    fn connect(addr: std::net::SocketAddr) -> (Raw, String) {
+        use std::io::BufRead;
+        let stream = std::net::TcpStream::connect(addr).expect("connect to the reaper");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let write = stream.try_clone().expect("clone");
+        let mut raw = Raw {
+            lines: std::io::BufReader::new(stream).lines(),
+            write,
+        };
+        let challenge: serde_json::Value =
+            serde_json::from_str(&raw.next().expect("a challenge")).expect("json");
+        assert_eq!(challenge["protocol"], 2, "{challenge}");
+        let nonce = challenge["nonce"].as_str().expect("a nonce").to_string();
+        assert!(nonce.len() >= 32, "a 128-bit nonce: {nonce}");
+        (raw, nonce)
+    }
+
+    fn next(&mut self) -> Option<String> {
+        self.lines.next().and_then(Result::ok)
+    }
+
+    /// Sends one line; the reaper's reply, `None` when it closed the connection.
+    fn say(&mut self, line: serde_json::Value) -> Option<serde_json::Value> {
+        use std::io::Write;
+        writeln!(self.write, "{line}").ok()?;
+        serde_json::from_str(&self.next()?).ok()
+    }
+
+    fn hello(&mut self, key: &str, grace_ms: u64, proof: &str) -> Option<serde_json::Value> {
+        self.say(serde_json::json!({"hello": {
+            "protocol": 2, "session_key": key, "grace_ms": grace_ms, "proof": proof}}))
+    }
+}
+
+fn refused(reply: Option<serde_json::Value>, case: &str, raw: &mut Raw) {
+    let reply = reply.unwrap_or_else(|| panic!("{case}: the reaper says why it refuses"));
+    assert_eq!(reply["ok"], false, "{case}: {reply}");
+    assert_eq!(raw.next(), None, "{case}: then it closes the connection");
+}
+
+#[test]
+fn the_reaper_refuses_clients_without_its_secret_and_exits_after_its_last_client() {
+    let test = "the_reaper_refuses_clients_without_its_secret_and_exits_after_its_last_client";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_reap_auth");
+    let addr = start_reaper(&ws, 60);
+    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(ws.reaper_secret())
+            .expect("secret file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+    let inspect = Command::new("docker")
+        .args(["inspect", &ws.reaper()])
+        .output()
+        .expect("docker inspect");
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        !inspect.contains(&secret.to_hex()),
+        "the secret is in no Cmd, Env or label"
+    );
+    assert!(
+        inspect.contains(&format!("\"NetworkMode\": \"{}\"", ws.reaper())),
+        "on a network of its own: {inspect}"
+    );
+
+    let (mut raw, _) = Raw::connect(addr);
+    let v1 = serde_json::json!({"hello": {"protocol": 1, "session": uuid::Uuid::new_v4(), "grace_ms": 1000}});
+    refused(
+        raw.say(v1),
+        "a hello without a proof (protocol 1)",
+        &mut raw,
+    );
+    let (mut raw, _) = Raw::connect(addr);
+    refused(raw.hello("key", 1000, ""), "an empty proof", &mut raw);
+    let (mut raw, nonce) = Raw::connect(addr);
+    let wrong = harness::reaper::auth::Secret::generate().expect("random");
+    refused(
+        raw.hello("key", 1000, &wrong.proof(&nonce, "key", 1000)),
+        "a wrong secret",
+        &mut raw,
+    );
+    let (mut raw, _) = Raw::connect(addr);
+    let (_, other_nonce) = Raw::connect(addr);
+    let replayed = secret.proof(&other_nonce, "key", 1000);
+    refused(
+        raw.hello("key", 1000, &replayed),
+        "a proof for another nonce",
+        &mut raw,
+    );
+    assert!(
+        reaper_log(&ws).matches("refused a connection").count() >= 4,
+        "every refusal is logged:\n{}",
+        reaper_log(&ws)
+    );
+
+    // The right secret is let in: the refusals above were for the proof, not the format.
+    let (mut raw, nonce) = Raw::connect(addr);
+    let reply = raw.hello("key", 1000, &secret.proof(&nonce, "key", 1000));
+    assert_eq!(reply.expect("a reply")["ok"], true);
+    drop(raw);
+    let last_client = Instant::now();
+    // Idle 60 s counts from the end of the last session's 1 s grace; 5 s for the engine.
+    let gone = poll(
+        "the reaper gone after its last client",
+        Duration::from_secs(75),
+        || container_id(&ws.reaper()).is_none(),
+    );
+    assert!(
+        last_client.elapsed() <= Duration::from_secs(66),
+        "gone {:.1} s after its last client",
+        last_client.elapsed().as_secs_f64()
+    );
+    eprintln!(
+        "reaper gone {:.1} s after its last client",
+        gone.as_secs_f64()
+    );
+}
+
+#[test]
+fn a_client_cannot_make_the_reaper_remove_another_sessions_run() {
+    let test = "a_client_cannot_make_the_reaper_remove_another_sessions_run";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_reap_session");
+    let addr = start_reaper(&ws, 60);
+    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
+    let session = |key: &str| harness::owner::session_id(key);
+    let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (run, key) in [(victim, "victim's key"), (own, "client's key")] {
+        let out = Command::new("docker")
+            .args(["create", "--label", &format!("dev.harness.run={run}")])
+            .args(["--label", &format!("dev.harness.session={}", session(key))])
+            .args(["--label", &format!("dev.harness.task={}", ws.task_name)])
+            .arg("harness/redis:local")
+            .output()
+            .expect("docker create");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A client with the secret registers both runs in its own session, then goes away.
+    let (mut raw, nonce) = Raw::connect(addr);
+    let key = "client's key";
+    let reply = raw.hello(key, 200, &secret.proof(&nonce, key, 200));
+    assert_eq!(reply.expect("a reply")["ok"], true);
+    for run in [victim, own] {
+        let reply = raw.say(serde_json::json!({"watch": {"run": run}}));
+        assert_eq!(reply.expect("a reply")["ok"], true, "registered {run}");
+    }
+    drop(raw);
+    let done = format!("session={}", session(key));
+    poll(
+        "the client's session reaped",
+        Duration::from_secs(30),
+        || {
+            reaper_log(&ws)
+                .lines()
+                .any(|l| l.contains(&done) && l.contains("nothing of the session's runs is left"))
+        },
+    );
+    let left = |run: uuid::Uuid| !engine_ids(&format!("label=dev.harness.run={run}")).is_empty();
+    assert!(!left(own), "its own session's run is removed");
+    assert!(
+        left(victim),
+        "another session's run is not:\n{}",
+        reaper_log(&ws)
+    );
 }

@@ -27,22 +27,20 @@ pub fn engine_available(test: &str) -> bool {
 }
 
 /// The stack's images, built once per test process if `scripts/setup` has not built them.
+/// The reaper's image is left to the harness: it builds it (unchanged: not again) from its
+/// own binary whenever it starts a reaper.
 pub fn ensure_images() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let present = [
-            "harness/executor:local",
-            "harness/redis:local",
-            "harness/reaper:local",
-        ]
-        .iter()
-        .all(|image| {
-            Command::new("docker")
-                .args(["image", "inspect", image])
-                .output()
-                .map(|o| o.status.success())
-                .unwrap_or(false)
-        });
+        let present = ["harness/executor:local", "harness/redis:local"]
+            .iter()
+            .all(|image| {
+                Command::new("docker")
+                    .args(["image", "inspect", image])
+                    .output()
+                    .map(|o| o.status.success())
+                    .unwrap_or(false)
+            });
         if !present {
             let out = harness_cmd()
                 .arg("images")
@@ -170,18 +168,28 @@ impl Workspace {
         self.dir.path().join("scoreboard.db")
     }
 
-    /// `harness` with this workspace's runs dir, scoreboard and reaper.
+    /// `harness` with this workspace's runs dir, scoreboard and reaper (whose secret is
+    /// kept in the workspace, not in the user's runtime dir).
     pub fn harness(&self) -> Command {
         let mut cmd = harness_cmd();
         cmd.env("HARNESS_RUNS_DIR", self.runs())
             .env("HARNESS_DB", self.db())
-            .env("HARNESS_REAPER_NAME", self.reaper());
+            .env("HARNESS_REAPER_NAME", self.reaper())
+            .env("XDG_RUNTIME_DIR", self.dir.path());
         cmd
     }
 
-    /// This workspace's own reaper container, removed with the workspace.
+    /// This workspace's own reaper container (and its network), removed with the workspace.
     pub fn reaper(&self) -> String {
         format!("harness-reaper-{}", self.task_name)
+    }
+
+    /// The file holding the secret of this workspace's reaper.
+    pub fn reaper_secret(&self) -> PathBuf {
+        self.dir
+            .path()
+            .join("harness")
+            .join(format!("{}.key", self.reaper()))
     }
 
     /// Containers, networks and volumes still labelled with this workspace's task, or
@@ -231,6 +239,9 @@ impl Drop for Workspace {
     fn drop(&mut self) {
         let _ = Command::new("docker")
             .args(["rm", "-f", &self.reaper()])
+            .output();
+        let _ = Command::new("docker")
+            .args(["network", "rm", &self.reaper()])
             .output();
         let label = format!("label=dev.harness.task={}", self.task_name);
         let ids = |args: &[&str]| -> Vec<String> {
