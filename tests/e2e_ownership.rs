@@ -6,29 +6,8 @@ mod common;
 
 use std::process::{Child, Command, Output, Stdio};
 
-use common::{Workspace, engine_available, engine_ids, ensure_images};
+use common::{Workspace, engine_available, engine_ids, ensure_images, labelled_container};
 use harness::owner::{Owner, start_time};
-
-/// A created container labelled as `run`'s; removed with the workspace.
-fn labelled_run(ws: &Workspace, run: &str, labels: &[(&str, String)]) {
-    let mut cmd = Command::new("docker");
-    cmd.args(["create", "--label"])
-        .arg(format!("dev.harness.run={run}"))
-        .arg("--label")
-        .arg(format!("dev.harness.task={}", ws.task_name));
-    for (k, v) in labels {
-        cmd.arg("--label").arg(format!("{k}={v}"));
-    }
-    let out = cmd
-        .arg("harness/redis:local")
-        .output()
-        .expect("docker create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 fn exists(run: &str) -> bool {
     !engine_ids(&format!("label=dev.harness.run={run}")).is_empty()
@@ -88,7 +67,7 @@ fn gc_in_another_pid_namespace_leaves_a_live_run_alone() {
     // This test process is the live owner, as a harness outside the namespace would be.
     let me = Owner::current().expect("/proc tells this process's identity");
     let run = fresh_run();
-    labelled_run(&ws, &run, &[("dev.harness.owner", me.to_string())]);
+    labelled_container(&ws, &run, &[("dev.harness.owner", me.to_string())]);
     let inside = Command::new("unshare")
         .args(["--pid", "--fork", "--mount-proc"])
         .arg(env!("CARGO_BIN_EXE_harness"))
@@ -137,7 +116,7 @@ fn a_run_whose_owner_pid_was_reused_is_recognised_as_dead() {
         start: start - 1,
         ..me.clone()
     };
-    labelled_run(&ws, &reused, &[("dev.harness.owner", owner.to_string())]);
+    labelled_container(&ws, &reused, &[("dev.harness.owner", owner.to_string())]);
     // The same pid with its real start time is a live owner.
     let live = fresh_run();
     let owner = Owner {
@@ -145,7 +124,7 @@ fn a_run_whose_owner_pid_was_reused_is_recognised_as_dead() {
         start,
         ..me.clone()
     };
-    labelled_run(&ws, &live, &[("dev.harness.owner", owner.to_string())]);
+    labelled_container(&ws, &live, &[("dev.harness.owner", owner.to_string())]);
     let out = ws.harness().arg("gc").output().expect("gc");
     assert!(out.status.success(), "{}", text(&out));
     // Any harness starting meanwhile collects it too (every run begins with a gc): then
@@ -178,7 +157,7 @@ fn a_run_of_an_older_harness_is_left_to_a_person_with_force() {
     let ws = Workspace::new("e2e_own_old");
     // A pid that cannot exist (pid_max is at most 2^22): before issue 16, gc collected this.
     let run = fresh_run();
-    labelled_run(&ws, &run, &[("dev.harness.pid", "4194305".to_string())]);
+    labelled_container(&ws, &run, &[("dev.harness.pid", "4194305".to_string())]);
     let out = ws.harness().arg("gc").output().expect("gc");
     assert!(
         line_about(&out, &run).contains("not ours to judge"),

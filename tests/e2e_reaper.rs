@@ -239,8 +239,18 @@ fn a_killed_reaper_is_replaced_and_gc_finds_what_it_left() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Its network stays for the next reaper: only the container must go.
     poll("the killed reaper gone", Duration::from_secs(20), || {
-        engine_ids(&format!("name={}", ws.reaper())).is_empty()
+        Command::new("docker")
+            .args([
+                "ps",
+                "-a",
+                "-q",
+                "--filter",
+                &format!("name={}", ws.reaper()),
+            ])
+            .output()
+            .is_ok_and(|o| o.stdout.is_empty())
     });
     let listed = ws.harness().args(["gc", "--dry-run"]).output().expect("gc");
     let listed = String::from_utf8_lossy(&listed.stdout);
@@ -494,18 +504,8 @@ fn a_client_cannot_make_the_reaper_remove_another_sessions_run() {
     let session = |key: &str| harness::owner::session_id(key);
     let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
     for (run, key) in [(victim, "victim's key"), (own, "client's key")] {
-        let out = Command::new("docker")
-            .args(["create", "--label", &format!("dev.harness.run={run}")])
-            .args(["--label", &format!("dev.harness.session={}", session(key))])
-            .args(["--label", &format!("dev.harness.task={}", ws.task_name)])
-            .arg("harness/redis:local")
-            .output()
-            .expect("docker create");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let label = ("dev.harness.session", session(key));
+        common::labelled_container(&ws, &run.to_string(), &[label]);
     }
     // A client with the secret registers both runs in its own session, then goes away.
     let (mut raw, nonce) = Raw::connect(addr);

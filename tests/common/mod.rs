@@ -27,20 +27,22 @@ pub fn engine_available(test: &str) -> bool {
 }
 
 /// The stack's images, built once per test process if `scripts/setup` has not built them.
-/// The reaper's image is left to the harness: it builds it (unchanged: not again) from its
-/// own binary whenever it starts a reaper.
 pub fn ensure_images() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
-        let present = ["harness/executor:local", "harness/redis:local"]
-            .iter()
-            .all(|image| {
-                Command::new("docker")
-                    .args(["image", "inspect", image])
-                    .output()
-                    .map(|o| o.status.success())
-                    .unwrap_or(false)
-            });
+        let present = [
+            "harness/executor:local",
+            "harness/redis:local",
+            harness::images::REAPER_IMAGE,
+        ]
+        .iter()
+        .all(|image| {
+            Command::new("docker")
+                .args(["image", "inspect", image])
+                .output()
+                .map(|o| o.status.success())
+                .unwrap_or(false)
+        });
         if !present {
             let out = harness_cmd()
                 .arg("images")
@@ -126,6 +128,28 @@ pub fn kill_9_after_deploy_without_reaper(ws: &Workspace) -> Vec<String> {
     child.kill().expect("kill -9");
     child.wait().expect("wait");
     seen
+}
+
+/// A created (never started) container labelled as `run`'s and this workspace's task, with
+/// `labels` besides; removed with the workspace.
+pub fn labelled_container(ws: &Workspace, run: &str, labels: &[(&str, String)]) {
+    let mut cmd = Command::new("docker");
+    cmd.args(["create", "--label"])
+        .arg(format!("dev.harness.run={run}"))
+        .arg("--label")
+        .arg(format!("dev.harness.task={}", ws.task_name));
+    for (k, v) in labels {
+        cmd.arg("--label").arg(format!("{k}={v}"));
+    }
+    let out = cmd
+        .arg("harness/redis:local")
+        .output()
+        .expect("docker create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// The run's UUID: the first line the harness prints.
