@@ -131,13 +131,19 @@ pub fn kill_9_after_deploy_without_reaper(ws: &Workspace) -> Vec<String> {
 }
 
 /// A created (never started) container labelled as `run`'s and this workspace's task, with
-/// `labels` besides; removed with the workspace.
+/// `labels` besides; removed with the workspace. Its `dev.harness.pid` is this live test
+/// process unless `labels` name one: a harness from before issue 16 on the same engine
+/// would otherwise collect it as a run without an owner.
 pub fn labelled_container(ws: &Workspace, run: &str, labels: &[(&str, String)]) {
     let mut cmd = Command::new("docker");
     cmd.args(["create", "--label"])
         .arg(format!("dev.harness.run={run}"))
         .arg("--label")
         .arg(format!("dev.harness.task={}", ws.task_name));
+    if !labels.iter().any(|(k, _)| *k == "dev.harness.pid") {
+        cmd.arg("--label")
+            .arg(format!("dev.harness.pid={}", std::process::id()));
+    }
     for (k, v) in labels {
         cmd.arg("--label").arg(format!("{k}={v}"));
     }
