@@ -89,12 +89,19 @@ pub fn build_record(
 
 /// The harness's own faults in a run, each with its step and what to do, if any.
 fn faults(report: &Report) -> Option<String> {
-    let faults: Vec<String> = report
-        .steps
+    let mut faults: Vec<(crate::protocol::Fault, Vec<&str>)> = Vec::new();
+    for step in &report.steps {
+        let Some(fault) = step.fault() else { continue };
+        match faults.iter_mut().find(|(f, _)| *f == fault) {
+            Some((_, steps)) => steps.push(&step.name),
+            None => faults.push((fault, vec![&step.name])),
+        }
+    }
+    let text: Vec<String> = faults
         .iter()
-        .filter_map(|s| s.fault().map(|f| format!("{}: {f} — {}", s.name, f.fix())))
+        .map(|(f, steps)| format!("{f} in {} — {}", steps.join(", "), f.fix()))
         .collect();
-    (!faults.is_empty()).then(|| format!("harness fault, not the config's: {}", faults.join("; ")))
+    (!text.is_empty()).then(|| format!("harness fault, not the config's: {}", text.join("; ")))
 }
 
 /// Writes the run file, the scoreboard rows and the prompt's metrics and history row.
