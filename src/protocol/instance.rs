@@ -202,9 +202,18 @@ async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
     if missing.is_empty() {
         return Ok(());
     }
+    let named: Vec<String> = missing
+        .iter()
+        .map(|m| format!("services.{}.image `{}`", m["service"].as_str().unwrap_or("?"), m["image"].as_str().unwrap_or("?")))
+        .collect();
+    let summary = format!(
+        "{}: {} not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`",
+        s.plan.candidate.origin,
+        named.join(", ")
+    );
     Err(Failure::new(
         Signature::ImageMissing,
-        json!({"missing": missing,
+        json!({"summary": summary, "missing": missing,
         "fix": "build the stack's images with `harness images` (no registry is reachable to pull them)"}),
     ))
 }

@@ -50,13 +50,23 @@ pub(super) fn is_clash(f: &Failure) -> bool {
 
 /// The key's absence is named as the cause only on evidence: the failing instance's own
 /// output names the key or a missing variable, or the same config with a dummy key came
-/// up healthy (the two instances differ in nothing else). Otherwise the failure keeps
-/// the signature its own evidence gave.
+/// up healthy (the two instances differ in nothing else). Only a failure whose own
+/// signature names no cause (unhealthy, crashing, not ready, rejected, unclassified, a
+/// probe without an answer) is re-read this way; one that names its cause keeps it.
 fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
     let Blame::Config(signature) = f.blame else {
         return f;
     };
-    if is_clash(&f) || signature == Signature::MissingEnvFatal {
+    let unexplained = matches!(
+        signature,
+        Signature::Unhealthy
+            | Signature::CrashLoop
+            | Signature::HealthTimeout
+            | Signature::ComposeRejected
+            | Signature::Unclassified
+            | Signature::ApiProbe
+    );
+    if !unexplained {
         return f;
     }
     let text = f.evidence.to_string();
@@ -179,5 +189,14 @@ mod tests {
         // A clash is a clash, whatever the other instance did.
         let f = blame_the_key(Failure::new(Signature::NameConflict, json!({})), true);
         assert_eq!(f.signature(), Some(Signature::NameConflict));
+        // A cause the evidence names stays, even where the app's log warns about the key.
+        let f = blame_the_key(
+            Failure::new(
+                Signature::HealthcheckBroken,
+                json!({"logs_tail": "WARN ANTHROPIC_API_KEY not set - service continues"}),
+            ),
+            false,
+        );
+        assert_eq!(f.signature(), Some(Signature::HealthcheckBroken));
     }
 }
