@@ -6,7 +6,83 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::errors::RecordError;
-use crate::protocol::Step;
+use crate::protocol::{Outcome, Skip, Step};
+
+/// What a run says about its version. Only `Success` and `Failure` count toward the
+/// ratio: a partial run did not run the whole protocol, and an error or an interrupt is
+/// the harness's or the machine's doing, not the config's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Success,
+    Failure,
+    Partial,
+    Error,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub const ALL: [RunStatus; 5] = [
+        RunStatus::Success,
+        RunStatus::Failure,
+        RunStatus::Partial,
+        RunStatus::Error,
+        RunStatus::Interrupted,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Success => "success",
+            RunStatus::Failure => "failure",
+            RunStatus::Partial => "partial",
+            RunStatus::Error => "error",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RunStatus> {
+        RunStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// Whether a scoreboard row's status may stand for a record stating `record`: the
+    /// same, or a success the scoreboard has since downgraded to partial (never upgraded).
+    pub fn row_agrees(row: RunStatus, record: RunStatus) -> bool {
+        row == record || (row == RunStatus::Partial && record == RunStatus::Success)
+    }
+
+    /// Whether the run moves its version's ratio.
+    pub fn counts(self) -> bool {
+        matches!(self, RunStatus::Success | RunStatus::Failure)
+    }
+
+    /// The verdict on a run from its steps. `partial` lists why the plan was not the whole
+    /// protocol; a skip for any reason but an earlier failure adds to it. An interrupt
+    /// outranks a fault, a fault outranks partiality (nothing was judged), and partiality
+    /// outranks a failure (the run does not count, whatever its steps found).
+    pub fn judge(steps: &[Step], partial: &[String], interrupted: bool) -> RunStatus {
+        let fault = steps.iter().any(|s| matches!(s.outcome, Outcome::Error(_)));
+        let skipped = steps
+            .iter()
+            .any(|s| s.outcome == Outcome::Skip(Skip::NotRun));
+        if interrupted {
+            RunStatus::Interrupted
+        } else if fault {
+            RunStatus::Error
+        } else if !partial.is_empty() || skipped || steps.is_empty() {
+            RunStatus::Partial
+        } else if steps.iter().all(Step::passed) {
+            RunStatus::Success
+        } else {
+            RunStatus::Failure
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct DeploymentRecord {
@@ -20,8 +96,12 @@ pub struct DeploymentRecord {
 pub struct Metrics {
     /// Seconds from `up` to every service ready, as in the seed.
     pub startup_duration: f64,
+    /// True only for a run whose status is `success` (seed 001's field).
     pub success: bool,
     pub duration_ms: u64,
+    /// Absent only in records written before runs had a status.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -42,6 +122,10 @@ pub struct RunRecord {
     pub metrics: Metrics,
     pub steps: Vec<Step>,
     pub engine: EngineRecord,
+    /// Why the run was not the whole protocol (a step selection, one instance, a step
+    /// that could not run here). Empty for a whole run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub partial: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub execution_uuid: Uuid,
@@ -50,6 +134,42 @@ pub struct RunRecord {
 impl RunRecord {
     pub fn uuid8(&self) -> String {
         uuid8(self.execution_uuid)
+    }
+
+    /// The status the record states; older records stated only success or not (and an
+    /// interrupt as a failing step signed `interrupted`).
+    pub fn status(&self) -> RunStatus {
+        let interrupted = || {
+            self.steps
+                .iter()
+                .any(|s| s.signature() == Some(crate::protocol::Signature::Interrupted))
+        };
+        match self.metrics.status {
+            Some(status) => status,
+            None if self.metrics.success => RunStatus::Success,
+            None if interrupted() => RunStatus::Interrupted,
+            None => RunStatus::Failure,
+        }
+    }
+
+    /// The status its steps and reasons give, whatever the record states: audit compares
+    /// the two (a record that claims success for a partial run is a finding).
+    pub fn judged_status(&self) -> RunStatus {
+        let missing: Vec<&str> = crate::protocol::StepKind::ALL
+            .iter()
+            .map(|k| k.name())
+            .filter(|name| !self.steps.iter().any(|s| s.name == *name))
+            .collect();
+        let mut partial = self.partial.clone();
+        if !missing.is_empty() {
+            partial.push(format!("steps not in the record: {}", missing.join(", ")));
+        }
+        let interrupted = self.status() == RunStatus::Interrupted
+            || self
+                .steps
+                .iter()
+                .any(|s| s.fault() == Some(crate::protocol::Fault::Interrupted));
+        RunStatus::judge(&self.steps, &partial, interrupted)
     }
 
     /// The bytes written to `runs/`, and hashed into the scoreboard's chain.
@@ -139,6 +259,7 @@ mod tests {
                 startup_duration: 1.5,
                 success: true,
                 duration_ms: 3000,
+                status: Some(RunStatus::Success),
             },
             steps: vec![Step {
                 name: "deploy".into(),
@@ -151,6 +272,7 @@ mod tests {
                 docker: "20.10".into(),
                 api_version: "1.41".into(),
             },
+            partial: Vec::new(),
             error: None,
             execution_uuid: Uuid::new_v4(),
         }

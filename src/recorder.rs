@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::Report;
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use crate::score;
 use crate::store::{NewRun, Store, VersionRow};
 use crate::task::{HistoryRow, Prompt, RunUpdate};
@@ -40,14 +40,19 @@ pub enum RecordingError {
     Prompt(#[from] crate::task::TaskError),
 }
 
+/// `interrupted`: the exit code of the signal that cut the run short.
 pub fn build_record(
     origin: &Origin<'_>,
     report: &Report,
     docker: &Docker,
     compose: &ComposeCli,
-    error: Option<String>,
+    interrupted: Option<u8>,
 ) -> RunRecord {
-    let success = report.success() && error.is_none();
+    let status = RunStatus::judge(&report.steps, &report.partial, interrupted.is_some());
+    let error = match interrupted {
+        Some(code) => Some(format!("interrupted by signal (exit {code})")),
+        None => faults(report),
+    };
     let deployment = report.deployment.as_ref();
     RunRecord {
         timestamp: origin
@@ -66,8 +71,9 @@ pub fn build_record(
             startup_duration: deployment
                 .map(|d| d.startup_ms as f64 / 1000.0)
                 .unwrap_or(0.0),
-            success,
+            success: status == RunStatus::Success,
             duration_ms: (Utc::now() - origin.started).num_milliseconds().max(0) as u64,
+            status: Some(status),
         },
         steps: report.steps.clone(),
         engine: EngineRecord {
@@ -75,9 +81,27 @@ pub fn build_record(
             docker: docker.server_version.clone(),
             api_version: docker.api_version.clone(),
         },
+        partial: report.partial.clone(),
         error,
         execution_uuid: origin.uuid,
     }
+}
+
+/// The harness's own faults in a run, each with its step and what to do, if any.
+fn faults(report: &Report) -> Option<String> {
+    let mut faults: Vec<(crate::protocol::Fault, Vec<&str>)> = Vec::new();
+    for step in &report.steps {
+        let Some(fault) = step.fault() else { continue };
+        match faults.iter_mut().find(|(f, _)| *f == fault) {
+            Some((_, steps)) => steps.push(&step.name),
+            None => faults.push((fault, vec![&step.name])),
+        }
+    }
+    let text: Vec<String> = faults
+        .iter()
+        .map(|(f, steps)| format!("{f} in {} — {}", steps.join(", "), f.fix()))
+        .collect();
+    (!text.is_empty()).then(|| format!("harness fault, not the config's: {}", text.join("; ")))
 }
 
 /// Writes the run file, the scoreboard rows and the prompt's metrics and history row.
@@ -102,7 +126,7 @@ pub fn record(
             uuid: &origin.uuid.to_string(),
             version_id: origin.version.id,
             started_at: &record.timestamp,
-            success: record.metrics.success,
+            status: record.status(),
             duration_ms: record.metrics.duration_ms,
             file: &file.to_string_lossy(),
             json: &json,
@@ -164,13 +188,32 @@ impl TaskLock {
 }
 
 fn result_text(record: &RunRecord, (s, f): (u64, u64)) -> String {
-    if record.metrics.success {
-        let grad = if score::graduated(s, f) {
-            ", graduated"
-        } else {
-            ""
-        };
-        return format!("✅ Success ({}{grad})", score::ratio(s, f));
+    let ratio = score::ratio(s, f);
+    match record.status() {
+        RunStatus::Success => {
+            let grad = if score::graduated(s, f) {
+                ", graduated"
+            } else {
+                ""
+            };
+            return format!("✅ Success ({ratio}{grad})");
+        }
+        RunStatus::Partial => {
+            let ran = record.steps.iter().filter(|s| s.passed()).count();
+            return format!(
+                "➖ Partial, not counted: {ran}/{} steps passed; {} ({ratio})",
+                record.steps.len(),
+                record.partial.join("; ")
+            );
+        }
+        RunStatus::Error | RunStatus::Interrupted => {
+            let why = record
+                .error
+                .clone()
+                .unwrap_or_else(|| "harness fault".into());
+            return format!("⚠️ Not judged: {why} ({ratio})");
+        }
+        RunStatus::Failure => {}
     }
     let failed: Vec<String> = record
         .steps
@@ -182,5 +225,5 @@ fn result_text(record: &RunRecord, (s, f): (u64, u64)) -> String {
     } else {
         failed.join(", ")
     };
-    format!("❌ Failed: {why} ({})", score::ratio(s, f))
+    format!("❌ Failed: {why} ({ratio})")
 }

@@ -8,6 +8,51 @@ pub fn graduated(successes: u64, failures: u64) -> bool {
     successes >= MIN_SUCCESSES && successes >= TARGET_RATIO * failures
 }
 
+/// A version's standing from the runs that count, and the evidence it rests on: the
+/// seed's 10:1 rule, plus, when asked for, a Wilson lower bound it must also reach.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Verdict {
+    pub runs: u64,
+    pub successes: u64,
+    pub failures: u64,
+    pub wilson_lower: f64,
+    pub min_confidence: Option<f64>,
+    pub graduated: bool,
+}
+
+impl Verdict {
+    pub fn judge(successes: u64, failures: u64, min_confidence: Option<f64>) -> Verdict {
+        let wilson = wilson_lower(successes, failures);
+        Verdict {
+            runs: successes + failures,
+            successes,
+            failures,
+            wilson_lower: wilson,
+            min_confidence,
+            graduated: graduated(successes, failures)
+                && min_confidence.is_none_or(|min| wilson >= min),
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ({} runs counted: {} ✓ {} ✗, Wilson 95 % lower bound {:.2}",
+            ratio(self.successes, self.failures),
+            self.runs,
+            self.successes,
+            self.failures,
+            self.wilson_lower
+        )?;
+        if let Some(min) = self.min_confidence {
+            write!(f, ", required {min:.2}")?;
+        }
+        f.write_str(if self.graduated { ") graduated" } else { ")" })
+    }
+}
+
 /// `S:F`, as the prompt and the scoreboard show it.
 pub fn ratio(successes: u64, failures: u64) -> String {
     format!("{successes}:{failures}")
@@ -39,6 +84,18 @@ mod tests {
         assert!(graduated(10, 1));
         assert!(!graduated(19, 2));
         assert!(graduated(20, 2));
+    }
+
+    #[test]
+    fn a_required_confidence_holds_graduation_back_until_the_bound_reaches_it() {
+        let v = Verdict::judge(10, 0, None);
+        assert!(v.graduated);
+        assert!(v.to_string().contains("10 runs counted"), "{v}");
+        assert!(!Verdict::judge(10, 0, Some(0.9)).graduated);
+        // 0.9 needs about 35 successes without a failure.
+        assert!(!Verdict::judge(30, 0, Some(0.9)).graduated);
+        assert!(Verdict::judge(40, 0, Some(0.9)).graduated);
+        assert!(!Verdict::judge(40, 5, Some(0.5)).graduated);
     }
 
     #[test]

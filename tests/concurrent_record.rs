@@ -8,12 +8,14 @@ use std::process::Command;
 use std::sync::{Arc, Barrier};
 
 use chrono::Utc;
-use harness::protocol::{Outcome, Step};
-use harness::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use harness::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use harness::recorder::{self, Origin};
 use harness::store::{NewVersion, Store};
 use harness::task::Prompt;
 use uuid::Uuid;
+
+#[path = "support/records.rs"]
+mod records;
 
 const WRITERS: usize = 4;
 const RUNS_EACH: usize = 6;
@@ -34,18 +36,15 @@ fn record_of(task: &str, version: &str, hash: &str, uuid: Uuid, started: &str) -
             startup_duration: 0.5,
             success: true,
             duration_ms: 500,
+            status: Some(RunStatus::Success),
         },
-        steps: vec![Step {
-            name: "lint".into(),
-            outcome: Outcome::Pass,
-            duration_ms: 2,
-            evidence: serde_json::json!({}),
-        }],
+        steps: records::whole_protocol(None),
         engine: EngineRecord {
             compose: "docker-compose 1.29.2".into(),
             docker: "20.10.24".into(),
             api_version: "1.41".into(),
         },
+        partial: Vec::new(),
         error: None,
         execution_uuid: uuid,
     }

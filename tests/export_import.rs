@@ -8,11 +8,14 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use harness::protocol::{Outcome, Signature, Step};
-use harness::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use harness::protocol::{Signature, StepKind};
+use harness::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use harness::store::{NewRun, NewVersion, Store};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+#[path = "support/records.rs"]
+mod records;
 
 /// `harness` run from `dir` (so no prompts/ of the repository is audited), on `db` and `runs`.
 fn harness(dir: &Path, db: &Path, runs: &Path) -> Command {
@@ -110,30 +113,24 @@ impl Board {
                     startup_duration: 1.5,
                     success,
                     duration_ms: 1000 + i as u64 + salt,
+                    status: Some(if success {
+                        RunStatus::Success
+                    } else {
+                        RunStatus::Failure
+                    }),
                 },
-                steps: vec![
-                    Step {
-                        name: "lint".into(),
-                        outcome: Outcome::Pass,
-                        duration_ms: 3,
-                        evidence: json!({"findings": []}),
-                    },
-                    Step {
-                        name: "deploy".into(),
-                        outcome: if success {
-                            Outcome::Pass
-                        } else {
-                            Outcome::Fail(Signature::PortConflict)
-                        },
-                        duration_ms: 900,
-                        evidence: json!({"stderr": "line one\n\"quoted\" ✓", "i": i}),
-                    },
-                ],
+                steps: {
+                    let failing = (!success).then_some((StepKind::Deploy, Signature::PortConflict));
+                    let mut steps = records::whole_protocol(failing);
+                    steps[1].evidence = json!({"stderr": "line one\n\"quoted\" ✓", "i": i});
+                    steps
+                },
                 engine: EngineRecord {
                     compose: "docker-compose 1.29.2".into(),
                     docker: "20.10.24".into(),
                     api_version: "1.41".into(),
                 },
+                partial: Vec::new(),
                 error: None,
                 execution_uuid: uuid,
             };
@@ -150,7 +147,7 @@ impl Board {
                         uuid: &uuid.to_string(),
                         version_id: version.id,
                         started_at: &rec.timestamp,
-                        success,
+                        status: rec.status(),
                         duration_ms: rec.metrics.duration_ms,
                         file: &file.to_string_lossy(),
                         json: &rec.to_json(),

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
-use harness::protocol::{Outcome, Signature, Step};
-use harness::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, evidence_dir, uuid8};
+use harness::protocol::{Outcome, Signature, Skip, Step};
+use harness::record::{
+    DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus, evidence_dir, uuid8,
+};
 use harness::store::{NewRun, NewVersion, Store};
 use serde_json::json;
 use uuid::Uuid;
@@ -50,7 +52,7 @@ pub fn record(i: u64, version: i64, uuid: Uuid, at: chrono::DateTime<Utc>) -> Ru
     let skipped = |name: &str| {
         step(
             name,
-            Outcome::Skip,
+            Outcome::Skip(Skip::AfterFailure),
             0,
             json!({"reason": "no deployment to check: deploy did not pass"}),
         )
@@ -107,6 +109,11 @@ pub fn record(i: u64, version: i64, uuid: Uuid, at: chrono::DateTime<Utc>) -> Ru
             startup_duration: 3.4,
             success: ok,
             duration_ms: 5500,
+            status: Some(if ok {
+                RunStatus::Success
+            } else {
+                RunStatus::Failure
+            }),
         },
         steps,
         engine: EngineRecord {
@@ -114,6 +121,7 @@ pub fn record(i: u64, version: i64, uuid: Uuid, at: chrono::DateTime<Utc>) -> Ru
             docker: "20.10.24+dfsg1".into(),
             api_version: "1.41".into(),
         },
+        partial: Vec::new(),
         error: None,
         execution_uuid: uuid,
     }
@@ -168,7 +176,7 @@ pub fn write_run(store: &mut Store, f: &Fixture, i: u64) -> std::io::Result<f64>
                 uuid: &uuid.to_string(),
                 version_id: f.version_ids[v],
                 started_at: &rec.timestamp,
-                success: rec.metrics.success,
+                status: rec.status(),
                 duration_ms: rec.metrics.duration_ms,
                 file: &file.to_string_lossy(),
                 json: &json,

@@ -178,6 +178,7 @@ pub(crate) fn digest(row: &RunRow, steps: &[StepRow]) -> [u8; 32] {
     field(int(row.version).as_bytes());
     field(row.started_at.as_bytes());
     field(int(row.success).as_bytes());
+    field(row.status.as_bytes());
     field(int(row.duration_ms).as_bytes());
     field(row.file.as_bytes());
     field(row.prev_hash.as_bytes());

@@ -25,7 +25,7 @@ use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow, StepRow};
 use super::inspect::inspect;
 use super::prompts;
 use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
-use crate::record::{RunRecord, uuid8};
+use crate::record::{RunRecord, RunStatus, uuid8};
 use crate::task::Prompt;
 
 /// Rows handed from the reader to the checkers at a time: large enough that the hand-over
@@ -459,10 +459,20 @@ impl RunCheck<'_> {
             if let Some(message) = step_mismatch(steps, record) {
                 push(FindingKind::StepMismatch, &file, message);
             }
+            if let Some(message) = partial_as_success(row, record) {
+                push(FindingKind::PartialAsSuccess, &file, message);
+            }
+            if record.status() == RunStatus::Success && steps.is_empty() {
+                let message = "a successful run with no step rows in the scoreboard".to_string();
+                push(FindingKind::EvidenceMissing, &file, message);
+            }
         }
+        let claims_success = record
+            .as_ref()
+            .is_some_and(|r| r.status() == RunStatus::Success);
         let mut carrier = None;
         if let Some(u) = run_uuid {
-            let evidence = evidence::check(self.runs_dir, u);
+            let evidence = evidence::check(self.runs_dir, u, claims_success);
             for (kind, file, message) in evidence.findings {
                 push(kind, &file, message);
             }
@@ -506,6 +516,15 @@ fn column_mismatch(row: &RunRow, record: &RunRecord) -> Option<String> {
         show_int(row.success),
         i64::from(record.metrics.success).to_string(),
     );
+    // A success the scoreboard downgraded to partial is not a mismatch: it is reported
+    // as `partial_as_success`.
+    let agrees = RunStatus::parse(&row.status)
+        .is_some_and(|status| RunStatus::row_agrees(status, record.status()));
+    let json_status = match agrees {
+        true => row.status.clone(),
+        false => record.status().to_string(),
+    };
+    differ("status", row.status.clone(), json_status);
     differ(
         "duration_ms",
         show_int(row.duration_ms),
@@ -524,6 +543,28 @@ fn column_mismatch(row: &RunRow, record: &RunRecord) -> Option<String> {
             row.seq,
             diffs.join("; ")
         )
+    })
+}
+
+/// A record that claims success for a run that was not the whole protocol: its own
+/// steps say so, or the scoreboard has since found it partial.
+fn partial_as_success(row: &RunRow, record: &RunRecord) -> Option<String> {
+    if record.status() != RunStatus::Success {
+        return None;
+    }
+    let judged = record.judged_status();
+    if judged != RunStatus::Success {
+        return Some(format!(
+            "the record claims success, but its steps make it `{judged}`{}",
+            if record.partial.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", record.partial.join("; "))
+            }
+        ));
+    }
+    (row.status == RunStatus::Partial.as_str()).then(|| {
+        "the record claims success, but it did not run the whole protocol (the scoreboard counts it as partial)".to_string()
     })
 }
 

@@ -65,7 +65,7 @@ pub(crate) fn sql_err(path: &Path) -> impl Fn(rusqlite::Error) -> AuditError + '
 
 /// The columns every query about a run selects, in this order.
 pub(crate) const RUN_COLUMNS: &str = "r.seq, r.uuid, r.task_id, t.name, v.number, r.started_at,
-     r.success, r.duration_ms, r.file, r.json, r.prev_hash, r.hash";
+     r.success, r.duration_ms, r.file, r.json, r.prev_hash, r.hash, r.status";
 
 /// The FROM clause that goes with [`RUN_COLUMNS`].
 pub(crate) const RUN_FROM: &str =
@@ -84,6 +84,7 @@ pub(crate) struct RunRow {
     pub version: Option<i64>,
     pub started_at: String,
     pub success: Option<i64>,
+    pub status: String,
     pub duration_ms: Option<i64>,
     pub file: String,
     pub json: Vec<u8>,
@@ -101,6 +102,7 @@ impl RunRow {
             version: int(r.get_ref(4)?),
             started_at: text(r.get_ref(5)?),
             success: int(r.get_ref(6)?),
+            status: text(r.get_ref(12)?),
             duration_ms: int(r.get_ref(7)?),
             file: text(r.get_ref(8)?),
             json: bytes(r.get_ref(9)?),

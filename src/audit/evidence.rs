@@ -52,13 +52,25 @@ pub(crate) struct EvidenceCheck {
     pub carrier: Option<String>,
 }
 
-pub(crate) fn check(runs_dir: &Path, uuid: Uuid) -> EvidenceCheck {
+/// `success`: the run claims success, so its evidence directory, where there is one, must
+/// hold its override and logs. (An export carries no evidence directories, so a run
+/// imported into this scoreboard has none: a wholly absent directory is not a finding.)
+pub(crate) fn check(runs_dir: &Path, uuid: Uuid, success: bool) -> EvidenceCheck {
     let mut found = Vec::new();
     let mut carrier = None;
     let needle = uuid.to_string();
+    let success = success && crate::record::evidence_dir(runs_dir, uuid).is_dir();
 
     let logs = logs_dir(runs_dir, uuid);
-    if let Some(files) = read_log_dir(&logs) {
+    let log_files = read_log_dir(&logs).filter(|f| !f.is_empty());
+    if success && log_files.is_none() {
+        found.push((
+            FindingKind::EvidenceMissing,
+            logs.display().to_string(),
+            "a successful run with no captured container logs".to_string(),
+        ));
+    }
+    if let Some(files) = log_files {
         let mut errors = Vec::new();
         let mut carried = false;
         for file in &files {
@@ -89,6 +101,13 @@ pub(crate) fn check(runs_dir: &Path, uuid: Uuid) -> EvidenceCheck {
     }
 
     let file = override_file(runs_dir, uuid);
+    if success && !file.is_file() {
+        found.push((
+            FindingKind::EvidenceMissing,
+            file.display().to_string(),
+            "a successful run with no compose override".to_string(),
+        ));
+    }
     if let Some(why) = override_problem(&file, &needle) {
         found.push((
             FindingKind::OverrideMismatch,

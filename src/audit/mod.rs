@@ -89,6 +89,12 @@ pub enum FindingKind {
     EvidenceMissingUuid,
     /// The run's compose override does not label the run with its UUID.
     OverrideMismatch,
+    /// A successful run whose override, captured logs or step rows are missing: a
+    /// success must show what it rests on.
+    EvidenceMissing,
+    /// A run recorded as a success whose steps show it did not run the whole protocol
+    /// (a step selection, one instance, a step skipped for a reason other than a failure).
+    PartialAsSuccess,
 }
 
 impl FindingKind {
@@ -112,6 +118,8 @@ impl FindingKind {
             FindingKind::PromptLastUuid => "prompt_last_uuid",
             FindingKind::EvidenceMissingUuid => "evidence_missing_uuid",
             FindingKind::OverrideMismatch => "override_mismatch",
+            FindingKind::EvidenceMissing => "evidence_missing",
+            FindingKind::PartialAsSuccess => "partial_as_success",
         }
     }
 }

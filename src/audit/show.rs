@@ -15,21 +15,8 @@ use crate::record::{RunRecord, evidence_dir};
 /// Most candidates an ambiguous prefix lists.
 const CANDIDATES: usize = 10;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    Success,
-    Failure,
-}
-
-impl std::fmt::Display for Verdict {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Verdict::Success => "success",
-            Verdict::Failure => "failure",
-        })
-    }
-}
+/// The run's status, as the scoreboard holds it.
+pub use crate::record::RunStatus as Verdict;
 
 /// One step as the scoreboard's `step` table has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -245,10 +232,10 @@ fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {
             logs: Vec::new(),
         },
     };
-    let success = match (row.success, &record) {
-        (Some(s), _) => s != 0,
-        (None, Some(r)) => r.metrics.success,
-        (None, None) => false,
+    let verdict = match (Verdict::parse(&row.status), &record) {
+        (Some(status), _) => status,
+        (None, Some(r)) => r.status(),
+        (None, None) => Verdict::Failure,
     };
     let failures = steps
         .iter()
@@ -264,11 +251,7 @@ fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {
         task: row.task_label(),
         version: row.version_label().unwrap_or_default(),
         started_at: row.started_at.clone(),
-        verdict: if success {
-            Verdict::Success
-        } else {
-            Verdict::Failure
-        },
+        verdict,
         failures,
         error: record.as_ref().and_then(|r| r.error.clone()),
         duration_ms: row.duration_ms,

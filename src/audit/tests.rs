@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{AuditError, AuditOptions, FindingKind, Report, audit, show};
-use crate::protocol::{Outcome, Signature, Step};
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use crate::protocol::{Outcome, Signature, Step, StepKind};
+use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use crate::store::{NewRun, NewVersion, Store, VersionRow};
 use crate::task::{HistoryRow, Prompt, RunUpdate};
 
@@ -84,16 +84,19 @@ impl Fixture {
 
     fn record(&self, uuid: Uuid, version: usize, success: bool) -> RunRecord {
         let i = self.uuids.len();
-        let second = Step {
-            name: "api_probe".into(),
-            outcome: if success {
-                Outcome::Pass
-            } else {
-                Outcome::Fail(Signature::ApiProbe)
-            },
-            duration_ms: 20,
-            evidence: serde_json::json!({"status": 200}),
-        };
+        // The whole protocol, as a real run records it: a success lists every step.
+        let steps = StepKind::ALL
+            .iter()
+            .map(|k| Step {
+                name: k.name().into(),
+                outcome: match (k.name(), success) {
+                    ("api_probe", false) => Outcome::Fail(Signature::ApiProbe),
+                    _ => Outcome::Pass,
+                },
+                duration_ms: 20,
+                evidence: serde_json::json!({"status": 200}),
+            })
+            .collect();
         RunRecord {
             timestamp: format!("2026-11-23T14:00:{i:02}.000Z"),
             task: TASK.into(),
@@ -109,21 +112,19 @@ impl Fixture {
                 startup_duration: 1.5,
                 success,
                 duration_ms: 3000 + i as u64,
+                status: Some(if success {
+                    RunStatus::Success
+                } else {
+                    RunStatus::Failure
+                }),
             },
-            steps: vec![
-                Step {
-                    name: "deploy".into(),
-                    outcome: Outcome::Pass,
-                    duration_ms: 1500,
-                    evidence: serde_json::json!({}),
-                },
-                second,
-            ],
+            steps,
             engine: EngineRecord {
                 compose: "2.29.0".into(),
                 docker: "27.0".into(),
                 api_version: "1.46".into(),
             },
+            partial: Vec::new(),
             error: None,
             execution_uuid: uuid,
         }
@@ -154,7 +155,7 @@ impl Fixture {
                     uuid: &uuid.to_string(),
                     version_id: self.versions[version].id,
                     started_at: &rec.timestamp,
-                    success,
+                    status: rec.status(),
                     duration_ms: rec.metrics.duration_ms,
                     file: &file.to_string_lossy(),
                     json: &text,
@@ -536,7 +537,7 @@ fn step_rows_must_agree_with_the_record() {
     // Run 2 failed its api_probe; the scoreboard now says it passed.
     f.sql(
         "UPDATE step SET status = 'pass', signature = NULL
-         WHERE run_seq = (SELECT seq FROM run WHERE uuid = ?1) AND idx = 1",
+         WHERE run_seq = (SELECT seq FROM run WHERE uuid = ?1) AND name = 'api_probe'",
         f.uuids[2],
     );
     let report = f.audit();
@@ -623,7 +624,7 @@ fn the_task_filter_limits_the_audit() {
                 uuid: &uuid.to_string(),
                 version_id: v.id,
                 started_at: &rec.timestamp,
-                success: true,
+                status: rec.status(),
                 duration_ms: rec.metrics.duration_ms,
                 file: &path.to_string_lossy(),
                 json: &rec.to_json(),
@@ -670,7 +671,7 @@ fn show_finds_a_run_by_uuid_or_prefix() {
     assert_eq!(view.version, "v2");
     assert_eq!(view.verdict, super::Verdict::Failure);
     assert_eq!(view.failures, vec!["api_probe api_probe".to_string()]);
-    assert_eq!(view.steps.len(), 2);
+    assert_eq!(view.steps.len(), StepKind::ALL.len());
     assert!(view.file_exists && view.file_matches_db);
     assert_eq!(view.file, f.files[2]);
     assert_eq!(view.evidence.logs.len(), 2);

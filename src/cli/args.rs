@@ -170,6 +170,11 @@ pub struct RunArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
 
+    /// Also require this Wilson 95 % lower bound (0–1) of the success rate to graduate,
+    /// on top of 10:1 and 10 successes.
+    #[arg(long, value_parser = confidence)]
+    pub min_confidence: Option<f64>,
+
     /// How many instances multi_instance runs at once (the main one included).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
     pub instances: u64,
@@ -279,6 +284,13 @@ pub struct IterateArgs {
     pub graduate_to: PathBuf,
 }
 
+fn confidence(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("`{text}` is not a number from 0 to 1 (e.g. 0.8)")),
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct ProposeArgs {
     /// The task whose latest failed run to learn from.
@@ -295,6 +307,10 @@ pub struct ScoreboardArgs {
     /// Only runs started at or after this time (RFC 3339 or a prefix: 2026-11-23).
     #[arg(long)]
     pub since: Option<String>,
+
+    /// Also require this Wilson 95 % lower bound (0–1) for a version to count as graduated.
+    #[arg(long, value_parser = confidence)]
+    pub min_confidence: Option<f64>,
 }
 
 #[derive(Debug, Args)]

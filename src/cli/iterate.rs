@@ -13,7 +13,7 @@ use super::run::{Session, announce, execute, resolve_version};
 use super::scoreboard;
 use crate::compose::{ComposeFile, config_hash};
 use crate::propose::{self, Outcome};
-use crate::record::{self, RunRecord};
+use crate::record::{self, RunRecord, RunStatus};
 use crate::score;
 use crate::store::{NewVersion, VersionRow};
 use crate::task::Prompt;
@@ -25,11 +25,14 @@ enum VersionEnd {
     /// Ran its runs without failing and without graduating yet.
     Unfinished,
     Interrupted(u8),
+    /// The harness could not judge a run (its own fault): stop, charge nothing.
+    HarnessFault,
 }
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
-    let candidate = super::run::preflight(&args.run)?;
-    let mut ctx = Session::open(cli, args.run.reaper.options(), Some(&candidate)).await?;
+    super::run::preflight(&args.run)?;
+    refuse_partial_graduation(args)?;
+    let mut ctx = Session::open(cli, args.run.reaper.options()).await?;
     let mut reporter = Reporter::new(cli.json);
     let mut records = Vec::new();
     let mut mutations = 0;
@@ -37,6 +40,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         let end = run_version(cli, args, &mut ctx, &mut reporter, &mut records).await?;
         let failed = match end {
             VersionEnd::Interrupted(code) => break code,
+            VersionEnd::HarnessFault => break exit::USAGE,
             VersionEnd::Graduated => break promote(args, &mut ctx, &reporter)?,
             VersionEnd::Unfinished if args.until_graduated => continue,
             VersionEnd::Unfinished => break exit::SUCCESS,
@@ -66,13 +70,34 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
     super::run::write_junit(&args.run, &records)?;
     let prompt = Prompt::load(&args.run.task)?;
     let tallies = ctx.store.tallies(Some(prompt.name()), None)?;
+    let min = args.run.min_confidence;
     if cli.json {
-        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies)});
+        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies, min)});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}", scoreboard::table(&tallies));
+        println!("{}", scoreboard::table(&tallies, min));
     }
     Ok(code)
+}
+
+/// Only whole-protocol runs count, so a loop that may only end in graduation cannot be
+/// run on a part of the protocol: it would never end, or (before) end in a false verdict.
+fn refuse_partial_graduation(args: &IterateArgs) -> anyhow::Result<()> {
+    if !args.until_graduated {
+        return Ok(());
+    }
+    let selected = !args.run.steps.is_empty() || !args.run.skip.is_empty();
+    if selected {
+        anyhow::bail!(
+            "--until-graduated cannot be combined with --steps/--skip: only runs of the whole protocol count toward graduation — drop the step selection, or drop --until-graduated to try the steps alone"
+        );
+    }
+    if args.run.instances < 2 {
+        anyhow::bail!(
+            "--until-graduated needs --instances 2 or more: a run with one instance does not check multi_instance and never counts toward graduation"
+        );
+    }
+    Ok(())
 }
 
 /// Runs the task's current version until it graduates, fails, or used its runs.
@@ -95,11 +120,16 @@ async fn run_version(
         if let Some(code) = ended.interrupted {
             return Ok(VersionEnd::Interrupted(code));
         }
+        if record.status() == RunStatus::Error {
+            super::run::report_fault(&record);
+            return Ok(VersionEnd::HarnessFault);
+        }
+        // Judged after every recorded run, a failure included: 20:1 then 20:2 still stands.
         let (s, f) = ended.recorded.tally;
-        if score::graduated(s, f) {
+        if score::Verdict::judge(s, f, args.run.min_confidence).graduated {
             return Ok(VersionEnd::Graduated);
         }
-        if !record.metrics.success {
+        if record.steps.iter().any(|s| s.failed()) {
             return Ok(VersionEnd::Failed(Box::new(record)));
         }
     }
@@ -210,12 +240,11 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
     let (file, version) =
         resolve_version(&mut ctx.store, task_id, &prompt, args.run.config.as_deref())?;
     let (s, f) = ctx.store.version_tally(version.id)?;
+    let verdict = score::Verdict::judge(s, f, args.run.min_confidence);
     let header = format!(
-        "# Graduated: {} of task {} ({} successes, {} failures; {} by the harness)\n",
+        "# Graduated: {} of task {}: {verdict}; {} by the harness\n",
         version.label(),
         prompt.name(),
-        s,
-        f,
         chrono::Utc::now().format("%Y-%m-%d")
     );
     std::fs::write(&args.graduate_to, header + &file.text).with_context(|| {
@@ -225,9 +254,8 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
         )
     })?;
     reporter.line(&format!(
-        "{}  {}  graduated → {}",
+        "{}  {verdict} → {}",
         version.label(),
-        score::ratio(s, f),
         args.graduate_to.display()
     ));
     Ok(exit::SUCCESS)
@@ -235,7 +263,7 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
 
 pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
     // Proposing deploys nothing: no reaper to look after it.
-    let mut ctx = Session::open(cli, None, None).await?;
+    let mut ctx = Session::open(cli, None).await?;
     let prompt = Prompt::load(&args.task)?;
     let task_id = prompt_task_id(&ctx, &args.task, &prompt)?;
     let (current, version) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;

@@ -65,12 +65,22 @@ pub fn step_line(step: &Step) -> String {
     let mark = match step.outcome {
         Outcome::Pass => "✓",
         Outcome::Fail(_) => "✗",
-        Outcome::Skip => "-",
+        Outcome::Error(_) => "⚠",
+        Outcome::Skip(_) => "-",
     };
     let duration = format_ms(step.duration_ms);
-    match step.signature() {
+    let label = step
+        .signature()
+        .map(|s| s.to_string())
+        .or_else(|| step.fault().map(|f| format!("fault: {f}")));
+    match label {
         Some(sig) => format!(
             "  {mark} {:<15} {duration:>8}   {sig:<18} {}",
+            step.name,
+            headline(&step.evidence)
+        ),
+        None if matches!(step.outcome, Outcome::Skip(_)) => format!(
+            "  {mark} {:<15} {duration:>8}   skipped: {}",
             step.name,
             headline(&step.evidence)
         ),

@@ -15,7 +15,7 @@ use crate::compose::{ComposeFile, config_hash};
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
 use crate::reaper::{self, Guard};
-use crate::record;
+use crate::record::{self, RunStatus};
 use crate::recorder::{self, Origin, Recorded};
 use crate::redact::Redactor;
 use crate::store::{NewVersion, Store, VersionRow};
@@ -32,19 +32,15 @@ pub(super) struct Session {
 }
 
 impl Session {
-    /// `deploys`: the config about to be deployed, whose images must exist.
     pub(super) async fn open(
         cli: &Cli,
         reaper: Option<reaper::Options>,
-        deploys: Option<&ComposeFile>,
     ) -> anyhow::Result<Session> {
         let interrupt = Interrupt::listen();
         // Everything that can be checked is checked before anything is written or
-        // deployed, so bad input never costs a deploy or leaves a half-written run.
+        // deployed, so bad input or a missing engine never costs a deploy, and is never
+        // recorded as the config's failure.
         let docker = Docker::connect().await?;
-        if let Some(candidate) = deploys {
-            require_images(&docker, candidate).await?;
-        }
         let compose = ComposeCli::detect().await?;
         writable_dir(&cli.runs_dir)?;
         let store = Store::open_writable(&cli.db)?;
@@ -101,11 +97,16 @@ pub(super) struct Ended {
 }
 
 impl Ended {
+    /// 0 passed, 1 a step failed (or a partial run left a step unpassed), 2 the harness's
+    /// own fault, 130/143 interrupted.
     pub fn exit_code(&self) -> u8 {
-        match self.interrupted {
-            Some(code) => code,
-            None if self.recorded.record.metrics.success => exit::SUCCESS,
-            None => exit::RUN_FAILED,
+        let record = &self.recorded.record;
+        match (self.interrupted, record.status()) {
+            (Some(code), _) => code,
+            (None, RunStatus::Success) => exit::SUCCESS,
+            (None, RunStatus::Partial) if record.steps.iter().all(|s| s.passed()) => exit::SUCCESS,
+            (None, RunStatus::Error | RunStatus::Interrupted) => exit::USAGE,
+            (None, _) => exit::RUN_FAILED,
         }
     }
 }
@@ -114,10 +115,11 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = record::fresh_uuid(&cli.runs_dir);
     announce(cli, uuid);
-    let candidate = preflight(args)?;
-    let mut ctx = Session::open(cli, args.reaper.options(), Some(&candidate)).await?;
+    preflight(args)?;
+    let mut ctx = Session::open(cli, args.reaper.options()).await?;
     let mut reporter = Reporter::new(cli.json);
     let ended = execute(cli, args, uuid, &mut ctx, &mut reporter).await?;
+    report_fault(&ended.recorded.record);
     write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
     if cli.json {
         print!("{}", ended.recorded.record.to_json());
@@ -190,10 +192,10 @@ pub(super) async fn execute(
         version: &version,
         change: &change,
     };
-    let error = interrupted.map(|code| format!("interrupted by signal (exit {code})"));
-    let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, error);
-    let recorded = recorder::record(&origin, built, &cli.runs_dir, &mut ctx.store, &prompt)?;
-    summarise(reporter, &recorded);
+    let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, interrupted);
+    let recorded = recorder::record(&origin, built, &cli.runs_dir, &mut ctx.store, &prompt)
+        .map_err(|e| unrecorded(e, &origin))?;
+    summarise(reporter, &recorded, args.min_confidence);
     Ok(Ended {
         recorded,
         interrupted,
@@ -234,6 +236,7 @@ async fn run_interruptible(
                 steps: finished,
                 deployment: None,
                 project: plan.project_name(0),
+                partial: plan.partial_reasons(),
             };
             (report, Some(code))
         }
@@ -308,23 +311,52 @@ fn select_steps(only: &[String], skip: &[String]) -> anyhow::Result<Vec<StepKind
         .collect())
 }
 
-fn summarise(reporter: &Reporter, r: &Recorded) {
+fn summarise(reporter: &Reporter, r: &Recorded, min_confidence: Option<f64>) {
     let rec = &r.record;
     let passed = rec.steps.iter().filter(|s| s.passed()).count();
-    let verdict = if rec.metrics.success {
-        "passed"
-    } else {
-        "FAILED"
+    let status = match rec.status() {
+        RunStatus::Success => "passed",
+        RunStatus::Failure => "FAILED",
+        RunStatus::Partial => "partial (not counted)",
+        RunStatus::Error => "NOT JUDGED: harness fault (not counted)",
+        RunStatus::Interrupted => "interrupted (not counted)",
     };
+    let verdict = crate::score::Verdict::judge(r.tally.0, r.tally.1, min_confidence);
     reporter.line(&format!(
-        "  {} {verdict}: {passed}/{} steps ✓ in {}   {} now {}   → {}",
+        "  {} {status}: {passed}/{} steps ✓ in {}   {} now {verdict}   → {}",
         rec.version,
         rec.steps.len(),
         format_ms(rec.metrics.duration_ms),
         rec.version,
-        crate::score::ratio(r.tally.0, r.tally.1),
         r.file.display()
     ));
+    for reason in &rec.partial {
+        reporter.line(&format!("    partial: {reason}"));
+    }
+}
+
+/// A harness fault ends the command with exit 2; say on stderr what it was and the fix.
+pub(super) fn report_fault(record: &crate::record::RunRecord) {
+    if record.status() == RunStatus::Error
+        && let Some(error) = &record.error
+    {
+        eprintln!("error: run {}: {error}", record.execution_uuid);
+    }
+}
+
+/// A run whose record cannot be written (a full disk, an unwritable runs dir) is not
+/// charged to anything: say so, and what to do.
+fn unrecorded(e: recorder::RecordingError, origin: &Origin<'_>) -> anyhow::Error {
+    let fault = match &e {
+        recorder::RecordingError::File(f) => crate::protocol::Fault::of_io(&f.source),
+        _ => crate::protocol::Fault::EvidenceUnwritable,
+    };
+    anyhow::anyhow!(
+        "run {} could not be recorded ({fault}: {e}); nothing was charged to {} — {}",
+        origin.uuid,
+        origin.version.label(),
+        fault.fix()
+    )
 }
 
 /// The evolution table's "Change & Reason": the first run of a version tells its whole
@@ -408,25 +440,6 @@ pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<ComposeFile> {
         }
     }
     Ok(candidate)
-}
-
-/// An image that is not on the engine cannot be pulled on a machine without a registry:
-/// refuse before anything is written, naming the service and the command that builds it.
-/// (Services with `build:` are built by Compose; interpolated names are left to deploy.)
-async fn require_images(docker: &Docker, candidate: &ComposeFile) -> anyhow::Result<()> {
-    for (service, image) in candidate.images() {
-        let built = candidate
-            .service(&service)
-            .is_some_and(|s| s.get("build").is_some());
-        if built || image.contains('$') || docker.image_exists(&image).await? {
-            continue;
-        }
-        bail!(
-            "{}: services.{service}.image: `{image}` is not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`, or build `{image}` locally",
-            candidate.origin
-        );
-    }
-    Ok(())
 }
 
 /// `--junit FILE`: the runs as JUnit XML, for CI servers.

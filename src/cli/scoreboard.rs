@@ -3,35 +3,44 @@ use serde_json::json;
 
 use super::args::{Cli, ScoreboardArgs};
 use super::exit;
-use crate::score;
+use crate::score::{self, Verdict};
 use crate::store::{Store, VersionTally};
 
 pub fn show(cli: &Cli, args: &ScoreboardArgs) -> anyhow::Result<u8> {
     let store = Store::open(&cli.db)?;
     let tallies = store.tallies(args.task.as_deref(), args.since.as_deref())?;
     if cli.json {
-        println!("{}", serde_json::to_string_pretty(&json_rows(&tallies))?);
+        let rows = json_rows(&tallies, args.min_confidence);
+        println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
-        println!("{}", table(&tallies));
+        println!("{}", table(&tallies, args.min_confidence));
     }
     Ok(exit::SUCCESS)
 }
 
-pub fn json_rows(tallies: &[VersionTally]) -> serde_json::Value {
+fn verdict(t: &VersionTally, min_confidence: Option<f64>) -> Verdict {
+    Verdict::judge(t.successes, t.failures, min_confidence)
+}
+
+/// `runs` counts only whole-protocol runs judged on the config; `partial` and `errors`
+/// (harness faults and interrupts) are shown beside them and never counted.
+pub fn json_rows(tallies: &[VersionTally], min_confidence: Option<f64>) -> serde_json::Value {
     tallies
         .iter()
         .map(|t| {
-            json!({"task": t.task, "version": format!("v{}", t.version), "runs": t.successes + t.failures,
+            let v = verdict(t, min_confidence);
+            json!({"task": t.task, "version": format!("v{}", t.version), "runs": v.runs,
                 "successes": t.successes, "failures": t.failures,
+                "partial": t.partial, "errors": t.errors,
                 "ratio": score::ratio(t.successes, t.failures),
-                "wilson_lower": score::wilson_lower(t.successes, t.failures),
-                "graduated": score::graduated(t.successes, t.failures), "last_run": t.last_run,
+                "wilson_lower": v.wilson_lower, "min_confidence": min_confidence,
+                "graduated": v.graduated, "last_run": t.last_run,
                 "signatures": t.signatures.iter().map(|(s, n)| json!({"signature": s, "count": n})).collect::<Vec<_>>()})
         })
         .collect()
 }
 
-pub fn table(tallies: &[VersionTally]) -> Table {
+pub fn table(tallies: &[VersionTally], min_confidence: Option<f64>) -> Table {
     let mut table = Table::new();
     table.load_style(UTF8_FULL_CONDENSED).set_header([
         "task",
@@ -39,6 +48,8 @@ pub fn table(tallies: &[VersionTally]) -> Table {
         "runs",
         "✓",
         "✗",
+        "partial",
+        "error",
         "ratio",
         "wilson",
         "graduated",
@@ -46,20 +57,18 @@ pub fn table(tallies: &[VersionTally]) -> Table {
         "top failures",
     ]);
     for t in tallies {
+        let v = verdict(t, min_confidence);
         table.add_row([
             t.task.clone(),
             format!("v{}", t.version),
-            (t.successes + t.failures).to_string(),
+            v.runs.to_string(),
             t.successes.to_string(),
             t.failures.to_string(),
+            t.partial.to_string(),
+            t.errors.to_string(),
             score::ratio(t.successes, t.failures),
-            format!("{:.2}", score::wilson_lower(t.successes, t.failures)),
-            if score::graduated(t.successes, t.failures) {
-                "yes"
-            } else {
-                "no"
-            }
-            .to_string(),
+            format!("{:.2}", v.wilson_lower),
+            if v.graduated { "yes" } else { "no" }.to_string(),
             t.last_run.clone().unwrap_or_default(),
             t.signatures
                 .iter()

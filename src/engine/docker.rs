@@ -138,7 +138,9 @@ fn labels_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
 impl Docker {
     /// Connects through DOCKER_HOST or the local socket and negotiates the API version.
     pub async fn connect() -> Result<Docker, EngineError> {
-        let client = bollard::Docker::connect_with_local_defaults()
+        // DOCKER_HOST as the Compose CLI reads it (unix://, tcp://, http://): both must
+        // talk to the same engine, or an unreachable one is noticed only mid-run.
+        let client = bollard::Docker::connect_with_defaults()
             .map_err(EngineError::Unreachable)?
             .negotiate_version()
             .await

@@ -30,3 +30,18 @@ pub enum EngineError {
         source: std::io::Error,
     },
 }
+
+impl EngineError {
+    /// The engine did not answer at all (as opposed to answering with an error): the
+    /// harness's or the machine's problem, never the config's.
+    pub fn is_unreachable(&self) -> bool {
+        match self {
+            EngineError::Unreachable(_) => true,
+            EngineError::Api { source, .. } => !matches!(
+                source,
+                bollard::errors::Error::DockerResponseServerError { .. }
+            ),
+            _ => false,
+        }
+    }
+}

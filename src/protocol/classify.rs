@@ -4,16 +4,23 @@
 use super::Signature;
 use crate::engine::WaitFailure;
 
+/// What Compose prints when it cannot talk to the engine: the harness's fault, not the
+/// config's.
+const ENGINE_GONE: &[&str] = &[
+    "Cannot connect to the Docker daemon",
+    "connect to Docker daemon",
+    "Error while fetching server API version",
+    "Connection aborted",
+    "error during connect",
+];
+
+/// Whether a failed Compose command failed because the engine was not there.
+pub fn engine_gone(stderr: &str) -> bool {
+    ENGINE_GONE.iter().any(|m| stderr.contains(m))
+}
+
 /// The first rule whose marker appears in the text wins; order from specific to general.
 const COMPOSE_RULES: &[(&[&str], Signature)] = &[
-    (
-        &[
-            "Cannot connect to the Docker daemon",
-            "Error while fetching server API version",
-            "Connection aborted",
-        ],
-        Signature::EngineUnavailable,
-    ),
     (
         &[
             "port is already allocated",
@@ -50,25 +57,36 @@ const COMPOSE_RULES: &[(&[&str], Signature)] = &[
         Signature::ImageMissing,
     ),
     (&["is unhealthy"], Signature::Unhealthy),
+    (&["timed out after"], Signature::Timeout),
+    (
+        &[
+            "is invalid because",
+            "Unsupported config option",
+            "contains an invalid type",
+            "Additional property",
+            "validating ",
+            "yaml: ",
+        ],
+        Signature::ComposeRejected,
+    ),
 ];
 
-/// Classifies a failed `compose up` by its output.
+/// Classifies a failed `compose up` by its output; `unclassified` when no marker matches
+/// (the raw stderr stays in the evidence).
 pub fn compose_failure(stderr: &str) -> Signature {
     COMPOSE_RULES
         .iter()
         .find(|(markers, _)| markers.iter().any(|m| stderr.contains(m)))
         .map(|(_, sig)| *sig)
-        .unwrap_or(if stderr.contains("timed out after") {
-            Signature::Timeout
-        } else {
-            Signature::ComposeRejected
-        })
+        .unwrap_or(Signature::Unclassified)
 }
 
 /// The words of a failed `compose up` that say why: around the marker a rule matched,
 /// else the last error line. Compose's lines are long; the reason is at their end.
 pub fn compose_summary(stderr: &str) -> String {
-    let markers = COMPOSE_RULES.iter().flat_map(|(m, _)| m.iter());
+    let markers = ENGINE_GONE
+        .iter()
+        .chain(COMPOSE_RULES.iter().flat_map(|(m, _)| m.iter()));
     let marked = markers
         .filter_map(|m| stderr.lines().find_map(|l| l.find(m).map(|at| (l, at))))
         .next();
@@ -102,7 +120,8 @@ pub fn compose_summary(stderr: &str) -> String {
 pub fn wait_failure(failure: &WaitFailure, logs: &str) -> Signature {
     match failure {
         WaitFailure::HealthcheckBroken { .. } => Signature::HealthcheckBroken,
-        WaitFailure::Engine(_) => Signature::EngineUnavailable,
+        // Not reached: the caller makes an engine error a fault before classifying.
+        WaitFailure::Engine(_) => Signature::Unclassified,
         WaitFailure::Timeout { .. } => Signature::HealthTimeout,
         WaitFailure::Unhealthy { .. }
         | WaitFailure::Exited { .. }
@@ -160,11 +179,19 @@ mod tests {
                 "ERROR: for web  Container \"ab\" is unhealthy.",
                 Signature::Unhealthy,
             ),
-            ("something else entirely", Signature::ComposeRejected),
+            (
+                "ERROR: The Compose file './x.yml' is invalid because:\nservices.a.ports contains an invalid type",
+                Signature::ComposeRejected,
+            ),
+            ("something else entirely", Signature::Unclassified),
         ];
         for (text, sig) in cases {
             assert_eq!(compose_failure(text), sig, "{text}");
         }
+        assert!(engine_gone(
+            "Couldn't connect to Docker daemon\nError while fetching server API version"
+        ));
+        assert!(!engine_gone("port is already allocated"));
     }
 
     #[test]

@@ -3,24 +3,85 @@
 
 use serde_json::{Value, json};
 
-use super::Signature;
 use super::classify;
+use super::probes::ProbeError;
 use super::session::{Deployment, Session, tail};
+use super::steps::StepResult;
+use super::{Fault, Outcome, Signature};
 use crate::engine::{self, CmdOutput, Project, WaitFailure};
 
-/// Why an instance did not come up, with the evidence that says so.
+/// Whose doing a failure was: the config's (a signature), or the harness's (a fault).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Blame {
+    Config(Signature),
+    Harness(Fault),
+}
+
+impl Blame {
+    pub fn signature(self) -> Option<Signature> {
+        match self {
+            Blame::Config(s) => Some(s),
+            Blame::Harness(_) => None,
+        }
+    }
+
+    pub fn fault(self) -> Option<Fault> {
+        match self {
+            Blame::Config(_) => None,
+            Blame::Harness(f) => Some(f),
+        }
+    }
+}
+
+/// Why an instance did not come up or a check did not pass, with the evidence.
 #[derive(Debug, Clone)]
 pub(crate) struct Failure {
-    pub signature: Signature,
+    pub blame: Blame,
     pub evidence: Value,
 }
 
 impl Failure {
     pub fn new(signature: Signature, evidence: Value) -> Failure {
         Failure {
-            signature,
+            blame: Blame::Config(signature),
             evidence,
         }
+    }
+
+    pub fn fault(fault: Fault, evidence: Value) -> Failure {
+        Failure {
+            blame: Blame::Harness(fault),
+            evidence,
+        }
+    }
+
+    /// A probe that got no answer: the config's failure `signature`, unless the harness
+    /// could not make the probe at all.
+    pub fn probe(signature: Signature, error: &ProbeError, evidence: Value) -> Failure {
+        match error {
+            ProbeError::Service(_) => Failure::new(signature, evidence),
+            ProbeError::Harness(_) => Failure::fault(Fault::ProbeUnavailable, evidence),
+        }
+    }
+
+    pub fn signature(&self) -> Option<Signature> {
+        self.blame.signature()
+    }
+
+    /// The same blame with other evidence.
+    pub fn with_evidence(&self, evidence: Value) -> Failure {
+        Failure {
+            blame: self.blame,
+            evidence,
+        }
+    }
+
+    pub fn into_step(self) -> StepResult {
+        let outcome = match self.blame {
+            Blame::Config(s) => Outcome::Fail(s),
+            Blame::Harness(f) => Outcome::Error(f),
+        };
+        (outcome, self.evidence)
     }
 }
 
@@ -33,24 +94,23 @@ pub(crate) struct Up {
 
 /// `up`, then wait until every service is ready (healthy where it has a healthcheck).
 pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Failure> {
-    s.ensure_compose_files(project).map_err(|(signature, e)| {
-        Failure::new(
-            signature,
-            json!({"error": format!("cannot prepare the compose files: {e}")}),
-        )
-    })?;
+    s.ensure_compose_files(project)?;
     missing_images(s).await?;
     let mut events = s.docker.subscribe(&project.name);
     s.touch(&project.name);
-    let up = project.up(s.plan.timeout).await.map_err(|e| {
-        Failure::new(
-            Signature::EngineUnavailable,
-            json!({"error": e.to_string()}),
-        )
-    })?;
+    let up = project
+        .up(s.plan.timeout)
+        .await
+        .map_err(|e| Failure::fault(Fault::ComposeCli, json!({"error": e.to_string()})))?;
     let up_evidence = json!({"project": project.name, "command": up.command, "duration_ms": up.duration_ms,
         "stderr": tail(&s.redactor().text(&up.stderr), 40)});
     if !up.success {
+        if classify::engine_gone(&up.stderr) {
+            return Err(Failure::fault(
+                Fault::EngineUnavailable,
+                json!({"up": up_evidence}),
+            ));
+        }
         let signature = classify::compose_failure(&up.stderr);
         let summary = s.redactor().text(&classify::compose_summary(&up.stderr));
         return Err(Failure::new(
@@ -79,6 +139,10 @@ pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Fai
                 up,
             })
         }
+        Err(WaitFailure::Engine(e)) => Err(Failure::fault(
+            Fault::of_engine(&e),
+            json!({"up": up_evidence, "error": s.redactor().text(&e.to_string())}),
+        )),
         Err(failure) => {
             let logs = failing_logs(s, &failure).await;
             let signature = classify::wait_failure(&failure, &logs);
@@ -104,7 +168,10 @@ pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
         .project_containers(&project.name)
         .await
         .unwrap_or_default();
-    capture_logs(s, &containers).await;
+    let logs = match capture_logs(s, &containers).await {
+        Ok(files) => files,
+        Err(f) => json!({"error": f.evidence, "fault": f.blame.fault()}),
+    };
     let down = match project.down(true, s.plan.stop_timeout).await {
         Ok(down) => json!({"success": down.success, "duration_ms": down.duration_ms,
             "stderr": tail(&s.redactor().text(&down.stderr), 10)}),
@@ -114,7 +181,7 @@ pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
         Ok(left) => json!(left),
         Err(e) => json!({"error": e.to_string()}),
     };
-    json!({"project": project.name, "down": down, "swept": swept})
+    json!({"project": project.name, "logs": logs, "down": down, "swept": swept})
 }
 
 /// A missing image cannot be pulled on a machine without a registry: say how to build it.
@@ -125,8 +192,8 @@ async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
             Ok(true) => {}
             Ok(false) => missing.push(json!({"service": service, "image": image})),
             Err(e) => {
-                return Err(Failure::new(
-                    Signature::EngineUnavailable,
+                return Err(Failure::fault(
+                    Fault::of_engine(&e),
                     json!({"error": e.to_string()}),
                 ));
             }
@@ -135,9 +202,18 @@ async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
     if missing.is_empty() {
         return Ok(());
     }
+    let named: Vec<String> = missing
+        .iter()
+        .map(|m| format!("services.{}.image `{}`", m["service"].as_str().unwrap_or("?"), m["image"].as_str().unwrap_or("?")))
+        .collect();
+    let summary = format!(
+        "{}: {} not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`",
+        s.plan.candidate.origin,
+        named.join(", ")
+    );
     Err(Failure::new(
         Signature::ImageMissing,
-        json!({"missing": missing,
+        json!({"summary": summary, "missing": missing,
         "fix": "build the stack's images with `harness images` (no registry is reachable to pull them)"}),
     ))
 }
@@ -167,7 +243,11 @@ pub(crate) fn summary(containers: &[engine::ContainerInfo]) -> Value {
 }
 
 /// Saves every container's log under `runs/<uuid8>/logs/` before `down` removes them.
-pub(crate) async fn capture_logs(s: &Session<'_>, containers: &[engine::ContainerInfo]) -> Value {
+/// A log that cannot be written is a fault: the run would lose its evidence.
+pub(crate) async fn capture_logs(
+    s: &Session<'_>,
+    containers: &[engine::ContainerInfo],
+) -> Result<Value, Failure> {
     let mut files = Vec::new();
     for c in containers {
         let logs = s
@@ -185,10 +265,9 @@ pub(crate) async fn capture_logs(s: &Session<'_>, containers: &[engine::Containe
             c.run_label.as_deref().unwrap_or("<none>")
         );
         let text = header + &logs;
-        match s.write_evidence(&format!("logs/{}.log", c.name), &text) {
-            Ok(path) => files.push(json!(path)),
-            Err(e) => files.push(json!({"error": e})),
-        }
+        files.push(json!(
+            s.write_evidence(&format!("logs/{}.log", c.name), &text)?
+        ));
     }
-    Value::Array(files)
+    Ok(Value::Array(files))
 }

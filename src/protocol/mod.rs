@@ -13,5 +13,5 @@ mod steps;
 pub use port_range::PortRange;
 pub use runner::{Event, Plan, ProbeSpec, Report, cleanup, interrupted_step, run};
 pub use session::Deployment;
-pub use step::{Outcome, Signature, Step};
+pub use step::{Fault, Outcome, Signature, Skip, Step};
 pub use steps::StepKind;

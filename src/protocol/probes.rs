@@ -34,24 +34,55 @@ impl Health {
     }
 }
 
-pub async fn health(port: u16, timeout: Duration) -> Result<Health, String> {
-    let url = format!("http://127.0.0.1:{port}/health");
-    let client = reqwest::Client::builder()
+/// Why a probe got no answer: the service's doing, or the harness could not make it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProbeError {
+    /// The service refused, timed out or answered something unusable.
+    Service(String),
+    /// The harness's own client could not be set up: nothing was asked of the service.
+    Harness(String),
+}
+
+impl std::fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProbeError::Service(m) | ProbeError::Harness(m) => f.write_str(m),
+        }
+    }
+}
+
+impl serde::Serialize for ProbeError {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// A client with the probe's timeout; failing to build one is the harness's fault.
+pub fn http_client(timeout: Duration) -> Result<reqwest::Client, ProbeError> {
+    reqwest::Client::builder()
         .timeout(timeout)
         .build()
-        .map_err(|e| format!("http client: {e}"))?;
+        .map_err(|e| ProbeError::Harness(format!("the harness's HTTP client: {e}")))
+}
+
+pub async fn health(port: u16, timeout: Duration) -> Result<Health, ProbeError> {
+    let url = format!("http://127.0.0.1:{port}/health");
+    let client = http_client(timeout)?;
+    let service = ProbeError::Service;
     let response = client
         .get(&url)
         .send()
         .await
-        .map_err(|e| format!("GET {url}: {e}"))?;
+        .map_err(|e| service(format!("GET {url}: {e}")))?;
     let status = response.status().as_u16();
     let text = response
         .text()
         .await
-        .map_err(|e| format!("GET {url}: reading body: {e}"))?;
+        .map_err(|e| service(format!("GET {url}: reading body: {e}")))?;
     let body = serde_json::from_str(&text).map_err(|e| {
-        format!("GET {url}: {status} with a body that is not JSON ({e}): {text:.200}")
+        service(format!(
+            "GET {url}: {status} with a body that is not JSON ({e}): {text:.200}"
+        ))
     })?;
     Ok(Health { status, body })
 }

@@ -61,6 +61,30 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Why this plan is not the whole protocol; empty when it is. Only a whole run
+    /// counts toward its version.
+    pub fn partial_reasons(&self) -> Vec<String> {
+        let mut reasons = Vec::new();
+        let left_out: Vec<&str> = StepKind::ALL
+            .iter()
+            .filter(|k| !self.steps.contains(k))
+            .map(|k| k.name())
+            .collect();
+        if !left_out.is_empty() {
+            reasons.push(format!(
+                "steps left out by --steps/--skip: {}",
+                left_out.join(", ")
+            ));
+        }
+        if self.instances < 2 {
+            reasons.push(format!(
+                "--instances {}: multi_instance needs at least 2 instances at once",
+                self.instances
+            ));
+        }
+        reasons
+    }
+
     /// Unique per run and instance, so runs never collide with each other or a user's projects.
     pub fn project_name(&self, instance: usize) -> String {
         let task: String = self
@@ -133,12 +157,8 @@ pub struct Report {
     pub steps: Vec<Step>,
     pub deployment: Option<Deployment>,
     pub project: String,
-}
-
-impl Report {
-    pub fn success(&self) -> bool {
-        !self.steps.is_empty() && !self.steps.iter().any(Step::failed)
-    }
+    /// Why the run was not the whole protocol; empty when it was.
+    pub partial: Vec<String>,
 }
 
 pub async fn run(
@@ -163,6 +183,7 @@ pub async fn run(
             evidence: plan.redactor.json(evidence),
         };
         on_event(Event::Finished(&step));
+        session.failed_before |= matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_));
         steps.push(step);
     }
     // Whatever the steps did or skipped, nothing of the run outlives it.
@@ -170,10 +191,13 @@ pub async fn run(
     if swept.as_array().is_some_and(|a| !a.is_empty()) {
         tracing::info!(%swept, "removed what the steps left behind");
     }
+    let mut partial = plan.partial_reasons();
+    partial.extend(steps.iter().filter_map(not_run));
     Report {
         steps,
         deployment: session.first_deployment.take(),
         project: plan.project_name(0),
+        partial,
     }
 }
 
@@ -182,11 +206,19 @@ pub async fn cleanup(docker: &Docker, plan: &Plan) {
     sweep(docker, plan, &[]).await;
 }
 
+/// "restart: <why>" for a step skipped for a reason other than an earlier failure.
+fn not_run(step: &Step) -> Option<String> {
+    (step.outcome == Outcome::Skip(super::Skip::NotRun)).then(|| {
+        let why = step.evidence["reason"].as_str().unwrap_or("not run");
+        format!("{} skipped: {why}", step.name)
+    })
+}
+
 /// A step that did not run because the run was interrupted.
 pub fn interrupted_step(name: &str) -> Step {
     Step {
         name: name.to_string(),
-        outcome: Outcome::Fail(super::Signature::Interrupted),
+        outcome: Outcome::Error(super::Fault::Interrupted),
         duration_ms: 0,
         evidence: json!({"reason": "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed"}),
     }

@@ -5,14 +5,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::engine::{ComposeCli, ContainerInfo, Docker, LABEL_RUN, Project, override_yaml};
 use crate::redact::Redactor;
 
 use super::Plan;
-use super::Signature;
+use super::instance::Failure;
 use super::ports::PortHold;
+use super::step::Fault;
 
 /// One deployed instance of the candidate, as the steps found it.
 #[derive(Debug, Clone, Serialize)]
@@ -62,13 +63,6 @@ impl Deployment {
     }
 }
 
-/// The main instance's deploy failure, kept for the steps that explain it further.
-#[derive(Debug, Clone)]
-pub(crate) struct DeployFailure {
-    pub signature: Signature,
-    pub evidence: Value,
-}
-
 pub(crate) struct Session<'a> {
     pub docker: &'a Docker,
     pub compose: &'a ComposeCli,
@@ -77,10 +71,13 @@ pub(crate) struct Session<'a> {
     pub deployment: Option<Deployment>,
     /// The main instance as deploy first brought it up: what the run record reports.
     pub first_deployment: Option<Deployment>,
-    pub deploy_failure: Option<DeployFailure>,
+    /// The main instance's deploy failure, kept for the steps that explain it further.
+    pub deploy_failure: Option<Failure>,
     /// Listeners on the seed's default ports, held from before deploy to port_discovery.
     pub held_ports: Option<PortHold>,
-    compose_files: OnceLock<Result<(), String>>,
+    /// Whether a step of this run has failed or erred: a later skip then follows a failure.
+    pub failed_before: bool,
+    compose_files: OnceLock<Result<(), Failure>>,
     /// Every project this run brought up, for cleanup whatever happens.
     touched: Mutex<BTreeSet<String>>,
 }
@@ -95,6 +92,7 @@ impl<'a> Session<'a> {
             first_deployment: None,
             deploy_failure: None,
             held_ports: None,
+            failed_before: false,
             compose_files: OnceLock::new(),
             touched: Mutex::new(BTreeSet::new()),
         }
@@ -119,7 +117,7 @@ impl<'a> Session<'a> {
     /// Writes the candidate and the override once; every instance deploys from them —
     /// in range mode from its own copy of the candidate, written on its first deploy with
     /// ports leased for it (a later `up` of the instance keeps them).
-    pub fn ensure_compose_files(&self, project: &Project) -> Result<(), (Signature, String)> {
+    pub fn ensure_compose_files(&self, project: &Project) -> Result<(), Failure> {
         self.compose_files
             .get_or_init(|| {
                 let plan = self.plan;
@@ -128,8 +126,7 @@ impl<'a> Session<'a> {
                 self.write_evidence("compose/override.yml", &override_text)?;
                 Ok(())
             })
-            .clone()
-            .map_err(|e| (Signature::Timeout, e))?;
+            .clone()?;
         let (Some(range), Some(own)) = (self.plan.port_range, project.files.first()) else {
             return Ok(());
         };
@@ -139,7 +136,7 @@ impl<'a> Session<'a> {
         let candidate = &self.plan.candidate;
         let ports = range
             .lease(self.plan.run, super::port_range::needed(candidate))
-            .map_err(|e| (Signature::PortConflict, e.to_string()))?;
+            .map_err(|e| Failure::fault(Fault::PortsExhausted, json!({"error": e.to_string()})))?;
         let name = own
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -147,8 +144,7 @@ impl<'a> Session<'a> {
         self.write_evidence(
             &format!("compose/{name}"),
             &super::port_range::pin(candidate, &ports),
-        )
-        .map_err(|e| (Signature::Timeout, e))?;
+        )?;
         Ok(())
     }
 
@@ -165,14 +161,20 @@ impl<'a> Session<'a> {
             .unwrap_or_default()
     }
 
-    /// Writes a text file of evidence under the run's directory; returns its path.
-    pub fn write_evidence(&self, name: &str, text: &str) -> Result<PathBuf, String> {
+    /// Writes a text file of evidence under the run's directory; returns its path. A file
+    /// that cannot be written is the harness's fault (a full disk, a read-only directory).
+    pub fn write_evidence(&self, name: &str, text: &str) -> Result<PathBuf, Failure> {
         let path = self.run_dir().join(name);
+        let fault = |at: &Path, e: std::io::Error| {
+            Failure::fault(
+                Fault::of_io(&e),
+                json!({"error": format!("cannot write the run's evidence `{}`: {e}", at.display())}),
+            )
+        };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|e| fault(dir, e))?;
         }
-        std::fs::write(&path, self.redactor().text(text))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, self.redactor().text(text)).map_err(|e| fault(&path, e))?;
         Ok(path)
     }
 

@@ -32,6 +32,11 @@ pub enum Signature {
     Interrupted,
     /// A published port bound to an address other than loopback (0.0.0.0, ::, a LAN IP).
     ExposedPort,
+    /// The step failed, but no marker in the evidence says why: the raw evidence is kept
+    /// and no mutation is guessed from it.
+    Unclassified,
+    /// Without the API key the stack came up, but nothing warned that the key is missing.
+    NoKeyWarning,
 }
 
 impl Signature {
@@ -45,7 +50,7 @@ impl Signature {
     }
 }
 
-const SIGNATURE_NAMES: [(Signature, &str); 23] = [
+const SIGNATURE_NAMES: [(Signature, &str); 25] = [
     (Signature::PortConflict, "port_conflict"),
     (Signature::NameConflict, "name_conflict"),
     (Signature::NetworkConflict, "network_conflict"),
@@ -69,6 +74,8 @@ const SIGNATURE_NAMES: [(Signature, &str); 23] = [
     (Signature::Timeout, "timeout"),
     (Signature::Interrupted, "interrupted"),
     (Signature::ExposedPort, "exposed_port"),
+    (Signature::Unclassified, "unclassified"),
+    (Signature::NoKeyWarning, "no_key_warning"),
 ];
 
 impl std::fmt::Display for Signature {
@@ -77,12 +84,111 @@ impl std::fmt::Display for Signature {
     }
 }
 
-/// How a step ended. A failure without a signature cannot be built.
+/// A fault of the harness or its machine, not of the config under test: a step that ends
+/// in one proves nothing either way, and its run is never charged to the version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Fault {
+    /// The Docker engine could not be reached, or stopped answering.
+    EngineUnavailable,
+    /// The engine answered an API call with an error that is not about the config.
+    EngineApi,
+    /// The Compose CLI could not be started.
+    ComposeCli,
+    /// No space left on the device that holds the run's evidence.
+    DiskFull,
+    /// The run's evidence could not be written (permissions, a vanished directory).
+    EvidenceUnwritable,
+    /// The harness could not make a probe (its own client, not the service, failed).
+    ProbeUnavailable,
+    /// The --port-range had no free ports left for an instance (other harnesses hold them).
+    PortsExhausted,
+    /// SIGINT or SIGTERM stopped the run.
+    Interrupted,
+}
+
+impl Fault {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Fault::EngineUnavailable => "engine_unavailable",
+            Fault::EngineApi => "engine_api",
+            Fault::ComposeCli => "compose_cli",
+            Fault::DiskFull => "disk_full",
+            Fault::EvidenceUnwritable => "evidence_unwritable",
+            Fault::ProbeUnavailable => "probe_unavailable",
+            Fault::PortsExhausted => "ports_exhausted",
+            Fault::Interrupted => "interrupted",
+        }
+    }
+
+    /// What a person does about it.
+    pub fn fix(self) -> &'static str {
+        match self {
+            Fault::EngineUnavailable => {
+                "start the Docker daemon or point DOCKER_HOST at a running one, then run again"
+            }
+            Fault::EngineApi => "check the engine (`docker info`, its logs) and run again",
+            Fault::ComposeCli => {
+                "install Compose (`docker compose` or Debian's `docker-compose`) and run again"
+            }
+            Fault::DiskFull => "free space on the disk holding --runs-dir, then run again",
+            Fault::EvidenceUnwritable => {
+                "make --runs-dir writable (or choose another with --runs-dir), then run again"
+            }
+            Fault::ProbeUnavailable => "see the step's evidence; the harness's own client failed",
+            Fault::PortsExhausted => "widen --port-range or wait for other harnesses to finish",
+            Fault::Interrupted => "run again",
+        }
+    }
+
+    /// The fault behind an engine call that failed.
+    pub fn of_engine(e: &crate::engine::EngineError) -> Fault {
+        if e.is_unreachable() {
+            Fault::EngineUnavailable
+        } else {
+            Fault::EngineApi
+        }
+    }
+
+    /// The fault behind an I/O error on the run's own files.
+    pub fn of_io(e: &std::io::Error) -> Fault {
+        if e.raw_os_error() == Some(nix::libc::ENOSPC)
+            || e.kind() == std::io::ErrorKind::StorageFull
+        {
+            Fault::DiskFull
+        } else {
+            Fault::EvidenceUnwritable
+        }
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a step did not run. Only a skip that follows a failure leaves a run whole: any
+/// other skip means the protocol was not run to its end, and the run is partial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Skip {
+    /// An earlier step failed, so there was nothing left for this one to check.
+    AfterFailure,
+    /// The step cannot be run here, or was not planned (a remote engine, a step selection).
+    NotRun,
+}
+
+/// How a step ended. A failure without a signature, or an error without a fault, cannot
+/// be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Pass,
+    /// The config's fault, named by the evidence.
     Fail(Signature),
-    Skip,
+    /// The harness's fault: says nothing about the config.
+    Error(Fault),
+    Skip(Skip),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -102,6 +208,13 @@ impl Step {
         matches!(self.outcome, Outcome::Fail(_))
     }
 
+    pub fn fault(&self) -> Option<Fault> {
+        match self.outcome {
+            Outcome::Error(f) => Some(f),
+            _ => None,
+        }
+    }
+
     pub fn signature(&self) -> Option<Signature> {
         match self.outcome {
             Outcome::Fail(s) => Some(s),
@@ -113,12 +226,13 @@ impl Step {
         match self.outcome {
             Outcome::Pass => "pass",
             Outcome::Fail(_) => "fail",
-            Outcome::Skip => "skip",
+            Outcome::Error(_) => "error",
+            Outcome::Skip(_) => "skip",
         }
     }
 }
 
-/// The record's shape: `{name, status, duration_ms, evidence, signature?}`.
+/// The record's shape: `{name, status, duration_ms, evidence, signature?, fault?, skip?}`.
 #[derive(Serialize, Deserialize)]
 struct StepRecord {
     name: String,
@@ -127,6 +241,10 @@ struct StepRecord {
     evidence: Value,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signature: Option<Signature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    fault: Option<Fault>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    skip: Option<Skip>,
 }
 
 impl Serialize for Step {
@@ -137,6 +255,11 @@ impl Serialize for Step {
             duration_ms: self.duration_ms,
             evidence: self.evidence.clone(),
             signature: self.signature(),
+            fault: self.fault(),
+            skip: match self.outcome {
+                Outcome::Skip(why) => Some(why),
+                _ => None,
+            },
         }
         .serialize(s)
     }
@@ -146,13 +269,15 @@ impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
         let r = StepRecord::deserialize(d)?;
-        let outcome = match (r.status.as_str(), r.signature) {
-            ("pass", None) => Outcome::Pass,
-            ("skip", None) => Outcome::Skip,
-            ("fail", Some(sig)) => Outcome::Fail(sig),
-            (status, sig) => {
+        let outcome = match (r.status.as_str(), r.signature, r.fault) {
+            ("pass", None, None) if r.skip.is_none() => Outcome::Pass,
+            // Records from before skips said why: not known to follow a failure.
+            ("skip", None, None) => Outcome::Skip(r.skip.unwrap_or(Skip::NotRun)),
+            ("fail", Some(sig), None) if r.skip.is_none() => Outcome::Fail(sig),
+            ("error", None, Some(fault)) if r.skip.is_none() => Outcome::Error(fault),
+            (status, sig, fault) => {
                 return Err(D::Error::custom(format!(
-                    "step `{}`: status `{status}` with signature {sig:?} is not a valid combination",
+                    "step `{}`: status `{status}` with signature {sig:?} and fault {fault:?} is not a valid combination",
                     r.name
                 )));
             }

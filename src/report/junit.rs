@@ -89,7 +89,18 @@ fn case(step: &Step, classname: &str, uuid: &str) -> TestCase {
                 .set_description(evidence_text(&step.evidence, uuid));
             status
         }
-        Outcome::Skip => {
+        Outcome::Error(fault) => {
+            let message = evidence_message(&step.evidence)
+                .map(|m| one_line(m, MESSAGE_MAX_CHARS))
+                .unwrap_or_else(|| format!("{}: harness fault {fault}", step.name));
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status
+                .set_type(fault.as_str())
+                .set_message(message)
+                .set_description(evidence_text(&step.evidence, uuid));
+            status
+        }
+        Outcome::Skip(_) => {
             let message = evidence_message(&step.evidence)
                 .map(|m| one_line(m, MESSAGE_MAX_CHARS))
                 .unwrap_or_else(|| "skipped".to_string());

@@ -4,8 +4,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-use crate::protocol::{Outcome, Signature, Step};
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord};
+use crate::protocol::{Outcome, Signature, Skip, Step};
+use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use crate::store::{NewRun, NewVersion, Store};
 
 const NASTY: &str = r#"<script>alert("x")</script> & 'quotes'"#;
@@ -36,6 +36,11 @@ fn run(task: &str, version: &str, minute: u32, steps: Vec<Step>, error: Option<&
             startup_duration: 1.5,
             success,
             duration_ms: 3000,
+            status: Some(if success {
+                RunStatus::Success
+            } else {
+                RunStatus::Failure
+            }),
         },
         steps,
         engine: EngineRecord {
@@ -43,6 +48,7 @@ fn run(task: &str, version: &str, minute: u32, steps: Vec<Step>, error: Option<&
             docker: "27.1".into(),
             api_version: "1.46".into(),
         },
+        partial: Vec::new(),
         error: error.map(str::to_string),
         execution_uuid: Uuid::new_v4(),
     }
@@ -75,7 +81,7 @@ fn failing() -> RunRecord {
             ),
             step(
                 "api_probe",
-                Outcome::Skip,
+                Outcome::Skip(Skip::AfterFailure),
                 json!({"reason": "deploy failed"}),
             ),
         ],
@@ -245,7 +251,7 @@ fn history(root: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<RunRecor
                     uuid: &record.execution_uuid.to_string(),
                     version_id: version.id,
                     started_at: &record.timestamp,
-                    success: record.metrics.success,
+                    status: record.status(),
                     duration_ms: record.metrics.duration_ms,
                     file: &file.to_string_lossy(),
                     json: &record.to_json(),

@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, Row};
 use serde::{Deserialize, Serialize};
 
+use crate::record::RunStatus;
+
 use super::StoreError;
 
 /// The `format` of every line; a reader refuses any other.
@@ -52,6 +54,9 @@ pub struct RunLine {
     pub uuid: String,
     pub started_at: String,
     pub success: bool,
+    /// Absent in exports made before runs had a status: then the run file's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<RunStatus>,
     pub duration_ms: u64,
     /// The run file's name in `runs/` (no directory).
     pub file: String,
@@ -111,7 +116,7 @@ pub enum TransferError {
 
 const SELECT: &str = "SELECT t.name, t.path, v.number, v.hash, pv.number, v.mutation, v.reason,
         v.config, v.created_at, r.uuid, r.started_at, r.success, r.duration_ms, r.file,
-        r.prev_hash, r.hash, r.json, pv.hash
+        r.prev_hash, r.hash, r.json, pv.hash, r.status
      FROM run r JOIN task t ON t.id = r.task_id JOIN version v ON v.id = r.version_id
      LEFT JOIN version pv ON pv.id = v.parent_id
      WHERE ?1 IS NULL OR t.name = ?1
@@ -178,6 +183,7 @@ fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
             uuid: r.get(9)?,
             started_at: r.get(10)?,
             success: r.get(11)?,
+            status: RunStatus::parse(&r.get::<_, String>(18)?),
             duration_ms: r.get::<_, i64>(12)?.max(0) as u64,
             file: file_name(&file).to_string(),
             prev_hash: r.get(14)?,

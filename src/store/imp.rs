@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 
 use super::schema::migrations;
 use crate::protocol::Step;
+use crate::record::RunStatus;
 
 /// The chain of every task starts from this hash.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -103,7 +104,7 @@ pub struct NewRun<'a> {
     pub uuid: &'a str,
     pub version_id: i64,
     pub started_at: &'a str,
-    pub success: bool,
+    pub status: RunStatus,
     pub duration_ms: u64,
     pub file: &'a str,
     /// The run file's bytes; hashed into the chain.
@@ -118,6 +119,10 @@ pub struct VersionTally {
     pub version: i64,
     pub successes: u64,
     pub failures: u64,
+    /// Runs that did not run the whole protocol: shown, never counted.
+    pub partial: u64,
+    /// Runs the harness could not judge (its own faults, interrupts): shown, never counted.
+    pub errors: u64,
     pub last_run: Option<String>,
     /// The version's failure signatures, most frequent first, with their counts.
     pub signatures: Vec<(String, u64)>,
@@ -274,7 +279,9 @@ impl Store {
             .conn
             .prepare_cached(
                 "SELECT v.id, t.name, v.number,
-                        COALESCE(SUM(r.success), 0), COALESCE(SUM(1 - r.success), 0), MAX(r.started_at)
+                        COALESCE(SUM(r.status = 'success'), 0), COALESCE(SUM(r.status = 'failure'), 0),
+                        COALESCE(SUM(r.status = 'partial'), 0),
+                        COALESCE(SUM(r.status IN ('error', 'interrupted')), 0), MAX(r.started_at)
                  FROM version v JOIN task t ON t.id = v.task_id
                  LEFT JOIN run r ON r.version_id = v.id AND (?2 IS NULL OR r.started_at >= ?2)
                  WHERE ?1 IS NULL OR t.name = ?1
@@ -290,7 +297,9 @@ impl Store {
                         version: r.get(2)?,
                         successes: r.get::<_, i64>(3)? as u64,
                         failures: r.get::<_, i64>(4)? as u64,
-                        last_run: r.get(5)?,
+                        partial: r.get::<_, i64>(5)? as u64,
+                        errors: r.get::<_, i64>(6)? as u64,
+                        last_run: r.get(7)?,
                         signatures: Vec::new(),
                     },
                 ))
@@ -351,7 +360,7 @@ impl Store {
     pub fn last_failed_run(&self, version_id: i64) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
-                "SELECT json FROM run WHERE version_id = ?1 AND success = 0 ORDER BY seq DESC LIMIT 1",
+                "SELECT json FROM run WHERE version_id = ?1 AND status = 'failure' ORDER BY seq DESC LIMIT 1",
                 [version_id],
                 |r| r.get(0),
             )
@@ -359,11 +368,12 @@ impl Store {
             .map_err(self.sql())
     }
 
-    /// Successes and failures of one version.
+    /// Successes and failures of one version: the runs that count.
     pub fn version_tally(&self, version_id: i64) -> Result<(u64, u64), StoreError> {
         self.conn
             .query_row(
-                "SELECT COALESCE(SUM(success), 0), COALESCE(SUM(1 - success), 0) FROM run WHERE version_id = ?1",
+                "SELECT COALESCE(SUM(status = 'success'), 0), COALESCE(SUM(status = 'failure'), 0)
+                 FROM run WHERE version_id = ?1",
                 [version_id],
                 |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64)),
             )
@@ -424,15 +434,15 @@ pub(super) fn insert_run_tx(
         .unwrap_or_else(|| GENESIS_HASH.to_string());
     let hash = chain_hash(&prev, run.json.as_bytes());
     tx.execute(
-        "INSERT INTO run (uuid, task_id, version_id, started_at, success, duration_ms, file, json, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-        params![run.uuid, task_id, run.version_id, run.started_at, run.success,
-            run.duration_ms as i64, run.file, run.json, prev, hash],
+        "INSERT INTO run (uuid, task_id, version_id, started_at, success, status, duration_ms, file, json, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![run.uuid, task_id, run.version_id, run.started_at, run.status == RunStatus::Success,
+            run.status.as_str(), run.duration_ms as i64, run.file, run.json, prev, hash],
     )?;
     let seq = tx.last_insert_rowid();
     let mut insert = tx.prepare_cached(
-        "INSERT INTO step (run_seq, idx, name, status, duration_ms, signature, evidence)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO step (run_seq, idx, name, status, duration_ms, signature, fault, evidence)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
     for (idx, step) in run.steps.iter().enumerate() {
         insert.execute(params![
@@ -442,6 +452,7 @@ pub(super) fn insert_run_tx(
             step.status(),
             step.duration_ms as i64,
             step.signature().map(|s| s.as_str()),
+            step.fault().map(|f| f.as_str()),
             step.evidence.to_string()
         ])?;
     }
@@ -483,7 +494,11 @@ mod tests {
                     uuid,
                     version_id: v,
                     started_at: "2026-11-23T00:00:00Z",
-                    success,
+                    status: if success {
+                        RunStatus::Success
+                    } else {
+                        RunStatus::Failure
+                    },
                     duration_ms: 5,
                     file: "f.json",
                     json: uuid,

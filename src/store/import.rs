@@ -16,6 +16,7 @@ use serde::Serialize;
 use super::export::{ExportLine, FORMAT, TransferError};
 use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
 use super::{NewRun, NewVersion, Store};
+use crate::record::RunStatus;
 use crate::record::{RunRecord, uuid8};
 
 /// One verified line of the stream.
@@ -111,6 +112,10 @@ fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
         run.success.to_string(),
         record.metrics.success.to_string(),
     );
+    let status = run.status.unwrap_or(record.status());
+    if !RunStatus::row_agrees(status, record.status()) {
+        differ("status", status.to_string(), record.status().to_string());
+    }
     differ(
         "duration_ms",
         run.duration_ms.to_string(),
@@ -302,7 +307,7 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
             uuid: &run.uuid,
             version_id,
             started_at: &run.started_at,
-            success: run.success,
+            status: run.status.unwrap_or(e.record.status()),
             duration_ms: run.duration_ms,
             file,
             json: &run.json,

@@ -63,6 +63,21 @@ pub(crate) fn migrations() -> Migrations<'static> {
         // The scoreboard's tally reads this index alone instead of every run row: with
         // 100 000 runs `harness scoreboard` takes ~25 ms for it instead of ~240 ms.
         M::up("CREATE INDEX run_tally ON run (version_id, success, started_at);"),
+        // A run's status: only `success` and `failure` count toward the ratio. Older rows
+        // said only success or not; a success that was not the whole protocol (fewer than
+        // the eleven steps of the time, or a skipped step) becomes `partial`, which
+        // `harness audit` then reports (its file still claims success).
+        M::up(
+            "ALTER TABLE run ADD COLUMN status TEXT NOT NULL DEFAULT 'failure';
+            UPDATE run SET status = 'success' WHERE success = 1;
+            UPDATE run SET status = 'interrupted' WHERE success = 0 AND EXISTS
+                (SELECT 1 FROM step s WHERE s.run_seq = run.seq AND s.signature = 'interrupted');
+            UPDATE run SET status = 'partial' WHERE success = 1 AND
+                (json_array_length(json, '$.steps') < 11 OR EXISTS
+                    (SELECT 1 FROM step s WHERE s.run_seq = run.seq AND s.status = 'skip'));
+            ALTER TABLE step ADD COLUMN fault TEXT;
+            CREATE INDEX run_status_tally ON run (version_id, status, started_at);",
+        ),
     ])
 }
 

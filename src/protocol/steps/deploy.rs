@@ -3,11 +3,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use super::{StepResult, fail, pass, skip};
+use super::{StepResult, fail, pass, skip_not_run};
 use crate::engine::ContainerInfo;
 use crate::protocol::Signature;
 use crate::protocol::instance;
-use crate::protocol::session::{DeployFailure, Session};
+use crate::protocol::session::Session;
 
 pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);
@@ -29,11 +29,8 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
             )
         }
         Err(f) => {
-            s.deploy_failure = Some(DeployFailure {
-                signature: f.signature,
-                evidence: f.evidence.clone(),
-            });
-            fail(f.signature, f.evidence)
+            s.deploy_failure = Some(f.clone());
+            f.into_step()
         }
     }
 }
@@ -69,13 +66,13 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
     // Taken out of the session, so they are released when this step returns, whatever
     // the outcome: nothing after it needs them.
     let Some(hold) = s.held_ports.take() else {
-        return skip(
+        return skip_not_run(
             "the default ports were not held (port_discovery was not planned before deploy)",
         );
     };
     let held = json!(hold.ports);
     if let Some(f) = &s.deploy_failure
-        && f.signature == Signature::PortConflict
+        && f.signature() == Some(Signature::PortConflict)
     {
         let summary = format!(
             "the stack wanted a default port the harness held: {}",
@@ -87,7 +84,7 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
         );
     }
     let Some(d) = &s.deployment else {
-        return skip("no deployment: deploy failed for a reason other than ports");
+        return super::nothing_to_check(s);
     };
     let assigned = [("api", d.api_port), ("websocket", d.websocket_port)];
     let mut problems = Vec::new();

@@ -12,7 +12,7 @@ mod shutdown;
 use serde_json::{Value, json};
 
 use super::session::{Deployment, Session};
-use super::{Outcome, Signature};
+use super::{Fault, Outcome, Signature, Skip};
 
 /// The steps of the protocol, in the order they run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,8 +36,18 @@ fn fail(sig: Signature, evidence: Value) -> StepResult {
     (Outcome::Fail(sig), evidence)
 }
 
-fn skip(reason: &str) -> StepResult {
-    (Outcome::Skip, json!({"reason": reason}))
+fn error(fault: Fault, evidence: Value) -> StepResult {
+    (Outcome::Error(fault), evidence)
+}
+
+/// Nothing left to check because an earlier step failed: the run stays whole.
+fn skip_after_failure(reason: &str) -> StepResult {
+    (Outcome::Skip(Skip::AfterFailure), json!({"reason": reason}))
+}
+
+/// The step could not run here or was not planned: the run is partial.
+fn skip_not_run(reason: &str) -> StepResult {
+    (Outcome::Skip(Skip::NotRun), json!({"reason": reason}))
 }
 
 fn pass(evidence: Value) -> StepResult {
@@ -91,7 +101,7 @@ impl StepKind {
         }
         // The rest work on the main instance; without one they have nothing to check.
         let Some(d) = s.deployment.clone() else {
-            return skip("no deployment to check: deploy did not pass");
+            return nothing_to_check(s);
         };
         match self {
             StepKind::ApiProbe => probe::api_probe(s, &d).await,
@@ -100,6 +110,16 @@ impl StepKind {
             StepKind::Restart => restart::restart(s, &d).await,
             _ => persistence::persistence(s, &d).await,
         }
+    }
+}
+
+/// No main instance to check: after a failure that is expected, else the step was not
+/// reached by the plan (deploy left out of a step selection).
+fn nothing_to_check(s: &Session<'_>) -> StepResult {
+    if s.failed_before {
+        skip_after_failure("no deployment to check: an earlier step failed")
+    } else {
+        skip_not_run("no deployment to check: deploy was not run")
     }
 }
 

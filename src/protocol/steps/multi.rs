@@ -6,7 +6,7 @@ use futures_util::future::join_all;
 use serde_json::{Value, json};
 
 use super::probe::api_and_ws;
-use super::{StepResult, fail, pass, skip};
+use super::{StepResult, pass};
 use crate::protocol::Signature;
 use crate::protocol::instance::{self, Failure};
 use crate::protocol::session::{Deployment, Session};
@@ -18,13 +18,10 @@ pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
     let teardown = join_all(projects.iter().map(|p| instance::teardown(s, p))).await;
     match result {
         Ok(evidence) => pass(json!({"instances": evidence, "teardown": teardown})),
-        Err(Some(f)) => fail(
-            f.signature,
-            json!({"failure": f.evidence, "teardown": teardown}),
-        ),
-        Err(None) => {
-            skip("the main instance is not deployed; the extra instances alone prove nothing")
-        }
+        Err(Some(f)) => f
+            .with_evidence(json!({"failure": f.evidence, "teardown": teardown}))
+            .into_step(),
+        Err(None) => super::nothing_to_check(s),
     }
 }
 
@@ -32,13 +29,18 @@ async fn check(
     s: &Session<'_>,
     ups: &[Result<instance::Up, Failure>],
 ) -> Result<Value, Option<Failure>> {
-    let mut all: Vec<&Deployment> = Vec::new();
-    for up in ups {
-        match up {
-            Ok(up) => all.push(&up.deployment),
-            Err(f) => return Err(Some(f.clone())),
-        }
+    // Instances racing for one name, port or network: whichever lost, the clash is the
+    // cause, not what another instance ran into next (the rule missing_key has too).
+    let failures: Vec<&Failure> = ups.iter().filter_map(|u| u.as_ref().err()).collect();
+    if let Some(f) = failures
+        .iter()
+        .find(|f| super::keys::is_clash(f))
+        .or(failures.first())
+    {
+        return Err(Some((*f).clone()));
     }
+    let all_extra = ups.iter().filter_map(|u| u.as_ref().ok());
+    let mut all: Vec<&Deployment> = all_extra.map(|up| &up.deployment).collect();
     let Some(main) = s.deployment.as_ref() else {
         return Err(None);
     };

@@ -2,12 +2,14 @@
 
 use std::time::Duration;
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::probe::redis_signature;
-use super::{StepResult, fail, pass};
+use super::{StepResult, error, fail, pass};
+use crate::protocol::instance::Failure;
+use crate::protocol::probes::{self, ProbeError};
 use crate::protocol::session::{Deployment, Session};
-use crate::protocol::{Signature, instance, probes};
+use crate::protocol::{Fault, Signature, classify, instance};
 
 pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
@@ -19,11 +21,9 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let key = format!("harness-{}", crate::record::uuid8(s.plan.run));
     let value = s.plan.run.to_string();
     if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
-        let signature = match probes::health(port, s.plan.probe_timeout()).await {
-            Ok(h) if !h.redis_connected() => redis_signature(&h),
-            _ => Signature::RedisUnavailable,
-        };
-        return fail(signature, json!({"write": e}));
+        return kv_failure(s, port, &e, json!({"write": e}))
+            .await
+            .into_step();
     }
     // Volumes Compose would not reuse after `down`: anonymous ones, orphaned by the new containers.
     let anonymous: Vec<String> = d
@@ -37,30 +37,33 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let down = match project.down(false, s.plan.stop_timeout).await {
         Ok(out) if out.success => json!({"duration_ms": out.duration_ms}),
         Ok(out) => {
-            return fail(
-                Signature::ComposeRejected,
-                json!({"down": s.redactor().text(&out.stderr)}),
-            );
+            let evidence = json!({"down": s.redactor().text(&out.stderr)});
+            if classify::engine_gone(&out.stderr) {
+                return error(Fault::EngineUnavailable, evidence);
+            }
+            return fail(classify::compose_failure(&out.stderr), evidence);
         }
-        Err(e) => {
-            return fail(
-                Signature::EngineUnavailable,
-                json!({"error": e.to_string()}),
-            );
-        }
+        Err(e) => return error(Fault::ComposeCli, json!({"error": e.to_string()})),
     };
     s.deployment = None;
     let up = match instance::deploy(s, &project).await {
         Ok(up) => up,
-        Err(f) => return fail(f.signature, json!({"down": down, "up_again": f.evidence})),
+        Err(f) => {
+            return f
+                .with_evidence(json!({"down": down, "up_again": f.evidence}))
+                .into_step();
+        }
     };
     let _ = s.docker.remove_volumes(&anonymous).await;
     let port = up.deployment.api_port;
     s.deployment = Some(up.deployment);
-    let read = match port {
-        Some(p) => kv(p, &key, None, s.plan.probe_timeout()).await,
-        None => Err("no API port after up".into()),
+    let Some(port) = port else {
+        return fail(
+            Signature::ApiProbe,
+            json!({"down": down, "error": "no API port published after up"}),
+        );
     };
+    let read = kv(port, &key, None, s.plan.probe_timeout()).await;
     let read_back = match &read {
         Ok(v) => json!(v),
         Err(e) => json!({"error": e}),
@@ -76,7 +79,30 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
             );
             fail(Signature::DataLost, evidence)
         }
-        Err(_) => fail(Signature::RedisUnavailable, evidence),
+        Err(e) => kv_failure(s, port, &e, evidence).await.into_step(),
+    }
+}
+
+/// Why a write or read through the service failed, from what the service says about
+/// Redis now: not connected → where it looks; connected → the service's answer is kept
+/// unclassified; no answer at all → the API probe's failure.
+async fn kv_failure(s: &Session<'_>, port: u16, e: &ProbeError, evidence: Value) -> Failure {
+    if let ProbeError::Harness(_) = e {
+        return Failure::fault(Fault::ProbeUnavailable, evidence);
+    }
+    match probes::health(port, s.plan.probe_timeout()).await {
+        Ok(h) if !h.redis_connected() => {
+            let mut evidence = evidence;
+            evidence["service_reports_redis"] =
+                json!({"connected": false, "target": h.redis_target(), "error": h.redis_error()});
+            Failure::new(redis_signature(&h), evidence)
+        }
+        Ok(_) => Failure::new(Signature::Unclassified, evidence),
+        Err(health) => Failure::probe(
+            Signature::ApiProbe,
+            &health,
+            json!({"kv": evidence, "health": health}),
+        ),
     }
 }
 
@@ -86,23 +112,21 @@ async fn kv(
     key: &str,
     value: Option<&str>,
     timeout: Duration,
-) -> Result<Option<String>, String> {
+) -> Result<Option<String>, ProbeError> {
     let url = format!("http://127.0.0.1:{port}/kv/{key}");
-    let client = reqwest::Client::builder()
-        .timeout(timeout)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let client = probes::http_client(timeout)?;
     let request = match value {
         Some(v) => client.put(&url).body(v.to_string()),
         None => client.get(&url),
     };
-    let response = request.send().await.map_err(|e| format!("{url}: {e}"))?;
+    let service = |e: String| ProbeError::Service(format!("{url}: {e}"));
+    let response = request.send().await.map_err(|e| service(e.to_string()))?;
     let status = response.status();
-    let body = response.text().await.map_err(|e| format!("{url}: {e}"))?;
+    let body = response.text().await.map_err(|e| service(e.to_string()))?;
     match status.as_u16() {
         200 if value.is_none() => Ok(Some(body)),
         200 | 204 => Ok(None),
         404 if value.is_none() => Ok(None),
-        code => Err(format!("{url}: {code} {body}")),
+        code => Err(service(format!("{code} {body}"))),
     }
 }

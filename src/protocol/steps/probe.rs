@@ -3,6 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{StepResult, fail, pass};
+use crate::protocol::Fault;
 use crate::protocol::instance::Failure;
 use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{Signature, classify, probes};
@@ -18,7 +19,7 @@ pub(super) async fn ws_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
 pub(super) fn into_step(result: Result<Value, Failure>) -> StepResult {
     match result {
         Ok(evidence) => pass(evidence),
-        Err(f) => fail(f.signature, f.evidence),
+        Err(f) => f.into_step(),
     }
 }
 
@@ -39,8 +40,9 @@ pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<Value, Failur
             json!({"port": port, "status": h.status,
             "body": h.body, "error": "expected 200 with a JSON `status`"}),
         )),
-        Err(e) => Err(Failure::new(
+        Err(e) => Err(Failure::probe(
             Signature::ApiProbe,
+            &e,
             json!({"port": port, "error": e}),
         )),
     }
@@ -82,7 +84,7 @@ pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
     };
     let health = match probes::health(port, s.plan.probe_timeout()).await {
         Ok(h) => h,
-        Err(e) => return fail(Signature::ApiProbe, json!({"error": e})),
+        Err(e) => return Failure::probe(Signature::ApiProbe, &e, json!({"error": e})).into_step(),
     };
     let reported = json!({"connected": health.redis_connected(),
         "target": health.redis_target(), "error": health.redis_error()});
@@ -107,8 +109,8 @@ pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
             json!({"service_reports": reported,
             "exec": {"container": redis.name, "exit_code": code, "output": out.trim()}}),
         ),
-        Err(e) => fail(
-            Signature::RedisUnavailable,
+        Err(e) => exec_failed(
+            &e,
             json!({"service_reports": reported, "error": e.to_string()}),
         ),
     }
@@ -120,5 +122,26 @@ pub(crate) fn redis_signature(health: &probes::Health) -> Signature {
         Signature::RedisLocalhost
     } else {
         Signature::RedisUnavailable
+    }
+}
+
+/// An exec the engine could not carry out: an unreachable engine is the harness's fault;
+/// a container that is not running or has no such program is the stack's; anything else
+/// is not guessed at.
+pub(super) fn exec_failed(e: &crate::engine::EngineError, evidence: Value) -> StepResult {
+    let text = e.to_string();
+    if e.is_unreachable() {
+        super::error(Fault::of_engine(e), evidence)
+    } else if [
+        "is not running",
+        "executable file not found",
+        "no such file",
+    ]
+    .iter()
+    .any(|m| text.contains(m))
+    {
+        fail(Signature::RedisUnavailable, evidence)
+    } else {
+        fail(Signature::Unclassified, evidence)
     }
 }

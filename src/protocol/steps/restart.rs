@@ -10,8 +10,9 @@ use std::time::Duration;
 use serde_json::json;
 
 use super::probe::api_and_ws;
-use super::{StepResult, fail, pass, skip};
+use super::{StepResult, error, fail, pass, skip_not_run};
 use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
+use crate::protocol::Fault;
 use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{Signature, instance};
 
@@ -23,16 +24,15 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
         );
     };
     if !engine_is_local() {
-        return skip(
+        return skip_not_run(
             "the engine is remote (DOCKER_HOST): its processes cannot be signalled from here",
         );
     }
     let mut events = s.docker.subscribe(&d.project);
     if let Err(e) = kill(app.pid) {
-        return fail(
-            Signature::EngineUnavailable,
-            json!({"error": e, "pid": app.pid}),
-        );
+        // The harness could not signal the process (permissions, a PID namespace it cannot
+        // see): nothing was learned about the restart policy.
+        return error(Fault::ProbeUnavailable, json!({"error": e, "pid": app.pid}));
     }
     let killed = json!({"container": app.name, "pid": app.pid, "signal": "SIGKILL",
         "restart_count_before": app.restart_count, "policy": app.restart_policy});
@@ -70,27 +70,38 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
                 "containers": instance::summary(&containers)}),
             );
         }
+        Err(WaitFailure::Engine(e)) => {
+            return error(
+                Fault::of_engine(&e),
+                json!({"killed": killed, "error": e.to_string()}),
+            );
+        }
         Err(other) => {
             return fail(
-                Signature::Unhealthy,
+                crate::protocol::classify::wait_failure(&other, ""),
                 json!({"killed": killed, "failure": other}),
             );
         }
     };
-    let containers = s
-        .docker
-        .project_containers(&d.project)
-        .await
-        .unwrap_or_default();
+    let containers = match s.docker.project_containers(&d.project).await {
+        Ok(c) => c,
+        Err(e) => {
+            return error(
+                Fault::of_engine(&e),
+                json!({"killed": killed, "error": e.to_string()}),
+            );
+        }
+    };
     let restarted = Deployment::new(&d.project, containers, d.startup_ms, s.plan);
     let probes = api_and_ws(s, &restarted).await;
     super::replace_deployment(s, restarted);
     match probes {
         Ok(p) => pass(json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probes": p})),
-        Err(f) => fail(
-            f.signature,
-            json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probe": f.evidence}),
-        ),
+        Err(f) => f
+            .with_evidence(
+                json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probe": f.evidence}),
+            )
+            .into_step(),
     }
 }
 

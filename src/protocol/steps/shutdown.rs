@@ -6,22 +6,26 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::{StepResult, fail, pass};
+use super::{StepResult, error, fail, pass};
 use crate::engine::{ContainerInfo, Events, LABEL_RUN};
 use crate::protocol::session::{Session, tail};
-use crate::protocol::{Signature, instance};
+use crate::protocol::{Fault, Signature, classify, instance};
 
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;
 
 pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);
-    let before = s
-        .docker
-        .project_containers(&project.name)
-        .await
-        .unwrap_or_default();
-    let logs = instance::capture_logs(s, &before).await;
+    // An engine that cannot list the project's containers proves nothing about them: an
+    // empty list here must not let the step pass.
+    let before = match s.docker.project_containers(&project.name).await {
+        Ok(before) => before,
+        Err(e) => return error(Fault::of_engine(&e), json!({"error": e.to_string()})),
+    };
+    let logs = match instance::capture_logs(s, &before).await {
+        Ok(logs) => logs,
+        Err(f) => return f.into_step(),
+    };
     let running: Vec<ContainerInfo> = before
         .iter()
         .filter(|c| c.state == "running")
@@ -33,10 +37,16 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     let mut events = s.docker.subscribe(&project.name);
     let started = Instant::now();
     let down = match project.down(true, s.plan.stop_timeout).await {
+        Ok(down) if !down.success && classify::engine_gone(&down.stderr) => {
+            return error(
+                Fault::EngineUnavailable,
+                json!({"logs": logs, "down": tail(&s.redactor().text(&down.stderr), 20)}),
+            );
+        }
         Ok(down) => down,
         Err(e) => {
-            return fail(
-                Signature::EngineUnavailable,
+            return error(
+                Fault::ComposeCli,
                 json!({"logs": logs, "error": e.to_string()}),
             );
         }
@@ -62,8 +72,8 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     let (by_project, by_run, volumes) = match leftovers {
         (Ok(p), Ok(r), Ok(v)) => (p, r, v),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => {
-            return fail(
-                Signature::EngineUnavailable,
+            return error(
+                Fault::of_engine(&e),
                 evidence(json!({"error": e.to_string()})),
             );
         }
