@@ -216,14 +216,23 @@ fn a_missing_image_names_the_command_that_builds_it() {
     // `iterate` (issue 15), never a refusal that records nothing.
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    for needed in ["absent.yml", "services.app.image", "harness images", "image_missing"] {
+    for needed in [
+        "absent.yml",
+        "services.app.image",
+        "harness images",
+        "image_missing",
+    ] {
         assert!(stdout.contains(needed), "names {needed}: {stdout}");
     }
     let uuid = common::uuid_of(&stdout.lines().map(String::from).collect::<Vec<_>>());
     let record = ws.run_record(&uuid).expect("the run is recorded");
     assert_eq!(record["metrics"]["status"], "failure");
     assert_eq!(record["steps"][1]["signature"], "image_missing");
-    assert_ne!(std::fs::read(ws.task()).expect("read"), prompt, "history row added");
+    assert_ne!(
+        std::fs::read(ws.task()).expect("read"),
+        prompt,
+        "history row added"
+    );
     assert!(ws.leftovers().is_empty());
 }
 

@@ -204,7 +204,13 @@ async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
     }
     let named: Vec<String> = missing
         .iter()
-        .map(|m| format!("services.{}.image `{}`", m["service"].as_str().unwrap_or("?"), m["image"].as_str().unwrap_or("?")))
+        .map(|m| {
+            format!(
+                "services.{}.image `{}`",
+                m["service"].as_str().unwrap_or("?"),
+                m["image"].as_str().unwrap_or("?")
+            )
+        })
         .collect();
     let summary = format!(
         "{}: {} not on this engine, and no registry is reachable to pull it — build the stack's images with `harness images`",
