@@ -466,7 +466,10 @@ fn interrupt_after(command: &[&str], step: &str, signal: nix::sys::signal::Signa
         .as_array()
         .and_then(|s| s.last())
         .expect("steps");
-    assert_eq!(last["signature"], "interrupted", "{run:#}");
+    // An interrupt is no one's verdict on the config: a fault, and a run never counted.
+    assert_eq!(last["status"], "error", "{run:#}");
+    assert_eq!(last["fault"], "interrupted", "{run:#}");
+    assert_eq!(run["metrics"]["status"], "interrupted");
     assert_eq!(run["metrics"]["success"], false);
 }
 

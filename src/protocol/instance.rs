@@ -85,6 +85,23 @@ impl Failure {
     }
 }
 
+/// Instances that raced for one name, port or network: whichever lost, the clash is the
+/// cause, not what another instance ran into next. Else the first failure, in order.
+pub(crate) fn cause<'a>(failures: &[&'a Failure]) -> Option<&'a Failure> {
+    failures
+        .iter()
+        .find(|f| is_clash(f))
+        .or(failures.first())
+        .copied()
+}
+
+pub(crate) fn is_clash(f: &Failure) -> bool {
+    matches!(
+        f.blame,
+        Blame::Config(Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict)
+    )
+}
+
 /// A deployed instance and what `up` and the wait showed.
 pub(crate) struct Up {
     pub deployment: Deployment,
@@ -276,4 +293,21 @@ pub(crate) async fn capture_logs(
         ));
     }
     Ok(Value::Array(files))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clash_between_instances_is_the_cause_whichever_lost() {
+        let unhealthy = Failure::new(Signature::Unhealthy, json!({"i": 0}));
+        let clash = Failure::new(Signature::NameConflict, json!({"i": 1}));
+        let fault = Failure::fault(Fault::EngineApi, json!({"i": 2}));
+        let got = cause(&[&unhealthy, &clash]).map(|f| f.evidence["i"].clone());
+        assert_eq!(got, Some(json!(1)));
+        let got = cause(&[&fault, &unhealthy]).map(|f| f.evidence["i"].clone());
+        assert_eq!(got, Some(json!(2)), "else the first, in order");
+        assert!(cause(&[]).is_none());
+    }
 }

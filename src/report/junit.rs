@@ -76,36 +76,35 @@ fn suite(run: &RunRecord) -> TestSuite {
 }
 
 fn case(step: &Step, classname: &str, uuid: &str) -> TestCase {
+    let message = |otherwise: String| {
+        evidence_message(&step.evidence)
+            .map(|m| one_line(m, MESSAGE_MAX_CHARS))
+            .unwrap_or(otherwise)
+    };
+    // A failure is the config's; an error (JUnit's own word for it) the harness's.
+    let non_success = |kind, kind_name: &str, otherwise: String| {
+        let mut status = TestCaseStatus::non_success(kind);
+        status
+            .set_type(kind_name)
+            .set_message(message(otherwise))
+            .set_description(evidence_text(&step.evidence, uuid));
+        status
+    };
     let status = match step.outcome {
         Outcome::Pass => TestCaseStatus::success(),
-        Outcome::Fail(signature) => {
-            let message = evidence_message(&step.evidence)
-                .map(|m| one_line(m, MESSAGE_MAX_CHARS))
-                .unwrap_or_else(|| format!("{} failed: {signature}", step.name));
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            status
-                .set_type(signature.as_str())
-                .set_message(message)
-                .set_description(evidence_text(&step.evidence, uuid));
-            status
-        }
-        Outcome::Error(fault) => {
-            let message = evidence_message(&step.evidence)
-                .map(|m| one_line(m, MESSAGE_MAX_CHARS))
-                .unwrap_or_else(|| format!("{}: harness fault {fault}", step.name));
-            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
-            status
-                .set_type(fault.as_str())
-                .set_message(message)
-                .set_description(evidence_text(&step.evidence, uuid));
-            status
-        }
+        Outcome::Fail(signature) => non_success(
+            NonSuccessKind::Failure,
+            signature.as_str(),
+            format!("{} failed: {signature}", step.name),
+        ),
+        Outcome::Error(fault) => non_success(
+            NonSuccessKind::Error,
+            fault.as_str(),
+            format!("{}: harness fault {fault}", step.name),
+        ),
         Outcome::Skip(_) => {
-            let message = evidence_message(&step.evidence)
-                .map(|m| one_line(m, MESSAGE_MAX_CHARS))
-                .unwrap_or_else(|| "skipped".to_string());
             let mut status = TestCaseStatus::skipped();
-            status.set_message(message);
+            status.set_message(message("skipped".to_string()));
             status
         }
     };

@@ -28,24 +28,14 @@ pub(super) async fn missing_key(s: &Session<'_>) -> StepResult {
         Err(f) => json!({"signature": f.signature(), "evidence": f.evidence}),
     };
     let evidence = json!({"key_unset": side(&a), "dummy_key_set": side(&b), "teardown": [ta, tb]});
-    match (a, b) {
-        (Ok(_), Ok(_)) => pass(evidence),
-        // Both failed: a clash between the two instances is the cause whichever lost the
-        // race, so the step names it, not what the winner ran into next.
-        (Err(fa), Err(fb)) if is_clash(&fb) && !is_clash(&fa) => {
-            fb.with_evidence(evidence).into_step()
-        }
-        (Err(f), _) | (_, Err(f)) => f.with_evidence(evidence).into_step(),
+    let failures: Vec<&Failure> = [&a, &b]
+        .into_iter()
+        .filter_map(|r| r.as_ref().err())
+        .collect();
+    match instance::cause(&failures) {
+        None => pass(evidence),
+        Some(f) => f.with_evidence(evidence).into_step(),
     }
-}
-
-pub(super) fn is_clash(f: &Failure) -> bool {
-    matches!(
-        f.blame,
-        Blame::Config(
-            Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict
-        )
-    )
 }
 
 /// The key's absence is named as the cause only on evidence: the failing instance's own
@@ -66,7 +56,7 @@ fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
             | Signature::Unclassified
             | Signature::ApiProbe
     );
-    if !unexplained {
+    if !unexplained || instance::is_clash(&f) {
         return f;
     }
     let text = f.evidence.to_string();

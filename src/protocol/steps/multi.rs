@@ -32,12 +32,8 @@ async fn check(
     // Instances racing for one name, port or network: whichever lost, the clash is the
     // cause, not what another instance ran into next (the rule missing_key has too).
     let failures: Vec<&Failure> = ups.iter().filter_map(|u| u.as_ref().err()).collect();
-    if let Some(f) = failures
-        .iter()
-        .find(|f| super::keys::is_clash(f))
-        .or(failures.first())
-    {
-        return Err(Some((*f).clone()));
+    if let Some(f) = instance::cause(&failures) {
+        return Err(Some(f.clone()));
     }
     let all_extra = ups.iter().filter_map(|u| u.as_ref().ok());
     let mut all: Vec<&Deployment> = all_extra.map(|up| &up.deployment).collect();
