@@ -1,6 +1,7 @@
 //! Compose files: loading, and the content address of a candidate config.
 
 pub mod conventions;
+pub mod credentials;
 mod file;
 mod hash;
 pub mod interp;

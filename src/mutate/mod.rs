@@ -9,6 +9,7 @@
 
 mod apply;
 mod catalog;
+mod credentials;
 mod edit;
 mod env;
 mod health;
