@@ -6,6 +6,7 @@ mod file;
 mod hash;
 pub mod interp;
 pub mod read;
+pub mod secrets;
 
 pub use file::{ComposeError, ComposeFile};
 pub use hash::config_hash;

@@ -123,8 +123,9 @@ pub(crate) const LITERAL_SECRET: RuleInfo = RuleInfo {
     id: "literal-secret",
     level: Level::Error,
     mutation: None,
-    description: "a secret-looking environment variable (*_KEY, *_TOKEN, *_SECRET, \
-                  *PASSWORD*) or a connection string with a password holds a literal value",
+    description: "a secret-looking environment variable (*_KEY, *APIKEY, *_TOKEN, *_SECRET, \
+                  *_PASS, *_CREDENTIALS, *PASSWORD*, *PASSWD*) or a connection string with a \
+                  password holds a literal value",
     anchor: "KICS, compose-lint",
     default_on: true,
 };
