@@ -146,3 +146,58 @@ fn a_planted_secret_in_a_config_lands_in_no_record() {
     assert!(checked > 3, "{written:#?}");
     assert!(ws.leftovers().is_empty());
 }
+
+/// The graduated file is the recorded config: an environment secret's value written
+/// into the config becomes a reference to its variable, so the promoted file still
+/// deploys (where the variable is set) and holds no secret. A literal secret under a
+/// secret-looking name cannot graduate at all: `literal-secret` fails the lint step.
+#[test]
+fn a_graduated_config_refers_to_an_environment_secret_by_name() {
+    if !engine_available("a_graduated_config_refers_to_an_environment_secret_by_name") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("it_redact_grad");
+    let reference =
+        std::fs::read_to_string(Path::new(common::REPO).join("docker/docker-compose.yml"))
+            .expect("reference stack");
+    let with_label = reference.replacen(
+        "    image: harness/executor:local\n",
+        &format!("    image: harness/executor:local\n    labels:\n      note: \"{ENV_TOKEN}\"\n"),
+        1,
+    );
+    assert_ne!(with_label, reference);
+    let prompt = Prompt::load(&ws.task()).expect("task loads");
+    std::fs::write(
+        ws.task(),
+        prompt.replace_config(&with_label).expect("replace"),
+    )
+    .expect("write task");
+    let graduated = ws.dir.path().join("graduated.yml");
+    let out = ws
+        .harness()
+        .env("FOO_TOKEN", ENV_TOKEN)
+        .args(["iterate", "--apply", "--until-graduated", "--graduate-to"])
+        .arg(&graduated)
+        .arg("--task")
+        .arg(ws.task())
+        .output()
+        .expect("spawn harness");
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let promoted = std::fs::read_to_string(&graduated).expect("graduated file");
+    assert!(promoted.contains("note: \"${FOO_TOKEN}\""), "{promoted}");
+    assert!(!promoted.contains(ENV_TOKEN), "{promoted}");
+    assert!(!said.contains(ENV_TOKEN), "{said}");
+    let mut written = Vec::new();
+    files(ws.dir.path(), &mut written, 0);
+    let leaks: Vec<&PathBuf> = written
+        .iter()
+        .filter(|p| **p != ws.task())
+        .filter(|p| {
+            String::from_utf8_lossy(&std::fs::read(p).unwrap_or_default()).contains(ENV_TOKEN)
+        })
+        .collect();
+    assert!(leaks.is_empty(), "{leaks:#?}");
+    assert!(ws.leftovers().is_empty());
+}
