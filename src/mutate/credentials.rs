@@ -59,14 +59,17 @@ pub(crate) fn drop_credential_mount(file: &ComposeFile, _: &ImageFacts) -> Optio
 
 /// What mounting `source` hands over, for the reason; `None` when it is no credential.
 fn exposes(source: &str) -> Option<String> {
+    let source = source.trim();
     if is_docker_socket(source) {
         return Some(format!(
-            "the Docker socket {} (control of the engine)",
-            source.trim()
+            "the Docker socket `{source}` (control of the engine)"
         ));
     }
-    let stores = exposed_stores(source);
-    (!stores.is_empty()).then(|| format!("{} — {}", source.trim(), describe(&stores)))
+    match exposed_stores(source).as_slice() {
+        [] => None,
+        [one] => Some(format!("`{source}` ({})", one.holds)),
+        many => Some(format!("`{source}`, which holds {}", describe(many))),
+    }
 }
 
 #[cfg(test)]
@@ -83,9 +86,8 @@ mod tests {
         );
         assert_eq!(changed_lines(text, &m.yaml), 1);
         assert!(
-            m.reason.contains(
-                "~/.claude — ~/.claude (Claude login tokens) from `app` (services.app.volumes[1])"
-            ),
+            m.reason
+                .contains("`~/.claude` (Claude login tokens) from `app` (services.app.volumes[1])"),
             "{}",
             m.reason
         );
