@@ -133,10 +133,16 @@ fn the_seed_config_graduates_with_no_human_edit() {
         mutations.iter().any(|m| m == "image-healthcheck"),
         "{mutations:?}"
     );
+    // The seed mounts the host's Claude login; the graduated config must not.
+    assert!(
+        mutations.iter().any(|m| m == "drop-credential-mount"),
+        "{mutations:?}"
+    );
 
     // The graduated config is the task's final candidate, and it lints clean of errors.
     let text = std::fs::read_to_string(&graduated).expect("graduated file");
     assert!(text.starts_with("# Graduated: "), "{text}");
+    assert!(!text.contains(".claude"), "{text}");
     assert!(text.ends_with(prompt.config_yaml()), "{text}");
     let file =
         harness::compose::ComposeFile::parse("graduated", prompt.config_yaml(), 1).expect("parse");

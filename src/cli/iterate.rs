@@ -11,9 +11,10 @@ use super::exit;
 use super::output::Reporter;
 use super::run::{Session, announce, execute, resolve_version};
 use super::scoreboard;
-use crate::compose::{ComposeFile, config_hash};
+use crate::compose::ComposeFile;
 use crate::propose::{self, Outcome};
 use crate::record::{self, RunRecord, RunStatus};
+use crate::redact::Redactor;
 use crate::score;
 use crate::store::{NewVersion, VersionRow};
 use crate::task::Prompt;
@@ -165,13 +166,31 @@ fn prompt_task_id(ctx: &Session, path: &Path, prompt: &Prompt) -> anyhow::Result
     Ok(ctx.store.task_id(prompt.name(), &path.to_string_lossy())?)
 }
 
+/// The next version from a failed run, with every text that will be shown or recorded
+/// (reasons, Compose's stderr, the diff) redacted; the proposed file itself is the real
+/// config, which the task gets.
 async fn proposal(cli: &Cli, ctx: &Session, current: &ComposeFile, failed: &RunRecord) -> Outcome {
     let facts = propose::image_facts(&ctx.docker, current, Some(failed)).await;
     let scratch = cli
         .runs_dir
         .join(crate::record::uuid8(failed.execution_uuid))
         .join("proposals");
-    propose::propose(current, failed, &facts, &ctx.compose, &scratch).await
+    let redactor = Redactor::from_env().with_config(current);
+    let mut outcome =
+        propose::propose(current, failed, &facts, &ctx.compose, &scratch, &redactor).await;
+    for attempt in &mut outcome.attempts {
+        attempt.reason = redactor.text(&attempt.reason);
+    }
+    if let Some(p) = &mut outcome.proposal {
+        p.mutation.reason = redactor.text(&p.mutation.reason);
+        p.diff = crate::mutate::diff(
+            &redactor.config(current).text,
+            &redactor.config(&p.file).text,
+            "current",
+            "proposed",
+        );
+    }
+    outcome
 }
 
 fn show(reporter: &Reporter, version: &VersionRow, outcome: &Outcome) {
@@ -208,20 +227,23 @@ fn apply(
     let prompt = Prompt::load(&args.run.task)?;
     let task_id = prompt_task_id(ctx, &args.run.task, &prompt)?;
     let (_, parent) = resolve_version(&mut ctx.store, task_id, &prompt, None)?;
-    let reason = format!(
+    let redactor = Redactor::from_env().with_config(&next.file);
+    let reason = redactor.text(&format!(
         "{}: {} (answers {})",
         next.mutation.id, next.mutation.reason, next.answers
-    );
+    ));
+    let recorded = redactor.config(&next.file);
     let version = ctx.store.version(
         task_id,
         &NewVersion {
-            hash: &config_hash(&next.file),
-            config: &next.file.text,
+            hash: &recorded.hash,
+            config: &recorded.text,
             parent: Some(parent.id),
             mutation: next.mutation.id,
             reason: &reason,
         },
     )?;
+    // The task keeps the author's config as it deploys; only records are redacted.
     let text = prompt.replace_config(&next.file.text)?;
     Prompt::save(prompt.path(), &text)?;
     reporter.line(&format!(
@@ -247,7 +269,8 @@ fn promote(args: &IterateArgs, ctx: &mut Session, reporter: &Reporter) -> anyhow
         prompt.name(),
         chrono::Utc::now().format("%Y-%m-%d")
     );
-    std::fs::write(&args.graduate_to, header + &file.text).with_context(|| {
+    let recorded = Redactor::from_env().config(&file);
+    std::fs::write(&args.graduate_to, header + &recorded.text).with_context(|| {
         format!(
             "cannot write the graduated config to `{}`",
             args.graduate_to.display()
@@ -280,7 +303,8 @@ pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
     if cli.json {
         let p = outcome.proposal.as_ref().map(|p| {
             json!({"mutation": p.mutation.id, "reason": p.mutation.reason,
-            "answers": p.answers, "diff": p.diff, "yaml": p.file.text})
+            "answers": p.answers, "diff": p.diff,
+            "yaml": Redactor::from_env().config(&p.file).text})
         });
         println!(
             "{}",

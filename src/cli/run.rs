@@ -11,7 +11,7 @@ use super::args::{Cli, RunArgs};
 use super::exit;
 use super::output::{Reporter, format_ms};
 use super::signals::Interrupt;
-use crate::compose::{ComposeFile, config_hash};
+use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
 use crate::reaper::{self, Guard};
@@ -261,11 +261,14 @@ pub(super) fn resolve_version(
         .first()
         .map(|r| r.change.clone())
         .unwrap_or_else(|| "the task's candidate config".into());
+    // Versions are recorded, and addressed, as the redactor writes them.
+    let redactor = Redactor::from_env();
+    let recorded = redactor.config(&own);
     let own_version = store.version(
         task_id,
         &NewVersion {
-            hash: &config_hash(&own),
-            config: &own.text,
+            hash: &recorded.hash,
+            config: &recorded.text,
             parent: None,
             mutation: "seed",
             reason: &seed_reason,
@@ -281,11 +284,12 @@ pub(super) fn resolve_version(
         )
     })?;
     let file = ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+    let recorded = redactor.config(&file);
     let version = store.version(
         task_id,
         &NewVersion {
-            hash: &config_hash(&file),
-            config: &file.text,
+            hash: &recorded.hash,
+            config: &recorded.text,
             parent: Some(own_version.id),
             mutation: "external",
             reason: &format!("config from {}", path.display()),

@@ -112,7 +112,7 @@ pub(crate) const NO_RESTART_POLICY: RuleInfo = RuleInfo {
 pub(crate) const DOCKER_SOCKET: RuleInfo = RuleInfo {
     id: "docker-socket-mounted",
     level: Level::Error,
-    mutation: None,
+    mutation: Some("drop-credential-mount"),
     description: "the Docker socket is mounted into a container, which gives it control of \
                   the engine (root on the host)",
     anchor: "KICS, compose-lint",
@@ -123,8 +123,9 @@ pub(crate) const LITERAL_SECRET: RuleInfo = RuleInfo {
     id: "literal-secret",
     level: Level::Error,
     mutation: None,
-    description: "a secret-looking environment variable (*_KEY, *_TOKEN, *_SECRET, \
-                  *PASSWORD*) or a connection string with a password holds a literal value",
+    description: "a secret-looking environment variable (*_KEY, *APIKEY, *_TOKEN, *_SECRET, \
+                  *_PASS, *_CREDENTIALS, *PASSWORD*, *PASSWD*) or a connection string with a \
+                  password holds a literal value",
     anchor: "KICS, compose-lint",
     default_on: true,
 };
@@ -231,10 +232,13 @@ pub(crate) const UNQUOTED_PORT: RuleInfo = RuleInfo {
 
 pub(crate) const SENSITIVE_MOUNT: RuleInfo = RuleInfo {
     id: "sensitive-host-mount",
-    level: Level::Warn,
-    mutation: None,
-    description: "a sensitive host path (/, /etc, /proc, /sys, /dev, /boot, /root, \
-                  /var/lib/docker, ~/.ssh, …) is bind-mounted into a container",
+    level: Level::Error,
+    mutation: Some("drop-credential-mount"),
+    description: "a host credential store (~/.ssh, ~/.aws, ~/.kube, ~/.docker, ~/.claude, \
+                  ~/.config/gcloud, ~/.azure, ~/.netrc, ~/.gnupg, ~/.git-credentials, or the \
+                  home directory holding them) is bind-mounted into a container (error, \
+                  fixed by removing the mount); any other sensitive host path (/, /etc, \
+                  /proc, /sys, /dev, /boot, /root, /var/lib/docker, …) is a warning",
     anchor: "KICS, compose-lint",
     default_on: true,
 };
@@ -355,6 +359,7 @@ static RULES: [RuleInfo; 35] = [
     LOOPBACK_SERVICE_URL,
     LITERAL_SECRET,
     DOCKER_SOCKET,
+    SENSITIVE_MOUNT,
     PRIVILEGED,
     CAP_ADD,
     DUPLICATE_CONTAINER_NAME,
@@ -369,7 +374,6 @@ static RULES: [RuleInfo; 35] = [
     BUILD_AND_IMAGE,
     CONTAINER_NAME_FORMAT,
     UNQUOTED_PORT,
-    SENSITIVE_MOUNT,
     HOST_NAMESPACE,
     UNUSED_VOLUME,
     UNUSED_NETWORK,

@@ -13,6 +13,7 @@ use super::interp::{self, Op};
 use super::run::Ctx;
 use super::yaml::{self, EnvEntry, key_string, untag};
 use crate::compose::conventions::{loopback, not_service_to_service};
+use crate::compose::secrets::{not_a_secret, secret_setting, urls};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     if let Some(top) = ctx.doc.as_mapping() {
@@ -101,38 +102,12 @@ fn references(s: &str, path: &Path, extension: bool, known: &BTreeSet<String>, s
     }
 }
 
-fn secret_key(key: &str) -> bool {
-    let k = key.to_ascii_uppercase();
-    if k.ends_with("_FILE") || k.ends_with("_PATH") || k.contains("PUBLIC") {
-        return false;
-    }
-    k.contains("PASSWORD")
-        || k.contains("PASSWD")
-        || k.ends_with("_PASS")
-        || k.ends_with("_KEY")
-        || k.ends_with("APIKEY")
-        || k.ends_with("_TOKEN")
-        || k.ends_with("_SECRET")
-        || k == "SECRET"
-        || k == "TOKEN"
-}
-
-/// Values under a secret-looking key that are settings or references, not secrets:
-/// switches like `MYSQL_ALLOW_EMPTY_PASSWORD=yes` and paths to a key or secret file.
-fn not_a_secret(value: &str) -> bool {
-    let v = value.trim();
-    let switch = ["true", "false", "yes", "no", "on", "off", "0", "1"]
-        .iter()
-        .any(|s| v.eq_ignore_ascii_case(s));
-    v.is_empty() || switch || v.starts_with('/') || v.starts_with("./") || v.starts_with("~/")
-}
-
 fn literal_secret(entry: &EnvEntry, sink: &mut Sink) {
     let Some(raw) = entry.value.as_deref() else {
         return;
     };
     let key = &entry.key;
-    if secret_key(key) {
+    if secret_setting(key) {
         let parsed = interp::parse(raw);
         let message = if !parsed.has_refs() {
             (!not_a_secret(raw)).then(|| {
@@ -156,7 +131,7 @@ fn literal_secret(entry: &EnvEntry, sink: &mut Sink) {
             return;
         }
     }
-    if urls(raw).iter().any(|u| literal_password(u)) {
+    if urls(raw).iter().any(|u| u.literal_password().is_some()) {
         sink.add(
             &LITERAL_SECRET,
             &entry.path,
@@ -167,66 +142,6 @@ fn literal_secret(entry: &EnvEntry, sink: &mut Sink) {
             ),
         );
     }
-}
-
-/// The authority (`user:pass@host:port`) of every `scheme://` URL in a value.
-fn urls(value: &str) -> Vec<Url<'_>> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = value[from..].find("://").map(|i| i + from) {
-        let scheme_start = value[..at]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
-            .last()
-            .map(|(i, _)| i)
-            .unwrap_or(at);
-        let scheme = &value[scheme_start..at];
-        let rest = &value[at + 3..];
-        let end = rest
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#' | ',' | ';' | '"' | '\'') || c.is_whitespace()
-            })
-            .unwrap_or(rest.len());
-        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            out.push(Url {
-                scheme,
-                authority: &rest[..end],
-            });
-        }
-        from = at + 3;
-    }
-    out
-}
-
-struct Url<'a> {
-    scheme: &'a str,
-    authority: &'a str,
-}
-
-impl Url<'_> {
-    fn userinfo(&self) -> Option<&str> {
-        self.authority.rsplit_once('@').map(|(u, _)| u)
-    }
-
-    fn host(&self) -> &str {
-        let hostport = self
-            .authority
-            .rsplit_once('@')
-            .map(|(_, h)| h)
-            .unwrap_or(self.authority);
-        if let Some(v6) = hostport.strip_prefix('[') {
-            return v6.split(']').next().unwrap_or(v6);
-        }
-        hostport.split(':').next().unwrap_or(hostport)
-    }
-}
-
-fn literal_password(u: &Url<'_>) -> bool {
-    let Some((_, password)) = u.userinfo().and_then(|ui| ui.split_once(':')) else {
-        return false;
-    };
-    !password.is_empty() && !password.contains('$')
 }
 
 fn loopback_url(entry: &EnvEntry, sink: &mut Sink) {
@@ -349,6 +264,22 @@ mod tests {
                 assert!(!f.message.contains(v), "{}", f.message);
             }
         }
+    }
+
+    #[test]
+    fn the_redactors_secret_names_are_literal_secrets_too() {
+        let f = lint_yaml(&svc(
+            "    environment:\n      STRIPE_APIKEY: sk_live_1\n      SMTP_PASS: mailpw\n      GCP_CREDENTIALS: eyJ0eXAi\n      SSH_PRIVATE_KEY: AAAAB3\n      TOKENIZER: bpe\n",
+        ));
+        assert_eq!(
+            rule_paths(&f, SECRET),
+            vec![
+                "services.app.environment.GCP_CREDENTIALS",
+                "services.app.environment.SMTP_PASS",
+                "services.app.environment.SSH_PRIVATE_KEY",
+                "services.app.environment.STRIPE_APIKEY",
+            ]
+        );
     }
 
     #[test]

@@ -167,6 +167,28 @@ impl Sink {
     }
 
     pub(crate) fn add_at(&mut self, rule: &RuleInfo, level: Level, path: &Path, message: String) {
+        self.push(rule, level, rule.mutation, path, message);
+    }
+
+    /// A finding of a rule whose fix covers only its other findings: no fix is offered.
+    pub(crate) fn add_unfixed(
+        &mut self,
+        rule: &RuleInfo,
+        level: Level,
+        path: &Path,
+        message: String,
+    ) {
+        self.push(rule, level, None, path, message);
+    }
+
+    fn push(
+        &mut self,
+        rule: &RuleInfo,
+        level: Level,
+        mutation: Option<&'static str>,
+        path: &Path,
+        message: String,
+    ) {
         self.items.push((
             path.clone(),
             Finding {
@@ -174,7 +196,7 @@ impl Sink {
                 level,
                 path: path.render(),
                 message,
-                mutation: rule.mutation,
+                mutation,
                 line: None,
                 column: None,
                 fingerprint: String::new(),

@@ -70,24 +70,15 @@ pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
     let mut current = file.clone();
     let mut findings = original.clone();
     let mut out = FixPlan {
-        allowed: union(
-            original
-                .iter()
-                .filter(|f| f.mutation.is_some())
-                .filter_map(|f| f.span.clone().map(|s| widen(&file.text, s)))
-                .collect(),
-        ),
+        allowed: sites_of(&file.text, original.iter().filter(|f| f.mutation.is_some())),
         ..FixPlan::default()
     };
     let facts = ImageFacts::default();
     for info in mutate::catalog() {
         let id = info.id;
-        let sites = union(
-            findings
-                .iter()
-                .filter(|f| f.mutation == Some(id))
-                .filter_map(|f| f.span.clone().map(|s| widen(&current.text, s)))
-                .collect(),
+        let sites = sites_of(
+            &current.text,
+            findings.iter().filter(|f| f.mutation == Some(id)),
         );
         if sites.is_empty() {
             continue;
@@ -198,6 +189,44 @@ fn new_error<'a>(before: &[Finding], after: &'a [Finding]) -> Option<&'a Finding
                 .iter()
                 .any(|b| b.level == Level::Error && b.rule == f.rule && b.path == f.path)
     })
+}
+
+/// The entries `findings` point at, as whole lines; neighbours joined; a list they make
+/// up entirely grown over its key.
+fn sites_of<'a>(text: &str, findings: impl Iterator<Item = &'a Finding>) -> Vec<Range<usize>> {
+    let joined = union(
+        findings
+            .filter_map(|f| f.span.clone().map(|s| widen(text, s)))
+            .collect(),
+    );
+    union(joined.into_iter().map(|r| with_bare_key(text, r)).collect())
+}
+
+/// `site` and the `key:` line above it when the site is that key's whole block list: a
+/// fix that empties a list removes its key (an empty block list is null, which Compose
+/// rejects), and the key holds nothing a finding does not point at.
+fn with_bare_key(text: &str, site: Range<usize>) -> Range<usize> {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(before) = site.start.checked_sub(1).map(|end| &text[..end]) else {
+        return site;
+    };
+    let key_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let key_line = text[key_start..site.start].trim_end();
+    let key = key_line.trim_start();
+    let first = text[site.start..].lines().next().unwrap_or_default();
+    let bare_key = key.ends_with(':') && !key.starts_with(['-', '#']) && !key.contains(": ");
+    if !bare_key || !first.trim_start().starts_with("- ") || indent(first) < indent(key_line) {
+        return site;
+    }
+    let ends_block = text[site.end..].lines().next().is_none_or(|next| {
+        indent(next) < indent(first)
+            || (indent(next) == indent(first) && !next.trim_start().starts_with('-'))
+    });
+    if ends_block {
+        key_start..site.end
+    } else {
+        site
+    }
 }
 
 /// An entry's span grown to whole lines, and over the blank lines after it (removing a

@@ -8,6 +8,7 @@ use super::finding::{Level, Sink};
 use super::run::Ctx;
 use super::services::mounts;
 use super::yaml::{self, Service, scalar};
+use crate::compose::credentials::{describe, exposed_stores, is_docker_socket};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
@@ -122,8 +123,7 @@ fn no_new_privileges(svc: &Service<'_>, sink: &mut Sink) {
 }
 
 /// Host trees whose mount (whole or in part) hands the container the host's
-/// configuration, kernel interfaces, devices, binaries, credentials or other containers'
-/// data.
+/// configuration, kernel interfaces, devices, binaries or other containers' data.
 const SENSITIVE_TREES: [&str; 12] = [
     "/etc",
     "/proc",
@@ -145,16 +145,13 @@ const SENSITIVE_DIRS: [&str; 7] = [
 ];
 /// Read by many images and harmless to share.
 const HARMLESS: [&str; 3] = ["/etc/localtime", "/etc/timezone", "/etc/machine-id"];
-const CREDENTIALS: [&str; 4] = ["/.ssh", "/.aws", "/.kube", "/.docker"];
 
+/// Sensitive, though not a credential store (those are errors of their own).
 pub(crate) fn sensitive_path(source: &str) -> bool {
     let s = source.trim();
-    if s.ends_with("docker.sock") {
+    if is_docker_socket(s) {
         // Its own rule, at its own (higher) level.
         return false;
-    }
-    if CREDENTIALS.iter().any(|c| s.contains(c)) {
-        return true;
     }
     if !s.starts_with('/') {
         return false;
@@ -171,20 +168,39 @@ pub(crate) fn sensitive_path(source: &str) -> bool {
 
 fn sensitive_mounts(svc: &Service<'_>, sink: &mut Sink) {
     for (i, m) in mounts(svc) {
-        if m.anonymous || m.tmpfs || !sensitive_path(&m.source) {
+        if m.anonymous || m.tmpfs {
             continue;
         }
-        sink.add(
-            &SENSITIVE_MOUNT,
-            &svc.path.key("volumes").index(i),
-            format!(
-                "`{}` mounts the host's {} into the container, exposing host files it \
-                 should not see (read-only or not) — mount only the file or directory it \
-                 needs",
-                svc.name,
-                m.source.trim()
-            ),
-        );
+        let at = svc.path.key("volumes").index(i);
+        let stores = exposed_stores(&m.source);
+        if !stores.is_empty() {
+            sink.add(
+                &SENSITIVE_MOUNT,
+                &at,
+                format!(
+                    "`{}` mounts the host's {} into the container, so it can read {} and act \
+                     as the host's user wherever those credentials reach (read-only or \
+                     not) — remove the mount and pass the service only the secret it needs, \
+                     as an environment variable or a `secrets:` file",
+                    svc.name,
+                    m.source.trim(),
+                    describe(&stores)
+                ),
+            );
+        } else if sensitive_path(&m.source) {
+            sink.add_unfixed(
+                &SENSITIVE_MOUNT,
+                Level::Warn,
+                &at,
+                format!(
+                    "`{}` mounts the host's {} into the container, exposing host files it \
+                     should not see (read-only or not) — mount only the file or directory it \
+                     needs",
+                    svc.name,
+                    m.source.trim()
+                ),
+            );
+        }
     }
 }
 
@@ -328,10 +344,115 @@ mod tests {
                 "services.app.volumes[8]",
             ]
         );
+        let fixable: Vec<(&str, Level)> = f
+            .iter()
+            .filter(|f| f.rule == "sensitive-host-mount" && f.mutation.is_some())
+            .map(|f| (f.path.as_str(), f.level))
+            .collect();
+        assert_eq!(fixable, vec![("services.app.volumes[2]", Level::Error)]);
+        assert!(
+            f.iter()
+                .filter(|f| f.rule == "sensitive-host-mount" && f.mutation.is_none())
+                .all(|f| f.level == Level::Warn)
+        );
         assert_eq!(
             rule_paths(&f, "docker-socket-mounted"),
             vec!["services.app.volumes[7]"]
         );
+    }
+
+    /// Every credential store, in each way a file names the home directory, in short and
+    /// long syntax: one error, fixable, at the mount.
+    #[test]
+    fn every_credential_store_is_an_error_however_home_is_written() {
+        let stores = [
+            ".claude",
+            ".config/gcloud",
+            ".azure",
+            ".netrc",
+            ".gnupg",
+            ".git-credentials",
+            ".docker/config.json",
+            ".ssh",
+            ".aws",
+            ".kube",
+            ".docker",
+        ];
+        let homes = [
+            "~",
+            "$HOME",
+            "${HOME}",
+            "${HOME:-/home/me}",
+            "/home/me",
+            "/root",
+        ];
+        for store in stores {
+            for home in homes {
+                let source = format!("{home}/{store}");
+                for (syntax, body) in [
+                    ("short", format!("    volumes:\n      - {source}:/in:ro\n")),
+                    (
+                        "long",
+                        format!(
+                            "    volumes:\n      - type: bind\n        source: {source}\n        target: /in\n        read_only: true\n"
+                        ),
+                    ),
+                ] {
+                    let f = lint_yaml(&svc(&body));
+                    let hits: Vec<&crate::lint::Finding> = f
+                        .iter()
+                        .filter(|f| f.rule == "sensitive-host-mount")
+                        .collect();
+                    assert_eq!(hits.len(), 1, "{syntax} {source}: {f:#?}");
+                    assert_eq!(hits[0].level, Level::Error, "{syntax} {source}");
+                    assert_eq!(hits[0].path, "services.app.volumes[0]");
+                    assert_eq!(hits[0].mutation, Some("drop-credential-mount"));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_variable_with_a_credential_default_is_judged_by_its_default() {
+        for source in [
+            "${CLAUDE_HOME:-~/.claude}",
+            "${CLAUDE_HOME-~/.claude}",
+            "${CLAUDE_HOME:-$HOME/.claude}",
+            "${GCLOUD:-${HOME}/.config/gcloud}",
+        ] {
+            let f = lint_yaml(&svc(&format!(
+                "    volumes:\n      - {source}:/home/app/.claude:ro\n"
+            )));
+            assert_eq!(
+                rule_paths(&f, "sensitive-host-mount"),
+                vec!["services.app.volumes[0]"],
+                "{source}"
+            );
+            assert!(f.iter().any(|f| f.rule == "sensitive-host-mount"
+                && f.level == Level::Error
+                && f.message.contains("credentials")));
+        }
+    }
+
+    #[test]
+    fn look_alikes_and_project_paths_are_quiet() {
+        for source in [
+            "~/.claude-themes",
+            "./claude",
+            "./.claude",
+            "~/projects/app",
+            "$HOME/code",
+            "${CLAUDE_HOME:-./claude}",
+            "${CLAUDE_HOME}",
+            "~/.config/nvim",
+            "~/.sshd-notes",
+        ] {
+            let f = lint_yaml(&svc(&format!("    volumes:\n      - {source}:/x:ro\n")));
+            assert!(
+                rule_paths(&f, "sensitive-host-mount").is_empty(),
+                "{source}: {f:#?}"
+            );
+        }
     }
 
     #[test]

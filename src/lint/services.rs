@@ -12,6 +12,7 @@ use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, Health, Service, scalar, untag};
 use crate::compose::conventions::redis_data_dir;
+use crate::compose::credentials::{home_as_tilde, is_docker_socket};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
@@ -146,7 +147,7 @@ fn no_restart(svc: &Service<'_>, sink: &mut Sink) {
 }
 
 /// A mount as `(source, target, kind)`, short or long syntax, after interpolation with
-/// every variable unset.
+/// every variable but `HOME` unset (it reads as `~`: Compose always has it).
 pub(crate) struct Mount {
     pub source: String,
     pub target: String,
@@ -168,7 +169,7 @@ pub(crate) fn mounts(svc: &Service<'_>) -> Vec<(usize, Mount)> {
 fn mount(v: &Value) -> Option<Mount> {
     match untag(v) {
         Value::String(s) => {
-            let text = interp::unset(s);
+            let text = interp::unset(&home_as_tilde(s));
             let mut parts = text.splitn(3, ':');
             let first = parts.next().unwrap_or_default().to_string();
             Some(match parts.next() {
@@ -187,7 +188,8 @@ fn mount(v: &Value) -> Option<Mount> {
             })
         }
         Value::Mapping(m) => {
-            let field = |k: &str| interp::unset(&yaml::get_str(m, k).unwrap_or_default());
+            let field =
+                |k: &str| interp::unset(&home_as_tilde(&yaml::get_str(m, k).unwrap_or_default()));
             let source = field("source");
             let kind = field("type");
             Some(Mount {
@@ -203,7 +205,7 @@ fn mount(v: &Value) -> Option<Mount> {
 
 fn docker_socket(svc: &Service<'_>, sink: &mut Sink) {
     for (i, m) in mounts(svc) {
-        if m.source.trim_end_matches('/').ends_with("docker.sock") {
+        if is_docker_socket(&m.source) {
             sink.add(
                 &DOCKER_SOCKET,
                 &svc.path.key("volumes").index(i),

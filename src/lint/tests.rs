@@ -290,8 +290,8 @@ const SNIPPETS: &[(&str, &str, &str)] = &[
     ),
     (
         "sensitive-host-mount",
-        "services:\n  a:\n    volumes: [\"/etc:/host-etc:ro\"]\n",
-        "services:\n  a:\n    volumes: [\"/etc/localtime:/etc/localtime:ro\"]\n",
+        "services:\n  a:\n    volumes: [\"${CLAUDE_HOME:-~/.claude}:/home/a/.claude:ro\"]\n",
+        "services:\n  a:\n    volumes: [\"~/.claude-themes:/themes:ro\", \"/etc/localtime:/etc/localtime:ro\"]\n",
     ),
     (
         "host-namespace",

@@ -1,14 +1,14 @@
 //! The entry points: apply one catalog mutation to a file, and show what changed.
 
 use super::catalog::{
-    DEPENDS_ON_HEALTHY, DROP_CONTAINER_NAME, DROP_NETWORK_NAME, DROP_VERSION_KEY,
-    ENGINE_ASSIGNED_PORT, ENV_DEFAULT, IMAGE_HEALTHCHECK, QUOTE_PORTS, REDIS_VOLUME,
-    RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
+    DEPENDS_ON_HEALTHY, DROP_CONTAINER_NAME, DROP_CREDENTIAL_MOUNT, DROP_NETWORK_NAME,
+    DROP_VERSION_KEY, ENGINE_ASSIGNED_PORT, ENV_DEFAULT, IMAGE_HEALTHCHECK, QUOTE_PORTS,
+    REDIS_VOLUME, RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
 };
 use super::edit::Op;
 use super::render::{Rendering, render};
 use super::types::{ImageFacts, MutateError, Mutation};
-use super::{env, health, names, ports, quote, services};
+use super::{credentials, env, health, names, ports, quote, services};
 use crate::compose::ComposeFile;
 
 /// What a mutation wants to change in one file, before it is written out.
@@ -32,6 +32,7 @@ fn planner(id: &str) -> Option<Planner> {
         RESTART_UNLESS_STOPPED => services::restart_unless_stopped,
         REDIS_VOLUME => services::redis_volume,
         QUOTE_PORTS => quote::quote_ports,
+        DROP_CREDENTIAL_MOUNT => credentials::drop_credential_mount,
         _ => return None,
     })
 }

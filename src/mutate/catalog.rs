@@ -14,8 +14,9 @@ pub(crate) const REDIS_VOLUME: &str = "redis-volume";
 pub(crate) const DROP_VERSION_KEY: &str = "drop-version-key";
 pub(crate) const IMAGE_HEALTHCHECK: &str = "image-healthcheck";
 pub(crate) const QUOTE_PORTS: &str = "quote-ports";
+pub(crate) const DROP_CREDENTIAL_MOUNT: &str = "drop-credential-mount";
 
-static CATALOG: [MutationInfo; 11] = [
+static CATALOG: [MutationInfo; 12] = [
     MutationInfo {
         id: ENGINE_ASSIGNED_PORT,
         signatures: &[Signature::PortConflict, Signature::ExposedPort],
@@ -82,6 +83,14 @@ static CATALOG: [MutationInfo; 11] = [
         signatures: &[],
         lint_rules: &["obsolete-version"],
         description: "remove the obsolete top-level `version:`",
+    },
+    MutationInfo {
+        id: DROP_CREDENTIAL_MOUNT,
+        signatures: &[],
+        lint_rules: &["sensitive-host-mount", "docker-socket-mounted"],
+        description: "remove the bind mounts of host credential stores (~/.ssh, ~/.claude, \
+                      ~/.config/gcloud, …, the home directory above them) and of the Docker \
+                      socket",
     },
     MutationInfo {
         id: QUOTE_PORTS,

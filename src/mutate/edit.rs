@@ -51,6 +51,9 @@ pub(crate) enum Op {
     },
     /// The mapping entry `at` (last segment a key) goes away.
     Remove { at: Path },
+    /// The sequence item `at` (last segment an index) goes away; later items move up, so
+    /// several removals from one sequence are listed last item first.
+    RemoveItem { at: Path },
     /// `key` in the mapping at `at` is added at its end, or its value replaced in place.
     Set { at: Path, key: String, value: Value },
     /// `value` is appended to the sequence at `at`.
@@ -121,6 +124,18 @@ pub(crate) fn apply_value(root: &mut Value, op: &Op) -> Result<(), Misplaced> {
             // `shift_remove` keeps the order of the keys that stay, as the text does.
             map.shift_remove(k.as_str())
                 .ok_or_else(|| Misplaced(format!("no key {}", render_path(at))))?;
+        }
+        Op::RemoveItem { at } => {
+            let Some((Seg::Index(i), parent)) = at.split_last() else {
+                return Err(Misplaced(format!("cannot remove item {}", render_path(at))));
+            };
+            let seq = untag_mut(node_mut(root, parent)?)
+                .as_sequence_mut()
+                .ok_or_else(|| Misplaced(format!("{} is no sequence", render_path(parent))))?;
+            if *i >= seq.len() {
+                return Err(Misplaced(format!("no item {}", render_path(at))));
+            }
+            seq.remove(*i);
         }
         Op::Set { at, key, value } => {
             let map = untag_mut(node_mut(root, at)?)

@@ -9,6 +9,7 @@
 
 mod apply;
 mod catalog;
+mod credentials;
 mod edit;
 mod env;
 mod health;
@@ -17,6 +18,7 @@ mod names;
 mod ports;
 mod quote;
 mod render;
+mod secrets;
 mod services;
 mod tree;
 mod types;
@@ -31,4 +33,5 @@ pub use apply::{apply, diff};
 pub(crate) use apply::apply_rendered;
 pub use catalog::{catalog, for_signature};
 pub(crate) use render::Rendering;
+pub use secrets::{Literal, literal_secrets, secrets_as_references};
 pub use types::{ImageFacts, MutateError, Mutation, MutationInfo};

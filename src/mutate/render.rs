@@ -173,6 +173,18 @@ fn apply_text(doc: &Document, op: &Op, style: Style) -> Option<()> {
                 None => {}
             }
         }
+        Op::RemoveItem { at } => {
+            let (Seg::Index(i), parent) = at.split_last()? else {
+                return None;
+            };
+            match parent_container(doc, parent)? {
+                Some(Container::Seq(s)) => {
+                    s.remove(*i)?;
+                }
+                Some(Container::Map(_)) => return None,
+                None => {}
+            }
+        }
         Op::Set { at, key, value } => match parent_container(doc, at)? {
             Some(Container::Map(m)) => set_in(&m, key, value)?,
             Some(Container::Seq(_)) => return None,

@@ -11,6 +11,7 @@ use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::redis_data_dir;
+use crate::compose::credentials::home_as_tilde;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
 
@@ -68,13 +69,13 @@ fn set_restart(svc: &Service<'_>) -> Op {
     }
 }
 
-/// A mount as written, short or long syntax, read with every variable unset.
-struct Mount {
-    index: usize,
+/// A mount as written, short or long syntax, read with every variable but `HOME` unset.
+pub(crate) struct Mount {
+    pub(crate) index: usize,
     /// Empty for an anonymous volume.
-    source: String,
+    pub(crate) source: String,
     target: String,
-    tmpfs: bool,
+    pub(crate) tmpfs: bool,
     long: bool,
 }
 
@@ -91,7 +92,7 @@ impl Mount {
     }
 }
 
-fn mounts(svc: &Service<'_>) -> Vec<Mount> {
+pub(crate) fn mounts(svc: &Service<'_>) -> Vec<Mount> {
     tree::get_seq(svc.body, "volumes")
         .unwrap_or_default()
         .iter()
@@ -103,7 +104,7 @@ fn mounts(svc: &Service<'_>) -> Vec<Mount> {
 fn mount(index: usize, v: &Value) -> Option<Mount> {
     match tree::untag(v) {
         Value::String(s) => {
-            let text = interp::unset(s);
+            let text = interp::unset(&home_as_tilde(s));
             let mut parts = text.splitn(3, ':');
             let first = parts.next().unwrap_or_default().to_string();
             Some(match parts.next() {
@@ -124,7 +125,8 @@ fn mount(index: usize, v: &Value) -> Option<Mount> {
             })
         }
         Value::Mapping(m) => {
-            let field = |k: &str| interp::unset(&tree::get_str(m, k).unwrap_or_default());
+            let field =
+                |k: &str| interp::unset(&home_as_tilde(&tree::get_str(m, k).unwrap_or_default()));
             Some(Mount {
                 index,
                 source: field("source"),

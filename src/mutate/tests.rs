@@ -89,9 +89,10 @@ pub(crate) fn shipped_facts() -> ImageFacts {
 }
 
 /// The order a proposer fixing the seed's lint errors and first runtime failures would take.
-pub(crate) const SEED_SEQUENCE: [&str; 6] = [
+pub(crate) const SEED_SEQUENCE: [&str; 7] = [
     "engine-assigned-port",
     "drop-container-name",
+    "drop-credential-mount",
     "drop-network-name",
     "env-default",
     "image-healthcheck",
@@ -126,6 +127,7 @@ fn the_seed_config_becomes_lint_clean_with_minimal_edits() {
             "engine-assigned-port" => 2,
             "drop-container-name" => 2,
             "drop-network-name" => 1,
+            "drop-credential-mount" => 1,
             "env-default" => 1,
             "image-healthcheck" => 6,
             "redis-volume" => 2,
@@ -176,6 +178,11 @@ fn the_seed_config_becomes_lint_clean_with_minimal_edits() {
         Some("redis_data:/data")
     );
     assert!(doc["networks"]["cc_executor_net"].get("name").is_none());
+    // The host's Claude login is no longer handed to the service; the project's own
+    // directories still are.
+    assert!(!last.contains(".claude"), "{last}");
+    assert_eq!(cc["volumes"][0].as_str(), Some("./logs:/app/logs"));
+    assert_eq!(cc["volumes"][1].as_str(), Some("./data:/app/data"));
 }
 
 #[test]

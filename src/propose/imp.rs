@@ -8,6 +8,7 @@ use crate::lint::{Finding, Level, lint};
 use crate::mutate::{self, ImageFacts, Mutation};
 use crate::protocol::Signature;
 use crate::record::RunRecord;
+use crate::redact::Redactor;
 
 /// One mutation the proposer tried, and what became of it.
 #[derive(Debug, Clone, Serialize)]
@@ -75,6 +76,7 @@ pub async fn propose(
     facts: &ImageFacts,
     compose: &ComposeCli,
     scratch: &Path,
+    redactor: &Redactor,
 ) -> Outcome {
     let before = lint(current);
     let mut outcome = Outcome::default();
@@ -91,7 +93,7 @@ pub async fn propose(
                 continue;
             }
         };
-        match validate(current, &mutation, &before, compose, scratch).await {
+        match validate(current, &mutation, &before, compose, scratch, redactor).await {
             Ok(file) => {
                 let diff = mutate::diff(&current.text, &mutation.yaml, "current", "proposed");
                 outcome.attempts.push(Attempt {
@@ -124,6 +126,7 @@ async fn validate(
     before: &[Finding],
     compose: &ComposeCli,
     scratch: &Path,
+    redactor: &Redactor,
 ) -> Result<ComposeFile, String> {
     let file = ComposeFile::parse(
         &format!("{} ({})", current.origin, mutation.id),
@@ -133,7 +136,10 @@ async fn validate(
     .map_err(|e| format!("the mutated config does not parse: {e}"))?;
     std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
     let path = scratch.join(format!("{}.yml", mutation.id));
-    std::fs::write(&path, &mutation.yaml).map_err(|e| format!("{}: {e}", path.display()))?;
+    // The copy lands under runs/, so it is the recorded config: a secret's reference
+    // checks the same with `compose config` as its literal value would.
+    std::fs::write(&path, redactor.config(&file).text)
+        .map_err(|e| format!("{}: {e}", path.display()))?;
     let check = compose
         .project("h-validate", vec![path])
         .validate()
