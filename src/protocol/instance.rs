@@ -98,7 +98,9 @@ pub(crate) fn cause<'a>(failures: &[&'a Failure]) -> Option<&'a Failure> {
 pub(crate) fn is_clash(f: &Failure) -> bool {
     matches!(
         f.blame,
-        Blame::Config(Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict)
+        Blame::Config(
+            Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict
+        )
     )
 }
 
