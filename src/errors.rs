@@ -1,5 +1,5 @@
 //! Errors of the library, one type per operation. A failed check is not an error: it is a
-//! [`crate::protocol::Step`] with a failing status. These are the things that stop the
+//! [`crate::run::Step`] with a failing status. These are the things that stop the
 //! harness from checking at all.
 
 use std::path::PathBuf;

@@ -12,6 +12,7 @@ use crate::engine::{
     Docker, EngineError, LABEL_OWNER, LABEL_PID, LABEL_RUN, LABEL_SESSION, Leftovers, PROJECT_LABEL,
 };
 use crate::owner::{Fate, Owner, unknown_owner};
+use crate::run::RunId;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Collected {
@@ -212,47 +213,31 @@ async fn with_projects(
     Ok(removed)
 }
 
-/// The compose projects of a run, among objects carrying `labels`: their names are
-/// `h-<task>-<uuid8>-<i>`, and everything Compose made for them carries that name.
+/// The compose projects of a run, among objects carrying `labels`: everything Compose made
+/// for them carries the project's name, which [`RunId::owns_project`] reads back. A run
+/// label the harness did not write (not a UUID) owns no project; its labelled objects
+/// are still removed by the label.
 async fn run_projects(
     docker: &Docker,
     labels: &[(&str, &str)],
     run: &str,
 ) -> Result<Vec<String>, EngineError> {
-    let uuid8: String = run.chars().filter(|c| *c != '-').take(8).collect();
-    let marker = format!("-{uuid8}-");
+    let Some(id) = RunId::parse(run) else {
+        return Ok(Vec::new());
+    };
     let projects: BTreeSet<String> = docker
         .label_values_where(labels, PROJECT_LABEL, PROJECT_LABEL)
         .await?
         .into_iter()
         .map(|(project, _)| project)
-        .filter(|p| belongs(p, &marker))
+        .filter(|p| id.owns_project(p))
         .collect();
     Ok(projects.into_iter().collect())
-}
-
-fn belongs(project: &str, marker: &str) -> bool {
-    project.starts_with("h-") && project.contains(marker)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn projects_belong_to_a_run_by_its_uuid8() {
-        let marker = "-1234abcd-";
-        assert!(
-            belongs("h-e2e_gc_0e73c848-1234abcd-0", marker),
-            "task names may hold `_`"
-        );
-        assert!(belongs("h-t-1234abcd-3", marker));
-        assert!(!belongs("h-t-99999999-0", marker));
-        assert!(
-            !belongs("someone-1234abcd-0", marker),
-            "only the harness's own projects"
-        );
-    }
 
     #[test]
     fn an_owner_label_wins_over_a_pid_and_older_runs_are_not_ours() {

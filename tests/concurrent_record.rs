@@ -8,8 +8,8 @@ use std::process::Command;
 use std::sync::{Arc, Barrier};
 
 use chrono::Utc;
-use harness::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
-use harness::recorder::{self, Origin};
+use harness::run::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use harness::run::recorder::{self, Origin};
 use harness::store::{NewVersion, Store};
 use harness::task::Prompt;
 use uuid::Uuid;
@@ -29,7 +29,7 @@ fn record_of(task: &str, version: &str, hash: &str, uuid: Uuid, started: &str) -
         deployment: DeploymentRecord {
             api_port: Some(40001),
             websocket_port: Some(40002),
-            instance_id: format!("h-{task}-{}-0", &uuid.simple().to_string()[..8]),
+            instance_id: harness::run::RunId::from(uuid).project(task, 0),
             services_healthy: true,
         },
         metrics: Metrics {

@@ -8,8 +8,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use harness::protocol::{Signature, StepKind};
-use harness::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use harness::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use harness::run::{Signature, StepKind};
 use harness::store::{NewRun, NewVersion, Store};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -106,7 +106,7 @@ impl Board {
                 deployment: DeploymentRecord {
                     api_port: Some(40000 + i as u16),
                     websocket_port: Some(41000 + i as u16),
-                    instance_id: format!("h-{task}-{}-0", &uuid.simple().to_string()[..8]),
+                    instance_id: harness::run::RunId::from(uuid).project(task, 0),
                     services_healthy: success,
                 },
                 metrics: Metrics {
@@ -138,7 +138,7 @@ impl Board {
             let file = if files {
                 record::write(&self.runs(), &rec, &stamp).expect("write run file")
             } else {
-                self.runs().join(format!("{stamp}_{}.json", rec.uuid8()))
+                self.runs().join(rec.id().file_name(&stamp))
             };
             store
                 .insert_run(

@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
-use harness::protocol::{Outcome, Signature, Skip, Step};
-use harness::record::{
-    DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus, evidence_dir, uuid8,
-};
+use harness::run::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use harness::run::{Outcome, RunDir, RunId, Signature, Skip, Step};
 use harness::store::{NewRun, NewVersion, Store};
 use serde_json::json;
 use uuid::Uuid;
@@ -28,7 +26,7 @@ fn step(name: &str, outcome: Outcome, ms: u64, evidence: serde_json::Value) -> S
 
 /// A run like the ones `harness run --steps deploy,api_probe,ws_probe,shutdown` records.
 pub fn record(i: u64, version: i64, uuid: Uuid, at: chrono::DateTime<Utc>) -> RunRecord {
-    let project = format!("h-{TASK}-{}-0", uuid8(uuid));
+    let project = RunId::from(uuid).project(TASK, 0);
     let ok = i % 10 != 9;
     let api = 32768 + (i % 20000) as u16;
     let deploy = if ok {
@@ -140,29 +138,27 @@ pub struct Fixture {
 pub fn write_run(store: &mut Store, f: &Fixture, i: u64) -> std::io::Result<f64> {
     // 10 000 runs per version: 100 000 runs make versions v1 to v10.
     let v = (i / 10_000).min(VERSIONS as u64 - 1) as usize;
-    let uuid = harness::record::fresh_uuid(&f.runs);
+    let uuid = RunId::fresh(&f.runs).uuid();
     let base = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
     let at = base + ChronoDuration::seconds(i as i64 * 6);
     let rec = record(i, v as i64 + 1, uuid, at);
     let json = rec.to_json();
-    let file = f.runs.join(format!(
-        "{}_{}.json",
-        at.format("%Y%m%dT%H%M%SZ"),
-        uuid8(uuid)
-    ));
+    let file = f
+        .runs
+        .join(RunId::from(uuid).file_name(&at.format("%Y%m%dT%H%M%SZ").to_string()));
     std::fs::write(&file, &json)?;
-    let ev = evidence_dir(&f.runs, uuid);
-    std::fs::create_dir_all(ev.join("compose"))?;
-    std::fs::create_dir_all(ev.join("logs"))?;
+    let ev = RunDir::new(&f.runs, uuid.into());
+    std::fs::create_dir_all(ev.compose())?;
+    std::fs::create_dir_all(ev.logs())?;
     std::fs::write(
-        ev.join("compose/override.yml"),
+        ev.override_file(),
         format!(
             "services:\n  cc_execute:\n    labels:\n      dev.harness.run: {uuid}\n      dev.harness.task: {TASK}\n    environment:\n      EXECUTION_UUID: {uuid}\n  redis:\n    labels:\n      dev.harness.run: {uuid}\n      dev.harness.task: {TASK}\n    environment:\n      EXECUTION_UUID: {uuid}\n"
         ),
     )?;
     for svc in ["cc_execute", "redis"] {
         std::fs::write(
-            ev.join(format!("logs/{svc}.log")),
+            ev.log(svc),
             format!(
                 "# harness: container h-x_{svc}_1 (0123456789ab) image harness/{svc}:local label dev.harness.run={uuid}\n2026-01-01T00:00:00.000000000Z ready\n"
             ),

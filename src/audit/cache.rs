@@ -23,7 +23,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::db::{self, RunRow, StepRow};
-use super::evidence;
+use crate::run::RunDir;
 
 /// How long before an audit a file must have last changed for its stamp to be trusted:
 /// well above the kernel's coarse timestamp tick, and a network file system's clock skew.
@@ -82,11 +82,12 @@ impl Basis {
     /// The basis as it stands now, under the runs directory `dir`; `carrier` names the log
     /// that carried the UUID.
     fn now(dir: &File, row: &RunRow, uuid: Uuid, carrier: Option<&str>) -> Basis {
-        let here = Path::new("");
-        let logs = evidence::logs_dir(here, uuid);
+        // Relative to the runs directory `dir` the stamps are taken in.
+        let evidence = RunDir::new(Path::new(""), uuid.into());
+        let logs = evidence.logs();
         Basis {
             run_file: Stamp::at(dir, Path::new(db::file_name(&row.file))),
-            override_file: Stamp::at(dir, &evidence::override_file(here, uuid)),
+            override_file: Stamp::at(dir, &evidence.override_file()),
             logs: match carrier {
                 Some(name) => Logs::Carrier {
                     name: name.to_string(),

@@ -25,7 +25,7 @@ use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow, StepRow};
 use super::inspect::inspect;
 use super::prompts;
 use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
-use crate::record::{RunRecord, RunStatus, uuid8};
+use crate::run::record::{RunRecord, RunStatus};
 use crate::task::Prompt;
 
 /// Rows handed from the reader to the checkers at a time: large enough that the hand-over
@@ -530,9 +530,9 @@ fn column_mismatch(row: &RunRow, record: &RunRecord) -> Option<String> {
         show_int(row.duration_ms),
         record.metrics.duration_ms.to_string(),
     );
-    let suffix = format!("_{}.json", uuid8(record.execution_uuid));
+    let suffix = record.id().file_suffix();
     let name = db::file_name(&row.file);
-    if !name.ends_with(&suffix) {
+    if !record.id().names_file(name) {
         diffs.push(format!(
             "file name `{name}` does not end with `{suffix}` of the record's UUID"
         ));

@@ -10,17 +10,7 @@ use uuid::Uuid;
 
 use super::FindingKind;
 use crate::engine::LABEL_RUN;
-use crate::record::evidence_dir;
-
-pub(crate) fn logs_dir(runs_dir: &Path, uuid: Uuid) -> PathBuf {
-    evidence_dir(runs_dir, uuid).join("logs")
-}
-
-pub(crate) fn override_file(runs_dir: &Path, uuid: Uuid) -> PathBuf {
-    evidence_dir(runs_dir, uuid)
-        .join("compose")
-        .join("override.yml")
-}
+use crate::run::RunDir;
 
 /// The log files of a run, sorted; empty if it captured none.
 pub(crate) fn log_files(dir: &Path) -> Vec<PathBuf> {
@@ -59,9 +49,10 @@ pub(crate) fn check(runs_dir: &Path, uuid: Uuid, success: bool) -> EvidenceCheck
     let mut found = Vec::new();
     let mut carrier = None;
     let needle = uuid.to_string();
-    let success = success && crate::record::evidence_dir(runs_dir, uuid).is_dir();
+    let dir = RunDir::new(runs_dir, uuid.into());
+    let success = success && dir.path().is_dir();
 
-    let logs = logs_dir(runs_dir, uuid);
+    let logs = dir.logs();
     let log_files = read_log_dir(&logs).filter(|f| !f.is_empty());
     if success && log_files.is_none() {
         found.push((
@@ -100,7 +91,7 @@ pub(crate) fn check(runs_dir: &Path, uuid: Uuid, success: bool) -> EvidenceCheck
         }
     }
 
-    let file = override_file(runs_dir, uuid);
+    let file = dir.override_file();
     if success && !file.is_file() {
         found.push((
             FindingKind::EvidenceMissing,

@@ -8,7 +8,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::error::Category;
 
 use super::FindingKind;
-use crate::record::RunRecord;
+use crate::run::record::RunRecord;
 
 /// A run's JSON, parsed: the record if it is one, and what is wrong with it.
 pub(crate) struct Inspection {

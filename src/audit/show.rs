@@ -10,13 +10,14 @@ use uuid::Uuid;
 use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
 use super::inspect::inspect;
 use super::{AuditError, evidence};
-use crate::record::{RunRecord, evidence_dir};
+use crate::run::RunDir;
+use crate::run::record::RunRecord;
 
 /// Most candidates an ambiguous prefix lists.
 const CANDIDATES: usize = 10;
 
 /// The run's status, as the scoreboard holds it.
-pub use crate::record::RunStatus as Verdict;
+pub use crate::run::record::RunStatus as Verdict;
 
 /// One step as the scoreboard's `step` table has it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -266,14 +267,14 @@ fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {
 }
 
 fn evidence_paths(runs_dir: &Path, uuid: Uuid) -> EvidencePaths {
-    let dir = evidence_dir(runs_dir, uuid);
-    let compose = dir.join("compose");
-    let override_file = evidence::override_file(runs_dir, uuid);
+    let dir = RunDir::new(runs_dir, uuid.into());
+    let compose = dir.compose();
+    let override_file = dir.override_file();
     EvidencePaths {
-        logs: evidence::log_files(&evidence::logs_dir(runs_dir, uuid)),
+        logs: evidence::log_files(&dir.logs()),
         compose_dir: compose.is_dir().then_some(compose),
         override_file: override_file.is_file().then_some(override_file),
-        dir,
+        dir: dir.path().to_path_buf(),
     }
 }
 

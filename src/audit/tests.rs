@@ -7,8 +7,8 @@ use rusqlite::Connection;
 use uuid::Uuid;
 
 use super::{AuditError, AuditOptions, FindingKind, Report, audit, show};
-use crate::protocol::{Outcome, Signature, Step, StepKind};
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use crate::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use crate::run::{Outcome, RunDir, RunId, Signature, Step, StepKind};
 use crate::store::{NewRun, NewVersion, Store, VersionRow};
 use crate::task::{HistoryRow, Prompt, RunUpdate};
 
@@ -105,7 +105,7 @@ impl Fixture {
             deployment: DeploymentRecord {
                 api_port: Some(49153),
                 websocket_port: Some(49154),
-                instance_id: format!("h-t-{}-0", record::uuid8(uuid)),
+                instance_id: RunId::from(uuid).project("t", 0),
                 services_healthy: true,
             },
             metrics: Metrics {
@@ -143,9 +143,7 @@ impl Fixture {
         let i = self.uuids.len();
         let stamp = format!("20261123T1400{i:02}Z");
         let text = json(&rec);
-        let file = self
-            .runs
-            .join(format!("{stamp}_{}.json", record::uuid8(uuid)));
+        let file = self.runs.join(RunId::from(uuid).file_name(&stamp));
         std::fs::create_dir_all(&self.runs).unwrap();
         std::fs::write(&file, &text).unwrap();
         self.store
@@ -163,17 +161,17 @@ impl Fixture {
                 },
             )
             .unwrap();
-        let evidence = record::evidence_dir(&self.runs, uuid);
-        std::fs::create_dir_all(evidence.join("logs")).unwrap();
-        std::fs::create_dir_all(evidence.join("compose")).unwrap();
+        let evidence = RunDir::new(&self.runs, uuid.into());
+        std::fs::create_dir_all(evidence.logs()).unwrap();
+        std::fs::create_dir_all(evidence.compose()).unwrap();
         std::fs::write(
-            evidence.join("logs/h-web-1.log"),
+            evidence.log("h-web-1"),
             format!("starting\nexecution_uuid={uuid}\nready\n"),
         )
         .unwrap();
-        std::fs::write(evidence.join("logs/h-redis-1.log"), "Ready to accept\n").unwrap();
+        std::fs::write(evidence.log("h-redis-1"), "Ready to accept\n").unwrap();
         std::fs::write(
-            evidence.join("compose/override.yml"),
+            evidence.override_file(),
             format!(
                 "services:\n  web:\n    labels:\n      dev.harness.run: {uuid}\n      dev.harness.task: {TASK}\n    environment:\n      EXECUTION_UUID: {uuid}\nnetworks:\n  default:\n    labels:\n      dev.harness.run: {uuid}\n"
             ),
@@ -559,13 +557,13 @@ fn step_rows_must_agree_with_the_record() {
 #[test]
 fn evidence_must_carry_the_uuid() {
     let f = Fixture::new(2);
-    let dir = record::evidence_dir(&f.runs, f.uuids[0]);
-    std::fs::write(dir.join("logs/h-web-1.log"), "no uuid here\n").unwrap();
+    let dir = RunDir::new(&f.runs, f.uuids[0].into());
+    std::fs::write(dir.log("h-web-1"), "no uuid here\n").unwrap();
     let other = Uuid::new_v4();
-    let dir1 = record::evidence_dir(&f.runs, f.uuids[1]);
-    let text = std::fs::read_to_string(dir1.join("compose/override.yml")).unwrap();
+    let dir1 = RunDir::new(&f.runs, f.uuids[1].into());
+    let text = std::fs::read_to_string(dir1.override_file()).unwrap();
     let text = text.replacen(&f.u(1), &other.to_string(), 1);
-    std::fs::write(dir1.join("compose/override.yml"), text).unwrap();
+    std::fs::write(dir1.override_file(), text).unwrap();
     let report = f.audit();
     assert_eq!(
         kinds(&report),
@@ -678,7 +676,7 @@ fn show_finds_a_run_by_uuid_or_prefix() {
     assert!(view.evidence.override_file.is_some());
     assert_eq!(view.record.as_ref().unwrap().execution_uuid, f.uuids[2]);
 
-    let prefix = record::uuid8(f.uuids[0]);
+    let prefix = RunId::from(f.uuids[0]).short();
     let view = show(&f.store_path, &f.runs, &prefix.to_uppercase()).unwrap();
     assert_eq!(view.uuid, f.u(0));
     assert_eq!(view.verdict, super::Verdict::Success);
@@ -761,9 +759,9 @@ fn bulk(f: &mut Fixture, n: usize) {
         let json = rec.to_json();
         let file = f
             .runs
-            .join(format!("20261201T{i:06}Z_{}.json", record::uuid8(uuid)));
+            .join(RunId::from(uuid).file_name(&format!("20261201T{i:06}Z")));
         std::fs::write(&file, &json).unwrap();
-        let dir = record::evidence_dir(&f.runs, uuid).join("logs");
+        let dir = RunDir::new(&f.runs, uuid.into()).logs();
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join("a.log"), format!("execution_uuid={uuid}\n")).unwrap();
         let hash = super::db::chain_hash(&prev, json.as_bytes());
@@ -825,7 +823,7 @@ fn a_cached_audit_reads_again_only_what_changed() {
         .unwrap();
     file.set_modified(mtime).unwrap();
     // A captured log replaced, a column and a step row changed outside the hash.
-    let logs = record::evidence_dir(&f.runs, f.uuids[2]).join("logs/h-web-1.log");
+    let logs = RunDir::new(&f.runs, f.uuids[2].into()).log("h-web-1");
     std::fs::write(logs, "no uuid here\n").unwrap();
     f.sql(
         "UPDATE run SET success = 1 - success WHERE uuid = ?1",

@@ -13,8 +13,9 @@ use super::run::{Session, announce, execute, resolve_version};
 use super::scoreboard;
 use crate::compose::ComposeFile;
 use crate::propose::{self, Outcome};
-use crate::record::{self, RunRecord, RunStatus};
 use crate::redact::Redactor;
+use crate::run::record::{RunRecord, RunStatus};
+use crate::run::{RunDir, RunId};
 use crate::score;
 use crate::store::{NewVersion, VersionRow};
 use crate::task::Prompt;
@@ -113,7 +114,7 @@ async fn run_version(
         if let Some(code) = ctx.interrupt.received() {
             return Ok(VersionEnd::Interrupted(code));
         }
-        let uuid = record::fresh_uuid(&cli.runs_dir);
+        let uuid = RunId::fresh(&cli.runs_dir).uuid();
         announce(cli, uuid);
         let ended = execute(cli, &args.run, uuid, ctx, reporter).await?;
         let record = ended.recorded.record;
@@ -171,10 +172,7 @@ fn prompt_task_id(ctx: &Session, path: &Path, prompt: &Prompt) -> anyhow::Result
 /// config, which the task gets.
 async fn proposal(cli: &Cli, ctx: &Session, current: &ComposeFile, failed: &RunRecord) -> Outcome {
     let facts = propose::image_facts(&ctx.docker, current, Some(failed)).await;
-    let scratch = cli
-        .runs_dir
-        .join(crate::record::uuid8(failed.execution_uuid))
-        .join("proposals");
+    let scratch = RunDir::new(&cli.runs_dir, failed.id()).proposals();
     let redactor = Redactor::from_env().with_config(current);
     let mut outcome =
         propose::propose(current, failed, &facts, &ctx.compose, &scratch, &redactor).await;

@@ -6,7 +6,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
-use crate::protocol::{Event, Outcome, Step};
+use crate::protocol::Event;
+use crate::run::{Outcome, Step};
 
 pub struct Reporter {
     json: bool,

@@ -13,11 +13,12 @@ use super::output::{Reporter, format_ms};
 use super::signals::Interrupt;
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
-use crate::protocol::{self, Event, Plan, ProbeSpec, Report, StepKind};
+use crate::protocol::{self, Event, Plan, ProbeSpec, Report};
 use crate::reaper::{self, Guard};
-use crate::record::{self, RunStatus};
-use crate::recorder::{self, Origin, Recorded};
 use crate::redact::Redactor;
+use crate::run::record::RunStatus;
+use crate::run::recorder::{self, Origin, Recorded};
+use crate::run::{RunDir, RunId, StepKind};
 use crate::store::{NewVersion, Store, VersionRow};
 use crate::task::Prompt;
 
@@ -113,7 +114,7 @@ impl Ended {
 
 pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
     // The UUID exists before anything else happens, and is the first thing printed.
-    let uuid = record::fresh_uuid(&cli.runs_dir);
+    let uuid = RunId::fresh(&cli.runs_dir).uuid();
     announce(cli, uuid);
     preflight(args)?;
     let mut ctx = Session::open(cli, args.reaper.options()).await?;
@@ -161,7 +162,7 @@ pub(super) async fn execute(
         run: uuid,
         task: prompt.name().to_string(),
         candidate,
-        run_dir: record::evidence_dir(&cli.runs_dir, uuid),
+        run_dir: RunDir::new(&cli.runs_dir, uuid.into()),
         steps,
         timeout: Duration::from_secs(args.timeout),
         stop_timeout: Duration::from_secs(args.stop_timeout),
@@ -340,7 +341,7 @@ fn summarise(reporter: &Reporter, r: &Recorded, min_confidence: Option<f64>) {
 }
 
 /// A harness fault ends the command with exit 2; say on stderr what it was and the fix.
-pub(super) fn report_fault(record: &crate::record::RunRecord) {
+pub(super) fn report_fault(record: &crate::run::record::RunRecord) {
     if record.status() == RunStatus::Error
         && let Some(error) = &record.error
     {
@@ -352,8 +353,8 @@ pub(super) fn report_fault(record: &crate::record::RunRecord) {
 /// charged to anything: say so, and what to do.
 fn unrecorded(e: recorder::RecordingError, origin: &Origin<'_>) -> anyhow::Error {
     let fault = match &e {
-        recorder::RecordingError::File(f) => crate::protocol::Fault::of_io(&f.source),
-        _ => crate::protocol::Fault::EvidenceUnwritable,
+        recorder::RecordingError::File(f) => crate::run::Fault::of_io(&f.source),
+        _ => crate::run::Fault::EvidenceUnwritable,
     };
     anyhow::anyhow!(
         "run {} could not be recorded ({fault}: {e}); nothing was charged to {} — {}",
@@ -447,7 +448,10 @@ pub(super) fn preflight(args: &RunArgs) -> anyhow::Result<ComposeFile> {
 }
 
 /// `--junit FILE`: the runs as JUnit XML, for CI servers.
-pub(super) fn write_junit(args: &RunArgs, runs: &[crate::record::RunRecord]) -> anyhow::Result<()> {
+pub(super) fn write_junit(
+    args: &RunArgs,
+    runs: &[crate::run::record::RunRecord],
+) -> anyhow::Result<()> {
     let Some(path) = &args.junit else {
         return Ok(());
     };

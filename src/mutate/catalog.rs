@@ -1,7 +1,7 @@
 //! Which mutations exist, and which runtime failures and lint findings each answers.
 
 use super::types::MutationInfo;
-use crate::protocol::Signature;
+use crate::run::Signature;
 
 pub(crate) const ENGINE_ASSIGNED_PORT: &str = "engine-assigned-port";
 pub(crate) const ENV_DEFAULT: &str = "env-default";

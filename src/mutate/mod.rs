@@ -1,5 +1,5 @@
 //! The mutation catalog: edits of a compose file that each fix one kind of problem, found
-//! by lint or by a failed run (a [`Signature`](crate::protocol::Signature)).
+//! by lint or by a failed run (a [`Signature`](crate::run::Signature)).
 //!
 //! A mutation is planned on the parsed tree and written into the author's text with a
 //! lossless YAML editor, so comments, quoting, key order and blank lines stay and the diff

@@ -1,6 +1,6 @@
 use std::collections::HashMap;
 
-use crate::protocol::Signature;
+use crate::run::Signature;
 
 /// Facts about the images the config names, gathered from the engine by the caller.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

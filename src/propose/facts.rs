@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use crate::compose::ComposeFile;
 use crate::engine::Docker;
 use crate::mutate::ImageFacts;
-use crate::record::RunRecord;
+use crate::run::record::RunRecord;
 
 /// What the engine and the run's evidence say about the config's images: their own
 /// healthchecks, and whether they have a shell at all.

@@ -6,9 +6,9 @@ use crate::compose::ComposeFile;
 use crate::engine::ComposeCli;
 use crate::lint::{Finding, Level, lint};
 use crate::mutate::{self, ImageFacts, Mutation};
-use crate::protocol::Signature;
-use crate::record::RunRecord;
 use crate::redact::Redactor;
+use crate::run::Signature;
+use crate::run::record::RunRecord;
 
 /// One mutation the proposer tried, and what became of it.
 #[derive(Debug, Clone, Serialize)]
@@ -141,7 +141,7 @@ async fn validate(
     std::fs::write(&path, redactor.config(&file).text)
         .map_err(|e| format!("{}: {e}", path.display()))?;
     let check = compose
-        .project("h-validate", vec![path])
+        .project(crate::run::VALIDATE_PROJECT, vec![path])
         .validate()
         .await
         .map_err(|e| e.to_string())?;

@@ -1,8 +1,8 @@
 //! Evidence → signature. Only what the engine, the CLI, the logs and the probes said counts;
 //! nothing here knows which config is running.
 
-use super::Signature;
 use crate::engine::WaitFailure;
+use crate::run::Signature;
 
 /// What Compose prints when it cannot talk to the engine: the harness's fault, not the
 /// config's.

@@ -7,8 +7,8 @@ use super::classify;
 use super::probes::ProbeError;
 use super::session::{Deployment, Session, tail};
 use super::steps::StepResult;
-use super::{Fault, Outcome, Signature};
 use crate::engine::{self, CmdOutput, Project, WaitFailure};
+use crate::run::{Fault, Outcome, Signature};
 
 /// Whose doing a failure was: the config's (a signature), or the harness's (a fault).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -291,7 +291,7 @@ pub(crate) async fn capture_logs(
         );
         let text = header + &logs;
         files.push(json!(
-            s.write_evidence(&format!("logs/{}.log", c.name), &text)?
+            s.write_evidence(&s.plan.run_dir.log(&c.name), &text)?
         ));
     }
     Ok(Value::Array(files))

@@ -7,11 +7,8 @@ mod ports;
 pub mod probes;
 mod runner;
 mod session;
-mod step;
 mod steps;
 
 pub use port_range::PortRange;
 pub use runner::{Event, Plan, ProbeSpec, Report, cleanup, interrupted_step, run};
 pub use session::Deployment;
-pub use step::{Fault, Outcome, Signature, Skip, Step};
-pub use steps::StepKind;

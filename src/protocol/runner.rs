@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::ports::PortHold;
 use super::session::{Deployment, Session, sweep};
-use super::{Outcome, Step, StepKind};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
+use crate::run::{Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
 
 /// Where the probes find the service inside its containers.
 #[derive(Debug, Clone)]
@@ -44,7 +44,7 @@ pub struct Plan {
     pub task: String,
     pub candidate: ComposeFile,
     /// `runs/<uuid8>/`: candidate, override, logs.
-    pub run_dir: PathBuf,
+    pub run_dir: RunDir,
     pub steps: Vec<StepKind>,
     /// Upper bound of each step that waits on the engine.
     pub timeout: Duration,
@@ -85,28 +85,13 @@ impl Plan {
         reasons
     }
 
-    /// Unique per run and instance, so runs never collide with each other or a user's projects.
-    pub fn project_name(&self, instance: usize) -> String {
-        let task: String = self
-            .task
-            .to_ascii_lowercase()
-            .chars()
-            .map(|c| {
-                if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                    c
-                } else {
-                    '-'
-                }
-            })
-            .collect();
-        let uuid8 = &self.run.simple().to_string()[..8];
-        format!("h-{task}-{uuid8}-{instance}")
+    pub fn id(&self) -> RunId {
+        RunId::from(self.run)
     }
 
-    /// The compose files live apart from the evidence, so a config's relative bind mounts
-    /// (`./logs:/app/logs`) land here and never mix with the harness's own files.
-    pub fn compose_dir(&self) -> PathBuf {
-        self.run_dir.join("compose")
+    /// Instance `instance`'s compose project.
+    pub fn project_name(&self, instance: usize) -> String {
+        self.id().project(&self.task, instance)
     }
 
     pub(crate) fn probe_timeout(&self) -> Duration {
@@ -117,13 +102,10 @@ impl Plan {
     /// copy of the candidate, with its leased host ports written in.
     pub(crate) fn compose_files(&self, index: usize) -> Vec<PathBuf> {
         let candidate = match self.port_range {
-            Some(_) => format!("candidate-{index}.yml"),
-            None => "candidate.yml".to_string(),
+            Some(_) => self.run_dir.pinned_candidate(index),
+            None => self.run_dir.candidate(),
         };
-        vec![
-            self.compose_dir().join(candidate),
-            self.compose_dir().join("override.yml"),
-        ]
+        vec![candidate, self.run_dir.override_file()]
     }
 
     /// Instances 1..K of multi_instance (0 is the main one).
@@ -208,7 +190,7 @@ pub async fn cleanup(docker: &Docker, plan: &Plan) {
 
 /// "restart: <why>" for a step skipped for a reason other than an earlier failure.
 fn not_run(step: &Step) -> Option<String> {
-    (step.outcome == Outcome::Skip(super::Skip::NotRun)).then(|| {
+    (step.outcome == Outcome::Skip(Skip::NotRun)).then(|| {
         let why = step.evidence["reason"].as_str().unwrap_or("not run");
         format!("{} skipped: {why}", step.name)
     })
@@ -218,7 +200,7 @@ fn not_run(step: &Step) -> Option<String> {
 pub fn interrupted_step(name: &str) -> Step {
     Step {
         name: name.to_string(),
-        outcome: Outcome::Error(super::Fault::Interrupted),
+        outcome: Outcome::Error(Fault::Interrupted),
         duration_ms: 0,
         evidence: json!({"reason": "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed"}),
     }

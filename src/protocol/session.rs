@@ -13,7 +13,7 @@ use crate::redact::Redactor;
 use super::Plan;
 use super::instance::Failure;
 use super::ports::PortHold;
-use super::step::Fault;
+use crate::run::Fault;
 
 /// One deployed instance of the candidate, as the steps found it.
 #[derive(Debug, Clone, Serialize)]
@@ -98,10 +98,6 @@ impl<'a> Session<'a> {
         }
     }
 
-    pub fn run_dir(&self) -> &Path {
-        &self.plan.run_dir
-    }
-
     pub fn redactor(&self) -> &Redactor {
         &self.plan.redactor
     }
@@ -122,8 +118,8 @@ impl<'a> Session<'a> {
             .get_or_init(|| {
                 let plan = self.plan;
                 let override_text = override_yaml(&plan.candidate, plan.run, &plan.task);
-                self.write_evidence("compose/candidate.yml", &plan.candidate.text)?;
-                self.write_evidence("compose/override.yml", &override_text)?;
+                self.write_evidence(&plan.run_dir.candidate(), &plan.candidate.text)?;
+                self.write_evidence(&plan.run_dir.override_file(), &override_text)?;
                 Ok(())
             })
             .clone()?;
@@ -137,14 +133,7 @@ impl<'a> Session<'a> {
         let ports = range
             .lease(self.plan.run, super::port_range::needed(candidate))
             .map_err(|e| Failure::fault(Fault::PortsExhausted, json!({"error": e.to_string()})))?;
-        let name = own
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        self.write_evidence(
-            &format!("compose/{name}"),
-            &super::port_range::pin(candidate, &ports),
-        )?;
+        self.write_evidence(own, &super::port_range::pin(candidate, &ports))?;
         Ok(())
     }
 
@@ -161,10 +150,11 @@ impl<'a> Session<'a> {
             .unwrap_or_default()
     }
 
-    /// Writes a text file of evidence under the run's directory; returns its path. A file
-    /// that cannot be written is the harness's fault (a full disk, a read-only directory).
-    pub fn write_evidence(&self, name: &str, text: &str) -> Result<PathBuf, Failure> {
-        let path = self.run_dir().join(name);
+    /// Writes a text file of evidence at `path`, one of the run directory's paths; returns
+    /// its path. A file that cannot be written is the harness's fault (a full disk, a
+    /// read-only directory).
+    pub fn write_evidence(&self, path: &Path, text: &str) -> Result<PathBuf, Failure> {
+        let path = path.to_path_buf();
         let fault = |at: &Path, e: std::io::Error| {
             Failure::fault(
                 Fault::of_io(&e),

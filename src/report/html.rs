@@ -7,14 +7,13 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use uuid::Uuid;
-
 use super::ReportError;
 use super::data::{self, Run, Task, Version};
 use super::escape::{esc, one_line};
 use super::paths;
 use super::svg;
-use crate::{record, score};
+use crate::run::{RunDir, RunId};
+use crate::score;
 
 /// Signatures listed per version in the scoreboard table.
 const TOP_SIGNATURES: usize = 3;
@@ -250,10 +249,9 @@ fn render_run(h: &mut String, index: usize, v: &Version, run: &Run, links: &Link
             esc(&name)
         ),
     };
-    let evidence = Uuid::parse_str(&run.uuid)
-        .ok()
-        .map(|u| record::evidence_dir(&links.runs_dir, u))
-        .and_then(|dir| links.to(&dir))
+    let evidence = RunId::parse(&run.uuid)
+        .map(|id| RunDir::new(&links.runs_dir, id))
+        .and_then(|dir| links.to(dir.path()))
         .map(|href| format!(" · <a href=\"{}/\">evidence</a>", esc(&href)))
         .unwrap_or_default();
     let _ = writeln!(

@@ -6,8 +6,8 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::ReportError;
 use super::escape::{evidence_message, one_line, truncate_bytes};
-use crate::protocol::{Outcome, Step};
-use crate::record::RunRecord;
+use crate::run::record::RunRecord;
+use crate::run::{Outcome, Step};
 
 /// Evidence beyond this many bytes is cut from a failure's text; the run file has it all.
 const EVIDENCE_MAX_BYTES: usize = 4096;

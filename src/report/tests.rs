@@ -4,8 +4,8 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::*;
-use crate::protocol::{Outcome, Signature, Skip, Step};
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use crate::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use crate::run::{Outcome, RunDir, Signature, Skip, Step};
 use crate::store::{NewRun, NewVersion, Store};
 
 const NASTY: &str = r#"<script>alert("x")</script> & 'quotes'"#;
@@ -268,7 +268,7 @@ fn history(root: &Path) -> (std::path::PathBuf, std::path::PathBuf, Vec<RunRecor
 fn html_report_has_the_scoreboard_charts_history_and_links_to_run_files() {
     let dir = tempfile::tempdir().unwrap();
     let (db, runs_dir, records) = history(dir.path());
-    std::fs::create_dir_all(record::evidence_dir(&runs_dir, records[0].execution_uuid)).unwrap();
+    std::fs::create_dir_all(RunDir::new(&runs_dir, records[0].id()).path()).unwrap();
     let out = dir.path().join("ci/report");
     let page = html(&db, &runs_dir, &out).unwrap();
     assert_eq!(page, out.join("index.html"));
@@ -363,7 +363,7 @@ fn html_report_has_the_scoreboard_charts_history_and_links_to_run_files() {
     assert!(
         hrefs
             .iter()
-            .any(|h| h.ends_with(&format!("{}/", records[0].uuid8())))
+            .any(|h| h.ends_with(&format!("{}/", records[0].id().short())))
     );
 
     // The failing runs' causes: a failed step with its signature, the run's error.
@@ -378,7 +378,7 @@ fn html_report_marks_missing_run_files_and_names_a_missing_store() {
     let gone = std::fs::read_dir(&runs_dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| p.to_string_lossy().contains(&records[1].uuid8()))
+        .find(|p| p.to_string_lossy().contains(&records[1].id().short()))
         .unwrap();
     std::fs::remove_file(&gone).unwrap();
     let page = html(&db, &runs_dir, dir.path()).unwrap();

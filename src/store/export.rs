@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, Row};
 use serde::{Deserialize, Serialize};
 
-use crate::record::RunStatus;
+use crate::run::record::RunStatus;
 
 use super::StoreError;
 

@@ -5,8 +5,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use sha2::{Digest, Sha256};
 
 use super::schema::migrations;
-use crate::protocol::Step;
-use crate::record::RunStatus;
+use crate::run::Step;
+use crate::run::record::RunStatus;
 
 /// The chain of every task starts from this hash.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";

@@ -16,8 +16,7 @@ use serde::Serialize;
 use super::export::{ExportLine, FORMAT, TransferError};
 use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
 use super::{NewRun, NewVersion, Store};
-use crate::record::RunStatus;
-use crate::record::{RunRecord, uuid8};
+use crate::run::record::{RunRecord, RunStatus};
 
 /// One verified line of the stream.
 #[derive(Debug, Clone)]
@@ -137,9 +136,9 @@ fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
 
 /// A bare `<stamp>_<uuid8>.json` name: nothing that could land outside runs/.
 fn check_file_name(file: &str, record: &RunRecord) -> Result<(), String> {
-    let suffix = format!("_{}.json", uuid8(record.execution_uuid));
+    let suffix = record.id().file_suffix();
     let bare = !file.contains(['/', '\\']) && !file.starts_with('.');
-    if !bare || !file.ends_with(&suffix) {
+    if !bare || !record.id().names_file(file) {
         return Err(format!(
             "run {}: file `{file}` is not a run file name ending in `{suffix}`",
             record.execution_uuid

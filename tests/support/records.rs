@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use harness::protocol::{Outcome, Signature, Step, StepKind};
+use harness::run::{Outcome, Signature, Step, StepKind};
 use uuid::Uuid;
 
 /// Every step of the protocol, passing — but `failing`, which fails with its signature.
@@ -25,16 +25,16 @@ pub fn whole_protocol(failing: Option<(StepKind, Signature)>) -> Vec<Step> {
 
 /// `runs/<uuid8>/compose/override.yml` and `runs/<uuid8>/logs/app.log`, as a run writes them.
 pub fn write_evidence(runs: &Path, uuid: Uuid, task: &str) {
-    let dir = harness::record::evidence_dir(runs, uuid);
-    std::fs::create_dir_all(dir.join("logs")).expect("logs dir");
-    std::fs::create_dir_all(dir.join("compose")).expect("compose dir");
+    let dir = harness::run::RunDir::new(runs, uuid.into());
+    std::fs::create_dir_all(dir.logs()).expect("logs dir");
+    std::fs::create_dir_all(dir.compose()).expect("compose dir");
     std::fs::write(
-        dir.join("logs/app.log"),
+        dir.log("app"),
         format!("# harness: container app label dev.harness.run={uuid}\nready\n"),
     )
     .expect("log");
     std::fs::write(
-        dir.join("compose/override.yml"),
+        dir.override_file(),
         format!("services:\n  app:\n    labels:\n      dev.harness.run: {uuid}\n      dev.harness.task: {task}\n"),
     )
     .expect("override");

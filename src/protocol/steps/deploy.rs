@@ -5,9 +5,9 @@ use serde_json::json;
 
 use super::{StepResult, fail, pass, skip_not_run};
 use crate::engine::ContainerInfo;
-use crate::protocol::Signature;
 use crate::protocol::instance;
 use crate::protocol::session::Session;
+use crate::run::Signature;
 
 pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);

@@ -6,8 +6,9 @@ use serde_json::{Value, json};
 
 use super::{StepResult, pass};
 use crate::protocol::instance::{self, Blame, Failure};
+use crate::protocol::probes;
 use crate::protocol::session::Session;
-use crate::protocol::{Signature, probes};
+use crate::run::Signature;
 
 pub const KEY: &str = "ANTHROPIC_API_KEY";
 

@@ -2,8 +2,8 @@ use serde_json::json;
 
 use super::{StepResult, fail, pass};
 use crate::lint::{Level, lint as run_lint};
-use crate::protocol::Signature;
 use crate::protocol::session::Session;
+use crate::run::Signature;
 
 /// Static rules on the candidate. Errors fail the step; the run goes on so the other
 /// steps still gather evidence.

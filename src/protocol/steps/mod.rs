@@ -12,23 +12,7 @@ mod shutdown;
 use serde_json::{Value, json};
 
 use super::session::{Deployment, Session};
-use super::{Fault, Outcome, Signature, Skip};
-
-/// The steps of the protocol, in the order they run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StepKind {
-    Lint,
-    Deploy,
-    PortDiscovery,
-    ApiProbe,
-    WsProbe,
-    Redis,
-    MissingKey,
-    MultiInstance,
-    Restart,
-    Persistence,
-    Shutdown,
-}
+use crate::run::{Fault, Outcome, Signature, Skip, StepKind};
 
 pub(crate) type StepResult = (Outcome, Value);
 
@@ -54,41 +38,9 @@ fn pass(evidence: Value) -> StepResult {
     (Outcome::Pass, evidence)
 }
 
+// The vocabulary (names, order) lives with the record in `run::step`; the dispatch
+// to each check lives here, beside the checks.
 impl StepKind {
-    pub const ALL: [StepKind; 11] = [
-        StepKind::Lint,
-        StepKind::Deploy,
-        StepKind::PortDiscovery,
-        StepKind::ApiProbe,
-        StepKind::WsProbe,
-        StepKind::Redis,
-        StepKind::MissingKey,
-        StepKind::MultiInstance,
-        StepKind::Restart,
-        StepKind::Persistence,
-        StepKind::Shutdown,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            StepKind::Lint => "lint",
-            StepKind::Deploy => "deploy",
-            StepKind::PortDiscovery => "port_discovery",
-            StepKind::ApiProbe => "api_probe",
-            StepKind::WsProbe => "ws_probe",
-            StepKind::Redis => "redis",
-            StepKind::MissingKey => "missing_key",
-            StepKind::MultiInstance => "multi_instance",
-            StepKind::Restart => "restart",
-            StepKind::Persistence => "persistence",
-            StepKind::Shutdown => "shutdown",
-        }
-    }
-
-    pub fn from_name(name: &str) -> Option<StepKind> {
-        StepKind::ALL.into_iter().find(|k| k.name() == name)
-    }
-
     pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
         match self {
             StepKind::Lint => return lint::lint(s),

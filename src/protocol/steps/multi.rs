@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::probe::api_and_ws;
 use super::{StepResult, pass};
-use crate::protocol::Signature;
 use crate::protocol::instance::{self, Failure};
 use crate::protocol::session::{Deployment, Session};
+use crate::run::Signature;
 
 pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
     let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();

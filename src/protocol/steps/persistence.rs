@@ -9,7 +9,8 @@ use super::{StepResult, error, fail, pass};
 use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
 use crate::protocol::session::{Deployment, Session};
-use crate::protocol::{Fault, Signature, classify, instance};
+use crate::protocol::{classify, instance};
+use crate::run::{Fault, Signature};
 
 pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
@@ -18,7 +19,7 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
             json!({"error": "no API port to write through"}),
         );
     };
-    let key = format!("harness-{}", crate::record::uuid8(s.plan.run));
+    let key = format!("harness-{}", s.plan.id().short());
     let value = s.plan.run.to_string();
     if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
         return kv_failure(s, port, &e, json!({"write": e}))

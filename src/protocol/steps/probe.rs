@@ -3,10 +3,11 @@
 use serde_json::{Value, json};
 
 use super::{StepResult, fail, pass};
-use crate::protocol::Fault;
 use crate::protocol::instance::Failure;
 use crate::protocol::session::{Deployment, Session};
-use crate::protocol::{Signature, classify, probes};
+use crate::protocol::{classify, probes};
+use crate::run::Fault;
+use crate::run::Signature;
 
 pub(super) async fn api_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
     into_step(api(s, d).await)

@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use super::{StepResult, error, fail, pass};
 use crate::engine::{ContainerInfo, Events, LABEL_RUN};
 use crate::protocol::session::{Session, tail};
-use crate::protocol::{Fault, Signature, classify, instance};
+use crate::protocol::{classify, instance};
+use crate::run::{Fault, Signature};
 
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;

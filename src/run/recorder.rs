@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use crate::engine::{ComposeCli, Docker};
 use crate::protocol::Report;
-use crate::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
+use crate::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use crate::score;
 use crate::store::{NewRun, Store, VersionRow};
 use crate::task::{HistoryRow, Prompt, RunUpdate};
@@ -89,7 +89,7 @@ pub fn build_record(
 
 /// The harness's own faults in a run, each with its step and what to do, if any.
 fn faults(report: &Report) -> Option<String> {
-    let mut faults: Vec<(crate::protocol::Fault, Vec<&str>)> = Vec::new();
+    let mut faults: Vec<(super::Fault, Vec<&str>)> = Vec::new();
     for step in &report.steps {
         let Some(fault) = step.fault() else { continue };
         match faults.iter_mut().find(|(f, _)| *f == fault) {

@@ -291,6 +291,58 @@ impl<'de> Deserialize<'de> for Step {
     }
 }
 
+/// The steps of the protocol, in the order they run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    Lint,
+    Deploy,
+    PortDiscovery,
+    ApiProbe,
+    WsProbe,
+    Redis,
+    MissingKey,
+    MultiInstance,
+    Restart,
+    Persistence,
+    Shutdown,
+}
+
+impl StepKind {
+    pub const ALL: [StepKind; 11] = [
+        StepKind::Lint,
+        StepKind::Deploy,
+        StepKind::PortDiscovery,
+        StepKind::ApiProbe,
+        StepKind::WsProbe,
+        StepKind::Redis,
+        StepKind::MissingKey,
+        StepKind::MultiInstance,
+        StepKind::Restart,
+        StepKind::Persistence,
+        StepKind::Shutdown,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Lint => "lint",
+            StepKind::Deploy => "deploy",
+            StepKind::PortDiscovery => "port_discovery",
+            StepKind::ApiProbe => "api_probe",
+            StepKind::WsProbe => "ws_probe",
+            StepKind::Redis => "redis",
+            StepKind::MissingKey => "missing_key",
+            StepKind::MultiInstance => "multi_instance",
+            StepKind::Restart => "restart",
+            StepKind::Persistence => "persistence",
+            StepKind::Shutdown => "shutdown",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        StepKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

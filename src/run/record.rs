@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::{Fault, Outcome, RunId, Signature, Skip, Step, StepKind};
 use crate::errors::RecordError;
-use crate::protocol::{Outcome, Skip, Step};
 
 /// What a run says about its version. Only `Success` and `Failure` count toward the
 /// ratio: a partial run did not run the whole protocol, and an error or an interrupt is
@@ -132,8 +132,8 @@ pub struct RunRecord {
 }
 
 impl RunRecord {
-    pub fn uuid8(&self) -> String {
-        uuid8(self.execution_uuid)
+    pub fn id(&self) -> RunId {
+        RunId::from(self.execution_uuid)
     }
 
     /// The status the record states; older records stated only success or not (and an
@@ -142,7 +142,7 @@ impl RunRecord {
         let interrupted = || {
             self.steps
                 .iter()
-                .any(|s| s.signature() == Some(crate::protocol::Signature::Interrupted))
+                .any(|s| s.signature() == Some(Signature::Interrupted))
         };
         match self.metrics.status {
             Some(status) => status,
@@ -155,7 +155,7 @@ impl RunRecord {
     /// The status its steps and reasons give, whatever the record states: audit compares
     /// the two (a record that claims success for a partial run is a finding).
     pub fn judged_status(&self) -> RunStatus {
-        let missing: Vec<&str> = crate::protocol::StepKind::ALL
+        let missing: Vec<&str> = StepKind::ALL
             .iter()
             .map(|k| k.name())
             .filter(|name| !self.steps.iter().any(|s| s.name == *name))
@@ -168,7 +168,7 @@ impl RunRecord {
             || self
                 .steps
                 .iter()
-                .any(|s| s.fault() == Some(crate::protocol::Fault::Interrupted));
+                .any(|s| s.fault() == Some(Fault::Interrupted));
         RunStatus::judge(&self.steps, &partial, interrupted)
     }
 
@@ -178,38 +178,10 @@ impl RunRecord {
     }
 }
 
-pub fn uuid8(uuid: Uuid) -> String {
-    uuid.simple().to_string()[..8].to_string()
-}
-
-/// The directory for a run's evidence: `runs/<uuid8>/`.
-pub fn evidence_dir(runs: &Path, uuid: Uuid) -> PathBuf {
-    runs.join(uuid8(uuid))
-}
-
-/// A new run's UUID whose evidence directory `runs/<uuid8>/` is not taken yet. Eight hex
-/// digits collide about once in 77 000 runs (the birthday bound), and a run that shared
-/// a directory would overwrite an older run's logs and override.
-pub fn fresh_uuid(runs: &Path) -> Uuid {
-    fresh_uuid_from(runs, Uuid::new_v4)
-}
-
-fn fresh_uuid_from(runs: &Path, mut next: impl FnMut() -> Uuid) -> Uuid {
-    // Bounded: with all but a handful of 4 billion slots free, the first try nearly always wins.
-    let mut uuid = next();
-    for _ in 0..64 {
-        if !evidence_dir(runs, uuid).exists() {
-            break;
-        }
-        uuid = next();
-    }
-    uuid
-}
-
 /// Writes `runs/<timestamp>_<uuid8>.json` atomically (temp file, fsync, rename).
 pub fn write(runs: &Path, record: &RunRecord, file_stamp: &str) -> Result<PathBuf, RecordError> {
-    let path = runs.join(format!("{file_stamp}_{}.json", record.uuid8()));
-    let tmp = runs.join(format!(".{file_stamp}_{}.json.tmp", record.uuid8()));
+    let path = runs.join(record.id().file_name(file_stamp));
+    let tmp = runs.join(record.id().temp_file_name(file_stamp));
     let err = |path: &Path| {
         let path = path.to_path_buf();
         move |source| RecordError { path, source }
@@ -229,19 +201,6 @@ pub fn write(runs: &Path, record: &RunRecord, file_stamp: &str) -> Result<PathBu
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Outcome;
-
-    #[test]
-    fn a_new_run_never_shares_an_evidence_directory() {
-        let runs = tempfile::tempdir().unwrap();
-        let taken = Uuid::parse_str("2063e61c-89db-4a6e-9c0f-1e2d3c4b5a69").unwrap();
-        let same_prefix = Uuid::parse_str("2063e61c-fa28-4b6a-8c0f-1e2d3c4b5a69").unwrap();
-        let other = Uuid::parse_str("3f1c9a52-8d7e-4b6a-9c0f-1e2d3c4b5a69").unwrap();
-        std::fs::create_dir(evidence_dir(runs.path(), taken)).unwrap();
-        let mut offered = [same_prefix, other].into_iter();
-        let got = fresh_uuid_from(runs.path(), || offered.next().unwrap());
-        assert_eq!(got, other);
-    }
 
     pub(crate) fn sample() -> RunRecord {
         RunRecord {
@@ -289,11 +248,9 @@ mod tests {
         assert_eq!(keys.last().unwrap().as_str(), "execution_uuid");
         assert_eq!(serde_json::from_str::<RunRecord>(&text).unwrap(), record);
         assert!(
-            path.file_name()
-                .unwrap()
-                .to_str()
-                .unwrap()
-                .ends_with(&format!("{}.json", record.uuid8()))
+            record
+                .id()
+                .names_file(path.file_name().unwrap().to_str().unwrap())
         );
     }
 }
