@@ -25,6 +25,7 @@ use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow, StepRow};
 use super::inspect::inspect;
 use super::prompts;
 use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
+use crate::run::RunId;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::task::Prompt;
 
@@ -189,7 +190,7 @@ fn list_run_files(dir: &Path) -> Result<Option<HashSet<String>>, AuditError> {
     for entry in entries {
         let entry = entry.map_err(io_err)?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') || !name.ends_with(".json") {
+        if !RunId::is_file_name(&name) {
             continue;
         }
         // The entry's own type, no `stat` per file: a runs dir holds 100 000 of them.

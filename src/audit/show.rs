@@ -10,8 +10,8 @@ use uuid::Uuid;
 use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
 use super::inspect::inspect;
 use super::{AuditError, evidence};
-use crate::run::RunDir;
 use crate::run::record::RunRecord;
+use crate::run::{RunDir, RunId};
 
 /// Most candidates an ambiguous prefix lists.
 const CANDIDATES: usize = 10;
@@ -171,18 +171,15 @@ fn ambiguous(
 
 /// Run files whose name matches the prefix although the scoreboard has no such run.
 fn orphan_hint(runs_dir: &Path, prefix: &str) -> String {
-    let short: String = prefix.chars().take(8).collect();
+    let short = RunId::short_of_prefix(prefix);
     let mut names: Vec<String> = fs::read_dir(runs_dir)
         .map(|entries| {
             entries
                 .filter_map(Result::ok)
                 .map(|e| e.file_name().to_string_lossy().into_owned())
                 .filter(|n| {
-                    n.strip_suffix(".json")
-                        .and_then(|s| s.rsplit('_').next())
+                    RunId::file_short_id(n)
                         .is_some_and(|u8| u8.starts_with(&short) || short.starts_with(u8))
-                        && n.ends_with(".json")
-                        && !n.starts_with('.')
                 })
                 .collect()
         })

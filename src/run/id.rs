@@ -89,6 +89,26 @@ impl RunId {
         format!("_{}.json", self.short())
     }
 
+    /// Whether `name` may be a run file: a visible `.json` file (a hidden one is still
+    /// being written).
+    pub fn is_file_name(name: &str) -> bool {
+        !name.starts_with('.') && name.ends_with(".json")
+    }
+
+    /// The short id a run file's name ends in, `<timestamp>_<uuid8>.json`; `None` for a
+    /// name that is no run file.
+    pub fn file_short_id(name: &str) -> Option<&str> {
+        if !Self::is_file_name(name) {
+            return None;
+        }
+        name.strip_suffix(".json")?.rsplit('_').next()
+    }
+
+    /// The part of a (normalised) UUID prefix a short id can show.
+    pub fn short_of_prefix(prefix: &str) -> String {
+        prefix.chars().take(SHORT_LEN).collect()
+    }
+
     /// Whether `name` is this run's file name, whatever its timestamp.
     pub fn names_file(self, name: &str) -> bool {
         name.ends_with(&self.file_suffix())
@@ -153,6 +173,16 @@ mod tests {
             ".20261123T140000Z_1234abcd.json.tmp"
         );
         assert!(run.names_file("20261123T140000Z_1234abcd.json"));
+        assert_eq!(
+            RunId::file_short_id("20261123T140000Z_1234abcd.json"),
+            Some("1234abcd")
+        );
+        assert_eq!(
+            RunId::file_short_id(".20261123T140000Z_1234abcd.json.tmp"),
+            None
+        );
+        assert_eq!(RunId::file_short_id("notes.txt"), None);
+        assert_eq!(RunId::short_of_prefix("1234abcd-89db"), "1234abcd");
         assert_eq!(run.project("My Task", 2), "h-my-task-1234abcd-2");
         assert!(VALIDATE_PROJECT.starts_with(PROJECT_PREFIX));
     }
