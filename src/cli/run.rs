@@ -384,29 +384,37 @@ fn history_change(reason: &str) -> String {
     format!("{}{answers}", first.trim_end())
 }
 
-/// The runs directory exists (or can be made) and takes a file. A directory made only
-/// for this check is removed again: bad input must leave the disk as it was.
+/// The runs directory takes a file, or can be made. Nothing is created here: bad input
+/// must leave the disk as it was, and harnesses starting at once must never remove a
+/// directory another one is about to write into (making and removing a probe directory
+/// raced exactly so). A missing directory is judged by the nearest one that exists.
 pub(super) fn writable_dir(dir: &Path) -> anyhow::Result<()> {
     let fix = "make it writable or choose another with --runs-dir / HARNESS_RUNS_DIR";
-    let existed = dir.exists();
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "cannot create the runs directory `{}` — {fix}",
+    let unwritable = |e: std::io::Error| {
+        anyhow::Error::from(e).context(format!(
+            "cannot write into the runs directory `{}` — {fix}",
             dir.display()
-        )
-    })?;
+        ))
+    };
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .filter(|a| !a.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        return Err(unwritable(std::io::Error::from(
+            std::io::ErrorKind::NotADirectory,
+        )));
+    }
+    if existing != dir {
+        use nix::unistd::{AccessFlags, access};
+        return access(existing, AccessFlags::W_OK | AccessFlags::X_OK)
+            .map_err(|e| unwritable(std::io::Error::from(e)));
+    }
     let probe = dir.join(format!(".harness-write-test-{}", std::process::id()));
     let written = std::fs::write(&probe, b"");
     let _ = std::fs::remove_file(&probe);
-    if !existed {
-        let _ = std::fs::remove_dir(dir);
-    }
-    written.with_context(|| {
-        format!(
-            "cannot write into the runs directory `{}` — {fix}",
-            dir.display()
-        )
-    })
+    written.map_err(unwritable)
 }
 
 /// Reads and checks every input without touching the disk or the engine, so bad input

@@ -356,11 +356,16 @@ impl Store {
         Ok(())
     }
 
-    /// The steps of a version's most recent failed run, if it has one.
+    /// The json of a version's most recent run with a failing step, if it has one. A
+    /// partial run counts for nothing, but what its steps found is still evidence to
+    /// learn from.
     pub fn last_failed_run(&self, version_id: i64) -> Result<Option<String>, StoreError> {
         self.conn
             .query_row(
-                "SELECT json FROM run WHERE version_id = ?1 AND status = 'failure' ORDER BY seq DESC LIMIT 1",
+                "SELECT json FROM run WHERE version_id = ?1 AND (status = 'failure'
+                    OR (status = 'partial' AND EXISTS
+                        (SELECT 1 FROM step s WHERE s.run_seq = run.seq AND s.status = 'fail')))
+                 ORDER BY seq DESC LIMIT 1",
                 [version_id],
                 |r| r.get(0),
             )
