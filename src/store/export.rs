@@ -5,12 +5,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
 use crate::record::RunStatus;
 
 use super::StoreError;
+use super::read::{ReadError, Reader, file_name};
 
 /// The `format` of every line; a reader refuses any other.
 pub const FORMAT: &str = "harness-run/1";
@@ -65,6 +66,17 @@ pub struct RunLine {
     pub hash: String,
     /// The run file's bytes, as the scoreboard holds them.
     pub json: String,
+}
+
+impl From<ReadError> for TransferError {
+    fn from(e: ReadError) -> TransferError {
+        match e {
+            ReadError::NoStore { path } => TransferError::NoStore { path },
+            ReadError::Open { path, source } | ReadError::Sql { path, source } => {
+                TransferError::Sql { path, source }
+            }
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -125,12 +137,12 @@ const SELECT: &str = "SELECT t.name, t.path, v.number, v.hash, pv.number, v.muta
 /// Writes every run (or `task`'s) to `out`, one line each; how many.
 /// Reads only: the scoreboard is opened read-only and must exist.
 pub fn export(db: &Path, task: Option<&str>, out: &mut dyn Write) -> Result<usize, TransferError> {
-    let conn = open_read_only(db)?;
+    let reader = Reader::open(db)?;
     let sql = |source| TransferError::Sql {
         path: db.to_path_buf(),
         source,
     };
-    let mut stmt = conn.prepare(SELECT).map_err(sql)?;
+    let mut stmt = reader.conn.prepare(SELECT).map_err(sql)?;
     let mut rows = stmt.query([task]).map_err(sql)?;
     let mut n = 0;
     while let Some(row) = rows.next().map_err(sql)? {
@@ -142,23 +154,6 @@ pub fn export(db: &Path, task: Option<&str>, out: &mut dyn Write) -> Result<usiz
     }
     out.flush().map_err(TransferError::Write)?;
     Ok(n)
-}
-
-fn open_read_only(db: &Path) -> Result<Connection, TransferError> {
-    if !db.is_file() {
-        return Err(TransferError::NoStore {
-            path: db.to_path_buf(),
-        });
-    }
-    let sql = |source| TransferError::Sql {
-        path: db.to_path_buf(),
-        source,
-    };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(db, flags).map_err(sql)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(sql)?;
-    Ok(conn)
 }
 
 fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
@@ -191,9 +186,4 @@ fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
             json: r.get(16)?,
         },
     })
-}
-
-/// The last component of a recorded path.
-pub(super) fn file_name(recorded: &str) -> &str {
-    recorded.rsplit(['/', '\\']).next().unwrap_or(recorded)
 }

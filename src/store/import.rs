@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
+use super::agree::{Difference, RowColumns, Success, row_differences};
 use super::export::{ExportLine, FORMAT, TransferError};
 use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
 use super::{NewRun, NewVersion, Store};
-use crate::record::RunStatus;
 use crate::record::{RunRecord, uuid8};
 
 /// One verified line of the stream.
@@ -91,36 +91,28 @@ fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
     }
     let record: RunRecord = serde_json::from_str(&run.json)
         .map_err(|e| format!("run {}: its json is not a run record: {e}", run.uuid))?;
-    let v = &data.version;
-    let mut diffs = Vec::new();
-    let mut differ = |what: &str, column: String, json: String| {
-        if column != json {
-            diffs.push(format!("{what} `{column}` vs json `{json}`"));
-        }
+    let columns = RowColumns {
+        uuid: &run.uuid,
+        task: &data.task.name,
+        version: Some(data.version.number),
+        version_hash: Some(&data.version.hash),
+        started_at: &run.started_at,
+        success: Success::Flag(run.success),
+        status: run.status.unwrap_or(record.status()).as_str(),
+        duration_ms: i64::try_from(run.duration_ms).ok(),
+        // The file name is checked below, with its own message.
+        file: None,
     };
-    differ("uuid", run.uuid.clone(), record.execution_uuid.to_string());
-    differ("task", data.task.name.clone(), record.task.clone());
-    differ("version", format!("v{}", v.number), record.version.clone());
-    differ("version hash", v.hash.clone(), record.config_hash.clone());
-    differ(
-        "started_at",
-        run.started_at.clone(),
-        record.timestamp.clone(),
-    );
-    differ(
-        "success",
-        run.success.to_string(),
-        record.metrics.success.to_string(),
-    );
-    let status = run.status.unwrap_or(record.status());
-    if !RunStatus::row_agrees(status, record.status()) {
-        differ("status", status.to_string(), record.status().to_string());
-    }
-    differ(
-        "duration_ms",
-        run.duration_ms.to_string(),
-        record.metrics.duration_ms.to_string(),
-    );
+    let diffs: Vec<String> = row_differences(&columns, &record)
+        .iter()
+        .map(|d| match d {
+            // The import's words since it was written: `what `column` vs json `json``.
+            Difference::Column { what, column, json } => {
+                format!("{what} `{column}` vs json `{json}`")
+            }
+            other => other.to_string(),
+        })
+        .collect();
     if !diffs.is_empty() {
         return Err(format!(
             "run {}: the row disagrees with its json: {}",
@@ -319,7 +311,7 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
 
 /// A duplicate whose run file is missing here gets it back (same name, same bytes).
 fn restore(runs_dir: &Path, e: &Entry, recorded: &str) -> Result<Outcome, TransferError> {
-    let same_name = super::export::file_name(recorded) == e.data.run.file;
+    let same_name = super::file_name(recorded) == e.data.run.file;
     let path = runs_dir.join(&e.data.run.file);
     let restored_file =
         same_name && !path.exists() && place_file(&path, runs_dir, &e.data.run.json)?;
