@@ -165,6 +165,21 @@ impl Reader {
         }
     }
 
+    /// Every row of `sql` with `params`, read by `row`.
+    fn collect<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        row: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, ReadError> {
+        let sql_err = self.sql();
+        let mut stmt = self.conn.prepare(sql).map_err(&sql_err)?;
+        stmt.query_map(params, row)
+            .map_err(&sql_err)?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(&sql_err)
+    }
+
     /// Starts a read transaction: see [`Snapshot`].
     pub fn snapshot(&self) -> Result<Snapshot<'_>, ReadError> {
         let tx = self.conn.unchecked_transaction().map_err(self.sql())?;
@@ -173,15 +188,9 @@ impl Reader {
 
     /// Every task's name and the prompt file it was recorded from, by name.
     pub fn task_paths(&self) -> Result<Vec<(String, String)>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT name, path FROM task ORDER BY name")
-            .map_err(&sql)?;
-        let rows = stmt
-            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
-            .map_err(&sql)?;
-        rows.collect::<rusqlite::Result<_>>().map_err(&sql)
+        self.collect("SELECT name, path FROM task ORDER BY name", [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
     }
 
     /// Whether the scoreboard records any run (of `task`).
@@ -239,20 +248,11 @@ impl Reader {
 
     /// The run file names (last path component) recorded for every task but `task`.
     pub fn files_of_other_tasks(&self, task: &str) -> Result<Vec<String>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT r.file FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE t.name IS NOT ?1",
-            )
-            .map_err(&sql)?;
-        let files = stmt
-            .query_map([task], |r| r.get::<_, String>(0))
-            .map_err(&sql)?;
-        files
-            .map(|f| f.map(|f| file_name(&f).to_string()))
-            .collect::<rusqlite::Result<_>>()
-            .map_err(&sql)
+        self.collect(
+            "SELECT r.file FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE t.name IS NOT ?1",
+            [task],
+            |r| Ok(file_name(&r.get::<_, String>(0)?).to_string()),
+        )
     }
 
     /// The id of the task named `name`.
@@ -346,43 +346,29 @@ impl Reader {
         pattern: &str,
         limit: usize,
     ) -> Result<Vec<(String, Option<String>, String)>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT r.uuid, t.name, r.started_at FROM run r LEFT JOIN task t ON t.id = r.task_id
-                 WHERE r.uuid GLOB ?1 ORDER BY r.uuid LIMIT ?2",
-            )
-            .map_err(&sql)?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        stmt.query_map(rusqlite::params![pattern, limit], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+        self.collect(
+            "SELECT r.uuid, t.name, r.started_at FROM run r LEFT JOIN task t ON t.id = r.task_id
+             WHERE r.uuid GLOB ?1 ORDER BY r.uuid LIMIT ?2",
+            rusqlite::params![pattern, limit],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
     }
 
     /// The step rows of the run `seq`, in order.
     pub fn steps(&self, seq: i64) -> Result<Vec<StepView>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT name, status, signature, duration_ms FROM step WHERE run_seq = ?1 ORDER BY idx",
-            )
-            .map_err(&sql)?;
-        stmt.query_map([seq], |r| {
-            Ok(StepView {
-                name: r.get(0)?,
-                status: r.get(1)?,
-                signature: r.get(2)?,
-                duration_ms: r.get(3)?,
-            })
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+        self.collect(
+            "SELECT name, status, signature, duration_ms FROM step WHERE run_seq = ?1 ORDER BY idx",
+            [seq],
+            |r| {
+                Ok(StepView {
+                    name: r.get(0)?,
+                    status: r.get(1)?,
+                    signature: r.get(2)?,
+                    duration_ms: r.get(3)?,
+                })
+            },
+        )
     }
 
     // The report's views. Columns are cast in SQL, so a tampered type shows as text
@@ -390,99 +376,77 @@ impl Reader {
 
     /// Every task, by name.
     pub fn tasks(&self) -> Result<Vec<TaskEntry>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare("SELECT id, CAST(name AS TEXT) FROM task ORDER BY name, id")
-            .map_err(&sql)?;
-        stmt.query_map([], |r| {
-            Ok(TaskEntry {
-                id: r.get(0)?,
-                name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-            })
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+        self.collect(
+            "SELECT id, CAST(name AS TEXT) FROM task ORDER BY name, id",
+            [],
+            |r| {
+                Ok(TaskEntry {
+                    id: r.get(0)?,
+                    name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                })
+            },
+        )
     }
 
     /// Every failed step, by run and index.
     pub fn failed_steps(&self) -> Result<Vec<FailedStepEntry>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT run_seq, CAST(name AS TEXT), CAST(signature AS TEXT) FROM step
+        self.collect(
+            "SELECT run_seq, CAST(name AS TEXT), CAST(signature AS TEXT) FROM step
                  WHERE status = 'fail' ORDER BY run_seq, idx",
-            )
-            .map_err(&sql)?;
-        stmt.query_map([], |r| {
-            Ok(FailedStepEntry {
-                run_seq: r.get(0)?,
-                name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                signature: r.get(2)?,
-            })
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+            [],
+            |r| {
+                Ok(FailedStepEntry {
+                    run_seq: r.get(0)?,
+                    name: r.get::<_, Option<String>>(1)?.unwrap_or_default(),
+                    signature: r.get(2)?,
+                })
+            },
+        )
     }
 
     /// Every run, oldest first.
     pub fn runs(&self) -> Result<Vec<RunEntry>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT seq, version_id, CAST(uuid AS TEXT), CAST(started_at AS TEXT),
+        self.collect(
+            "SELECT seq, version_id, CAST(uuid AS TEXT), CAST(started_at AS TEXT),
                         CAST(success AS INTEGER), CAST(file AS TEXT),
                         CASE WHEN success = 0 AND json_valid(json) THEN json_extract(json, '$.error') END
                  FROM run ORDER BY seq",
-            )
-            .map_err(&sql)?;
-        stmt.query_map([], |r| {
-            Ok(RunEntry {
-                seq: r.get(0)?,
-                version_id: r.get(1)?,
-                uuid: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
-                started_at: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
-                success: r.get::<_, Option<i64>>(4)?.unwrap_or(0) != 0,
-                file: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                // An `error` that is not text (tampered json) is no error to show.
-                error: r.get::<_, Option<String>>(6).ok().flatten(),
-            })
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+            [],
+            |r| {
+                Ok(RunEntry {
+                    seq: r.get(0)?,
+                    version_id: r.get(1)?,
+                    uuid: r.get::<_, Option<String>>(2)?.unwrap_or_default(),
+                    started_at: r.get::<_, Option<String>>(3)?.unwrap_or_default(),
+                    success: r.get::<_, Option<i64>>(4)?.unwrap_or(0) != 0,
+                    file: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    // An `error` that is not text (tampered json) is no error to show.
+                    error: r.get::<_, Option<String>>(6).ok().flatten(),
+                })
+            },
+        )
     }
 
     /// Every version with its parent's number, by task and number.
     pub fn versions(&self) -> Result<Vec<VersionEntry>, ReadError> {
-        let sql = self.sql();
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT v.id, v.task_id, v.number, p.number, CAST(v.mutation AS TEXT),
+        self.collect(
+            "SELECT v.id, v.task_id, v.number, p.number, CAST(v.mutation AS TEXT),
                         CAST(v.reason AS TEXT), CAST(v.created_at AS TEXT)
                  FROM version v LEFT JOIN version p ON p.id = v.parent_id
                  ORDER BY v.task_id, v.number, v.id",
-            )
-            .map_err(&sql)?;
-        stmt.query_map([], |r| {
-            Ok(VersionEntry {
-                id: r.get(0)?,
-                task_id: r.get(1)?,
-                number: r.get(2)?,
-                parent: r.get(3)?,
-                mutation: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
-                reason: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
-                created_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
-            })
-        })
-        .map_err(&sql)?
-        .collect::<rusqlite::Result<_>>()
-        .map_err(&sql)
+            [],
+            |r| {
+                Ok(VersionEntry {
+                    id: r.get(0)?,
+                    task_id: r.get(1)?,
+                    number: r.get(2)?,
+                    parent: r.get(3)?,
+                    mutation: r.get::<_, Option<String>>(4)?.unwrap_or_default(),
+                    reason: r.get::<_, Option<String>>(5)?.unwrap_or_default(),
+                    created_at: r.get::<_, Option<String>>(6)?.unwrap_or_default(),
+                })
+            },
+        )
     }
 }
 
