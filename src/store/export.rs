@@ -79,6 +79,37 @@ impl From<ReadError> for TransferError {
     }
 }
 
+/// Why one line of an import stream is refused. Its words follow the line number.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("not a `harness export --jsonl` line: {0}")]
+    NotALine(#[source] serde_json::Error),
+    #[error("format `{0}` is not `{FORMAT}`: written by another harness version")]
+    Format(String),
+    #[error("run {uuid}: hash is not sha256(prev_hash ‖ json): the line was edited")]
+    Hash { uuid: String },
+    #[error("run {uuid}: its json is not a run record: {source}")]
+    NotARecord {
+        uuid: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Each difference in the import's words, joined with `; `.
+    #[error("run {uuid}: the row disagrees with its json: {diffs}")]
+    Disagrees { uuid: String, diffs: String },
+    #[error("run {uuid}: the UUID is not a UUID v4")]
+    NotV4 { uuid: String },
+    #[error("run {uuid}: file `{file}` is not a run file name ending in `{suffix}`")]
+    FileName {
+        uuid: String,
+        file: String,
+        suffix: String,
+    },
+    /// `after` says where the chain breaks.
+    #[error("run {uuid}: chain broken: {after} — a line was removed, reordered or edited")]
+    Chain { uuid: String, after: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     #[error(
@@ -113,7 +144,7 @@ pub enum TransferError {
     Line {
         name: String,
         line: usize,
-        why: String,
+        why: LineError,
     },
     #[error(
         "cannot write the run file `{}`: {source} — check that --runs-dir (HARNESS_RUNS_DIR) is a writable directory",

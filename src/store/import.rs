@@ -14,7 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::agree::{Difference, RowColumns, Success, row_differences};
-use super::export::{ExportLine, FORMAT, TransferError};
+use super::export::{ExportLine, FORMAT, LineError, TransferError};
 use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
 use super::{NewRun, NewVersion, Store};
 use crate::record::{RunRecord, uuid8};
@@ -56,13 +56,13 @@ pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, Trans
         if text.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| TransferError::Line {
+        let bad = |why: LineError| TransferError::Line {
             name: name.to_string(),
             line,
             why,
         };
-        let data: ExportLine = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("not a `harness export --jsonl` line: {e}")))?;
+        let data: ExportLine =
+            serde_json::from_str(&text).map_err(|e| bad(LineError::NotALine(e)))?;
         let record = check_line(&data).map_err(bad)?;
         let head = heads
             .entry(data.task.name.clone())
@@ -75,22 +75,20 @@ pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, Trans
 }
 
 /// The line's hash over its own json, and every column against that json.
-fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
+fn check_line(data: &ExportLine) -> Result<RunRecord, LineError> {
     if data.format != FORMAT {
-        return Err(format!(
-            "format `{}` is not `{FORMAT}`: written by another harness version",
-            data.format
-        ));
+        return Err(LineError::Format(data.format.clone()));
     }
     let run = &data.run;
+    let uuid = || run.uuid.clone();
     if chain_hash(&run.prev_hash, run.json.as_bytes()) != run.hash {
-        return Err(format!(
-            "run {}: hash is not sha256(prev_hash ‖ json): the line was edited",
-            run.uuid
-        ));
+        return Err(LineError::Hash { uuid: uuid() });
     }
-    let record: RunRecord = serde_json::from_str(&run.json)
-        .map_err(|e| format!("run {}: its json is not a run record: {e}", run.uuid))?;
+    let record: RunRecord =
+        serde_json::from_str(&run.json).map_err(|source| LineError::NotARecord {
+            uuid: uuid(),
+            source,
+        })?;
     let columns = RowColumns {
         uuid: &run.uuid,
         task: &data.task.name,
@@ -114,34 +112,34 @@ fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
         })
         .collect();
     if !diffs.is_empty() {
-        return Err(format!(
-            "run {}: the row disagrees with its json: {}",
-            run.uuid,
-            diffs.join("; ")
-        ));
+        return Err(LineError::Disagrees {
+            uuid: uuid(),
+            diffs: diffs.join("; "),
+        });
     }
     if record.execution_uuid.get_version_num() != 4 {
-        return Err(format!("run {}: the UUID is not a UUID v4", run.uuid));
+        return Err(LineError::NotV4 { uuid: uuid() });
     }
     check_file_name(&run.file, &record)?;
     Ok(record)
 }
 
 /// A bare `<stamp>_<uuid8>.json` name: nothing that could land outside runs/.
-fn check_file_name(file: &str, record: &RunRecord) -> Result<(), String> {
+fn check_file_name(file: &str, record: &RunRecord) -> Result<(), LineError> {
     let suffix = format!("_{}.json", uuid8(record.execution_uuid));
     let bare = !file.contains(['/', '\\']) && !file.starts_with('.');
     if !bare || !file.ends_with(&suffix) {
-        return Err(format!(
-            "run {}: file `{file}` is not a run file name ending in `{suffix}`",
-            record.execution_uuid
-        ));
+        return Err(LineError::FileName {
+            uuid: record.execution_uuid.to_string(),
+            file: file.to_string(),
+            suffix,
+        });
     }
     Ok(())
 }
 
 /// The line continues its task's chain: its prev_hash is the previous line's hash.
-fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), String> {
+fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), LineError> {
     if data.run.prev_hash == *head {
         return Ok(());
     }
@@ -156,10 +154,10 @@ fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), Str
             data.task.name
         )
     };
-    Err(format!(
-        "run {}: chain broken: {after} — a line was removed, reordered or edited",
-        data.run.uuid
-    ))
+    Err(LineError::Chain {
+        uuid: data.run.uuid.clone(),
+        after,
+    })
 }
 
 /// What to do with an entry, as the scoreboard stands.

@@ -11,7 +11,9 @@ mod schema;
 
 pub use agree::{Difference, RowColumns, Success, row_differences};
 pub(crate) use audit_cache::{AuditCacheDb, CacheError, CachedVerdict};
-pub use export::{ExportLine, FORMAT, RunLine, TaskLine, TransferError, VersionLine, export};
+pub use export::{
+    ExportLine, FORMAT, LineError, RunLine, TaskLine, TransferError, VersionLine, export,
+};
 pub use imp::{
     GENESIS_HASH, NewRun, NewVersion, Store, StoreError, VersionRow, VersionTally, chain_hash,
 };
