@@ -20,12 +20,12 @@ use rayon::prelude::*;
 
 use super::cache::{self, AuditCache, Verified};
 use super::chain::{Breaks, Link, Links};
-use super::db::{self, RunRow, StepRow};
+use super::db;
 use super::inspect::inspect;
 use super::prompts;
 use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
 use crate::record::{RunRecord, RunStatus};
-use crate::store::{self, RowColumns, Success};
+use crate::store::{self, RowColumns, RunRow, StepRow, Success};
 use crate::task::Prompt;
 
 /// Rows handed from the reader to the checkers at a time: large enough that the hand-over
@@ -136,7 +136,7 @@ impl Tally {
     fn add(&mut self, pending: &Pending, checked: Checked, runs_dir: &Path) {
         let row = &pending.row;
         let report = &mut self.report;
-        self.unclaimed.remove(db::file_name(&row.file));
+        self.unclaimed.remove(store::file_name(&row.file));
         report.runs_checked += 1;
         report.files_checked += usize::from(checked.file_read || checked.unchanged);
         report.runs_unchanged += usize::from(checked.unchanged);
@@ -583,7 +583,7 @@ fn unknown_file(
         None => None,
     };
     let message = match (&known, &unreadable) {
-        (Some((recorded, _)), _) if db::file_name(recorded) == name => return Ok(()),
+        (Some((recorded, _)), _) if store::file_name(recorded) == name => return Ok(()),
         (Some((recorded, task)), _) => format!(
             "no scoreboard row records this file; its UUID belongs to a run of task {} recorded as `{recorded}` — a copy or a forgery",
             task.as_deref().unwrap_or("?")

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use uuid::Uuid;
 
 use super::AuditError;
+pub(crate) use crate::store::chain_hash;
 use crate::store::{ReadError, Reader};
-pub(crate) use crate::store::{RunRow, StepRow, chain_hash, file_name};
 
 impl From<ReadError> for AuditError {
     fn from(e: ReadError) -> AuditError {

@@ -6,11 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::db::RunRow;
 use super::inspect::inspect;
 use super::{AuditError, evidence};
 use crate::record::{RunRecord, evidence_dir};
-use crate::store::Reader;
+use crate::store::{Reader, RunRow};
 
 /// Most candidates an ambiguous prefix lists.
 const CANDIDATES: usize = 10;

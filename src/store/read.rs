@@ -528,3 +528,34 @@ fn bytes(v: ValueRef<'_>) -> Vec<u8> {
         other => text(other).into_bytes(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    #[test]
+    fn a_missing_scoreboard_is_not_created() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("none.db");
+        assert!(matches!(
+            Reader::open(&path),
+            Err(ReadError::NoStore { .. })
+        ));
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_reader_cannot_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        Store::open(&path).unwrap().task_id("a", "a.md").unwrap();
+        let reader = Reader::open(&path).unwrap();
+        assert_eq!(
+            reader.task_paths().unwrap(),
+            vec![("a".into(), "a.md".into())]
+        );
+        assert!(reader.conn.execute("DELETE FROM task", []).is_err());
+        assert_eq!(reader.task_id("a").unwrap(), Some(1));
+    }
+}
