@@ -154,10 +154,6 @@ impl Reader {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
     pub(super) fn sql(&self) -> impl Fn(rusqlite::Error) -> ReadError + '_ {
         move |source| ReadError::Sql {
             path: self.path.clone(),
