@@ -18,12 +18,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nix::fcntl::AtFlags;
 use nix::sys::stat::fstatat;
-use rusqlite::{Connection, OpenFlags, params};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-use super::db::{self, RunRow, StepRow};
 use crate::run::RunDir;
+use crate::store::{self, AuditCacheDb, CacheError, CachedVerdict, RunRow, StepRow};
 
 /// How long before an audit a file must have last changed for its stamp to be trusted:
 /// well above the kernel's coarse timestamp tick, and a network file system's clock skew.
@@ -86,7 +85,7 @@ impl Basis {
         let evidence = RunDir::new(Path::new(""), uuid.into());
         let logs = evidence.logs();
         Basis {
-            run_file: Stamp::at(dir, Path::new(db::file_name(&row.file))),
+            run_file: Stamp::at(dir, Path::new(store::file_name(&row.file))),
             override_file: Stamp::at(dir, &evidence.override_file()),
             logs: match carrier {
                 Some(name) => Logs::Carrier {
@@ -275,7 +274,7 @@ impl AuditCache {
         }
         let mut written = write(&self.path, &self.runs_dir, fresh);
         if let Err(e) = &written
-            && e.sqlite_error_code() == Some(rusqlite::ErrorCode::NotADatabase)
+            && e.is_not_a_database()
             && std::fs::remove_file(&self.path).is_ok()
         {
             // Not a cache at all (truncated, overwritten): start a new one.
@@ -290,57 +289,30 @@ impl AuditCache {
     }
 }
 
-const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS meta (runs_dir TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS verified (
-        uuid TEXT PRIMARY KEY, digest BLOB NOT NULL, basis BLOB NOT NULL, carrier TEXT
-    ) WITHOUT ROWID;";
+fn db<'a>(path: &'a Path, runs_dir: &'a str) -> AuditCacheDb<'a> {
+    AuditCacheDb {
+        path,
+        format: FORMAT,
+        runs_dir,
+    }
+}
 
-fn read(path: &Path, runs_dir: &str) -> rusqlite::Result<HashMap<String, Verified>> {
+fn read(path: &Path, runs_dir: &str) -> Result<HashMap<String, Verified>, CacheError> {
     let mut verified = HashMap::new();
-    if !path.is_file() {
-        return Ok(verified);
-    }
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(path, flags)?;
-    let format: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let dir: Option<String> = conn.query_row("SELECT max(runs_dir) FROM meta", [], |r| r.get(0))?;
-    if format != FORMAT || dir.as_deref() != Some(runs_dir) {
-        return Ok(verified);
-    }
-    let mut stmt = conn.prepare("SELECT uuid, digest, basis, carrier FROM verified")?;
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
-        let digest: Vec<u8> = r.get(1)?;
-        let basis: Vec<u8> = r.get(2)?;
-        let (Ok(digest), Some(basis)) = (digest.try_into(), Basis::decode(&basis, r.get(3)?))
-        else {
-            continue;
-        };
-        verified.insert(r.get(0)?, Verified { digest, basis });
-    }
+    db(path, runs_dir).read(|uuid, digest, basis, carrier| {
+        // A verdict that does not decode is as good as none: the run is read again.
+        if let (Ok(digest), Some(basis)) = (digest.try_into(), Basis::decode(&basis, carrier)) {
+            verified.insert(uuid, Verified { digest, basis });
+        }
+    })?;
     Ok(verified)
 }
 
-fn write(path: &Path, runs_dir: &str, fresh: &[(String, Verified)]) -> rusqlite::Result<()> {
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(5))?;
-    let format: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let tx = conn.transaction()?;
-    tx.execute_batch(SCHEMA)?;
-    let dir: Option<String> = tx.query_row("SELECT max(runs_dir) FROM meta", [], |r| r.get(0))?;
-    if format != FORMAT || dir.as_deref() != Some(runs_dir) {
-        // Another format or runs directory: start over.
-        tx.execute_batch("DELETE FROM verified; DELETE FROM meta;")?;
-        tx.execute("INSERT INTO meta (runs_dir) VALUES (?1)", [runs_dir])?;
-        tx.pragma_update(None, "user_version", FORMAT)?;
-    }
-    {
-        let mut insert = tx.prepare(
-            "INSERT OR REPLACE INTO verified (uuid, digest, basis, carrier) VALUES (?1, ?2, ?3, ?4)",
-        )?;
-        for (uuid, v) in fresh {
-            insert.execute(params![uuid, &v.digest[..], v.basis.encode(), v.carrier()])?;
-        }
-    }
-    tx.commit()
+fn write(path: &Path, runs_dir: &str, fresh: &[(String, Verified)]) -> Result<(), CacheError> {
+    db(path, runs_dir).write(fresh.iter().map(|(uuid, v)| CachedVerdict {
+        uuid,
+        digest: &v.digest,
+        basis: v.basis.encode(),
+        carrier: v.carrier(),
+    }))
 }

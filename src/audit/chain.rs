@@ -5,8 +5,9 @@
 //! first break as unverifiable.
 
 use super::FindingKind;
-use super::db::{self, RunRow};
+use super::db;
 use crate::store::GENESIS_HASH;
+use crate::store::RunRow;
 
 /// Where the current task's chain stands, for the rows as they are read.
 #[derive(Default)]

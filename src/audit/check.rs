@@ -17,16 +17,16 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::SystemTime;
 
 use rayon::prelude::*;
-use rusqlite::{Connection, OptionalExtension, Transaction};
 
 use super::cache::{self, AuditCache, Verified};
 use super::chain::{Breaks, Link, Links};
-use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow, StepRow};
+use super::db;
 use super::inspect::inspect;
 use super::prompts;
 use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
 use crate::run::RunId;
 use crate::run::record::{RunRecord, RunStatus};
+use crate::store::{self, RowColumns, RunRow, StepRow, Success};
 use crate::task::Prompt;
 
 /// Rows handed from the reader to the checkers at a time: large enough that the hand-over
@@ -51,7 +51,7 @@ pub(crate) fn audit_as_of(
             let path = opts.cache.as_deref()?;
             Some(AuditCache::load(path, &opts.runs_dir, started))
         });
-        let conn = db::open(store_path)?;
+        let conn = store::Reader::open(store_path)?;
         let mut report = Report::default();
 
         // Files first, then prompts, then the scoreboard snapshot: a run is written in that
@@ -59,7 +59,7 @@ pub(crate) fn audit_as_of(
         let listing = list_run_files(&opts.runs_dir)?;
         let runs_dir_exists = listing.is_some();
         let prompt_files = if opts.prompts.is_empty() {
-            db::task_prompts(&conn, opts.task.as_deref()).map_err(db::sql_err(store_path))?
+            db::task_prompts(&conn, opts.task.as_deref())?
         } else {
             opts.prompts.clone()
         };
@@ -79,7 +79,6 @@ pub(crate) fn audit_as_of(
             cache: cache.as_ref(),
         };
         let reader = Reader {
-            store: store_path,
             opts,
             runs_dir_exists,
             prompts: &loaded,
@@ -97,7 +96,7 @@ pub(crate) fn audit_as_of(
             unclaimed.remove(&name);
         }
         report.findings.extend(rest.prompt_findings);
-        unknown_files(&conn, store_path, opts, unclaimed, &mut report)?;
+        unknown_files(&conn, opts, unclaimed, &mut report)?;
         Ok(report)
     })
 }
@@ -105,10 +104,10 @@ pub(crate) fn audit_as_of(
 /// The runs, read by one thread and checked in parallel batches, tallied in order.
 fn check_runs(
     reader: &Reader<'_>,
-    conn: Connection,
+    conn: store::Reader,
     checker: &RunCheck<'_>,
     tally: &mut Tally,
-) -> Result<(Connection, Rest), AuditError> {
+) -> Result<(store::Reader, Rest), AuditError> {
     std::thread::scope(|s| {
         let (tx, rx) = sync_channel::<Vec<Pending>>(4);
         let reading = s.spawn(move || reader.read(conn, tx));
@@ -138,7 +137,7 @@ impl Tally {
     fn add(&mut self, pending: &Pending, checked: Checked, runs_dir: &Path) {
         let row = &pending.row;
         let report = &mut self.report;
-        self.unclaimed.remove(db::file_name(&row.file));
+        self.unclaimed.remove(store::file_name(&row.file));
         report.runs_checked += 1;
         report.files_checked += usize::from(checked.file_read || checked.unchanged);
         report.runs_unchanged += usize::from(checked.unchanged);
@@ -160,8 +159,7 @@ impl Tally {
 
 /// The run files no row accounts for, in name order.
 fn unknown_files(
-    conn: &Connection,
-    store_path: &Path,
+    conn: &store::Reader,
     opts: &AuditOptions,
     unclaimed: HashSet<String>,
     report: &mut Report,
@@ -170,7 +168,7 @@ fn unknown_files(
     unclaimed.sort();
     for name in unclaimed {
         let path = opts.runs_dir.join(&name);
-        unknown_file(conn, store_path, opts, &name, &path, report)?;
+        unknown_file(conn, opts, &name, &path, report)?;
     }
     Ok(())
 }
@@ -222,7 +220,6 @@ struct Rest {
 
 /// The scoreboard side of the audit, in one read transaction: a consistent snapshot.
 struct Reader<'a> {
-    store: &'a Path,
     opts: &'a AuditOptions,
     runs_dir_exists: bool,
     prompts: &'a [Prompt],
@@ -232,25 +229,24 @@ impl Reader<'_> {
     /// Streams the runs to `out`, then reads the rest; hands the connection back.
     fn read(
         &self,
-        conn: Connection,
+        conn: store::Reader,
         out: SyncSender<Vec<Pending>>,
-    ) -> Result<(Connection, Rest), AuditError> {
-        let sql = db::sql_err(self.store);
+    ) -> Result<(store::Reader, Rest), AuditError> {
         let task = self.opts.task.as_deref();
         let rest = {
-            let tx = conn.unchecked_transaction().map_err(&sql)?;
-            if !self.runs_dir_exists && any_run(&tx, task).map_err(&sql)? {
+            let _snapshot = conn.snapshot()?;
+            if !self.runs_dir_exists && conn.any_run(task)? {
                 return Err(AuditError::NoRunsDir {
                     path: self.opts.runs_dir.clone(),
                 });
             }
-            stream_runs(&tx, task, out).map_err(&sql)?;
+            stream_runs(&conn, task, out)?;
             let other_tasks_files = match task {
-                Some(task) => other_tasks_files(&tx, task).map_err(&sql)?,
+                Some(task) => conn.files_of_other_tasks(task)?,
                 None => Vec::new(),
             };
             let mut prompt_findings = Vec::new();
-            prompts::check(&tx, self.store, self.prompts, &mut prompt_findings)?;
+            prompts::check(&conn, self.prompts, &mut prompt_findings)?;
             Rest {
                 other_tasks_files,
                 prompt_findings,
@@ -262,71 +258,27 @@ impl Reader<'_> {
 
 /// Every run (of `task`) in chain order, with its step rows and its link, in batches.
 fn stream_runs(
-    tx: &Transaction<'_>,
+    conn: &store::Reader,
     task: Option<&str>,
     out: SyncSender<Vec<Pending>>,
-) -> rusqlite::Result<()> {
-    let mut runs = tx.prepare(&format!(
-        "SELECT {RUN_COLUMNS} FROM {RUN_FROM}
-         WHERE ?1 IS NULL OR t.name = ?1 ORDER BY r.task_id, r.seq"
-    ))?;
-    // The step rows in the same order, merged in: one query, not one per run.
-    let mut steps = tx.prepare(
-        "SELECT s.run_seq, s.name, s.status, s.signature
-         FROM step s JOIN run r ON r.seq = s.run_seq LEFT JOIN task t ON t.id = r.task_id
-         WHERE ?1 IS NULL OR t.name = ?1 ORDER BY r.task_id, r.seq, s.idx",
-    )?;
-    let mut rows = runs.query([task])?;
-    let mut step_rows = steps.query([task])?;
-    let mut next_step = read_step(&mut step_rows)?;
+) -> Result<(), AuditError> {
     let mut links = Links::default();
     let mut batch = Vec::with_capacity(BATCH);
-    while let Some(r) = rows.next()? {
-        let row = RunRow::from_row(r)?;
+    conn.for_each_run(task, |row, steps| {
         let link = links.next(&row);
-        let mut steps = Vec::new();
-        while let Some((_, step)) = next_step.take_if(|(seq, _)| *seq == row.seq) {
-            steps.push(step);
-            next_step = read_step(&mut step_rows)?;
-        }
         batch.push(Pending { row, steps, link });
         if batch.len() == BATCH {
             let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
-            if out.send(full).is_err() {
-                return Ok(()); // the checkers are gone: a panic, which `audit` resumes
-            }
+            // The checkers are gone: a panic, which `audit` resumes.
+            return out.send(full).is_ok();
         }
-    }
+        true
+    })?;
     if !batch.is_empty() {
         // As above: an error here means the checkers panicked.
         let _ = out.send(batch);
     }
     Ok(())
-}
-
-fn read_step(rows: &mut rusqlite::Rows<'_>) -> rusqlite::Result<Option<(i64, StepRow)>> {
-    rows.next()?
-        .map(|s| Ok((s.get(0)?, (s.get(1)?, s.get(2)?, s.get(3)?))))
-        .transpose()
-}
-
-fn any_run(conn: &Connection, task: Option<&str>) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM run r LEFT JOIN task t ON t.id = r.task_id
-         WHERE ?1 IS NULL OR t.name = ?1)",
-        [task],
-        |r| r.get(0),
-    )
-}
-
-fn other_tasks_files(conn: &Connection, task: &str) -> rusqlite::Result<Vec<String>> {
-    let mut stmt = conn.prepare(
-        "SELECT r.file FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE t.name IS NOT ?1",
-    )?;
-    let files = stmt.query_map([task], |r| r.get::<_, String>(0))?;
-    files
-        .map(|f| f.map(|f| db::file_name(&f).to_string()))
-        .collect()
 }
 
 /// One run's findings, and whether its file could be read.
@@ -494,51 +446,21 @@ impl RunCheck<'_> {
 
 /// The row's own columns against its json: the parts outside the hash.
 fn column_mismatch(row: &RunRow, record: &RunRecord) -> Option<String> {
-    let mut diffs = Vec::new();
-    let mut differ = |what: &str, column: String, json: String| {
-        if column != json {
-            diffs.push(format!("{what}: row `{column}`, json `{json}`"));
-        }
+    let task = row.task_label();
+    let columns = RowColumns {
+        uuid: &row.uuid,
+        task: &task,
+        version: row.version,
+        version_hash: None,
+        started_at: &row.started_at,
+        success: Success::Stored(row.success),
+        status: &row.status,
+        duration_ms: row.duration_ms,
+        file: Some(&row.file),
     };
-    differ("uuid", row.uuid.clone(), record.execution_uuid.to_string());
-    differ("task", row.task_label(), record.task.clone());
-    differ(
-        "version",
-        row.version_label().unwrap_or_else(|| "<none>".into()),
-        record.version.clone(),
-    );
-    differ(
-        "started_at",
-        row.started_at.clone(),
-        record.timestamp.clone(),
-    );
-    differ(
-        "success",
-        show_int(row.success),
-        i64::from(record.metrics.success).to_string(),
-    );
-    // A success the scoreboard downgraded to partial is not a mismatch: it is reported
-    // as `partial_as_success`.
-    let agrees = RunStatus::parse(&row.status)
-        .is_some_and(|status| RunStatus::row_agrees(status, record.status()));
-    let json_status = match agrees {
-        true => row.status.clone(),
-        false => record.status().to_string(),
-    };
-    differ("status", row.status.clone(), json_status);
-    differ(
-        "duration_ms",
-        show_int(row.duration_ms),
-        record.metrics.duration_ms.to_string(),
-    );
-    let suffix = record.id().file_suffix();
-    let name = db::file_name(&row.file);
-    if !record.id().names_file(name) {
-        diffs.push(format!(
-            "file name `{name}` does not end with `{suffix}` of the record's UUID"
-        ));
-    }
+    let diffs = store::row_differences(&columns, record);
     (!diffs.is_empty()).then(|| {
+        let diffs: Vec<String> = diffs.iter().map(ToString::to_string).collect();
         format!(
             "scoreboard row seq {} disagrees with its own json — changed outside the hash: {}",
             row.seq,
@@ -604,10 +526,6 @@ fn step_mismatch(stored: &[StepRow], record: &RunRecord) -> Option<String> {
     ))
 }
 
-fn show_int(v: Option<i64>) -> String {
-    v.map_or_else(|| "<not an integer>".to_string(), |v| v.to_string())
-}
-
 fn edited_message(row: &RunRow, file: &[u8]) -> String {
     let at = file
         .iter()
@@ -635,14 +553,12 @@ fn edited_message(row: &RunRow, file: &[u8]) -> String {
 
 /// A run file no scoreboard row claims. Runs recorded while the audit ran are skipped.
 fn unknown_file(
-    conn: &Connection,
-    store: &Path,
+    conn: &store::Reader,
     opts: &AuditOptions,
     name: &str,
     path: &Path,
     report: &mut Report,
 ) -> Result<(), AuditError> {
-    let sql = db::sql_err(store);
     let file = path.display().to_string();
     let (record, unreadable) = match fs::read(path) {
         Ok(bytes) => {
@@ -664,18 +580,11 @@ fn unknown_file(
     }
     let uuid = record.as_ref().map(|r| r.execution_uuid.to_string());
     let known: Option<(String, Option<String>)> = match &uuid {
-        Some(u) => conn
-            .query_row(
-                "SELECT r.file, t.name FROM run r LEFT JOIN task t ON t.id = r.task_id WHERE r.uuid = ?1",
-                [u],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(&sql)?,
+        Some(u) => conn.run_file(u)?,
         None => None,
     };
     let message = match (&known, &unreadable) {
-        (Some((recorded, _)), _) if db::file_name(recorded) == name => return Ok(()),
+        (Some((recorded, _)), _) if store::file_name(recorded) == name => return Ok(()),
         (Some((recorded, task)), _) => format!(
             "no scoreboard row records this file; its UUID belongs to a run of task {} recorded as `{recorded}` — a copy or a forgery",
             task.as_deref().unwrap_or("?")

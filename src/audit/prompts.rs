@@ -2,13 +2,12 @@
 //! the task has a row, and Last UUID is the task's latest run.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rusqlite::{Connection, OptionalExtension};
 use uuid::Uuid;
 
-use super::db;
 use super::{AuditError, Finding, FindingKind};
+use crate::store::{Reader, RunPlace};
 use crate::task::{Prompt, TaskError};
 
 /// Loads the prompts (of `task` only, if given). A prompt that does not parse is a finding;
@@ -53,32 +52,17 @@ fn is_placeholder(cell: &str) -> bool {
 }
 
 pub(crate) fn check(
-    conn: &Connection,
-    store: &Path,
+    conn: &Reader,
     prompts: &[Prompt],
     findings: &mut Vec<Finding>,
 ) -> Result<(), AuditError> {
-    let sql = db::sql_err(store);
-    let mut by_uuid = conn
-        .prepare(
-            "SELECT r.task_id, t.name, v.number FROM run r
-             LEFT JOIN task t ON t.id = r.task_id LEFT JOIN version v ON v.id = r.version_id
-             WHERE r.uuid = ?1",
-        )
-        .map_err(&sql)?;
-    let mut task_runs = conn
-        .prepare("SELECT uuid FROM run WHERE task_id = ?1 ORDER BY seq")
-        .map_err(&sql)?;
     for prompt in prompts {
         let file = prompt.path().display().to_string();
         let task = prompt.name();
         let mut push = |kind, uuid: Option<&str>, message: String| {
             findings.push(Finding::new(kind, uuid, Some(file.clone()), message));
         };
-        let task_id: Option<i64> = conn
-            .query_row("SELECT id FROM task WHERE name = ?1", [task], |r| r.get(0))
-            .optional()
-            .map_err(&sql)?;
+        let task_id = conn.task_id(task)?;
 
         // History rows → runs.
         let mut listed: HashMap<Uuid, usize> = HashMap::new();
@@ -104,11 +88,7 @@ pub(crate) fn check(
                     format!("history rows {first} and {n} list the same run"),
                 );
             }
-            let run: Option<(Option<i64>, Option<String>, Option<i64>)> = by_uuid
-                .query_row([&canonical], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-                .optional()
-                .map_err(&sql)?;
-            match run {
+            match conn.run_place(&canonical)? {
                 None => push(
                     FindingKind::PromptRowUnknown,
                     Some(&canonical),
@@ -117,7 +97,11 @@ pub(crate) fn check(
                         row.version
                     ),
                 ),
-                Some((id, name, _)) if id != task_id || task_id.is_none() => push(
+                Some(RunPlace {
+                    task_id: id,
+                    task: name,
+                    ..
+                }) if id != task_id || task_id.is_none() => push(
                     FindingKind::PromptRowUnknown,
                     Some(&canonical),
                     format!(
@@ -126,7 +110,7 @@ pub(crate) fn check(
                         name.as_deref().unwrap_or("?")
                     ),
                 ),
-                Some((_, _, version)) => {
+                Some(RunPlace { version, .. }) => {
                     let actual = version.map(|v| format!("v{v}"));
                     if actual.as_deref() != Some(row.version.trim()) {
                         push(
@@ -146,9 +130,7 @@ pub(crate) fn check(
         // Runs → history rows, and the latest run.
         let mut latest: Option<String> = None;
         if let Some(id) = task_id {
-            let mut rows = task_runs.query([id]).map_err(&sql)?;
-            while let Some(r) = rows.next().map_err(&sql)? {
-                let uuid: String = r.get(0).map_err(&sql)?;
+            conn.for_each_run_uuid(id, |uuid| {
                 let in_history = Uuid::try_parse(&uuid).is_ok_and(|u| listed.contains_key(&u));
                 if !in_history {
                     push(
@@ -160,7 +142,7 @@ pub(crate) fn check(
                     );
                 }
                 latest = Some(uuid);
-            }
+            })?;
         }
 
         let last = prompt.metrics().last_uuid;

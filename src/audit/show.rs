@@ -3,15 +3,14 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use rusqlite::Connection;
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::db::{self, RUN_COLUMNS, RUN_FROM, RunRow};
 use super::inspect::inspect;
 use super::{AuditError, evidence};
 use crate::run::record::RunRecord;
 use crate::run::{RunDir, RunId};
+use crate::store::{Reader, RunRow};
 
 /// Most candidates an ambiguous prefix lists.
 const CANDIDATES: usize = 10;
@@ -20,13 +19,7 @@ const CANDIDATES: usize = 10;
 pub use crate::run::record::RunStatus as Verdict;
 
 /// One step as the scoreboard's `step` table has it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StepView {
-    pub name: String,
-    pub status: String,
-    pub signature: Option<String>,
-    pub duration_ms: i64,
-}
+pub use crate::store::StepView;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct EvidencePaths {
@@ -73,18 +66,9 @@ pub fn show(
     uuid_or_prefix: &str,
 ) -> Result<RunView, AuditError> {
     let prefix = normalise(uuid_or_prefix)?;
-    let conn = db::open(store_path)?;
-    let sql = db::sql_err(store_path);
+    let conn = Reader::open(store_path)?;
     let pattern = format!("{prefix}*");
-    let count: usize = conn
-        .query_row(
-            "SELECT COUNT(*) FROM run WHERE uuid GLOB ?1",
-            [&pattern],
-            |r| r.get::<_, i64>(0),
-        )
-        .map_err(&sql)?
-        .try_into()
-        .unwrap_or(0);
+    let count = conn.count_runs_matching(&pattern)?;
     if count == 0 {
         return Err(AuditError::UnknownRun {
             hint: orphan_hint(runs_dir, &prefix),
@@ -93,16 +77,10 @@ pub fn show(
         });
     }
     if count > 1 {
-        return Err(ambiguous(&conn, store_path, prefix, &pattern, count));
+        return Err(ambiguous(&conn, prefix, &pattern, count));
     }
-    let row = conn
-        .query_row(
-            &format!("SELECT {RUN_COLUMNS} FROM {RUN_FROM} WHERE r.uuid GLOB ?1"),
-            [&pattern],
-            RunRow::from_row,
-        )
-        .map_err(&sql)?;
-    let steps = steps(&conn, row.seq).map_err(&sql)?;
+    let row = conn.run_matching(&pattern)?;
+    let steps = conn.steps(row.seq)?;
     Ok(view(row, steps, runs_dir))
 }
 
@@ -134,31 +112,16 @@ fn normalise(input: &str) -> Result<String, AuditError> {
     Ok(out)
 }
 
-fn ambiguous(
-    conn: &Connection,
-    store: &Path,
-    prefix: String,
-    pattern: &str,
-    count: usize,
-) -> AuditError {
-    let listed: Result<Vec<String>, rusqlite::Error> = conn
-        .prepare(
-            "SELECT r.uuid, t.name, r.started_at FROM run r LEFT JOIN task t ON t.id = r.task_id
-             WHERE r.uuid GLOB ?1 ORDER BY r.uuid LIMIT ?2",
-        )
-        .and_then(|mut stmt| {
-            stmt.query_map(rusqlite::params![pattern, CANDIDATES as i64], |r| {
-                let uuid: String = r.get(0)?;
-                let task: Option<String> = r.get(1)?;
-                let at: String = r.get(2)?;
-                Ok(format!("{uuid} ({}, {at})", task.unwrap_or_default()))
-            })?
-            .collect()
-        });
-    let mut candidates = match listed {
-        Ok(list) => list.join(", "),
-        Err(e) => return db::sql_err(store)(e),
+fn ambiguous(conn: &Reader, prefix: String, pattern: &str, count: usize) -> AuditError {
+    let listed = match conn.runs_matching(pattern, CANDIDATES) {
+        Ok(list) => list,
+        Err(e) => return e.into(),
     };
+    let mut candidates = listed
+        .into_iter()
+        .map(|(uuid, task, at)| format!("{uuid} ({}, {at})", task.unwrap_or_default()))
+        .collect::<Vec<_>>()
+        .join(", ");
     if count > CANDIDATES {
         candidates.push_str(&format!(", and {} more", count - CANDIDATES));
     }
@@ -194,21 +157,6 @@ fn orphan_hint(runs_dir: &Path, prefix: &str) -> String {
             names.join(", ")
         )
     }
-}
-
-fn steps(conn: &Connection, seq: i64) -> rusqlite::Result<Vec<StepView>> {
-    let mut stmt = conn.prepare(
-        "SELECT name, status, signature, duration_ms FROM step WHERE run_seq = ?1 ORDER BY idx",
-    )?;
-    stmt.query_map([seq], |r| {
-        Ok(StepView {
-            name: r.get(0)?,
-            status: r.get(1)?,
-            signature: r.get(2)?,
-            duration_ms: r.get(3)?,
-        })
-    })?
-    .collect()
 }
 
 fn view(row: RunRow, steps: Vec<StepView>, runs_dir: &Path) -> RunView {

@@ -22,10 +22,7 @@ const TOP_SIGNATURES: usize = 3;
 /// history, and per version a chart of its success ratio over its runs and the table of its
 /// runs linking to their files in `runs_dir` (relative links). Returns the path written.
 pub fn html(store_path: &Path, runs_dir: &Path, out_dir: &Path) -> Result<PathBuf, ReportError> {
-    let tasks = {
-        let conn = data::open(store_path)?;
-        data::load(&conn, store_path)?
-    };
+    let tasks = data::load(store_path)?;
     std::fs::create_dir_all(out_dir).map_err(write_err(out_dir))?;
     let links = Links {
         out_dir: paths::absolute(out_dir),

@@ -5,12 +5,13 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, Row};
+use rusqlite::Row;
 use serde::{Deserialize, Serialize};
 
 use crate::run::record::RunStatus;
 
 use super::StoreError;
+use super::read::{ReadError, Reader, file_name};
 
 /// The `format` of every line; a reader refuses any other.
 pub const FORMAT: &str = "harness-run/1";
@@ -67,6 +68,48 @@ pub struct RunLine {
     pub json: String,
 }
 
+impl From<ReadError> for TransferError {
+    fn from(e: ReadError) -> TransferError {
+        match e {
+            ReadError::NoStore { path } => TransferError::NoStore { path },
+            ReadError::Open { path, source } | ReadError::Sql { path, source } => {
+                TransferError::Sql { path, source }
+            }
+        }
+    }
+}
+
+/// Why one line of an import stream is refused. Its words follow the line number.
+#[derive(Debug, thiserror::Error)]
+pub enum LineError {
+    #[error("not a `harness export --jsonl` line: {0}")]
+    NotALine(#[source] serde_json::Error),
+    #[error("format `{0}` is not `{FORMAT}`: written by another harness version")]
+    Format(String),
+    #[error("run {uuid}: hash is not sha256(prev_hash ‖ json): the line was edited")]
+    Hash { uuid: String },
+    #[error("run {uuid}: its json is not a run record: {source}")]
+    NotARecord {
+        uuid: String,
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Each difference in the import's words, joined with `; `.
+    #[error("run {uuid}: the row disagrees with its json: {diffs}")]
+    Disagrees { uuid: String, diffs: String },
+    #[error("run {uuid}: the UUID is not a UUID v4")]
+    NotV4 { uuid: String },
+    #[error("run {uuid}: file `{file}` is not a run file name ending in `{suffix}`")]
+    FileName {
+        uuid: String,
+        file: String,
+        suffix: String,
+    },
+    /// `after` says where the chain breaks.
+    #[error("run {uuid}: chain broken: {after} — a line was removed, reordered or edited")]
+    Chain { uuid: String, after: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TransferError {
     #[error(
@@ -101,7 +144,7 @@ pub enum TransferError {
     Line {
         name: String,
         line: usize,
-        why: String,
+        why: LineError,
     },
     #[error(
         "cannot write the run file `{}`: {source} — check that --runs-dir (HARNESS_RUNS_DIR) is a writable directory",
@@ -125,12 +168,12 @@ const SELECT: &str = "SELECT t.name, t.path, v.number, v.hash, pv.number, v.muta
 /// Writes every run (or `task`'s) to `out`, one line each; how many.
 /// Reads only: the scoreboard is opened read-only and must exist.
 pub fn export(db: &Path, task: Option<&str>, out: &mut dyn Write) -> Result<usize, TransferError> {
-    let conn = open_read_only(db)?;
+    let reader = Reader::open(db)?;
     let sql = |source| TransferError::Sql {
         path: db.to_path_buf(),
         source,
     };
-    let mut stmt = conn.prepare(SELECT).map_err(sql)?;
+    let mut stmt = reader.conn.prepare(SELECT).map_err(sql)?;
     let mut rows = stmt.query([task]).map_err(sql)?;
     let mut n = 0;
     while let Some(row) = rows.next().map_err(sql)? {
@@ -142,23 +185,6 @@ pub fn export(db: &Path, task: Option<&str>, out: &mut dyn Write) -> Result<usiz
     }
     out.flush().map_err(TransferError::Write)?;
     Ok(n)
-}
-
-fn open_read_only(db: &Path) -> Result<Connection, TransferError> {
-    if !db.is_file() {
-        return Err(TransferError::NoStore {
-            path: db.to_path_buf(),
-        });
-    }
-    let sql = |source| TransferError::Sql {
-        path: db.to_path_buf(),
-        source,
-    };
-    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let conn = Connection::open_with_flags(db, flags).map_err(sql)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30))
-        .map_err(sql)?;
-    Ok(conn)
 }
 
 fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
@@ -191,9 +217,4 @@ fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
             json: r.get(16)?,
         },
     })
-}
-
-/// The last component of a recorded path.
-pub(super) fn file_name(recorded: &str) -> &str {
-    recorded.rsplit(['/', '\\']).next().unwrap_or(recorded)
 }

@@ -13,10 +13,11 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::export::{ExportLine, FORMAT, TransferError};
+use super::agree::{Difference, RowColumns, Success, row_differences};
+use super::export::{ExportLine, FORMAT, LineError, TransferError};
 use super::imp::{GENESIS_HASH, chain_hash, insert_run_tx, insert_version_tx, version_by_hash};
 use super::{NewRun, NewVersion, Store};
-use crate::run::record::{RunRecord, RunStatus};
+use crate::run::record::RunRecord;
 
 /// One verified line of the stream.
 #[derive(Debug, Clone)]
@@ -55,13 +56,13 @@ pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, Trans
         if text.trim().is_empty() {
             continue;
         }
-        let bad = |why: String| TransferError::Line {
+        let bad = |why: LineError| TransferError::Line {
             name: name.to_string(),
             line,
             why,
         };
-        let data: ExportLine = serde_json::from_str(&text)
-            .map_err(|e| bad(format!("not a `harness export --jsonl` line: {e}")))?;
+        let data: ExportLine =
+            serde_json::from_str(&text).map_err(|e| bad(LineError::NotALine(e)))?;
         let record = check_line(&data).map_err(bad)?;
         let head = heads
             .entry(data.task.name.clone())
@@ -74,81 +75,71 @@ pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, Trans
 }
 
 /// The line's hash over its own json, and every column against that json.
-fn check_line(data: &ExportLine) -> Result<RunRecord, String> {
+fn check_line(data: &ExportLine) -> Result<RunRecord, LineError> {
     if data.format != FORMAT {
-        return Err(format!(
-            "format `{}` is not `{FORMAT}`: written by another harness version",
-            data.format
-        ));
+        return Err(LineError::Format(data.format.clone()));
     }
     let run = &data.run;
+    let uuid = || run.uuid.clone();
     if chain_hash(&run.prev_hash, run.json.as_bytes()) != run.hash {
-        return Err(format!(
-            "run {}: hash is not sha256(prev_hash ‖ json): the line was edited",
-            run.uuid
-        ));
+        return Err(LineError::Hash { uuid: uuid() });
     }
-    let record: RunRecord = serde_json::from_str(&run.json)
-        .map_err(|e| format!("run {}: its json is not a run record: {e}", run.uuid))?;
-    let v = &data.version;
-    let mut diffs = Vec::new();
-    let mut differ = |what: &str, column: String, json: String| {
-        if column != json {
-            diffs.push(format!("{what} `{column}` vs json `{json}`"));
-        }
+    let record: RunRecord =
+        serde_json::from_str(&run.json).map_err(|source| LineError::NotARecord {
+            uuid: uuid(),
+            source,
+        })?;
+    let columns = RowColumns {
+        uuid: &run.uuid,
+        task: &data.task.name,
+        version: Some(data.version.number),
+        version_hash: Some(&data.version.hash),
+        started_at: &run.started_at,
+        success: Success::Flag(run.success),
+        status: run.status.unwrap_or(record.status()).as_str(),
+        duration_ms: i64::try_from(run.duration_ms).ok(),
+        // The file name is checked below, with its own message.
+        file: None,
     };
-    differ("uuid", run.uuid.clone(), record.execution_uuid.to_string());
-    differ("task", data.task.name.clone(), record.task.clone());
-    differ("version", format!("v{}", v.number), record.version.clone());
-    differ("version hash", v.hash.clone(), record.config_hash.clone());
-    differ(
-        "started_at",
-        run.started_at.clone(),
-        record.timestamp.clone(),
-    );
-    differ(
-        "success",
-        run.success.to_string(),
-        record.metrics.success.to_string(),
-    );
-    let status = run.status.unwrap_or(record.status());
-    if !RunStatus::row_agrees(status, record.status()) {
-        differ("status", status.to_string(), record.status().to_string());
-    }
-    differ(
-        "duration_ms",
-        run.duration_ms.to_string(),
-        record.metrics.duration_ms.to_string(),
-    );
+    let diffs: Vec<String> = row_differences(&columns, &record)
+        .iter()
+        .map(|d| match d {
+            // The import's words since it was written: `what `column` vs json `json``.
+            Difference::Column { what, column, json } => {
+                format!("{what} `{column}` vs json `{json}`")
+            }
+            other => other.to_string(),
+        })
+        .collect();
     if !diffs.is_empty() {
-        return Err(format!(
-            "run {}: the row disagrees with its json: {}",
-            run.uuid,
-            diffs.join("; ")
-        ));
+        return Err(LineError::Disagrees {
+            uuid: uuid(),
+            diffs: diffs.join("; "),
+        });
     }
     if record.execution_uuid.get_version_num() != 4 {
-        return Err(format!("run {}: the UUID is not a UUID v4", run.uuid));
+        return Err(LineError::NotV4 { uuid: uuid() });
     }
     check_file_name(&run.file, &record)?;
     Ok(record)
 }
 
 /// A bare `<stamp>_<uuid8>.json` name: nothing that could land outside runs/.
-fn check_file_name(file: &str, record: &RunRecord) -> Result<(), String> {
+fn check_file_name(file: &str, record: &RunRecord) -> Result<(), LineError> {
     let suffix = record.id().file_suffix();
     let bare = !file.contains(['/', '\\']) && !file.starts_with('.');
     if !bare || !record.id().names_file(file) {
-        return Err(format!(
-            "run {}: file `{file}` is not a run file name ending in `{suffix}`",
-            record.execution_uuid
-        ));
+        return Err(LineError::FileName {
+            uuid: record.execution_uuid.to_string(),
+            file: file.to_string(),
+            suffix,
+        });
     }
     Ok(())
 }
 
 /// The line continues its task's chain: its prev_hash is the previous line's hash.
-fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), String> {
+fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), LineError> {
     if data.run.prev_hash == *head {
         return Ok(());
     }
@@ -163,10 +154,10 @@ fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), Str
             data.task.name
         )
     };
-    Err(format!(
-        "run {}: chain broken: {after} — a line was removed, reordered or edited",
-        data.run.uuid
-    ))
+    Err(LineError::Chain {
+        uuid: data.run.uuid.clone(),
+        after,
+    })
 }
 
 /// What to do with an entry, as the scoreboard stands.
@@ -318,7 +309,7 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
 
 /// A duplicate whose run file is missing here gets it back (same name, same bytes).
 fn restore(runs_dir: &Path, e: &Entry, recorded: &str) -> Result<Outcome, TransferError> {
-    let same_name = super::export::file_name(recorded) == e.data.run.file;
+    let same_name = super::file_name(recorded) == e.data.run.file;
     let path = runs_dir.join(&e.data.run.file);
     let restored_file =
         same_name && !path.exists() && place_file(&path, runs_dir, &e.data.run.json)?;
