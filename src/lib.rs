@@ -18,6 +18,7 @@
 pub mod audit;
 pub mod cli;
 pub mod compose;
+pub mod cycle;
 pub mod engine;
 pub mod errors;
 pub mod gc;

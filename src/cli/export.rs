@@ -41,7 +41,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
         store::read_stream(&name, open(&args.file)?)?
     };
     // Both places a run lands must take it before either is touched.
-    super::run::writable_dir(&cli.runs_dir)?;
+    crate::cycle::writable_dir(&cli.runs_dir)?;
     let mut store = Store::open_writable(&cli.db)?;
     let mut summary = Summary::default();
     for e in &entries {

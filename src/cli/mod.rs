@@ -9,7 +9,6 @@ mod lint;
 mod output;
 mod run;
 mod scoreboard;
-mod signals;
 
 use std::process::ExitCode;
 
@@ -24,8 +23,8 @@ pub mod exit {
     pub const RUN_FAILED: u8 = 1;
     /// Bad input, a missing engine or anything else that stopped the harness from checking.
     pub const USAGE: u8 = 2;
-    pub const SIGINT: u8 = 130;
-    pub const SIGTERM: u8 = 143;
+    pub const SIGINT: u8 = crate::cycle::SIGINT_EXIT;
+    pub const SIGTERM: u8 = crate::cycle::SIGTERM_EXIT;
 }
 
 pub fn main() -> ExitCode {
@@ -43,8 +42,34 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(exit::USAGE)
+            ExitCode::from(exit_code(&e))
         }
+    }
+}
+
+/// Each failure that stopped the harness from judging a config, and its documented code:
+/// all of them are exit 2 today, named one by one so a new kind has to choose its own.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    use crate::cycle::CycleError as E;
+    match e.downcast_ref::<E>() {
+        Some(
+            E::Task(_)
+            | E::Compose(_)
+            | E::Store(_)
+            | E::Engine(_)
+            | E::PortRange(_)
+            | E::Report(_)
+            | E::UnknownStep { .. }
+            | E::Config { .. }
+            | E::RunsDir { .. }
+            | E::Unrecorded { .. }
+            | E::Graduate { .. }
+            | E::Junit { .. }
+            | E::GraduateOnPart
+            | E::GraduateOnOneInstance
+            | E::RunJson(_),
+        )
+        | None => exit::USAGE,
     }
 }
 

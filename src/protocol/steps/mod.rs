@@ -42,27 +42,42 @@ fn pass(evidence: Value) -> StepResult {
 // to each check lives here, beside the checks.
 impl StepKind {
     pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
+        // Exhaustive, so a new step kind has to say here how it is checked.
         match self {
-            StepKind::Lint => return lint::lint(s),
-            StepKind::Deploy => return deploy::deploy(s).await,
-            StepKind::PortDiscovery => return deploy::port_discovery(s),
-            StepKind::MissingKey => return keys::missing_key(s).await,
-            StepKind::MultiInstance => return multi::multi_instance(s).await,
-            StepKind::Shutdown => return shutdown::shutdown(s).await,
-            _ => {}
-        }
-        // The rest work on the main instance; without one they have nothing to check.
-        let Some(d) = s.deployment.clone() else {
-            return nothing_to_check(s);
-        };
-        match self {
-            StepKind::ApiProbe => probe::api_probe(s, &d).await,
-            StepKind::WsProbe => probe::ws_probe(s, &d).await,
-            StepKind::Redis => probe::redis(s, &d).await,
-            StepKind::Restart => restart::restart(s, &d).await,
-            _ => persistence::persistence(s, &d).await,
+            StepKind::Lint => lint::lint(s),
+            StepKind::Deploy => deploy::deploy(s).await,
+            StepKind::PortDiscovery => deploy::port_discovery(s),
+            StepKind::MissingKey => keys::missing_key(s).await,
+            StepKind::MultiInstance => multi::multi_instance(s).await,
+            StepKind::Shutdown => shutdown::shutdown(s).await,
+            // The rest work on the main instance; without one they have nothing to check.
+            StepKind::ApiProbe => match main_instance(s) {
+                Ok(d) => probe::api_probe(s, &d).await,
+                Err(skip) => skip,
+            },
+            StepKind::WsProbe => match main_instance(s) {
+                Ok(d) => probe::ws_probe(s, &d).await,
+                Err(skip) => skip,
+            },
+            StepKind::Redis => match main_instance(s) {
+                Ok(d) => probe::redis(s, &d).await,
+                Err(skip) => skip,
+            },
+            StepKind::Restart => match main_instance(s) {
+                Ok(d) => restart::restart(s, &d).await,
+                Err(skip) => skip,
+            },
+            StepKind::Persistence => match main_instance(s) {
+                Ok(d) => persistence::persistence(s, &d).await,
+                Err(skip) => skip,
+            },
         }
     }
+}
+
+/// The main instance the step checks, or the skip to record when there is none.
+fn main_instance(s: &Session<'_>) -> Result<Deployment, StepResult> {
+    s.deployment.clone().ok_or_else(|| nothing_to_check(s))
 }
 
 /// No main instance to check: after a failure that is expected, else the step was not

@@ -5,10 +5,12 @@
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 
-use super::exit;
+/// The shell's convention for a process ended by a signal: 128 + its number.
+pub const SIGINT_EXIT: u8 = 130;
+pub const SIGTERM_EXIT: u8 = 143;
 
 #[derive(Clone)]
-pub(super) struct Interrupt {
+pub struct Interrupt {
     rx: watch::Receiver<Option<u8>>,
 }
 
@@ -20,8 +22,8 @@ impl Interrupt {
                 return;
             };
             let code = tokio::select! {
-                _ = tokio::signal::ctrl_c() => exit::SIGINT,
-                _ = term.recv() => exit::SIGTERM,
+                _ = tokio::signal::ctrl_c() => SIGINT_EXIT,
+                _ = term.recv() => SIGTERM_EXIT,
             };
             let _ = tx.send(Some(code));
         });
@@ -37,7 +39,7 @@ impl Interrupt {
     pub async fn wait(&self) -> u8 {
         let mut rx = self.rx.clone();
         match rx.wait_for(Option::is_some).await {
-            Ok(code) => code.unwrap_or(exit::SIGTERM),
+            Ok(code) => code.unwrap_or(SIGTERM_EXIT),
             // The listener could not be installed: no signal will ever be reported.
             Err(_) => std::future::pending().await,
         }

@@ -1,0 +1,260 @@
+//! The loop: run a version, learn from its failure, write the next version, until one
+//! graduates — and `propose`, the learning step alone.
+
+use super::{Context, CycleError, Event, LoopOptions, RunOptions, Task, Version, execute};
+use crate::propose::{self, Outcome, Proposal};
+use crate::redact::Redactor;
+use crate::run::record::{RunRecord, RunStatus};
+use crate::run::{RunDir, RunId};
+use crate::score;
+use crate::store::NewVersion;
+
+/// Why the loop stopped; the CLI gives each its exit code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LoopEnd {
+    /// A version graduated and was written to `graduate_to`.
+    Graduated,
+    /// Its runs ran without a failure and without graduating yet.
+    Unfinished,
+    Interrupted(u8),
+    /// The harness could not judge a run (its own fault): stopped, charged nothing.
+    HarnessFault,
+    /// A version failed and no mutation answers it.
+    NoProposal,
+    /// A version failed; its successor was proposed but not written (no `--apply`).
+    ProposeOnly,
+    MaxIterations,
+}
+
+/// How one version's runs ended.
+enum VersionEnd {
+    Graduated,
+    Failed(Box<RunRecord>),
+    Unfinished,
+    Interrupted(u8),
+    HarnessFault,
+}
+
+/// Runs the task until a version graduates or the loop has to stop; every run's record
+/// is pushed onto `records`, also when an error ends the loop.
+pub async fn iterate(
+    ctx: &mut Context,
+    task: &mut Task,
+    run: &RunOptions,
+    options: &LoopOptions,
+    records: &mut Vec<RunRecord>,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<LoopEnd, CycleError> {
+    let mut mutations = 0;
+    // Bounded: each pass either ends the loop or applies one mutation, and mutations
+    // stop at --max-iterations; only --until-graduated re-runs an unfinished version.
+    loop {
+        let failed = match run_version(ctx, task, run, options, records, on).await? {
+            VersionEnd::Interrupted(code) => return Ok(LoopEnd::Interrupted(code)),
+            VersionEnd::HarnessFault => return Ok(LoopEnd::HarnessFault),
+            VersionEnd::Graduated => {
+                promote(ctx, task, run, options, on)?;
+                return Ok(LoopEnd::Graduated);
+            }
+            VersionEnd::Unfinished if options.until_graduated => continue,
+            VersionEnd::Unfinished => return Ok(LoopEnd::Unfinished),
+            VersionEnd::Failed(run) => run,
+        };
+        let outcome = next_version(ctx, task.current(), &run.runs_dir, &failed).await?;
+        on(Event::Proposed {
+            version: task.current(),
+            outcome: &outcome,
+        });
+        let Some(next) = outcome.proposal else {
+            return Ok(LoopEnd::NoProposal);
+        };
+        // A signal while proposing: stop before writing the next version.
+        if let Some(code) = ctx.interrupt.received() {
+            return Ok(LoopEnd::Interrupted(code));
+        }
+        if !options.apply {
+            on(Event::ProposeOnly);
+            return Ok(LoopEnd::ProposeOnly);
+        }
+        apply(ctx, task, &next, on)?;
+        mutations += 1;
+        if mutations >= options.max_iterations {
+            on(Event::MaxIterations(options.max_iterations));
+            return Ok(LoopEnd::MaxIterations);
+        }
+    }
+}
+
+/// Runs the task's current version until it graduates, fails, or used its runs.
+async fn run_version(
+    ctx: &mut Context,
+    task: &Task,
+    run: &RunOptions,
+    options: &LoopOptions,
+    records: &mut Vec<RunRecord>,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<VersionEnd, CycleError> {
+    for _ in 0..options.runs_per_version.max(1) {
+        if let Some(code) = ctx.interrupt.received() {
+            return Ok(VersionEnd::Interrupted(code));
+        }
+        let uuid = RunId::fresh(&run.runs_dir).uuid();
+        on(Event::Run(uuid));
+        let ended = execute(ctx, task, run, uuid, on).await?;
+        let record = ended.recorded.record;
+        records.push(record.clone());
+        if let Some(code) = ended.interrupted {
+            return Ok(VersionEnd::Interrupted(code));
+        }
+        if record.status() == RunStatus::Error {
+            on(Event::Fault(&record));
+            return Ok(VersionEnd::HarnessFault);
+        }
+        // Judged after every recorded run, a failure included: 20:1 then 20:2 still stands.
+        let (s, f) = ended.recorded.tally;
+        if score::Verdict::judge(s, f, run.min_confidence).graduated {
+            return Ok(VersionEnd::Graduated);
+        }
+        if record.steps.iter().any(|s| s.failed()) {
+            return Ok(VersionEnd::Failed(Box::new(record)));
+        }
+    }
+    Ok(VersionEnd::Unfinished)
+}
+
+/// Proposes the next version from a failed run and records every attempt against the
+/// version that failed.
+async fn next_version(
+    ctx: &mut Context,
+    version: &Version,
+    runs_dir: &std::path::Path,
+    failed: &RunRecord,
+) -> Result<Outcome, CycleError> {
+    let outcome = proposal(ctx, &version.file, runs_dir, failed).await;
+    for attempt in &outcome.attempts {
+        ctx.store.record_attempt(
+            version.row.id,
+            &attempt.mutation,
+            attempt.accepted,
+            &attempt.reason,
+        )?;
+    }
+    Ok(outcome)
+}
+
+/// The next version from a failed run, with every text that will be shown or recorded
+/// (reasons, Compose's stderr, the diff) redacted; the proposed file itself is the real
+/// config, which the task gets.
+async fn proposal(
+    ctx: &Context,
+    current: &crate::compose::ComposeFile,
+    runs_dir: &std::path::Path,
+    failed: &RunRecord,
+) -> Outcome {
+    let facts = propose::image_facts(&ctx.docker, current, Some(failed)).await;
+    let scratch = RunDir::new(runs_dir, failed.id()).proposals();
+    let redactor = Redactor::from_env().with_config(current);
+    let mut outcome =
+        propose::propose(current, failed, &facts, &ctx.compose, &scratch, &redactor).await;
+    for attempt in &mut outcome.attempts {
+        attempt.reason = redactor.text(&attempt.reason);
+    }
+    if let Some(p) = &mut outcome.proposal {
+        p.mutation.reason = redactor.text(&p.mutation.reason);
+        p.diff = crate::mutate::diff(
+            &redactor.config(current).text,
+            &redactor.config(&p.file).text,
+            "current",
+            "proposed",
+        );
+    }
+    outcome
+}
+
+/// Registers the proposal as version N+1 and writes it into the task's yaml block.
+fn apply(
+    ctx: &mut Context,
+    task: &mut Task,
+    next: &Proposal,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<(), CycleError> {
+    let parent = task.own().clone();
+    let redactor = Redactor::from_env().with_config(&next.file);
+    let reason = redactor.text(&format!(
+        "{}: {} (answers {})",
+        next.mutation.id, next.mutation.reason, next.answers
+    ));
+    let recorded = redactor.config(&next.file);
+    let version = ctx.store.version(
+        task.id(),
+        &NewVersion {
+            hash: &recorded.hash,
+            config: &recorded.text,
+            parent: Some(parent.row.id),
+            mutation: next.mutation.id,
+            reason: &reason,
+        },
+    )?;
+    // The task keeps the author's config as it deploys; only records are redacted.
+    task.replace_config(&mut ctx.store, &next.file.text)?;
+    on(Event::Applied {
+        parent: &parent,
+        version: &version,
+        task: task.path(),
+    });
+    Ok(())
+}
+
+/// Writes the graduated config where the project keeps its good one, and says so.
+fn promote(
+    ctx: &Context,
+    task: &Task,
+    run: &RunOptions,
+    options: &LoopOptions,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<(), CycleError> {
+    let version = task.current();
+    let (s, f) = ctx.store.version_tally(version.row.id)?;
+    let verdict = score::Verdict::judge(s, f, run.min_confidence);
+    let header = format!(
+        "# Graduated: {} of task {}: {verdict}; {} by the harness\n",
+        version.label(),
+        task.name(),
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    let recorded = Redactor::from_env().config(&version.file);
+    std::fs::write(&options.graduate_to, header + &recorded.text).map_err(|source| {
+        CycleError::Graduate {
+            path: options.graduate_to.clone(),
+            source,
+        }
+    })?;
+    on(Event::Graduated {
+        version,
+        verdict: &verdict,
+        to: &options.graduate_to,
+    });
+    Ok(())
+}
+
+/// What `harness propose` found for the task's current version.
+pub enum Proposed {
+    /// The version has no failed run to learn from.
+    NothingFailed(Version),
+    Outcome(Version, Box<Outcome>),
+}
+
+/// Proposes the next version from the current version's last failed run, as recorded.
+pub async fn propose(
+    ctx: &mut Context,
+    task: &Task,
+    runs_dir: &std::path::Path,
+) -> Result<Proposed, CycleError> {
+    let version = task.current().clone();
+    let Some(json) = ctx.store.last_failed_run(version.row.id)? else {
+        return Ok(Proposed::NothingFailed(version));
+    };
+    let failed: RunRecord = serde_json::from_str(&json).map_err(CycleError::RunJson)?;
+    let outcome = proposal(ctx, &version.file, runs_dir, &failed).await;
+    Ok(Proposed::Outcome(version, Box::new(outcome)))
+}
