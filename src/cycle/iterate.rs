@@ -7,7 +7,6 @@ use crate::redact::Redactor;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::run::{RunDir, RunId};
 use crate::score;
-use crate::store::NewVersion;
 
 /// Why the loop stopped; the CLI gives each its exit code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,22 +183,20 @@ fn apply(
         "{}: {} (answers {})",
         next.mutation.id, next.mutation.reason, next.answers
     ));
-    let recorded = redactor.config(&next.file);
-    let version = ctx.store.version(
+    let version = super::task::register(
+        &mut ctx.store,
         task.id(),
-        &NewVersion {
-            hash: &recorded.hash,
-            config: &recorded.text,
-            parent: Some(parent.row.id),
-            mutation: next.mutation.id,
-            reason: &reason,
-        },
+        &redactor,
+        next.file.clone(),
+        Some(parent.row.id),
+        next.mutation.id,
+        &reason,
     )?;
     // The task keeps the author's config as it deploys; only records are redacted.
     task.replace_config(&mut ctx.store, &next.file.text)?;
     on(Event::Applied {
         parent: &parent,
-        version: &version,
+        version: &version.row,
         task: task.path(),
     });
     Ok(())

@@ -86,20 +86,15 @@ impl TaskFile {
         let own = register_own(store, id, &self.prompt, self.own)?;
         let external = match self.external {
             None => None,
-            Some((path, file)) => {
-                let recorded = Redactor::from_env().config(&file);
-                let row = store.version(
-                    id,
-                    &NewVersion {
-                        hash: &recorded.hash,
-                        config: &recorded.text,
-                        parent: Some(own.row.id),
-                        mutation: "external",
-                        reason: &format!("config from {}", path.display()),
-                    },
-                )?;
-                Some(Version { file, row })
-            }
+            Some((path, file)) => Some(register(
+                store,
+                id,
+                &Redactor::from_env(),
+                file,
+                Some(own.row.id),
+                "external",
+                &format!("config from {}", path.display()),
+            )?),
         };
         Ok(Task {
             prompt: self.prompt,
@@ -171,7 +166,7 @@ fn own_config(prompt: &Prompt) -> Result<ComposeFile, CycleError> {
     )?)
 }
 
-/// Versions are recorded, and addressed, as the redactor writes them.
+/// The task's own config, registered as its seed: named after the first row of its history.
 fn register_own(
     store: &mut Store,
     task_id: i64,
@@ -183,15 +178,37 @@ fn register_own(
         .first()
         .map(|r| r.change.clone())
         .unwrap_or_else(|| "the task's candidate config".into());
-    let recorded = Redactor::from_env().config(&file);
+    register(
+        store,
+        task_id,
+        &Redactor::from_env(),
+        file,
+        None,
+        "seed",
+        &seed_reason,
+    )
+}
+
+/// A config as a version of the task: recorded, and addressed, as `redactor` writes it;
+/// a config the scoreboard already has keeps its row (number, reason).
+pub(super) fn register(
+    store: &mut Store,
+    task_id: i64,
+    redactor: &Redactor,
+    file: ComposeFile,
+    parent: Option<i64>,
+    mutation: &str,
+    reason: &str,
+) -> Result<Version, CycleError> {
+    let recorded = redactor.config(&file);
     let row = store.version(
         task_id,
         &NewVersion {
             hash: &recorded.hash,
             config: &recorded.text,
-            parent: None,
-            mutation: "seed",
-            reason: &seed_reason,
+            parent,
+            mutation,
+            reason,
         },
     )?;
     Ok(Version { file, row })

@@ -97,38 +97,74 @@ pub struct Stream {
     pub elapsed_ms: u64,
 }
 
+/// Why the WebSocket exchange did not pass; its text is the step's evidence.
+#[derive(Debug, thiserror::Error)]
+pub enum WsError {
+    #[error("connect {url}: {source}")]
+    Connect {
+        url: String,
+        source: Box<tokio_tungstenite::tungstenite::Error>,
+    },
+    #[error("send: {0}")]
+    Send(Box<tokio_tungstenite::tungstenite::Error>),
+    #[error("receive: {0}")]
+    Receive(Box<tokio_tungstenite::tungstenite::Error>),
+    #[error("not JSON-RPC ({error}): {text:.200}")]
+    NotJsonRpc {
+        error: serde_json::Error,
+        text: String,
+    },
+    #[error("chunk out of order: expected seq {expected}, got {got:?}")]
+    OutOfOrder { expected: u64, got: Option<u64> },
+    #[error("connection closed after {received} chunks without a completion")]
+    Closed { received: u64 },
+    #[error("no completion within {ms} ms")]
+    Timeout { ms: u128 },
+    #[error("execute failed: {completion}")]
+    Failed { completion: Value },
+    #[error("expected {expected} chunks, received {received}")]
+    Count { expected: u64, received: u64 },
+}
+
 /// Sends `execute` and checks that every chunk arrives in order before the completion.
 pub async fn ws_execute(
     port: u16,
     path: &str,
     chunks: u64,
     timeout: Duration,
-) -> Result<Stream, String> {
+) -> Result<Stream, WsError> {
     let url = format!("ws://127.0.0.1:{port}{path}");
     let started = std::time::Instant::now();
     let exchange = async {
         let (mut ws, _) = tokio_tungstenite::connect_async(url.as_str())
             .await
-            .map_err(|e| format!("connect {url}: {e}"))?;
+            .map_err(|source| WsError::Connect {
+                url: url.clone(),
+                source: Box::new(source),
+            })?;
         let request = json!({"jsonrpc": "2.0", "id": 1, "method": "execute",
             "params": {"command": "harness-probe", "chunks": chunks, "delay_ms": 5}});
         ws.send(Message::text(request.to_string()))
             .await
-            .map_err(|e| format!("send: {e}"))?;
+            .map_err(|e| WsError::Send(Box::new(e)))?;
         let mut received = 0u64;
         while let Some(message) = ws.next().await {
-            let message = message.map_err(|e| format!("receive: {e}"))?;
+            let message = message.map_err(|e| WsError::Receive(Box::new(e)))?;
             let Message::Text(text) = message else {
                 continue;
             };
-            let value: Value = serde_json::from_str(text.as_str())
-                .map_err(|e| format!("not JSON-RPC ({e}): {:.200}", text.as_str()))?;
+            let value: Value =
+                serde_json::from_str(text.as_str()).map_err(|error| WsError::NotJsonRpc {
+                    error,
+                    text: text.as_str().to_string(),
+                })?;
             if value["method"] == "output" {
                 let seq = value["params"]["seq"].as_u64();
                 if seq != Some(received) {
-                    return Err(format!(
-                        "chunk out of order: expected seq {received}, got {seq:?}"
-                    ));
+                    return Err(WsError::OutOfOrder {
+                        expected: received,
+                        got: seq,
+                    });
                 }
                 received += 1;
             } else if value["id"] == 1 {
@@ -136,18 +172,22 @@ pub async fn ws_execute(
                 return Ok((received, value));
             }
         }
-        Err(format!(
-            "connection closed after {received} chunks without a completion"
-        ))
+        Err(WsError::Closed { received })
     };
-    let (received, completion) = tokio::time::timeout(timeout, exchange)
-        .await
-        .map_err(|_| format!("no completion within {} ms", timeout.as_millis()))??;
+    let (received, completion) =
+        tokio::time::timeout(timeout, exchange)
+            .await
+            .map_err(|_| WsError::Timeout {
+                ms: timeout.as_millis(),
+            })??;
     if completion.get("result").is_none() {
-        return Err(format!("execute failed: {completion}"));
+        return Err(WsError::Failed { completion });
     }
     if received != chunks {
-        return Err(format!("expected {chunks} chunks, received {received}"));
+        return Err(WsError::Count {
+            expected: chunks,
+            received,
+        });
     }
     Ok(Stream {
         url,

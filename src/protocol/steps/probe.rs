@@ -62,7 +62,12 @@ pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure
     probes::ws_execute(port, &spec.ws_path, spec.ws_chunks, s.plan.probe_timeout())
         .await
         .map(|stream| json!(stream))
-        .map_err(|e| Failure::new(Signature::WsProtocol, json!({"port": port, "error": e})))
+        .map_err(|e| {
+            Failure::new(
+                Signature::WsProtocol,
+                json!({"port": port, "error": e.to_string()}),
+            )
+        })
 }
 
 /// Both user-facing probes, for the steps that check an instance again.

@@ -33,7 +33,10 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     if let Err(e) = kill(app.pid) {
         // The harness could not signal the process (permissions, a PID namespace it cannot
         // see): nothing was learned about the restart policy.
-        return error(Fault::ProbeUnavailable, json!({"error": e, "pid": app.pid}));
+        return error(
+            Fault::ProbeUnavailable,
+            json!({"error": e.to_string(), "pid": app.pid}),
+        );
     }
     let killed = json!({"container": app.name, "pid": app.pid, "signal": "SIGKILL",
         "restart_count_before": app.restart_count, "policy": app.restart_policy});
@@ -128,12 +131,21 @@ fn engine_is_local() -> bool {
         .unwrap_or(true)
 }
 
-fn kill(pid: i64) -> Result<(), String> {
+/// Why the app's process could not be signalled; its text is the step's evidence.
+#[derive(Debug, thiserror::Error)]
+enum KillError {
+    #[error("no running process (pid {0})")]
+    NoProcess(i64),
+    #[error("kill -9 {pid}: {source}")]
+    Signal { pid: i32, source: nix::Error },
+}
+
+fn kill(pid: i64) -> Result<(), KillError> {
     use nix::sys::signal::{Signal, kill};
     use nix::unistd::Pid;
     let pid = i32::try_from(pid)
         .ok()
         .filter(|p| *p > 0)
-        .ok_or(format!("no running process (pid {pid})"))?;
-    kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|e| format!("kill -9 {pid}: {e}"))
+        .ok_or(KillError::NoProcess(pid))?;
+    kill(Pid::from_raw(pid), Signal::SIGKILL).map_err(|source| KillError::Signal { pid, source })
 }
