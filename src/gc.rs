@@ -32,7 +32,7 @@ pub struct NotOurs {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Outcome {
+pub struct Collection {
     pub collected: Vec<Collected>,
     pub not_ours: Vec<NotOurs>,
 }
@@ -48,8 +48,8 @@ pub enum GcError {
 }
 
 /// Removes (or with `dry_run` only lists) the objects of runs whose owner is provably gone.
-pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Outcome, EngineError> {
-    let mut outcome = Outcome::default();
+pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Collection, EngineError> {
+    let mut outcome = Collection::default();
     for (run, owner) in owners(docker).await? {
         match judge(&owner) {
             Fate::Alive => {}

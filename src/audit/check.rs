@@ -23,7 +23,7 @@ use super::chain::{Breaks, Link, Links};
 use super::db;
 use super::inspect::inspect;
 use super::prompts;
-use super::{AuditError, AuditOptions, Finding, FindingKind, Report, evidence};
+use super::{AuditError, AuditOptions, AuditReport, Finding, FindingKind, evidence};
 use crate::run::RunId;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::store::{self, RowColumns, RunRow, StepRow, Success};
@@ -35,7 +35,7 @@ const BATCH: usize = 256;
 
 /// Verifies every run of the scoreboard at `store_path` (or of `opts.task`) against
 /// `opts.runs_dir` and `opts.prompts`. Reads only; an empty `findings` is a clean audit.
-pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<Report, AuditError> {
+pub fn audit(store_path: &Path, opts: &AuditOptions) -> Result<AuditReport, AuditError> {
     audit_as_of(store_path, opts, SystemTime::now())
 }
 
@@ -44,7 +44,7 @@ pub(crate) fn audit_as_of(
     store_path: &Path,
     opts: &AuditOptions,
     started: SystemTime,
-) -> Result<Report, AuditError> {
+) -> Result<AuditReport, AuditError> {
     std::thread::scope(|s| {
         // The cache loads while the runs directory is listed.
         let cache = s.spawn(|| {
@@ -52,7 +52,7 @@ pub(crate) fn audit_as_of(
             Some(AuditCache::load(path, &opts.runs_dir, started))
         });
         let conn = store::Reader::open(store_path)?;
-        let mut report = Report::default();
+        let mut report = AuditReport::default();
 
         // Files first, then prompts, then the scoreboard snapshot: a run is written in that
         // order (file, row, prompt), so a run recorded while we audit cannot look deleted.
@@ -125,7 +125,7 @@ fn check_runs(
 
 /// The report as the checked runs come in, in scoreboard order.
 struct Tally {
-    report: Report,
+    report: AuditReport,
     /// Run files no row has claimed yet.
     unclaimed: HashSet<String>,
     /// Clean verdicts of this audit, for the cache.
@@ -162,7 +162,7 @@ fn unknown_files(
     conn: &store::Reader,
     opts: &AuditOptions,
     unclaimed: HashSet<String>,
-    report: &mut Report,
+    report: &mut AuditReport,
 ) -> Result<(), AuditError> {
     let mut unclaimed: Vec<String> = unclaimed.into_iter().collect();
     unclaimed.sort();
@@ -557,7 +557,7 @@ fn unknown_file(
     opts: &AuditOptions,
     name: &str,
     path: &Path,
-    report: &mut Report,
+    report: &mut AuditReport,
 ) -> Result<(), AuditError> {
     let file = path.display().to_string();
     let (record, unreadable) = match fs::read(path) {

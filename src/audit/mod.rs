@@ -4,7 +4,7 @@
 //!
 //! Read only: the scoreboard is opened with `SQLITE_OPEN_READ_ONLY` and nothing is written.
 //! A failed check is a [`Finding`], not an error; an [`AuditError`] means the audit could not
-//! look at all. An empty [`Report::findings`] is a clean audit.
+//! look at all. An empty [`AuditReport::findings`] is a clean audit.
 
 mod cache;
 mod chain;
@@ -169,7 +169,7 @@ impl std::fmt::Display for Finding {
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Report {
+pub struct AuditReport {
     /// Scoreboard run rows checked.
     pub runs_checked: usize,
     /// Run files in `runs/` verified (recorded and unknown): read, or unchanged since an
@@ -181,7 +181,7 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-impl Report {
+impl AuditReport {
     pub fn is_clean(&self) -> bool {
         self.findings.is_empty()
     }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use rusqlite::Connection;
 use uuid::Uuid;
 
-use super::{AuditError, AuditOptions, FindingKind, Report, audit, show};
+use super::{AuditError, AuditOptions, AuditReport, FindingKind, audit, show};
 use crate::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
 use crate::run::{Outcome, RunDir, RunId, Signature, Step, StepKind};
 use crate::store::{NewRun, NewVersion, Store, VersionRow};
@@ -211,7 +211,7 @@ impl Fixture {
         }
     }
 
-    fn audit(&self) -> Report {
+    fn audit(&self) -> AuditReport {
         audit(&self.store_path, &self.opts()).unwrap()
     }
 
@@ -226,7 +226,7 @@ impl Fixture {
 }
 
 /// (kind, uuid) of every finding, sorted.
-fn kinds(report: &Report) -> Vec<(FindingKind, String)> {
+fn kinds(report: &AuditReport) -> Vec<(FindingKind, String)> {
     let mut k: Vec<_> = report
         .findings
         .iter()
@@ -241,7 +241,7 @@ fn sorted(mut v: Vec<(FindingKind, String)>) -> Vec<(FindingKind, String)> {
     v
 }
 
-fn assert_clean(report: &Report) {
+fn assert_clean(report: &AuditReport) {
     assert!(
         report.is_clean(),
         "expected a clean audit, got:\n{}",
@@ -786,7 +786,7 @@ fn bulk(f: &mut Fixture, n: usize) {
 }
 
 /// An audit that keeps its verdicts, started once the fixture's files have settled.
-fn cached_audit(f: &Fixture) -> Report {
+fn cached_audit(f: &Fixture) -> AuditReport {
     let mut opts = f.opts();
     opts.cache = Some(super::audit_cache_path(&f.store_path));
     let later = std::time::SystemTime::now() + super::cache::SETTLE * 2;

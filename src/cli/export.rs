@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::args::{Cli, ExportArgs, ImportArgs};
 use super::exit;
-use crate::store::{self, Outcome, Store};
+use crate::store::{self, Fate, Store};
 
 pub fn export(cli: &Cli, args: &ExportArgs) -> anyhow::Result<u8> {
     // One format: `--jsonl` says so explicitly and is also the default.
@@ -48,7 +48,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
         let outcome = store.import_entry(&cli.runs_dir, e)?;
         let uuid = &e.data.run.uuid;
         match outcome {
-            Outcome::Imported => {
+            Fate::Imported => {
                 summary.imported += 1;
                 line(
                     cli,
@@ -58,7 +58,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
                     ),
                 );
             }
-            Outcome::Duplicate { restored_file } => {
+            Fate::Duplicate { restored_file } => {
                 summary.duplicates += 1;
                 let note = if restored_file {
                     summary.restored_files += 1;
@@ -71,7 +71,7 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> anyhow::Result<u8> {
                     &format!("skipped  {uuid}  already in the scoreboard{note}"),
                 );
             }
-            Outcome::Conflict { why } => {
+            Fate::Conflict { why } => {
                 line(cli, &format!("conflict {uuid}  line {}: {why}", e.line));
                 summary.conflicts.push(Conflict {
                     line: e.line,

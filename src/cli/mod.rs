@@ -103,7 +103,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
 async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
     let docker = crate::engine::Docker::connect().await?;
     let outcome = match &args.force {
-        Some(run) => crate::gc::Outcome {
+        Some(run) => crate::gc::Collection {
             collected: vec![crate::gc::force(&docker, run, args.dry_run).await?],
             not_ours: Vec::new(),
         },

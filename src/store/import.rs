@@ -31,7 +31,7 @@ pub struct Entry {
 /// What became of one line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Fate {
     Imported,
     /// Already here with the same bytes; `restored_file` if its run file was missing.
     Duplicate {
@@ -161,13 +161,13 @@ fn check_link(data: &ExportLine, (head, at): &(String, usize)) -> Result<(), Lin
 }
 
 /// What to do with an entry, as the scoreboard stands.
-enum Plan {
+enum Action {
     New,
     Duplicate { file: String },
     Conflict(String),
 }
 
-fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Plan> {
+fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Action> {
     let run = &e.data.run;
     let here: Option<(String, String)> = conn
         .query_row(
@@ -178,9 +178,9 @@ fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Plan> {
         .optional()?;
     if let Some((json, file)) = here {
         return Ok(if json == run.json {
-            Plan::Duplicate { file }
+            Action::Duplicate { file }
         } else {
-            Plan::Conflict(format!(
+            Action::Conflict(format!(
                 "the scoreboard already holds run {} with different content (recorded as `{file}`); kept it, skipped line {}",
                 run.uuid, e.line
             ))
@@ -194,17 +194,17 @@ fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Plan> {
         )
         .optional()?;
     let Some(task_id) = task else {
-        return Ok(Plan::New);
+        return Ok(Action::New);
     };
     let v = &e.data.version;
     if let Some(row) = version_by_hash(conn, task_id, &v.hash)? {
         if row.number != v.number {
-            return Ok(Plan::Conflict(format!(
+            return Ok(Action::Conflict(format!(
                 "its config is v{} of task `{}` here but v{} in the stream: the two scoreboards numbered their versions differently",
                 row.number, e.data.task.name, v.number
             )));
         }
-        return Ok(Plan::New);
+        return Ok(Action::New);
     }
     let taken: Option<String> = conn
         .query_row(
@@ -214,33 +214,33 @@ fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Plan> {
         )
         .optional()?;
     Ok(match taken {
-        Some(other) => Plan::Conflict(format!(
+        Some(other) => Action::Conflict(format!(
             "v{} of task `{}` here is another config (hash {}…, the stream's {}…)",
             v.number,
             e.data.task.name,
             other.get(..12).unwrap_or(&other),
             v.hash.get(..12).unwrap_or(&v.hash)
         )),
-        None => Plan::New,
+        None => Action::New,
     })
 }
 
 impl Store {
     /// Loads one verified entry: its run file into `runs_dir` (first, as a run is
     /// recorded), then its task, version, run and step rows in one transaction.
-    pub fn import_entry(&mut self, runs_dir: &Path, e: &Entry) -> Result<Outcome, TransferError> {
+    pub fn import_entry(&mut self, runs_dir: &Path, e: &Entry) -> Result<Fate, TransferError> {
         let sql = |source| TransferError::Sql {
             path: self.path.clone(),
             source,
         };
         match plan(&self.conn, e).map_err(sql)? {
-            Plan::Conflict(why) => return Ok(Outcome::Conflict { why }),
-            Plan::Duplicate { file } => return restore(runs_dir, e, &file),
-            Plan::New => {}
+            Action::Conflict(why) => return Ok(Fate::Conflict { why }),
+            Action::Duplicate { file } => return restore(runs_dir, e, &file),
+            Action::New => {}
         }
         let path = runs_dir.join(&e.data.run.file);
         if !place_file(&path, runs_dir, &e.data.run.json)? {
-            return Ok(Outcome::Conflict {
+            return Ok(Fate::Conflict {
                 why: format!(
                     "`{}` exists with other bytes; kept it, skipped line {}",
                     path.display(),
@@ -250,13 +250,13 @@ impl Store {
         }
         let file = path.to_string_lossy().into_owned();
         let outcome = self.write_tx(|tx| match plan(tx, e)? {
-            Plan::Conflict(why) => Ok(Outcome::Conflict { why }),
-            Plan::Duplicate { .. } => Ok(Outcome::Duplicate {
+            Action::Conflict(why) => Ok(Fate::Conflict { why }),
+            Action::Duplicate { .. } => Ok(Fate::Duplicate {
                 restored_file: false,
             }),
-            Plan::New => {
+            Action::New => {
                 insert_entry(tx, e, &file)?;
-                Ok(Outcome::Imported)
+                Ok(Fate::Imported)
             }
         })?;
         Ok(outcome)
@@ -308,12 +308,12 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
 }
 
 /// A duplicate whose run file is missing here gets it back (same name, same bytes).
-fn restore(runs_dir: &Path, e: &Entry, recorded: &str) -> Result<Outcome, TransferError> {
+fn restore(runs_dir: &Path, e: &Entry, recorded: &str) -> Result<Fate, TransferError> {
     let same_name = super::file_name(recorded) == e.data.run.file;
     let path = runs_dir.join(&e.data.run.file);
     let restored_file =
         same_name && !path.exists() && place_file(&path, runs_dir, &e.data.run.json)?;
-    Ok(Outcome::Duplicate { restored_file })
+    Ok(Fate::Duplicate { restored_file })
 }
 
 /// Writes `bytes` to `path` atomically unless it exists; false if it exists with other bytes.
