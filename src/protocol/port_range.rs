@@ -50,24 +50,36 @@ impl fmt::Display for PortRange {
     }
 }
 
-impl FromStr for PortRange {
-    type Err = String;
+/// `--port-range` as typed; each says how to write it.
+#[derive(Debug, thiserror::Error)]
+pub enum RangeParseError {
+    #[error("`{0}` is not a range — {FIX}")]
+    NotARange(String),
+    #[error("`{0}` is not a port from 1024 to 65535 — {FIX}")]
+    NotAPort(String),
+    #[error("`{0}` runs backwards — {FIX}")]
+    Backwards(String),
+}
 
-    fn from_str(text: &str) -> Result<PortRange, String> {
-        let fix = "write it as FIRST-LAST, e.g. 20000-20099 (ports 1024-65535)";
+const FIX: &str = "write it as FIRST-LAST, e.g. 20000-20099 (ports 1024-65535)";
+
+impl FromStr for PortRange {
+    type Err = RangeParseError;
+
+    fn from_str(text: &str) -> Result<PortRange, RangeParseError> {
         let (a, b) = text
             .split_once('-')
-            .ok_or_else(|| format!("`{text}` is not a range — {fix}"))?;
+            .ok_or_else(|| RangeParseError::NotARange(text.to_string()))?;
         let port = |s: &str| {
             s.trim()
                 .parse::<u16>()
                 .ok()
                 .filter(|p| *p >= 1024)
-                .ok_or_else(|| format!("`{s}` is not a port from 1024 to 65535 — {fix}"))
+                .ok_or_else(|| RangeParseError::NotAPort(s.to_string()))
         };
         let (first, last) = (port(a)?, port(b)?);
         if first > last {
-            return Err(format!("`{text}` runs backwards — {fix}"));
+            return Err(RangeParseError::Backwards(text.to_string()));
         }
         Ok(PortRange { first, last })
     }
@@ -255,7 +267,7 @@ mod tests {
             }
         );
         for bad in ["20000", "b-c", "20010-20000", "80-90", "20000-70000"] {
-            let err = bad.parse::<PortRange>().unwrap_err();
+            let err = bad.parse::<PortRange>().unwrap_err().to_string();
             assert!(err.contains("FIRST-LAST"), "{bad}: {err}");
         }
     }
