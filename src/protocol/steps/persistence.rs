@@ -22,7 +22,7 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let key = format!("harness-{}", s.plan.id().short());
     let value = s.plan.run.to_string();
     if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
-        return kv_failure(s, port, &e, json!({"write": e}))
+        return kv_failure(port, s.plan.probe_timeout(), &e, json!({"write": e}))
             .await
             .into_step();
     }
@@ -80,18 +80,20 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
             );
             fail(Signature::DataLost, evidence)
         }
-        Err(e) => kv_failure(s, port, &e, evidence).await.into_step(),
+        Err(e) => kv_failure(port, s.plan.probe_timeout(), &e, evidence)
+            .await
+            .into_step(),
     }
 }
 
 /// Why a write or read through the service failed, from what the service says about
 /// Redis now: not connected → where it looks; connected → the service's answer is kept
 /// unclassified; no answer at all → the API probe's failure.
-async fn kv_failure(s: &Session<'_>, port: u16, e: &ProbeError, evidence: Value) -> Failure {
+async fn kv_failure(port: u16, timeout: Duration, e: &ProbeError, evidence: Value) -> Failure {
     if let ProbeError::Harness(_) = e {
         return Failure::fault(Fault::ProbeUnavailable, evidence);
     }
-    match probes::health(port, s.plan.probe_timeout()).await {
+    match probes::health(port, timeout).await {
         Ok(h) if !h.redis_connected() => {
             let mut evidence = evidence;
             evidence["service_reports_redis"] =
@@ -129,5 +131,72 @@ async fn kv(
         200 | 204 => Ok(None),
         404 if value.is_none() => Ok(None),
         code => Err(service(format!("{code} {body}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A one-route server on 127.0.0.1 answering `/health` with `body`, for as many
+    /// requests as the test makes (bounded), then gone with the runtime.
+    async fn health_server(body: &'static str) -> u16 {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            for _ in 0..8 {
+                let Ok((mut conn, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                let _ = conn.read(&mut buf).await;
+                let reply = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(reply.as_bytes()).await;
+            }
+        });
+        port
+    }
+
+    fn failed_write() -> ProbeError {
+        ProbeError::Service("PUT /kv/x: 500 write failed".into())
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_is_named_by_what_the_service_says_about_redis() {
+        let timeout = Duration::from_secs(5);
+        let port = health_server(
+            r#"{"status":"degraded","redis":{"connected":false,"target":"redis://localhost:6379"}}"#,
+        )
+        .await;
+        let f = kv_failure(port, timeout, &failed_write(), json!({})).await;
+        assert_eq!(f.signature(), Some(Signature::RedisLocalhost));
+        let port = health_server(
+            r#"{"status":"ok","redis":{"connected":true,"target":"redis://redis:6379"}}"#,
+        )
+        .await;
+        let f = kv_failure(port, timeout, &failed_write(), json!({})).await;
+        assert_eq!(
+            f.signature(),
+            Some(Signature::Unclassified),
+            "Redis is connected: no guess at why the write failed"
+        );
+        let harness = ProbeError::Harness("no client".into());
+        let f = kv_failure(port, timeout, &harness, json!({})).await;
+        assert_eq!(f.blame.fault(), Some(Fault::ProbeUnavailable));
+    }
+
+    #[tokio::test]
+    async fn a_service_that_no_longer_answers_is_the_api_probe() {
+        // A port nothing listens on: bound, then released.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let f = kv_failure(port, Duration::from_secs(2), &failed_write(), json!({})).await;
+        assert_eq!(f.signature(), Some(Signature::ApiProbe));
     }
 }

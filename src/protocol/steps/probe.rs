@@ -151,3 +151,47 @@ pub(super) fn exec_failed(e: &crate::engine::EngineError, evidence: Value) -> St
         fail(Signature::Unclassified, evidence)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::EngineError;
+    use crate::run::Outcome;
+
+    fn api(source: bollard::errors::Error) -> EngineError {
+        EngineError::Api {
+            call: "start exec",
+            source,
+        }
+    }
+
+    #[test]
+    fn an_exec_failure_is_blamed_on_evidence() {
+        let server = |message: &str| {
+            api(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message: message.to_string(),
+            })
+        };
+        let outcome = |e: EngineError| exec_failed(&e, json!({})).0;
+        assert_eq!(
+            outcome(server("Container 3f1c is not running")),
+            Outcome::Fail(Signature::RedisUnavailable)
+        );
+        assert_eq!(
+            outcome(server(
+                "OCI runtime exec failed: exec: \"redis-cli\": executable file not found in $PATH"
+            )),
+            Outcome::Fail(Signature::RedisUnavailable)
+        );
+        assert_eq!(
+            outcome(server("something new")),
+            Outcome::Fail(Signature::Unclassified)
+        );
+        assert_eq!(
+            outcome(api(bollard::errors::Error::RequestTimeoutError)),
+            Outcome::Error(Fault::EngineUnavailable),
+            "an engine that does not answer is the harness's problem"
+        );
+    }
+}
