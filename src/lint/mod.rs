@@ -24,7 +24,6 @@ mod finding;
 pub mod fix;
 mod images;
 pub mod input;
-mod interp;
 pub(crate) mod locate;
 mod networks;
 mod ports;

@@ -8,11 +8,11 @@ use super::catalog::{
     NO_RESTART_POLICY, REDIS_WITHOUT_VOLUME,
 };
 use super::finding::{Level, Sink};
-use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, Health, Service, scalar, untag};
 use crate::compose::conventions::redis_data_dir;
 use crate::compose::credentials::{home_as_tilde, is_docker_socket};
+use crate::compose::interp;
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_yaml_ng::Value;
 
-use super::interp;
+use crate::compose::interp;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Seg {

@@ -5,11 +5,11 @@ use serde_yaml_ng::Value;
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
-use super::interp;
 use super::tree::{self, EnvEntry, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::{loopback, not_service_to_service};
+use crate::compose::interp;
 
 pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -338,7 +338,9 @@ fn listener(all: &[Service<'_>], from: &Service<'_>, url: &Url<'_>) -> Option<St
 }
 
 fn is_kind(svc: &Service<'_>, kind: &Kind) -> bool {
-    let image = svc.image().map(|i| tree::image_base(&interp::unset(&i)));
+    let image = svc
+        .image()
+        .map(|i| tree::image_base(&interp::unset_or_as_written(&i)));
     let name = svc.name.to_ascii_lowercase();
     kind.names.iter().any(|n| {
         image.as_deref().is_some_and(|i| i.starts_with(n))
@@ -360,7 +362,7 @@ fn container_ports(svc: &Service<'_>) -> Vec<u16> {
                 Value::Mapping(m) => tree::get_str(m, "target"),
                 other => tree::scalar(other),
             };
-            let Some(text) = text.map(|t| interp::unset(&t)) else {
+            let Some(text) = text.map(|t| interp::unset_or_as_written(&t)) else {
                 continue;
             };
             let last = text.rsplit(':').next().unwrap_or(&text);

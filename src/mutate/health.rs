@@ -5,10 +5,10 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, child};
-use super::interp;
 use super::tree::{self, Health, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::interp;
 
 const HEALTHY: &str = "service_healthy";
 
@@ -147,7 +147,7 @@ fn image_test(svc: &Service<'_>, facts: &ImageFacts) -> Option<Vec<String>> {
     let test = facts
         .healthcheck
         .get(&image)
-        .or_else(|| facts.healthcheck.get(&interp::unset(&image)))?;
+        .or_else(|| facts.healthcheck.get(&interp::unset_or_as_written(&image)))?;
     match test.first().map(String::as_str) {
         None | Some("NONE") => None,
         _ => Some(test.clone()),
@@ -159,7 +159,7 @@ fn has_shell(svc: &Service<'_>, facts: &ImageFacts) -> Option<bool> {
     facts
         .has_shell
         .get(&image)
-        .or_else(|| facts.has_shell.get(&interp::unset(&image)))
+        .or_else(|| facts.has_shell.get(&interp::unset_or_as_written(&image)))
         .copied()
 }
 

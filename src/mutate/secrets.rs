@@ -4,11 +4,11 @@
 //! differs from the author's file only where a secret was.
 
 use super::edit::{Op, RawEdit};
-use super::interp;
 use super::render::render;
 use super::tree::{self, EnvEntry};
 use super::types::MutateError;
 use crate::compose::ComposeFile;
+use crate::compose::interp;
 use crate::compose::secrets::{not_a_secret, secret_setting, urls};
 
 /// One literal secret and the variable that replaces it.
@@ -55,7 +55,7 @@ fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
             }
         } else {
             // `${DB_PASSWORD:-hunter2}`: the default is what runs where the variable is unset.
-            let default = interp::unset(value);
+            let default = interp::unset_or_as_written(value);
             if !not_a_secret(&default) && value.contains(&default) {
                 pairs.push((format!("-{default}}}"), "-}".to_string()));
                 found.push(literal(&entry.key, &default));

@@ -6,12 +6,12 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, RawEdit, Seg, child};
-use super::interp;
 use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::redis_data_dir;
 use crate::compose::credentials::home_as_tilde;
+use crate::compose::interp;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
 
@@ -104,7 +104,7 @@ pub(crate) fn mounts(svc: &Service<'_>) -> Vec<Mount> {
 fn mount(index: usize, v: &Value) -> Option<Mount> {
     match tree::untag(v) {
         Value::String(s) => {
-            let text = interp::unset(&home_as_tilde(s));
+            let text = interp::unset_or_as_written(&home_as_tilde(s));
             let mut parts = text.splitn(3, ':');
             let first = parts.next().unwrap_or_default().to_string();
             Some(match parts.next() {
@@ -125,8 +125,11 @@ fn mount(index: usize, v: &Value) -> Option<Mount> {
             })
         }
         Value::Mapping(m) => {
-            let field =
-                |k: &str| interp::unset(&home_as_tilde(&tree::get_str(m, k).unwrap_or_default()));
+            let field = |k: &str| {
+                interp::unset_or_as_written(&home_as_tilde(
+                    &tree::get_str(m, k).unwrap_or_default(),
+                ))
+            };
             Some(Mount {
                 index,
                 source: field("source"),
@@ -161,7 +164,7 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
         let Some(image) = svc.image() else {
             continue;
         };
-        if !tree::is_redis(&interp::unset(&image)) {
+        if !tree::is_redis(&interp::unset_or_as_written(&image)) {
             continue;
         }
         let dir = redis_data_dir(svc.body);
