@@ -78,3 +78,21 @@ pub fn redis_data_dir(body: &Mapping) -> String {
         .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
         .unwrap_or_else(|| "/data".to_string())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn health_states() {
+        let h = |t: &str| health(doc(t).as_mapping().unwrap());
+        assert_eq!(h("image: x"), Health::Missing);
+        assert_eq!(h("healthcheck: {disable: true}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [NONE]}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [CMD, x]}"), Health::Present);
+    }
+}

@@ -9,7 +9,7 @@ use super::catalog::{
 };
 use super::finding::{Level, Sink};
 use super::run::Ctx;
-use super::yaml::{self, Health, Service, scalar, untag};
+use super::yaml::{self, Dependency, Health, Service, scalar, untag};
 use crate::compose::conventions::redis_data_dir;
 use crate::compose::credentials::{home_as_tilde, is_docker_socket};
 use crate::compose::interp;
@@ -70,7 +70,13 @@ fn healthcheck(svc: &Service<'_>, sink: &mut Sink) {
 }
 
 fn depends_on(ctx: &Ctx<'_>, svc: &Service<'_>, sink: &mut Sink) {
-    for (dep, condition, path) in yaml::depends_on(svc) {
+    for Dependency {
+        name: dep,
+        condition,
+        path,
+        ..
+    } in yaml::depends_on(svc)
+    {
         let Some(target) = ctx.service(&dep) else {
             continue;
         };

@@ -105,7 +105,9 @@ pub(crate) fn service_host(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
 fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(Op, String)> {
     let mut pairs = Vec::new();
     let mut targets = Vec::new();
-    for url in urls(entry.value()) {
+    // `tree::environment` yields only entries with text; any other has nothing to edit.
+    let (text, current) = (entry.text?, entry.text_value()?);
+    for url in urls(current) {
         if !loopback(url.host) || (url.is_web() && not_service_to_service(&entry.key)) {
             continue;
         }
@@ -121,7 +123,7 @@ fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(
     if pairs.is_empty() {
         return None;
     }
-    let mut value = entry.scalar.clone();
+    let mut value = text.to_string();
     for (old, new) in &pairs {
         value = value.replace(old.as_str(), new);
     }
@@ -129,9 +131,9 @@ fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(
         .iter()
         .map(|(o, n)| format!("`{o}` → `{n}`"))
         .collect();
-    let site = format!("{} ({})", render_path(&entry.path), list(&changes),);
+    let site = format!("{} ({})", render_path(entry.path.segs()), list(&changes),);
     let op = Op::SetStr {
-        at: entry.path.clone(),
+        at: entry.path.to_vec(),
         value,
         raw: RawEdit::Replace(pairs),
     };

@@ -85,7 +85,7 @@ fn list_form(
         m.insert(Value::String(name.clone()), condition_map(condition));
     }
     ops.push(Op::Set {
-        at: svc.path.clone(),
+        at: svc.path.to_vec(),
         key: "depends_on".to_string(),
         value: Value::Mapping(m),
     });
@@ -104,7 +104,7 @@ fn mapping_form(
     healthy: &dyn Fn(&str) -> bool,
     ops: &mut Vec<Op>,
 ) -> Vec<String> {
-    let base = svc.at("depends_on");
+    let base = svc.at("depends_on").to_vec();
     let mut fixed = Vec::new();
     for (k, v) in deps {
         let Some(name) = tree::key_name(k) else {
@@ -169,7 +169,7 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &ImageFacts) -> Optio
     for svc in tree::services(&file.doc) {
         if let Some(site) = broken_check(&svc, facts) {
             ops.push(Op::Remove {
-                at: svc.at("healthcheck"),
+                at: svc.at("healthcheck").to_vec(),
             });
             sites.push(site);
         }

@@ -44,7 +44,7 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan
 }
 
 fn entries<'a>(svc: &Service<'a>) -> Vec<(Path, &'a Value)> {
-    let base = svc.at("ports");
+    let base = svc.at("ports").to_vec();
     match svc.body.get("ports") {
         Some(Value::Sequence(items)) => items
             .iter()

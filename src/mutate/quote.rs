@@ -31,7 +31,7 @@ pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
             if raw != s || raw.contains(['"', '\'', '#', '\\']) {
                 continue;
             }
-            let at = child(&svc.at("ports"), Seg::Index(i));
+            let at = child(&svc.at("ports").to_vec(), Seg::Index(i));
             sites.push(format!("{} `{s}`", render_path(&at)));
             ops.push(Op::SetStr {
                 at,

@@ -44,7 +44,8 @@ fn plan(file: &ComposeFile) -> Vec<(Op, Vec<Literal>)> {
 
 /// The edit of one entry and the secrets it takes out.
 fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
-    let value = entry.value();
+    // `tree::environment` yields only entries with text; any other has nothing to edit.
+    let (text, value) = (entry.text?, entry.text_value()?);
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut found = Vec::new();
     if secret_setting(&entry.key) {
@@ -74,12 +75,12 @@ fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
     if pairs.is_empty() {
         return None;
     }
-    let mut scalar = entry.scalar.clone();
+    let mut scalar = text.to_string();
     for (from, to) in &pairs {
         scalar = scalar.replacen(from.as_str(), to, 1);
     }
     let op = Op::SetStr {
-        at: entry.path.clone(),
+        at: entry.path.to_vec(),
         value: scalar,
         raw: RawEdit::Replace(pairs),
     };

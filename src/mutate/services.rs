@@ -49,7 +49,7 @@ fn restart_op(svc: &Service<'_>) -> Option<Op> {
                 .and_then(|d| tree::get(d, "restart_policy"))
                 .is_some();
             (!has_policy).then(|| Op::Set {
-                at: svc.path.clone(),
+                at: svc.path.to_vec(),
                 key: "restart".to_string(),
                 value: UNLESS_STOPPED.into(),
             })
@@ -63,7 +63,7 @@ fn restart_op(svc: &Service<'_>) -> Option<Op> {
 
 fn set_restart(svc: &Service<'_>) -> Op {
     Op::SetStr {
-        at: svc.at("restart"),
+        at: svc.at("restart").to_vec(),
         value: UNLESS_STOPPED.to_string(),
         raw: RawEdit::Render,
     }
@@ -219,7 +219,7 @@ fn volume_name(svc: &Service<'_>, declared: &[String], used: &HashSet<String>) -
 
 fn mount_ops(svc: &Service<'_>, name: &str, dir: &str, replace: Option<&Mount>, ops: &mut Vec<Op>) {
     let spec = format!("{name}:{dir}");
-    let volumes = svc.at("volumes");
+    let volumes = svc.at("volumes").to_vec();
     match replace {
         // An anonymous volume or tmpfs there: it becomes the named volume.
         Some(m) if m.long => {
@@ -252,7 +252,7 @@ fn mount_ops(svc: &Service<'_>, name: &str, dir: &str, replace: Option<&Mount>, 
             });
         }
         None => ops.push(Op::Set {
-            at: svc.path.clone(),
+            at: svc.path.to_vec(),
             key: "volumes".into(),
             value: Value::Sequence(vec![spec.into()]),
         }),
