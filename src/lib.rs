@@ -20,6 +20,7 @@ pub mod cli;
 pub mod compose;
 pub mod engine;
 pub mod errors;
+pub mod fix;
 pub mod gc;
 pub mod images;
 pub mod lint;

@@ -9,6 +9,7 @@ pub mod env;
 mod file;
 mod hash;
 pub mod interp;
+pub(crate) mod locate;
 pub mod path;
 pub mod read;
 pub mod secrets;

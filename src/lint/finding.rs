@@ -4,7 +4,7 @@ use serde::Serialize;
 use serde_yaml_ng::Value;
 use sha2::{Digest, Sha256};
 
-pub(crate) use crate::compose::path::{Path, Seg};
+pub(crate) use crate::compose::path::Path;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
