@@ -10,6 +10,7 @@ mod file;
 mod hash;
 pub mod interp;
 pub(crate) mod locate;
+pub mod mount;
 pub mod path;
 pub mod read;
 pub mod secrets;

@@ -10,7 +10,6 @@ use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::redis_data_dir;
-use crate::compose::credentials::home_as_tilde;
 use crate::compose::interp;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
@@ -69,77 +68,11 @@ fn set_restart(svc: &Service<'_>) -> Op {
     }
 }
 
-/// A mount as written, short or long syntax, read with every variable but `HOME` unset.
-pub(crate) struct Mount {
-    pub(crate) index: usize,
-    /// Empty for an anonymous volume.
-    pub(crate) source: String,
-    target: String,
-    pub(crate) tmpfs: bool,
-    long: bool,
-}
+pub(crate) use crate::compose::mount::Mount;
 
-impl Mount {
-    fn keeps_data(&self) -> bool {
-        !self.source.is_empty() && !self.tmpfs
-    }
-
-    /// A named volume, not a host path.
-    fn named_volume(&self) -> Option<&str> {
-        let s = self.source.as_str();
-        let path = s.starts_with(['.', '/', '~', '$']) || s.contains('/');
-        (!s.is_empty() && !self.tmpfs && !path).then_some(s)
-    }
-}
-
+/// The mounts as the catalog reads them: a malformed reference stays as written.
 pub(crate) fn mounts(svc: &Service<'_>) -> Vec<Mount> {
-    tree::get_seq(svc.body, "volumes")
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .filter_map(|(index, v)| mount(index, v))
-        .collect()
-}
-
-fn mount(index: usize, v: &Value) -> Option<Mount> {
-    match tree::untag(v) {
-        Value::String(s) => {
-            let text = interp::unset_or_as_written(&home_as_tilde(s));
-            let mut parts = text.splitn(3, ':');
-            let first = parts.next().unwrap_or_default().to_string();
-            Some(match parts.next() {
-                Some(target) => Mount {
-                    index,
-                    source: first,
-                    target: target.to_string(),
-                    tmpfs: false,
-                    long: false,
-                },
-                None => Mount {
-                    index,
-                    source: String::new(),
-                    target: first,
-                    tmpfs: false,
-                    long: false,
-                },
-            })
-        }
-        Value::Mapping(m) => {
-            let field = |k: &str| {
-                interp::unset_or_as_written(&home_as_tilde(
-                    &tree::get_str(m, k).unwrap_or_default(),
-                ))
-            };
-            Some(Mount {
-                index,
-                source: field("source"),
-                target: field("target"),
-                tmpfs: field("type") == "tmpfs",
-                long: true,
-            })
-        }
-        _ => None,
-    }
+    crate::compose::mount::mounts(svc.body, interp::unset_or_as_written)
 }
 
 fn same_dir(a: &str, b: &str) -> bool {

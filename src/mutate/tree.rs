@@ -4,7 +4,7 @@
 use serde_yaml_ng::Value;
 
 use crate::compose;
-pub(crate) use crate::compose::conventions::{Health, health};
+pub(crate) use crate::compose::conventions::{Health, health, image_base, is_redis};
 pub(crate) use crate::compose::depends::Dependency;
 pub(crate) use crate::compose::env::EnvEntry;
 pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
@@ -21,22 +21,6 @@ pub(crate) fn services(doc: &Value) -> Vec<Service<'_>> {
         .into_iter()
         .filter(|s| s.editable)
         .collect()
-}
-
-/// Image name without registry path, tag or digest, lower-cased: `bitnami/redis:7` → `redis`.
-pub(crate) fn image_base(image: &str) -> String {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    last.split(':').next().unwrap_or(last).to_ascii_lowercase()
-}
-
-/// Redis servers by image name; tools that merely talk to Redis carry it in their name too.
-pub(crate) fn is_redis(image: &str) -> bool {
-    let name = image_base(image);
-    name.starts_with("redis")
-        && !["commander", "insight", "exporter", "ui", "admin"]
-            .iter()
-            .any(|tool| name.contains(tool))
 }
 
 /// Runs to completion rather than serving: another service waits for it with
@@ -104,13 +88,5 @@ mod tests {
         let b = environment(&s[1]);
         assert_eq!(b.len(), 1, "numbers need no edit");
         assert_eq!(b[0].text_value(), Some("x"));
-    }
-
-    #[test]
-    fn redis_images() {
-        assert!(is_redis("harness/redis:local"));
-        assert!(is_redis("redis@sha256:abc"));
-        assert!(!is_redis("rediscommander/redis-commander"));
-        assert!(!is_redis("nginx"));
     }
 }
