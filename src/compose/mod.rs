@@ -15,6 +15,7 @@ pub mod path;
 pub mod read;
 pub mod secrets;
 pub mod service;
+pub mod url;
 
 pub use file::{ComposeError, ComposeFile};
 pub use hash::config_hash;

@@ -10,6 +10,7 @@ use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::{loopback, not_service_to_service};
 use crate::compose::interp;
+use crate::compose::url::{authority_len_with_vars, spans};
 
 pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -183,47 +184,13 @@ impl Url<'_> {
 }
 
 fn urls(s: &str) -> Vec<Url<'_>> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(rel) = s[from..].find("://") {
-        let at = from + rel;
-        let start = s[..at]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
-            .last()
-            .map(|(i, _)| i)
-            .unwrap_or(at);
-        let rest = &s[at + 3..];
-        let end = authority_len(rest);
-        let scheme = &s[start..at];
-        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let text = &s[start..at + 3 + end];
-            if let Some(url) = parse(text, scheme.len() + 3) {
-                out.push(url);
-            }
-        }
-        from = at + 3;
-    }
-    out
-}
-
-/// Length of the authority at the start of `rest`; a `${...}` inside it (a password from
-/// a variable) is part of it.
-fn authority_len(rest: &str) -> usize {
-    let mut depth = 0usize;
-    let mut prev = '\0';
-    for (i, c) in rest.char_indices() {
-        match c {
-            '{' if prev == '$' => depth += 1,
-            '}' if depth > 0 => depth -= 1,
-            '/' | '?' | '#' | '}' | '"' | '\'' | ',' | ';' if depth == 0 => return i,
-            c if c.is_whitespace() => return i,
-            _ => {}
-        }
-        prev = c;
-    }
-    rest.len()
+    spans(s, authority_len_with_vars)
+        .into_iter()
+        .filter_map(|span| {
+            let text = &s[span.scheme.start..span.authority.end];
+            parse(text, span.scheme.len() + 3)
+        })
+        .collect()
 }
 
 /// Splits the authority (which starts at `auth` in `text`) into host and port.
