@@ -21,6 +21,7 @@ pub mod compose;
 pub mod cycle;
 pub mod engine;
 pub mod errors;
+pub mod fix;
 pub mod gc;
 pub mod images;
 pub mod lint;

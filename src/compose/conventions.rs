@@ -78,3 +78,45 @@ pub fn redis_data_dir(body: &Mapping) -> String {
         .map(|d| d.trim_matches(|c| c == '"' || c == '\'').to_string())
         .unwrap_or_else(|| "/data".to_string())
 }
+
+/// Image name without registry path, tag or digest, lower-cased: `bitnami/redis:7` → `redis`.
+pub fn image_base(image: &str) -> String {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split(':').next().unwrap_or(last).to_ascii_lowercase()
+}
+
+/// Redis servers by image name; tools that merely talk to Redis carry it in their name too.
+pub fn is_redis(image: &str) -> bool {
+    let name = image_base(image);
+    name.starts_with("redis")
+        && !["commander", "insight", "exporter", "ui", "admin"]
+            .iter()
+            .any(|tool| name.contains(tool))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn doc(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn health_states() {
+        let h = |t: &str| health(doc(t).as_mapping().unwrap());
+        assert_eq!(h("image: x"), Health::Missing);
+        assert_eq!(h("healthcheck: {disable: true}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [NONE]}"), Health::Disabled);
+        assert_eq!(h("healthcheck: {test: [CMD, x]}"), Health::Present);
+    }
+
+    #[test]
+    fn redis_images() {
+        assert!(is_redis("harness/redis:local"));
+        assert!(is_redis("redis@sha256:abc"));
+        assert!(!is_redis("rediscommander/redis-commander"));
+        assert!(!is_redis("nginx"));
+    }
+}

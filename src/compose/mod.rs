@@ -1,12 +1,21 @@
-//! Compose files: loading, and the content address of a candidate config.
+//! Compose files: loading, the content address of a candidate config, and one typed,
+//! tolerant reading of a file (services, environment, depends_on, interpolation, paths)
+//! that lint and the mutation catalog share.
 
 pub mod conventions;
 pub mod credentials;
+pub mod depends;
+pub mod env;
 mod file;
 mod hash;
 pub mod interp;
+pub(crate) mod locate;
+pub mod mount;
+pub mod path;
 pub mod read;
 pub mod secrets;
+pub mod service;
+pub mod url;
 
 pub use file::{ComposeError, ComposeFile};
 pub use hash::config_hash;

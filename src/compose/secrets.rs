@@ -1,6 +1,7 @@
 //! What counts as a secret in a compose file, judged the same way by lint (which reports
 //! a literal one) and by the redactor (which keeps it out of every record).
 
+use super::url::{plain_authority_len, spans};
 use crate::redact::is_secret_name;
 
 /// An environment key whose value is a secret: a secret-looking name, except the
@@ -25,32 +26,13 @@ pub fn not_a_secret(value: &str) -> bool {
 
 /// The authority (`user:pass@host:port`) of every `scheme://` URL in a value.
 pub fn urls(value: &str) -> Vec<Url<'_>> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(at) = value[from..].find("://").map(|i| i + from) {
-        let scheme_start = value[..at]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
-            .last()
-            .map(|(i, _)| i)
-            .unwrap_or(at);
-        let scheme = &value[scheme_start..at];
-        let rest = &value[at + 3..];
-        let end = rest
-            .find(|c: char| {
-                matches!(c, '/' | '?' | '#' | ',' | ';' | '"' | '\'') || c.is_whitespace()
-            })
-            .unwrap_or(rest.len());
-        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            out.push(Url {
-                scheme,
-                authority: &rest[..end],
-            });
-        }
-        from = at + 3;
-    }
-    out
+    spans(value, plain_authority_len)
+        .into_iter()
+        .map(|span| Url {
+            scheme: &value[span.scheme],
+            authority: &value[span.authority],
+        })
+        .collect()
 }
 
 pub struct Url<'a> {

@@ -9,10 +9,10 @@ use super::catalog::{
     INVALID_INTERPOLATION, LITERAL_SECRET, LOOPBACK_SERVICE_URL, REQUIRED_VARIABLE,
 };
 use super::finding::{Path, Sink};
-use super::interp::{self, Op};
 use super::run::Ctx;
 use super::yaml::{self, EnvEntry, key_string, untag};
 use crate::compose::conventions::{loopback, not_service_to_service};
+use crate::compose::interp::{self, Op};
 use crate::compose::secrets::{not_a_secret, secret_setting, urls};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {

@@ -4,6 +4,8 @@ use serde::Serialize;
 use serde_yaml_ng::Value;
 use sha2::{Digest, Sha256};
 
+pub(crate) use crate::compose::path::Path;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
@@ -83,77 +85,6 @@ pub struct RuleInfo {
     pub anchor: &'static str,
     /// Off unless a config file turns it on (rules users dispute, like key ordering).
     pub default_on: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-/// Kept structured until the end so findings sort `ports[2]` before `ports[10]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) struct Path(Vec<Seg>);
-
-impl Path {
-    pub(crate) fn root() -> Path {
-        Path::default()
-    }
-
-    pub(crate) fn segs(&self) -> &[Seg] {
-        &self.0
-    }
-
-    /// The node at this path in `doc`, through tags.
-    pub(crate) fn lookup<'v>(&self, doc: &'v Value) -> Option<&'v Value> {
-        let mut cur = doc;
-        for seg in &self.0 {
-            let here = super::yaml::untag(cur);
-            cur = match seg {
-                Seg::Key(k) => here.as_mapping()?.get(k.as_str())?,
-                Seg::Index(i) => here.as_sequence()?.get(*i)?,
-            };
-        }
-        Some(cur)
-    }
-
-    pub(crate) fn key(&self, k: &str) -> Path {
-        let mut p = self.clone();
-        p.0.push(Seg::Key(k.to_string()));
-        p
-    }
-
-    pub(crate) fn index(&self, i: usize) -> Path {
-        let mut p = self.clone();
-        p.0.push(Seg::Index(i));
-        p
-    }
-
-    pub(crate) fn render(&self) -> String {
-        let mut out = String::new();
-        for seg in &self.0 {
-            match seg {
-                Seg::Index(i) => out.push_str(&format!("[{i}]")),
-                Seg::Key(k) if is_word(k) => {
-                    if !out.is_empty() {
-                        out.push('.');
-                    }
-                    out.push_str(k);
-                }
-                Seg::Key(k) => {
-                    let quoted = serde_json::to_string(k).unwrap_or_else(|_| format!("\"{k}\""));
-                    out.push_str(&format!("[{quoted}]"));
-                }
-            }
-        }
-        out
-    }
-}
-
-fn is_word(k: &str) -> bool {
-    !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
 #[derive(Debug, Default)]

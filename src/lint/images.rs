@@ -3,9 +3,9 @@
 
 use super::catalog::{BUILD_AND_IMAGE, FLOATING_TAG, IMAGE_NOT_PINNED};
 use super::finding::Sink;
-use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, Service};
+use crate::compose::interp;
 
 /// Tags that name a channel, not a release.
 const FLOATING: [&str; 18] = [

@@ -9,9 +9,9 @@ use super::catalog::{
     DUPLICATE_HOST_PORT, HARDCODED_HOST_PORT, PORT_ALL_INTERFACES, UNQUOTED_PORT,
 };
 use super::finding::{Path, Sink};
-use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, untag};
+use crate::compose::interp;
 
 /// One `ports:` entry as Compose sees it on a machine where no variable is set.
 #[derive(Debug, PartialEq, Eq)]

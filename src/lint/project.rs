@@ -8,9 +8,9 @@ use super::catalog::{
     SERVICES_ORDER, TOP_LEVEL_ORDER,
 };
 use super::finding::{Path, Sink};
-use super::interp;
 use super::run::Ctx;
 use super::yaml::{self, key_string};
+use crate::compose::interp;
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     container_names(ctx, sink);

@@ -8,7 +8,7 @@ use serde_yaml_ng::Value;
 use super::catalog::{NOT_FOLLOWED, UNKNOWN_DEPENDENCY, UNUSED_NETWORK, UNUSED_VOLUME};
 use super::finding::{Path, Sink};
 use super::run::Ctx;
-use super::yaml::{self, key_string, untag};
+use super::yaml::{self, Dependency, key_string, untag};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     unknown_dependencies(ctx, sink);
@@ -42,7 +42,10 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
 
 fn unknown_dependencies(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
-        for (dep, _, path) in yaml::depends_on(svc) {
+        for Dependency {
+            name: dep, path, ..
+        } in yaml::depends_on(svc)
+        {
             if ctx.service(&dep).is_none() {
                 sink.add(
                     &UNKNOWN_DEPENDENCY,

@@ -47,8 +47,9 @@ impl<'a> Ctx<'a> {
     /// `service_completed_successfully`, or it is scaled to zero.
     pub(crate) fn is_one_shot(&self, svc: &Service<'_>) -> bool {
         let awaited = self.services.iter().any(|other| {
-            yaml::depends_on(other).iter().any(|(dep, cond, _)| {
-                dep == &svc.name && cond.as_deref() == Some("service_completed_successfully")
+            yaml::depends_on(other).iter().any(|d| {
+                d.name == svc.name
+                    && d.condition.as_deref() == Some("service_completed_successfully")
             })
         });
         let replicas = yaml::get_map(svc.body, "deploy")

@@ -8,11 +8,12 @@ use super::catalog::{
     NO_RESTART_POLICY, REDIS_WITHOUT_VOLUME,
 };
 use super::finding::{Level, Sink};
-use super::interp;
 use super::run::Ctx;
-use super::yaml::{self, Health, Service, scalar, untag};
+use super::yaml::{self, Dependency, Health, Service, scalar, untag};
+use crate::compose::conventions::is_redis;
 use crate::compose::conventions::redis_data_dir;
-use crate::compose::credentials::{home_as_tilde, is_docker_socket};
+use crate::compose::credentials::is_docker_socket;
+use crate::compose::interp;
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     for svc in &ctx.services {
@@ -70,7 +71,13 @@ fn healthcheck(svc: &Service<'_>, sink: &mut Sink) {
 }
 
 fn depends_on(ctx: &Ctx<'_>, svc: &Service<'_>, sink: &mut Sink) {
-    for (dep, condition, path) in yaml::depends_on(svc) {
+    for Dependency {
+        name: dep,
+        condition,
+        path,
+        ..
+    } in yaml::depends_on(svc)
+    {
         let Some(target) = ctx.service(&dep) else {
             continue;
         };
@@ -146,61 +153,14 @@ fn no_restart(svc: &Service<'_>, sink: &mut Sink) {
     );
 }
 
-/// A mount as `(source, target, kind)`, short or long syntax, after interpolation with
-/// every variable but `HOME` unset (it reads as `~`: Compose always has it).
-pub(crate) struct Mount {
-    pub source: String,
-    pub target: String,
-    pub anonymous: bool,
-    pub tmpfs: bool,
-}
+pub(crate) use crate::compose::mount::Mount;
 
+/// The mounts as lint reads them, with their index in `volumes:`.
 pub(crate) fn mounts(svc: &Service<'_>) -> Vec<(usize, Mount)> {
-    let Some(volumes) = yaml::get_seq(svc.body, "volumes") else {
-        return Vec::new();
-    };
-    volumes
-        .iter()
-        .enumerate()
-        .filter_map(|(i, v)| Some((i, mount(v)?)))
+    crate::compose::mount::mounts(svc.body, interp::unset)
+        .into_iter()
+        .map(|m| (m.index, m))
         .collect()
-}
-
-fn mount(v: &Value) -> Option<Mount> {
-    match untag(v) {
-        Value::String(s) => {
-            let text = interp::unset(&home_as_tilde(s));
-            let mut parts = text.splitn(3, ':');
-            let first = parts.next().unwrap_or_default().to_string();
-            Some(match parts.next() {
-                Some(target) => Mount {
-                    source: first,
-                    target: target.to_string(),
-                    anonymous: false,
-                    tmpfs: false,
-                },
-                None => Mount {
-                    source: String::new(),
-                    target: first,
-                    anonymous: true,
-                    tmpfs: false,
-                },
-            })
-        }
-        Value::Mapping(m) => {
-            let field =
-                |k: &str| interp::unset(&home_as_tilde(&yaml::get_str(m, k).unwrap_or_default()));
-            let source = field("source");
-            let kind = field("type");
-            Some(Mount {
-                anonymous: source.is_empty() && kind != "tmpfs",
-                tmpfs: kind == "tmpfs",
-                source,
-                target: field("target"),
-            })
-        }
-        _ => None,
-    }
 }
 
 fn docker_socket(svc: &Service<'_>, sink: &mut Sink) {
@@ -217,17 +177,6 @@ fn docker_socket(svc: &Service<'_>, sink: &mut Sink) {
             );
         }
     }
-}
-
-/// Redis servers by image name; tools that merely talk to Redis carry it in their name too.
-fn is_redis(image: &str) -> bool {
-    let without_digest = image.split('@').next().unwrap_or(image);
-    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
-    let name = last.split(':').next().unwrap_or(last).to_ascii_lowercase();
-    name.starts_with("redis")
-        && !["commander", "insight", "exporter", "ui", "admin"]
-            .iter()
-            .any(|tool| name.contains(tool))
 }
 
 fn redis_volume(svc: &Service<'_>, sink: &mut Sink) {

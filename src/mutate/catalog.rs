@@ -154,18 +154,4 @@ mod tests {
         }
         assert!(for_signature(Signature::Interrupted).is_empty());
     }
-
-    #[test]
-    fn every_mutation_lint_names_is_in_the_catalog() {
-        for rule in crate::lint::rules() {
-            if let Some(m) = rule.mutation {
-                let info = catalog().iter().find(|i| i.id == m);
-                assert!(
-                    info.is_some_and(|i| i.lint_rules.contains(&rule.id)),
-                    "{}",
-                    rule.id
-                );
-            }
-        }
-    }
 }

@@ -22,7 +22,7 @@ pub(crate) fn drop_credential_mount(file: &ComposeFile, _: &ImageFacts) -> Optio
         if doomed.is_empty() {
             continue;
         }
-        let volumes = svc.at("volumes");
+        let volumes = svc.at("volumes").to_vec();
         let count = tree::get_seq(svc.body, "volumes").map_or(0, |v| v.len());
         for (index, what) in &doomed {
             sites.push(format!(

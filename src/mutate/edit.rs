@@ -6,19 +6,9 @@ use std::fmt;
 
 use serde_yaml_ng::Value;
 
-use super::interp;
+use crate::compose::interp;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Seg {
-    Key(String),
-    Index(usize),
-}
-
-impl Seg {
-    pub(crate) fn key(k: &str) -> Seg {
-        Seg::Key(k.to_string())
-    }
-}
+pub(crate) use crate::compose::path::Seg;
 
 /// From the document root: `[services, api, ports, 0]`.
 pub(crate) type Path = Vec<Seg>;

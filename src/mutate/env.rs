@@ -5,11 +5,12 @@ use serde_yaml_ng::Value;
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
-use super::interp;
 use super::tree::{self, EnvEntry, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::{loopback, not_service_to_service};
+use crate::compose::interp;
+use crate::compose::url::{authority_len_with_vars, spans};
 
 pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -105,7 +106,9 @@ pub(crate) fn service_host(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
 fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(Op, String)> {
     let mut pairs = Vec::new();
     let mut targets = Vec::new();
-    for url in urls(entry.value()) {
+    // `tree::environment` yields only entries with text; any other has nothing to edit.
+    let (text, current) = (entry.text?, entry.text_value()?);
+    for url in urls(current) {
         if !loopback(url.host) || (url.is_web() && not_service_to_service(&entry.key)) {
             continue;
         }
@@ -121,7 +124,7 @@ fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(
     if pairs.is_empty() {
         return None;
     }
-    let mut value = entry.scalar.clone();
+    let mut value = text.to_string();
     for (old, new) in &pairs {
         value = value.replace(old.as_str(), new);
     }
@@ -129,9 +132,9 @@ fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(
         .iter()
         .map(|(o, n)| format!("`{o}` → `{n}`"))
         .collect();
-    let site = format!("{} ({})", render_path(&entry.path), list(&changes),);
+    let site = format!("{} ({})", render_path(entry.path.segs()), list(&changes),);
     let op = Op::SetStr {
-        at: entry.path.clone(),
+        at: entry.path.to_vec(),
         value,
         raw: RawEdit::Replace(pairs),
     };
@@ -181,47 +184,13 @@ impl Url<'_> {
 }
 
 fn urls(s: &str) -> Vec<Url<'_>> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(rel) = s[from..].find("://") {
-        let at = from + rel;
-        let start = s[..at]
-            .char_indices()
-            .rev()
-            .take_while(|(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
-            .last()
-            .map(|(i, _)| i)
-            .unwrap_or(at);
-        let rest = &s[at + 3..];
-        let end = authority_len(rest);
-        let scheme = &s[start..at];
-        if scheme.starts_with(|c: char| c.is_ascii_alphabetic()) {
-            let text = &s[start..at + 3 + end];
-            if let Some(url) = parse(text, scheme.len() + 3) {
-                out.push(url);
-            }
-        }
-        from = at + 3;
-    }
-    out
-}
-
-/// Length of the authority at the start of `rest`; a `${...}` inside it (a password from
-/// a variable) is part of it.
-fn authority_len(rest: &str) -> usize {
-    let mut depth = 0usize;
-    let mut prev = '\0';
-    for (i, c) in rest.char_indices() {
-        match c {
-            '{' if prev == '$' => depth += 1,
-            '}' if depth > 0 => depth -= 1,
-            '/' | '?' | '#' | '}' | '"' | '\'' | ',' | ';' if depth == 0 => return i,
-            c if c.is_whitespace() => return i,
-            _ => {}
-        }
-        prev = c;
-    }
-    rest.len()
+    spans(s, authority_len_with_vars)
+        .into_iter()
+        .filter_map(|span| {
+            let text = &s[span.scheme.start..span.authority.end];
+            parse(text, span.scheme.len() + 3)
+        })
+        .collect()
 }
 
 /// Splits the authority (which starts at `auth` in `text`) into host and port.
@@ -338,7 +307,9 @@ fn listener(all: &[Service<'_>], from: &Service<'_>, url: &Url<'_>) -> Option<St
 }
 
 fn is_kind(svc: &Service<'_>, kind: &Kind) -> bool {
-    let image = svc.image().map(|i| tree::image_base(&interp::unset(&i)));
+    let image = svc
+        .image()
+        .map(|i| tree::image_base(&interp::unset_or_as_written(&i)));
     let name = svc.name.to_ascii_lowercase();
     kind.names.iter().any(|n| {
         image.as_deref().is_some_and(|i| i.starts_with(n))
@@ -360,7 +331,7 @@ fn container_ports(svc: &Service<'_>) -> Vec<u16> {
                 Value::Mapping(m) => tree::get_str(m, "target"),
                 other => tree::scalar(other),
             };
-            let Some(text) = text.map(|t| interp::unset(&t)) else {
+            let Some(text) = text.map(|t| interp::unset_or_as_written(&t)) else {
                 continue;
             };
             let last = text.rsplit(':').next().unwrap_or(&text);

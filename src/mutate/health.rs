@@ -5,10 +5,10 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, child};
-use super::interp;
 use super::tree::{self, Health, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::interp;
 
 const HEALTHY: &str = "service_healthy";
 
@@ -85,7 +85,7 @@ fn list_form(
         m.insert(Value::String(name.clone()), condition_map(condition));
     }
     ops.push(Op::Set {
-        at: svc.path.clone(),
+        at: svc.path.to_vec(),
         key: "depends_on".to_string(),
         value: Value::Mapping(m),
     });
@@ -104,7 +104,7 @@ fn mapping_form(
     healthy: &dyn Fn(&str) -> bool,
     ops: &mut Vec<Op>,
 ) -> Vec<String> {
-    let base = svc.at("depends_on");
+    let base = svc.at("depends_on").to_vec();
     let mut fixed = Vec::new();
     for (k, v) in deps {
         let Some(name) = tree::key_name(k) else {
@@ -147,7 +147,7 @@ fn image_test(svc: &Service<'_>, facts: &ImageFacts) -> Option<Vec<String>> {
     let test = facts
         .healthcheck
         .get(&image)
-        .or_else(|| facts.healthcheck.get(&interp::unset(&image)))?;
+        .or_else(|| facts.healthcheck.get(&interp::unset_or_as_written(&image)))?;
     match test.first().map(String::as_str) {
         None | Some("NONE") => None,
         _ => Some(test.clone()),
@@ -159,7 +159,7 @@ fn has_shell(svc: &Service<'_>, facts: &ImageFacts) -> Option<bool> {
     facts
         .has_shell
         .get(&image)
-        .or_else(|| facts.has_shell.get(&interp::unset(&image)))
+        .or_else(|| facts.has_shell.get(&interp::unset_or_as_written(&image)))
         .copied()
 }
 
@@ -169,7 +169,7 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &ImageFacts) -> Optio
     for svc in tree::services(&file.doc) {
         if let Some(site) = broken_check(&svc, facts) {
             ops.push(Op::Remove {
-                at: svc.at("healthcheck"),
+                at: svc.at("healthcheck").to_vec(),
             });
             sites.push(site);
         }

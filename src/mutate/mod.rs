@@ -13,7 +13,6 @@ mod credentials;
 mod edit;
 mod env;
 mod health;
-mod interp;
 mod names;
 mod ports;
 mod quote;

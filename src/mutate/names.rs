@@ -17,7 +17,7 @@ pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<
         let Some(name) = svc.body.get("container_name") else {
             continue;
         };
-        let at = svc.at("container_name");
+        let at = svc.at("container_name").to_vec();
         sites.push(format!(
             "`{}` ({})",
             tree::scalar(name).unwrap_or_default(),

@@ -6,10 +6,10 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
-use super::interp;
 use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::interp;
 
 const LOOPBACK: &str = "127.0.0.1";
 
@@ -44,7 +44,7 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan
 }
 
 fn entries<'a>(svc: &Service<'a>) -> Vec<(Path, &'a Value)> {
-    let base = svc.at("ports");
+    let base = svc.at("ports").to_vec();
     match svc.body.get("ports") {
         Some(Value::Sequence(items)) => items
             .iter()
@@ -76,7 +76,7 @@ fn fix(path: &Path, entry: &Value) -> Option<(Vec<Op>, String)> {
 fn short(raw: &str) -> Option<String> {
     let parts = split_outside(raw);
     let (container, rest) = parts.split_last()?;
-    let container_now = interp::unset(container);
+    let container_now = interp::unset_or_as_written(container);
     // A variable holding the whole mapping cannot be split safely.
     if container_now.trim().is_empty() || container_now.contains(':') {
         return None;
@@ -85,8 +85,8 @@ fn short(raw: &str) -> Option<String> {
         Some((host, ip)) => (*host, ip.join(":")),
         None => ("", String::new()),
     };
-    let fixed = !interp::unset(host).trim().is_empty();
-    let open = all_interfaces(&interp::unset(&ip));
+    let fixed = !interp::unset_or_as_written(host).trim().is_empty();
+    let open = all_interfaces(&interp::unset_or_as_written(&ip));
     if !fixed && !open {
         return None;
     }
@@ -125,9 +125,12 @@ const SHORT_ENOUGH: [&str; 5] = ["target", "published", "protocol", "host_ip", "
 /// `host_ip` in long syntax, so an entry the short form can say is rewritten in it.
 fn long(path: &Path, m: &Mapping) -> Option<(Vec<Op>, String)> {
     let target = tree::get_str(m, "target").filter(|t| !t.trim().is_empty())?;
-    let published = tree::get_str(m, "published").filter(|p| !interp::unset(p).trim().is_empty());
+    let published =
+        tree::get_str(m, "published").filter(|p| !interp::unset_or_as_written(p).trim().is_empty());
     let host_ip = tree::get_str(m, "host_ip");
-    let open = all_interfaces(&interp::unset(host_ip.as_deref().unwrap_or_default()));
+    let open = all_interfaces(&interp::unset_or_as_written(
+        host_ip.as_deref().unwrap_or_default(),
+    ));
     if published.is_none() && !open {
         return None;
     }

@@ -9,7 +9,7 @@ use super::edit::{Op, RawEdit, Seg, child, render_path};
 use super::tree;
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
-use crate::lint::locate::Locator;
+use crate::compose::locate::Locator;
 
 pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let text = Locator::new(&file.text);
@@ -24,14 +24,14 @@ pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
             if !s.contains(':') {
                 continue;
             }
-            let path = crate::lint::locate::path(&svc.name, "ports", i);
+            let path = crate::compose::locate::path(&svc.name, "ports", i);
             let Some(raw) = text.raw(&path) else { continue };
             let raw = raw.trim_end();
             // Quoted already, or written in a way a plain pair of quotes would change.
             if raw != s || raw.contains(['"', '\'', '#', '\\']) {
                 continue;
             }
-            let at = child(&svc.at("ports"), Seg::Index(i));
+            let at = child(&svc.at("ports").to_vec(), Seg::Index(i));
             sites.push(format!("{} `{s}`", render_path(&at)));
             ops.push(Op::SetStr {
                 at,

@@ -4,11 +4,11 @@
 //! differs from the author's file only where a secret was.
 
 use super::edit::{Op, RawEdit};
-use super::interp;
 use super::render::render;
 use super::tree::{self, EnvEntry};
 use super::types::MutateError;
 use crate::compose::ComposeFile;
+use crate::compose::interp;
 use crate::compose::secrets::{not_a_secret, secret_setting, urls};
 
 /// One literal secret and the variable that replaces it.
@@ -44,7 +44,8 @@ fn plan(file: &ComposeFile) -> Vec<(Op, Vec<Literal>)> {
 
 /// The edit of one entry and the secrets it takes out.
 fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
-    let value = entry.value();
+    // `tree::environment` yields only entries with text; any other has nothing to edit.
+    let (text, value) = (entry.text?, entry.text_value()?);
     let mut pairs: Vec<(String, String)> = Vec::new();
     let mut found = Vec::new();
     if secret_setting(&entry.key) {
@@ -55,7 +56,7 @@ fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
             }
         } else {
             // `${DB_PASSWORD:-hunter2}`: the default is what runs where the variable is unset.
-            let default = interp::unset(value);
+            let default = interp::unset_or_as_written(value);
             if !not_a_secret(&default) && value.contains(&default) {
                 pairs.push((format!("-{default}}}"), "-}".to_string()));
                 found.push(literal(&entry.key, &default));
@@ -74,12 +75,12 @@ fn entry_op(entry: &EnvEntry) -> Option<(Op, Vec<Literal>)> {
     if pairs.is_empty() {
         return None;
     }
-    let mut scalar = entry.scalar.clone();
+    let mut scalar = text.to_string();
     for (from, to) in &pairs {
         scalar = scalar.replacen(from.as_str(), to, 1);
     }
     let op = Op::SetStr {
-        at: entry.path.clone(),
+        at: entry.path.to_vec(),
         value: scalar,
         raw: RawEdit::Replace(pairs),
     };

@@ -6,12 +6,11 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, RawEdit, Seg, child};
-use super::interp;
 use super::tree::{self, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::redis_data_dir;
-use crate::compose::credentials::home_as_tilde;
+use crate::compose::interp;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
 
@@ -49,7 +48,7 @@ fn restart_op(svc: &Service<'_>) -> Option<Op> {
                 .and_then(|d| tree::get(d, "restart_policy"))
                 .is_some();
             (!has_policy).then(|| Op::Set {
-                at: svc.path.clone(),
+                at: svc.path.to_vec(),
                 key: "restart".to_string(),
                 value: UNLESS_STOPPED.into(),
             })
@@ -63,80 +62,17 @@ fn restart_op(svc: &Service<'_>) -> Option<Op> {
 
 fn set_restart(svc: &Service<'_>) -> Op {
     Op::SetStr {
-        at: svc.at("restart"),
+        at: svc.at("restart").to_vec(),
         value: UNLESS_STOPPED.to_string(),
         raw: RawEdit::Render,
     }
 }
 
-/// A mount as written, short or long syntax, read with every variable but `HOME` unset.
-pub(crate) struct Mount {
-    pub(crate) index: usize,
-    /// Empty for an anonymous volume.
-    pub(crate) source: String,
-    target: String,
-    pub(crate) tmpfs: bool,
-    long: bool,
-}
+pub(crate) use crate::compose::mount::Mount;
 
-impl Mount {
-    fn keeps_data(&self) -> bool {
-        !self.source.is_empty() && !self.tmpfs
-    }
-
-    /// A named volume, not a host path.
-    fn named_volume(&self) -> Option<&str> {
-        let s = self.source.as_str();
-        let path = s.starts_with(['.', '/', '~', '$']) || s.contains('/');
-        (!s.is_empty() && !self.tmpfs && !path).then_some(s)
-    }
-}
-
+/// The mounts as the catalog reads them: a malformed reference stays as written.
 pub(crate) fn mounts(svc: &Service<'_>) -> Vec<Mount> {
-    tree::get_seq(svc.body, "volumes")
-        .unwrap_or_default()
-        .iter()
-        .enumerate()
-        .filter_map(|(index, v)| mount(index, v))
-        .collect()
-}
-
-fn mount(index: usize, v: &Value) -> Option<Mount> {
-    match tree::untag(v) {
-        Value::String(s) => {
-            let text = interp::unset(&home_as_tilde(s));
-            let mut parts = text.splitn(3, ':');
-            let first = parts.next().unwrap_or_default().to_string();
-            Some(match parts.next() {
-                Some(target) => Mount {
-                    index,
-                    source: first,
-                    target: target.to_string(),
-                    tmpfs: false,
-                    long: false,
-                },
-                None => Mount {
-                    index,
-                    source: String::new(),
-                    target: first,
-                    tmpfs: false,
-                    long: false,
-                },
-            })
-        }
-        Value::Mapping(m) => {
-            let field =
-                |k: &str| interp::unset(&home_as_tilde(&tree::get_str(m, k).unwrap_or_default()));
-            Some(Mount {
-                index,
-                source: field("source"),
-                target: field("target"),
-                tmpfs: field("type") == "tmpfs",
-                long: true,
-            })
-        }
-        _ => None,
-    }
+    crate::compose::mount::mounts(svc.body, interp::unset_or_as_written)
 }
 
 fn same_dir(a: &str, b: &str) -> bool {
@@ -161,7 +97,7 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
         let Some(image) = svc.image() else {
             continue;
         };
-        if !tree::is_redis(&interp::unset(&image)) {
+        if !tree::is_redis(&interp::unset_or_as_written(&image)) {
             continue;
         }
         let dir = redis_data_dir(svc.body);
@@ -216,7 +152,7 @@ fn volume_name(svc: &Service<'_>, declared: &[String], used: &HashSet<String>) -
 
 fn mount_ops(svc: &Service<'_>, name: &str, dir: &str, replace: Option<&Mount>, ops: &mut Vec<Op>) {
     let spec = format!("{name}:{dir}");
-    let volumes = svc.at("volumes");
+    let volumes = svc.at("volumes").to_vec();
     match replace {
         // An anonymous volume or tmpfs there: it becomes the named volume.
         Some(m) if m.long => {
@@ -249,7 +185,7 @@ fn mount_ops(svc: &Service<'_>, name: &str, dir: &str, replace: Option<&Mount>, 
             });
         }
         None => ops.push(Op::Set {
-            at: svc.path.clone(),
+            at: svc.path.to_vec(),
             key: "volumes".into(),
             value: Value::Sequence(vec![spec.into()]),
         }),

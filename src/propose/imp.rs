@@ -1,9 +1,9 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::compose::ComposeFile;
-use crate::engine::ComposeCli;
+use crate::compose::{ComposeError, ComposeFile};
+use crate::engine::{ComposeCli, EngineError};
 use crate::lint::{Finding, Level, lint};
 use crate::mutate::{self, ImageFacts, Mutation};
 use crate::redact::Redactor;
@@ -109,14 +109,33 @@ pub async fn propose(
                 });
                 return outcome;
             }
-            Err(reason) => outcome.attempts.push(Attempt {
+            Err(rejected) => outcome.attempts.push(Attempt {
                 mutation: id.into(),
                 accepted: false,
-                reason,
+                reason: rejected.to_string(),
             }),
         }
     }
     outcome
+}
+
+/// Why a mutated config is not proposed; its message is the attempt's recorded reason.
+#[derive(Debug, thiserror::Error)]
+enum Rejected {
+    #[error("the mutated config does not parse: {0}")]
+    Parse(#[source] ComposeError),
+    #[error("{}: {source}", path.display())]
+    Scratch {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("`{command}` rejects it: {stderr}")]
+    Config { command: String, stderr: String },
+    #[error("it adds lint errors: {}", .0.join(", "))]
+    LintErrors(Vec<String>),
 }
 
 /// A mutated config must parse, pass the real Compose CLI's `config`, and add no lint error.
@@ -127,30 +146,31 @@ async fn validate(
     compose: &ComposeCli,
     scratch: &Path,
     redactor: &Redactor,
-) -> Result<ComposeFile, String> {
+) -> Result<ComposeFile, Rejected> {
     let file = ComposeFile::parse(
         &format!("{} ({})", current.origin, mutation.id),
         &mutation.yaml,
         1,
     )
-    .map_err(|e| format!("the mutated config does not parse: {e}"))?;
-    std::fs::create_dir_all(scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    .map_err(Rejected::Parse)?;
+    let scratch_error = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Rejected::Scratch { path, source }
+    };
+    std::fs::create_dir_all(scratch).map_err(scratch_error(scratch))?;
     let path = scratch.join(format!("{}.yml", mutation.id));
     // The copy lands under runs/, so it is the recorded config: a secret's reference
     // checks the same with `compose config` as its literal value would.
-    std::fs::write(&path, redactor.config(&file).text)
-        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(&path, redactor.config(&file).text).map_err(scratch_error(&path))?;
     let check = compose
         .project(crate::run::VALIDATE_PROJECT, vec![path])
         .validate()
-        .await
-        .map_err(|e| e.to_string())?;
+        .await?;
     if !check.success {
-        return Err(format!(
-            "`{}` rejects it: {}",
-            check.command,
-            check.stderr.trim()
-        ));
+        return Err(Rejected::Config {
+            command: check.command,
+            stderr: check.stderr.trim().to_string(),
+        });
     }
     let new_errors: Vec<String> = lint(&file)
         .into_iter()
@@ -163,7 +183,7 @@ async fn validate(
         .map(|f| format!("{} at {}", f.rule, f.path))
         .collect();
     if !new_errors.is_empty() {
-        return Err(format!("it adds lint errors: {}", new_errors.join(", ")));
+        return Err(Rejected::LintErrors(new_errors));
     }
     Ok(file)
 }

@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use yaml_edit::{Mapping, Sequence, YamlFile, YamlNode};
 
-use super::finding::{Path, Seg};
+use super::path::{Path, Seg};
 
 /// A finding's place in the text. Lines and columns are 1-based; the column counts
 /// Unicode code points (SARIF's `unicodeCodePoints`).
