@@ -197,3 +197,46 @@ fn can_mount_tmpfs() -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
+
+/// `--until-graduated` re-runs a passing version until it graduates; `--max-runs` bounds
+/// that, so a version that cannot graduate (here: a confidence 10 runs cannot reach)
+/// stops the loop instead of running for ever.
+#[test]
+fn until_graduated_stops_at_max_runs() {
+    if !engine_available("until_graduated_stops_at_max_runs") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("trust_maxruns");
+    let config = format!("{REPO}/docker/docker-compose.yml");
+    let out = ws
+        .harness()
+        .args([
+            "--json",
+            "iterate",
+            "--until-graduated",
+            "--no-reaper",
+            "--runs",
+            "1",
+        ])
+        .args([
+            "--max-runs",
+            "2",
+            "--min-confidence",
+            "0.99",
+            "--config",
+            &config,
+        ])
+        .arg("--graduate-to")
+        .arg(ws.dir.path().join("out.yml"))
+        .arg("--task")
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let shown = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{shown}");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["runs"].as_array().map(Vec::len), Some(2), "{doc:#}");
+    assert!(!ws.dir.path().join("out.yml").exists(), "nothing promoted");
+    assert!(ws.leftovers().is_empty());
+}

@@ -279,6 +279,11 @@ pub struct IterateArgs {
     #[arg(long, default_value_t = 8)]
     pub max_iterations: u32,
 
+    /// At most this many runs in one iterate: a version that keeps passing without
+    /// graduating (a high --min-confidence) must not run for ever.
+    #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_runs: u32,
+
     /// Where a graduated config is promoted to.
     #[arg(long, default_value = "docker/docker-compose.yml")]
     pub graduate_to: PathBuf,

@@ -18,6 +18,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         until_graduated: args.until_graduated,
         apply: args.apply,
         max_iterations: args.max_iterations,
+        max_runs: args.max_runs,
         graduate_to: args.graduate_to.clone(),
     };
     let selected = !args.run.steps.is_empty() || !args.run.skip.is_empty();
@@ -40,7 +41,9 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
         LoopEnd::Graduated | LoopEnd::Unfinished => exit::SUCCESS,
         LoopEnd::Interrupted(code) => code,
         LoopEnd::HarnessFault => exit::USAGE,
-        LoopEnd::NoProposal | LoopEnd::ProposeOnly | LoopEnd::MaxIterations => exit::RUN_FAILED,
+        LoopEnd::NoProposal | LoopEnd::ProposeOnly | LoopEnd::MaxIterations | LoopEnd::MaxRuns => {
+            exit::RUN_FAILED
+        }
     };
     write_junit(&args.run, &records)?;
     let tallies = ctx.store.tallies(Some(task.name()), None)?;

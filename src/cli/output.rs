@@ -59,6 +59,9 @@ impl Reporter {
             E::MaxIterations(max) => {
                 self.line(&format!("  stopping: --max-iterations {max} reached"))
             }
+            E::MaxRuns(max) => self.line(&format!(
+                "  stopping: --max-runs {max} reached before a version graduated"
+            )),
             E::Graduated {
                 version,
                 verdict,

@@ -35,6 +35,7 @@ pub enum Event<'a> {
         task: &'a Path,
     },
     MaxIterations(u32),
+    MaxRuns(u32),
     Graduated {
         version: &'a Version,
         verdict: &'a Verdict,

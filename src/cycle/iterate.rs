@@ -23,6 +23,8 @@ pub enum LoopEnd {
     /// A version failed; its successor was proposed but not written (no `--apply`).
     ProposeOnly,
     MaxIterations,
+    /// `--max-runs` runs were made without a version graduating.
+    MaxRuns,
 }
 
 /// How one version's runs ended.
@@ -32,6 +34,7 @@ enum VersionEnd {
     Unfinished,
     Interrupted(u8),
     HarnessFault,
+    MaxRuns,
 }
 
 /// Runs the task until a version graduates or the loop has to stop; every run's record
@@ -46,10 +49,15 @@ pub async fn iterate(
 ) -> Result<LoopEnd, CycleError> {
     let mut mutations = 0;
     // Bounded: each pass either ends the loop or applies one mutation, and mutations
-    // stop at --max-iterations; only --until-graduated re-runs an unfinished version.
+    // stop at --max-iterations; --until-graduated re-runs an unfinished version, and
+    // every run counts against --max-runs.
     loop {
         let failed = match run_version(ctx, task, run, options, records, on).await? {
             VersionEnd::Interrupted(code) => return Ok(LoopEnd::Interrupted(code)),
+            VersionEnd::MaxRuns => {
+                on(Event::MaxRuns(options.max_runs));
+                return Ok(LoopEnd::MaxRuns);
+            }
             VersionEnd::HarnessFault => return Ok(LoopEnd::HarnessFault),
             VersionEnd::Graduated => {
                 promote(ctx, task, run, options, on)?;
@@ -96,6 +104,9 @@ async fn run_version(
     for _ in 0..options.runs_per_version.max(1) {
         if let Some(code) = ctx.interrupt.received() {
             return Ok(VersionEnd::Interrupted(code));
+        }
+        if records.len() >= options.max_runs as usize {
+            return Ok(VersionEnd::MaxRuns);
         }
         let uuid = RunId::fresh(&run.runs_dir).uuid();
         on(Event::Run(uuid));

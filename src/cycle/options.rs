@@ -22,6 +22,8 @@ pub struct LoopOptions {
     pub until_graduated: bool,
     pub apply: bool,
     pub max_iterations: u32,
+    /// At most this many runs in one loop, whatever their versions.
+    pub max_runs: u32,
     pub graduate_to: PathBuf,
 }
 
