@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{AuditError, AuditOptions, AuditReport, FindingKind, audit, show};
 use crate::run::record::{self, DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
-use crate::run::{Outcome, RunDir, RunId, Signature, Step, StepKind};
+use crate::run::{Evidence, Outcome, RunDir, RunId, Signature, Step, StepKind};
 use crate::store::{NewRun, NewVersion, Store, VersionRow};
 use crate::task::{HistoryRow, Prompt, RunUpdate};
 
@@ -94,7 +94,7 @@ impl Fixture {
                     _ => Outcome::Pass,
                 },
                 duration_ms: 20,
-                evidence: serde_json::json!({"status": 200}),
+                evidence: Evidence::read(k.name(), serde_json::json!({"status": 200})),
             })
             .collect();
         RunRecord {

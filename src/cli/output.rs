@@ -4,14 +4,13 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde_json::Value;
 
 use crate::cycle::{self, Version};
 use crate::propose::Outcome as Proposals;
 use crate::protocol::Event;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::run::recorder::Recorded;
-use crate::run::{Outcome, Step};
+use crate::run::{Evidence, Outcome, Step};
 
 pub struct Reporter {
     json: bool,
@@ -216,31 +215,14 @@ pub fn format_ms(ms: u64) -> String {
     }
 }
 
-/// One line of a step's evidence that says what went wrong: the first `summary` found,
-/// else an `error`, else the step's own reason.
-fn headline(evidence: &Value) -> String {
-    let text = find_key(evidence, "summary")
-        .or_else(|| find_key(evidence, "error"))
-        .or_else(|| evidence["reason"].as_str().map(str::to_string))
-        .unwrap_or_default();
+/// One line of a step's evidence that says what went wrong: its summary, else its error,
+/// else the step's own reason.
+fn headline(evidence: &Evidence) -> String {
+    let text = evidence.message().unwrap_or_default();
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if text.chars().count() > 120 {
         format!("{}…", text.chars().take(120).collect::<String>())
     } else {
         text
-    }
-}
-
-/// Depth-first: the first string under `key` anywhere in the evidence.
-fn find_key(v: &Value, key: &str) -> Option<String> {
-    match v {
-        Value::Object(map) => map
-            .get(key)
-            .and_then(Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
-            .or_else(|| map.values().find_map(|v| find_key(v, key))),
-        Value::Array(items) => items.iter().find_map(|v| find_key(v, key)),
-        _ => None,
     }
 }

@@ -8,7 +8,7 @@ use super::probes::ProbeError;
 use super::session::{Deployment, Session, tail};
 use super::steps::StepResult;
 use crate::engine::{self, CmdOutput, Project, WaitFailure};
-use crate::run::{Fault, Outcome, Signature};
+use crate::run::{Evidence, Fault, Outcome, Signature, StepKind};
 
 /// Whose doing a failure was: the config's (a signature), or the harness's (a fault).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,20 +68,22 @@ impl Failure {
         self.blame.signature()
     }
 
-    /// The same blame with other evidence.
-    pub fn with_evidence(&self, evidence: Value) -> Failure {
-        Failure {
-            blame: self.blame,
-            evidence,
+    /// The step this failure ends, with the step's own evidence (which carries the
+    /// failure's) in place of the failure's.
+    pub fn ends(&self, evidence: impl Into<Evidence>) -> StepResult {
+        (self.outcome(), evidence.into())
+    }
+
+    fn outcome(&self) -> Outcome {
+        match self.blame {
+            Blame::Config(s) => Outcome::Fail(s),
+            Blame::Harness(f) => Outcome::Error(f),
         }
     }
 
-    pub fn into_step(self) -> StepResult {
-        let outcome = match self.blame {
-            Blame::Config(s) => Outcome::Fail(s),
-            Blame::Harness(f) => Outcome::Error(f),
-        };
-        (outcome, self.evidence)
+    /// The step of `kind` this failure ends, its evidence typed by that kind.
+    pub fn into_step(self, kind: StepKind) -> StepResult {
+        (self.outcome(), Evidence::of(kind, self.evidence))
     }
 }
 

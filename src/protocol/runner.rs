@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
 use uuid::Uuid;
 
 use super::ports::PortHold;
@@ -12,7 +11,7 @@ use super::session::{Deployment, Session, sweep};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
-use crate::run::{Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
+use crate::run::{Evidence, Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
 
 /// Where the probes find the service inside its containers.
 #[derive(Debug, Clone)]
@@ -162,7 +161,7 @@ pub async fn run(
             name: kind.name().to_string(),
             outcome,
             duration_ms: started.elapsed().as_millis() as u64,
-            evidence: plan.redactor.json(evidence),
+            evidence: evidence.map_json(*kind, |v| plan.redactor.json(v)),
         };
         on_event(Event::Finished(&step));
         session.failed_before |= matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_));
@@ -191,7 +190,7 @@ pub async fn cleanup(docker: &Docker, plan: &Plan) {
 /// "restart: <why>" for a step skipped for a reason other than an earlier failure.
 fn not_run(step: &Step) -> Option<String> {
     (step.outcome == Outcome::Skip(Skip::NotRun)).then(|| {
-        let why = step.evidence["reason"].as_str().unwrap_or("not run");
+        let why = step.evidence.skip_reason().unwrap_or("not run");
         format!("{} skipped: {why}", step.name)
     })
 }
@@ -202,6 +201,8 @@ pub fn interrupted_step(name: &str) -> Step {
         name: name.to_string(),
         outcome: Outcome::Error(Fault::Interrupted),
         duration_ms: 0,
-        evidence: json!({"reason": "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed"}),
+        evidence: Evidence::reason(
+            "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed",
+        ),
     }
 }

@@ -2,8 +2,6 @@
 
 use std::fmt;
 
-use serde_json::Value;
-
 /// Displays its text HTML-escaped, safe in element content and in quoted attributes.
 pub(crate) struct Esc<'a>(pub &'a str);
 
@@ -58,31 +56,4 @@ pub(crate) fn truncate_bytes(s: &str, max: usize) -> &str {
         end -= 1;
     }
     &s[..end]
-}
-
-/// The first string under `key`, depth-first in document order (an object's own key before
-/// its children's).
-pub(crate) fn find_str<'a>(value: &'a Value, key: &str) -> Option<&'a str> {
-    match value {
-        Value::Object(map) => {
-            if let Some(s) = map
-                .get(key)
-                .and_then(Value::as_str)
-                .filter(|s| !s.trim().is_empty())
-            {
-                return Some(s);
-            }
-            map.values().find_map(|v| find_str(v, key))
-        }
-        Value::Array(items) => items.iter().find_map(|v| find_str(v, key)),
-        _ => None,
-    }
-}
-
-/// What a step's evidence says about it: its `summary`, else its `error`, else its
-/// `reason`.
-pub(crate) fn evidence_message(evidence: &Value) -> Option<&str> {
-    ["summary", "error", "reason"]
-        .iter()
-        .find_map(|key| find_str(evidence, key))
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::ReportError;
-use super::escape::{evidence_message, one_line, truncate_bytes};
+use super::escape::{one_line, truncate_bytes};
 use crate::run::record::RunRecord;
 use crate::run::{Outcome, Step};
 
@@ -77,7 +77,8 @@ fn suite(run: &RunRecord) -> TestSuite {
 
 fn case(step: &Step, classname: &str, uuid: &str) -> TestCase {
     let message = |otherwise: String| {
-        evidence_message(&step.evidence)
+        step.evidence
+            .message()
             .map(|m| one_line(m, MESSAGE_MAX_CHARS))
             .unwrap_or(otherwise)
     };
@@ -116,7 +117,7 @@ fn case(step: &Step, classname: &str, uuid: &str) -> TestCase {
 
 /// The evidence as pretty JSON, cut to [`EVIDENCE_MAX_BYTES`] with a note saying where the
 /// rest is.
-fn evidence_text(evidence: &serde_json::Value, uuid: &str) -> String {
+fn evidence_text(evidence: &crate::run::Evidence, uuid: &str) -> String {
     let pretty = serde_json::to_string_pretty(evidence).unwrap_or_else(|_| evidence.to_string());
     if pretty.len() <= EVIDENCE_MAX_BYTES {
         return pretty;

@@ -4,11 +4,13 @@
 //! (store, audit, report, propose) reads them from here and never from the protocol.
 
 mod dir;
+pub mod evidence;
 mod id;
 pub mod record;
 pub mod recorder;
 mod step;
 
 pub use dir::RunDir;
+pub use evidence::Evidence;
 pub use id::{RunId, VALIDATE_PROJECT};
 pub use step::{Fault, Outcome, Signature, Skip, Step, StepKind};

@@ -224,7 +224,7 @@ mod tests {
                 name: "deploy".into(),
                 outcome: Outcome::Pass,
                 duration_ms: 1500,
-                evidence: serde_json::json!({}),
+                evidence: crate::run::Evidence::read("deploy", serde_json::json!({})),
             }],
             engine: EngineRecord {
                 compose: "1.29.2".into(),

@@ -4,6 +4,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::Evidence;
+
 /// Why a step failed, from a closed set the proposer maps to mutations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -196,7 +198,7 @@ pub struct Step {
     pub name: String,
     pub outcome: Outcome,
     pub duration_ms: u64,
-    pub evidence: Value,
+    pub evidence: Evidence,
 }
 
 impl Step {
@@ -233,12 +235,14 @@ impl Step {
 }
 
 /// The record's shape: `{name, status, duration_ms, evidence, signature?, fault?, skip?}`.
+/// Generic in its evidence: written from the typed evidence, read as the JSON the file
+/// holds, which [`Evidence::read`] then types by the step's name.
 #[derive(Serialize, Deserialize)]
-struct StepRecord {
+struct StepRecord<E> {
     name: String,
     status: String,
     duration_ms: u64,
-    evidence: Value,
+    evidence: E,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     signature: Option<Signature>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -253,7 +257,7 @@ impl Serialize for Step {
             name: self.name.clone(),
             status: self.status().to_string(),
             duration_ms: self.duration_ms,
-            evidence: self.evidence.clone(),
+            evidence: &self.evidence,
             signature: self.signature(),
             fault: self.fault(),
             skip: match self.outcome {
@@ -268,7 +272,7 @@ impl Serialize for Step {
 impl<'de> Deserialize<'de> for Step {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let r = StepRecord::deserialize(d)?;
+        let r = StepRecord::<Value>::deserialize(d)?;
         let outcome = match (r.status.as_str(), r.signature, r.fault) {
             ("pass", None, None) if r.skip.is_none() => Outcome::Pass,
             // Records from before skips said why: not known to follow a failure.
@@ -283,10 +287,10 @@ impl<'de> Deserialize<'de> for Step {
             }
         };
         Ok(Step {
+            evidence: Evidence::read(&r.name, r.evidence),
             name: r.name,
             outcome,
             duration_ms: r.duration_ms,
-            evidence: r.evidence,
         })
     }
 }
@@ -362,7 +366,7 @@ mod tests {
             name: "deploy".into(),
             outcome: Outcome::Fail(Signature::PortConflict),
             duration_ms: 12,
-            evidence: json!({"stderr": "port is already allocated"}),
+            evidence: Evidence::read("deploy", json!({"summary": "port is already allocated"})),
         };
         let text = serde_json::to_string(&step).unwrap();
         assert!(text.contains(r#""signature":"port_conflict""#));

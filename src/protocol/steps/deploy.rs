@@ -7,7 +7,9 @@ use super::{StepResult, fail, pass, skip_not_run};
 use crate::engine::ContainerInfo;
 use crate::protocol::instance;
 use crate::protocol::session::Session;
-use crate::run::Signature;
+use crate::run::Evidence;
+use crate::run::evidence::{DeployEvidence, PortDiscoveryEvidence, PortsEvidence};
+use crate::run::{Signature, StepKind};
 
 pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
     let project = s.project(0);
@@ -17,7 +19,7 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
             s.first_deployment = Some(up.deployment.clone());
             s.deployment = Some(up.deployment);
             if exposed.is_empty() {
-                return pass(up.evidence);
+                return pass(Evidence::of(StepKind::Deploy, up.evidence));
             }
             let summary = format!(
                 "published beyond this machine (every port must bind 127.0.0.1): {}",
@@ -25,12 +27,17 @@ pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
             );
             fail(
                 Signature::ExposedPort,
-                json!({"summary": summary, "exposed": exposed, "deploy": up.evidence}),
+                DeployEvidence {
+                    summary: Some(summary),
+                    exposed: Some(exposed),
+                    deploy: Some(up.evidence),
+                    ..Default::default()
+                },
             )
         }
         Err(f) => {
             s.deploy_failure = Some(f.clone());
-            f.into_step()
+            f.into_step(StepKind::Deploy)
         }
     }
 }
@@ -80,7 +87,12 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
         );
         return fail(
             Signature::PortConflict,
-            json!({"summary": summary, "held": held, "engine": f.evidence["up"]["stderr"]}),
+            PortDiscoveryEvidence {
+                summary: Some(summary),
+                held: Some(held),
+                engine: Some(f.evidence["up"]["stderr"].clone()),
+                ..Default::default()
+            },
         );
     }
     let Some(d) = &s.deployment else {
@@ -102,9 +114,18 @@ pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
             ));
         }
     }
-    let evidence = json!({"summary": problems.join("; "), "held": held,
-        "assigned": {"api": d.api_port, "websocket": d.websocket_port}, "problems": problems});
-    if problems.is_empty() {
+    let passed = problems.is_empty();
+    let evidence = PortDiscoveryEvidence {
+        summary: Some(problems.join("; ")),
+        held: Some(held),
+        assigned: Some(PortsEvidence {
+            api: Some(d.api_port),
+            websocket: Some(d.websocket_port),
+        }),
+        problems: Some(problems),
+        ..Default::default()
+    };
+    if passed {
         pass(evidence)
     } else {
         fail(Signature::PortConflict, evidence)

@@ -9,6 +9,7 @@ use crate::protocol::instance::{self, Blame, Failure};
 use crate::protocol::probes;
 use crate::protocol::session::Session;
 use crate::run::Signature;
+use crate::run::evidence::MissingKeyEvidence;
 
 pub const KEY: &str = "ANTHROPIC_API_KEY";
 
@@ -28,14 +29,18 @@ pub(super) async fn missing_key(s: &Session<'_>) -> StepResult {
         Ok(v) => v.clone(),
         Err(f) => json!({"signature": f.signature(), "evidence": f.evidence}),
     };
-    let evidence = json!({"key_unset": side(&a), "dummy_key_set": side(&b), "teardown": [ta, tb]});
+    let evidence = MissingKeyEvidence {
+        key_unset: Some(side(&a)),
+        dummy_key_set: Some(side(&b)),
+        teardown: Some(json!([ta, tb])),
+    };
     let failures: Vec<&Failure> = [&a, &b]
         .into_iter()
         .filter_map(|r| r.as_ref().err())
         .collect();
     match instance::cause(&failures) {
         None => pass(evidence),
-        Some(f) => f.with_evidence(evidence).into_step(),
+        Some(f) => f.ends(evidence),
     }
 }
 

@@ -1,9 +1,8 @@
-use serde_json::json;
-
 use super::{StepResult, fail, pass};
 use crate::lint::{Level, lint as run_lint};
 use crate::protocol::session::Session;
 use crate::run::Signature;
+use crate::run::evidence::LintEvidence;
 
 /// Static rules on the candidate. Errors fail the step; the run goes on so the other
 /// steps still gather evidence.
@@ -16,7 +15,11 @@ pub(super) fn lint(s: &Session<'_>) -> StepResult {
         .map(|f| format!("{} {}", f.rule, f.path))
         .collect();
     let summary = format!("{errors} error(s): {}", worst.join(", "));
-    let evidence = json!({"summary": summary, "errors": errors, "findings": findings});
+    let evidence = LintEvidence {
+        summary: Some(summary),
+        errors: Some(errors as u64),
+        findings: Some(serde_json::to_value(&findings).unwrap_or_default()),
+    };
     if errors > 0 {
         fail(Signature::LintError, evidence)
     } else {

@@ -9,33 +9,31 @@ mod probe;
 mod restart;
 mod shutdown;
 
-use serde_json::{Value, json};
-
 use super::session::{Deployment, Session};
-use crate::run::{Fault, Outcome, Signature, Skip, StepKind};
+use crate::run::{Evidence, Fault, Outcome, Signature, Skip, StepKind};
 
-pub(crate) type StepResult = (Outcome, Value);
+pub(crate) type StepResult = (Outcome, Evidence);
 
-fn fail(sig: Signature, evidence: Value) -> StepResult {
-    (Outcome::Fail(sig), evidence)
+fn fail(sig: Signature, evidence: impl Into<Evidence>) -> StepResult {
+    (Outcome::Fail(sig), evidence.into())
 }
 
-fn error(fault: Fault, evidence: Value) -> StepResult {
-    (Outcome::Error(fault), evidence)
+fn error(fault: Fault, evidence: impl Into<Evidence>) -> StepResult {
+    (Outcome::Error(fault), evidence.into())
 }
 
 /// Nothing left to check because an earlier step failed: the run stays whole.
 fn skip_after_failure(reason: &str) -> StepResult {
-    (Outcome::Skip(Skip::AfterFailure), json!({"reason": reason}))
+    (Outcome::Skip(Skip::AfterFailure), Evidence::reason(reason))
 }
 
 /// The step could not run here or was not planned: the run is partial.
 fn skip_not_run(reason: &str) -> StepResult {
-    (Outcome::Skip(Skip::NotRun), json!({"reason": reason}))
+    (Outcome::Skip(Skip::NotRun), Evidence::reason(reason))
 }
 
-fn pass(evidence: Value) -> StepResult {
-    (Outcome::Pass, evidence)
+fn pass(evidence: impl Into<Evidence>) -> StepResult {
+    (Outcome::Pass, evidence.into())
 }
 
 // The vocabulary (names, order) lives with the record in `run::step`; the dispatch

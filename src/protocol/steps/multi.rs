@@ -10,6 +10,7 @@ use super::{StepResult, pass};
 use crate::protocol::instance::{self, Failure};
 use crate::protocol::session::{Deployment, Session};
 use crate::run::Signature;
+use crate::run::evidence::MultiInstanceEvidence;
 
 pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
     let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();
@@ -17,10 +18,16 @@ pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
     let result = check(s, &ups).await;
     let teardown = join_all(projects.iter().map(|p| instance::teardown(s, p))).await;
     match result {
-        Ok(evidence) => pass(json!({"instances": evidence, "teardown": teardown})),
-        Err(Some(f)) => f
-            .with_evidence(json!({"failure": f.evidence, "teardown": teardown}))
-            .into_step(),
+        Ok(evidence) => pass(MultiInstanceEvidence {
+            instances: Some(evidence),
+            teardown: Some(json!(teardown)),
+            ..Default::default()
+        }),
+        Err(Some(f)) => f.ends(MultiInstanceEvidence {
+            failure: Some(f.evidence.clone()),
+            teardown: Some(json!(teardown)),
+            ..Default::default()
+        }),
         Err(None) => super::nothing_to_check(s),
     }
 }

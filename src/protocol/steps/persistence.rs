@@ -10,13 +10,14 @@ use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
 use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{classify, instance};
-use crate::run::{Fault, Signature};
+use crate::run::evidence::PersistenceEvidence;
+use crate::run::{Fault, Signature, StepKind};
 
 pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
         return fail(
             Signature::ApiProbe,
-            json!({"error": "no API port to write through"}),
+            failed("no API port to write through".into()),
         );
     };
     let key = format!("harness-{}", s.plan.id().short());
@@ -24,7 +25,7 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
         return kv_failure(port, s.plan.probe_timeout(), &e, json!({"write": e}))
             .await
-            .into_step();
+            .into_step(StepKind::Persistence);
     }
     // Volumes Compose would not reuse after `down`: anonymous ones, orphaned by the new containers.
     let anonymous: Vec<String> = d
@@ -38,21 +39,26 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let down = match project.down(false, s.plan.stop_timeout).await {
         Ok(out) if out.success => json!({"duration_ms": out.duration_ms}),
         Ok(out) => {
-            let evidence = json!({"down": s.redactor().text(&out.stderr)});
+            let evidence = PersistenceEvidence {
+                down: Some(json!(s.redactor().text(&out.stderr))),
+                ..Default::default()
+            };
             if classify::engine_gone(&out.stderr) {
                 return error(Fault::EngineUnavailable, evidence);
             }
             return fail(classify::compose_failure(&out.stderr), evidence);
         }
-        Err(e) => return error(Fault::ComposeCli, json!({"error": e.to_string()})),
+        Err(e) => return error(Fault::ComposeCli, failed(e.to_string())),
     };
     s.deployment = None;
     let up = match instance::deploy(s, &project).await {
         Ok(up) => up,
         Err(f) => {
-            return f
-                .with_evidence(json!({"down": down, "up_again": f.evidence}))
-                .into_step();
+            return f.ends(PersistenceEvidence {
+                down: Some(down),
+                up_again: Some(f.evidence.clone()),
+                ..Default::default()
+            });
         }
     };
     let _ = s.docker.remove_volumes(&anonymous).await;
@@ -61,7 +67,10 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
     let Some(port) = port else {
         return fail(
             Signature::ApiProbe,
-            json!({"down": down, "error": "no API port published after up"}),
+            PersistenceEvidence {
+                down: Some(down),
+                ..failed("no API port published after up".into())
+            },
         );
     };
     let read = kv(port, &key, None, s.plan.probe_timeout()).await;
@@ -69,20 +78,37 @@ pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResu
         Ok(v) => json!(v),
         Err(e) => json!({"error": e}),
     };
-    let evidence = json!({"key": key, "written": value, "down": down, "read_back": read_back,
-        "anonymous_volumes_dropped": anonymous});
+    let evidence = PersistenceEvidence {
+        key: Some(key),
+        written: Some(value.clone()),
+        down: Some(down),
+        read_back: Some(read_back),
+        anonymous_volumes_dropped: Some(anonymous),
+        ..Default::default()
+    };
     match read {
         Ok(Some(v)) if v == value => pass(evidence),
-        Ok(_) => {
-            let mut evidence = evidence;
-            evidence["summary"] = json!(
-                "the value written before `down` was gone after `up`: Redis keeps no data across a recreate"
-            );
-            fail(Signature::DataLost, evidence)
+        Ok(_) => fail(
+            Signature::DataLost,
+            PersistenceEvidence {
+                summary: Some("the value written before `down` was gone after `up`: Redis keeps no data across a recreate".into()),
+                ..evidence
+            },
+        ),
+        Err(e) => {
+            let evidence = serde_json::to_value(&evidence).unwrap_or_default();
+            kv_failure(port, s.plan.probe_timeout(), &e, evidence)
+                .await
+                .into_step(StepKind::Persistence)
         }
-        Err(e) => kv_failure(port, s.plan.probe_timeout(), &e, evidence)
-            .await
-            .into_step(),
+    }
+}
+
+/// What stopped the check before it could read back.
+fn failed(error: String) -> PersistenceEvidence {
+    PersistenceEvidence {
+        error: Some(error),
+        ..Default::default()
     }
 }
 

@@ -6,26 +6,26 @@ use super::{StepResult, fail, pass};
 use crate::protocol::instance::Failure;
 use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{classify, probes};
-use crate::run::Fault;
-use crate::run::Signature;
+use crate::run::evidence::{ApiProbeEvidence, ExecEvidence, RedisEvidence, WsProbeEvidence};
+use crate::run::{Evidence, Fault, Signature, StepKind};
 
 pub(super) async fn api_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
-    into_step(api(s, d).await)
+    into_step(StepKind::ApiProbe, api(s, d).await)
 }
 
 pub(super) async fn ws_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
-    into_step(ws(s, d).await)
+    into_step(StepKind::WsProbe, ws(s, d).await)
 }
 
-pub(super) fn into_step(result: Result<Value, Failure>) -> StepResult {
+fn into_step<E: Into<Evidence>>(kind: StepKind, result: Result<E, Failure>) -> StepResult {
     match result {
         Ok(evidence) => pass(evidence),
-        Err(f) => f.into_step(),
+        Err(f) => f.into_step(kind),
     }
 }
 
 /// `GET /health`: 200 with a JSON status.
-pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<ApiProbeEvidence, Failure> {
     let Some(port) = d.api_port else {
         return Err(Failure::new(
             Signature::ApiProbe,
@@ -34,8 +34,12 @@ pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<Value, Failur
         ));
     };
     match probes::health(port, s.plan.probe_timeout()).await {
-        Ok(h) if h.status == 200 && h.body["status"].is_string() => Ok(json!({
-            "url": format!("http://127.0.0.1:{port}/health"), "status": h.status, "body": h.body})),
+        Ok(h) if h.status == 200 && h.body["status"].is_string() => Ok(ApiProbeEvidence {
+            url: Some(format!("http://127.0.0.1:{port}/health")),
+            status: Some(h.status),
+            body: Some(h.body),
+            ..Default::default()
+        }),
         Ok(h) => Err(Failure::new(
             Signature::ApiProbe,
             json!({"port": port, "status": h.status,
@@ -50,7 +54,7 @@ pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<Value, Failur
 }
 
 /// One streamed JSON-RPC execution over `/ws/mcp`, every chunk in order.
-pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<WsProbeEvidence, Failure> {
     let spec = &s.plan.probes;
     let Some(port) = d.websocket_port else {
         return Err(Failure::new(
@@ -61,7 +65,14 @@ pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure
     };
     probes::ws_execute(port, &spec.ws_path, spec.ws_chunks, s.plan.probe_timeout())
         .await
-        .map(|stream| json!(stream))
+        .map(|stream| WsProbeEvidence {
+            url: Some(stream.url),
+            chunks_expected: Some(stream.chunks_expected),
+            chunks_received: Some(stream.chunks_received),
+            completion: Some(stream.completion),
+            elapsed_ms: Some(stream.elapsed_ms),
+            ..Default::default()
+        })
         .map_err(|e| {
             Failure::new(
                 Signature::WsProtocol,
@@ -74,10 +85,8 @@ pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure
 pub(crate) async fn api_and_ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
     let api = api(s, d).await?;
     let ws = ws(s, d).await?;
-    Ok(
-        json!({"api": api["status"], "ws_chunks": ws["chunks_received"],
-        "ports": {"api": d.api_port, "websocket": d.websocket_port}}),
-    )
+    Ok(json!({"api": api.status, "ws_chunks": ws.chunks_received,
+        "ports": {"api": d.api_port, "websocket": d.websocket_port}}))
 }
 
 /// The service says Redis is connected, and Redis itself answers `PING` from inside.
@@ -85,40 +94,62 @@ pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
         return fail(
             Signature::ApiProbe,
-            json!({"error": "no API port to ask about Redis"}),
+            RedisEvidence {
+                error: Some(json!("no API port to ask about Redis")),
+                ..Default::default()
+            },
         );
     };
     let health = match probes::health(port, s.plan.probe_timeout()).await {
         Ok(h) => h,
-        Err(e) => return Failure::probe(Signature::ApiProbe, &e, json!({"error": e})).into_step(),
+        Err(e) => {
+            return Failure::probe(Signature::ApiProbe, &e, json!({"error": e}))
+                .into_step(StepKind::Redis);
+        }
     };
     let reported = json!({"connected": health.redis_connected(),
         "target": health.redis_target(), "error": health.redis_error()});
     if !health.redis_connected() {
-        return fail(
-            redis_signature(&health),
-            json!({"service_reports": reported}),
-        );
+        return fail(redis_signature(&health), reports(reported, None, None));
     }
     let Some(redis) = d.redis_container() else {
+        let error = json!("no container of the project runs a redis image");
         return fail(
             Signature::RedisUnavailable,
-            json!({"service_reports": reported,
-            "error": "no container of the project runs a redis image"}),
+            reports(reported, None, Some(error)),
         );
     };
     match s.docker.exec(&redis.id, &["redis-cli", "ping"]).await {
-        Ok((0, out)) if out.trim() == "PONG" => pass(json!({"service_reports": reported,
-            "exec": {"container": redis.name, "command": "redis-cli ping", "output": out.trim()}})),
-        Ok((code, out)) => fail(
-            Signature::RedisUnavailable,
-            json!({"service_reports": reported,
-            "exec": {"container": redis.name, "exit_code": code, "output": out.trim()}}),
-        ),
-        Err(e) => exec_failed(
-            &e,
-            json!({"service_reports": reported, "error": e.to_string()}),
-        ),
+        Ok((0, out)) if out.trim() == "PONG" => {
+            let exec = ExecEvidence {
+                container: Some(redis.name.clone()),
+                command: Some("redis-cli ping".into()),
+                output: Some(out.trim().into()),
+                ..Default::default()
+            };
+            pass(reports(reported, Some(exec), None))
+        }
+        Ok((code, out)) => {
+            let exec = ExecEvidence {
+                container: Some(redis.name.clone()),
+                exit_code: Some(code),
+                output: Some(out.trim().into()),
+                ..Default::default()
+            };
+            fail(
+                Signature::RedisUnavailable,
+                reports(reported, Some(exec), None),
+            )
+        }
+        Err(e) => exec_failed(&e, reports(reported, None, Some(json!(e.to_string())))),
+    }
+}
+
+fn reports(service: Value, exec: Option<ExecEvidence>, error: Option<Value>) -> RedisEvidence {
+    RedisEvidence {
+        service_reports: Some(service),
+        exec,
+        error,
     }
 }
 
@@ -134,7 +165,7 @@ pub(crate) fn redis_signature(health: &probes::Health) -> Signature {
 /// An exec the engine could not carry out: an unreachable engine is the harness's fault;
 /// a container that is not running or has no such program is the stack's; anything else
 /// is not guessed at.
-pub(super) fn exec_failed(e: &crate::engine::EngineError, evidence: Value) -> StepResult {
+pub(super) fn exec_failed(e: &crate::engine::EngineError, evidence: RedisEvidence) -> StepResult {
     let text = e.to_string();
     if e.is_unreachable() {
         super::error(Fault::of_engine(e), evidence)
@@ -173,7 +204,7 @@ mod tests {
                 message: message.to_string(),
             })
         };
-        let outcome = |e: EngineError| exec_failed(&e, json!({})).0;
+        let outcome = |e: EngineError| exec_failed(&e, RedisEvidence::default()).0;
         assert_eq!(
             outcome(server("Container 3f1c is not running")),
             Outcome::Fail(Signature::RedisUnavailable)

@@ -7,21 +7,22 @@
 
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::probe::api_and_ws;
 use super::{StepResult, error, fail, pass, skip_not_run};
 use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
 use crate::protocol::instance;
 use crate::protocol::session::{Deployment, Session};
-use crate::run::Fault;
-use crate::run::Signature;
+use crate::run::evidence::{KilledEvidence, RestartEvidence};
+use crate::run::{Fault, Signature};
 
 pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let Some(app) = d.app_container(s.plan.probes.api_port).cloned() else {
         return fail(
             Signature::ApiProbe,
-            json!({"error": "no container publishes the API port"}),
+            RestartEvidence {
+                error: Some("no container publishes the API port".into()),
+                ..Default::default()
+            },
         );
     };
     if !engine_is_local() {
@@ -35,11 +36,24 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
         // see): nothing was learned about the restart policy.
         return error(
             Fault::ProbeUnavailable,
-            json!({"error": e.to_string(), "pid": app.pid}),
+            RestartEvidence {
+                error: Some(e.to_string()),
+                pid: Some(app.pid),
+                ..Default::default()
+            },
         );
     }
-    let killed = json!({"container": app.name, "pid": app.pid, "signal": "SIGKILL",
-        "restart_count_before": app.restart_count, "policy": app.restart_policy});
+    let killed = KilledEvidence {
+        container: Some(app.name.clone()),
+        pid: Some(app.pid),
+        signal: Some("SIGKILL".into()),
+        restart_count_before: Some(app.restart_count),
+        policy: Some(app.restart_policy.clone()),
+    };
+    let after = |e: RestartEvidence| RestartEvidence {
+        killed: Some(killed.clone()),
+        ..e
+    };
     let waited = crate::engine::wait_for(
         s.docker,
         &d.project,
@@ -55,57 +69,87 @@ pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
     let elapsed_ms = match waited {
         Ok(ms) => ms,
         Err(WaitFailure::Exited { container }) => {
+            let policy = if container.restart_policy.is_empty() {
+                "no"
+            } else {
+                &container.restart_policy
+            };
+            let summary = format!(
+                "{} stayed {} after SIGKILL: restart policy `{policy}` does not bring it back",
+                container.service, container.state
+            );
             return fail(
                 Signature::NoRestart,
-                json!({"summary": format!("{} stayed {} after SIGKILL: restart policy `{}` does not bring it back",
-                    container.service, container.state, if container.restart_policy.is_empty() { "no" } else { &container.restart_policy }),
-                "killed": killed, "state": container.state,
-                "policy": container.restart_policy, "exit_code": container.exit_code}),
+                after(RestartEvidence {
+                    summary: Some(summary),
+                    state: Some(container.state.clone()),
+                    policy: Some(container.restart_policy.clone()),
+                    exit_code: Some(container.exit_code),
+                    ..Default::default()
+                }),
             );
         }
         Err(WaitFailure::Timeout {
             containers,
             waited_ms,
         }) => {
+            let summary = format!(
+                "not healthy again {:.0} s after SIGKILL",
+                waited_ms as f64 / 1000.0
+            );
             return fail(
                 Signature::HealthTimeout,
-                json!({"summary": format!("not healthy again {:.0} s after SIGKILL", waited_ms as f64 / 1000.0),
-                "killed": killed, "waited_ms": waited_ms,
-                "containers": instance::summary(&containers)}),
+                after(RestartEvidence {
+                    summary: Some(summary),
+                    waited_ms: Some(waited_ms),
+                    containers: Some(instance::summary(&containers)),
+                    ..Default::default()
+                }),
             );
         }
         Err(WaitFailure::Engine(e)) => {
-            return error(
-                Fault::of_engine(&e),
-                json!({"killed": killed, "error": e.to_string()}),
-            );
+            return error(Fault::of_engine(&e), after(failed(e.to_string())));
         }
         Err(other) => {
             return fail(
                 crate::protocol::classify::wait_failure(&other, ""),
-                json!({"killed": killed, "failure": other}),
+                after(RestartEvidence {
+                    failure: Some(serde_json::to_value(&other).unwrap_or_default()),
+                    ..Default::default()
+                }),
             );
         }
     };
     let containers = match s.docker.project_containers(&d.project).await {
         Ok(c) => c,
         Err(e) => {
-            return error(
-                Fault::of_engine(&e),
-                json!({"killed": killed, "error": e.to_string()}),
-            );
+            return error(Fault::of_engine(&e), after(failed(e.to_string())));
         }
     };
     let restarted = Deployment::new(&d.project, containers, d.startup_ms, s.plan);
     let probes = api_and_ws(s, &restarted).await;
     super::replace_deployment(s, restarted);
+    let back = RestartEvidence {
+        healthy_again_ms: Some(elapsed_ms),
+        ..Default::default()
+    };
     match probes {
-        Ok(p) => pass(json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probes": p})),
-        Err(f) => f
-            .with_evidence(
-                json!({"killed": killed, "healthy_again_ms": elapsed_ms, "probe": f.evidence}),
-            )
-            .into_step(),
+        Ok(p) => pass(after(RestartEvidence {
+            probes: Some(p),
+            ..back
+        })),
+        Err(f) => f.ends(after(RestartEvidence {
+            probe: Some(f.evidence.clone()),
+            ..back
+        })),
+    }
+}
+
+/// The engine could not be asked: what it said.
+fn failed(error: String) -> RestartEvidence {
+    RestartEvidence {
+        error: Some(error),
+        ..Default::default()
     }
 }
 

@@ -10,7 +10,8 @@ use super::{StepResult, error, fail, pass};
 use crate::engine::{ContainerInfo, Events, LABEL_RUN};
 use crate::protocol::session::{Session, tail};
 use crate::protocol::{classify, instance};
-use crate::run::{Fault, Signature};
+use crate::run::evidence::ShutdownEvidence;
+use crate::run::{Fault, Signature, StepKind};
 
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;
@@ -21,11 +22,11 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     // empty list here must not let the step pass.
     let before = match s.docker.project_containers(&project.name).await {
         Ok(before) => before,
-        Err(e) => return error(Fault::of_engine(&e), json!({"error": e.to_string()})),
+        Err(e) => return error(Fault::of_engine(&e), failed(e.to_string())),
     };
     let logs = match instance::capture_logs(s, &before).await {
         Ok(logs) => logs,
-        Err(f) => return f.into_step(),
+        Err(f) => return f.into_step(StepKind::Shutdown),
     };
     let running: Vec<ContainerInfo> = before
         .iter()
@@ -41,14 +42,21 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
         Ok(down) if !down.success && classify::engine_gone(&down.stderr) => {
             return error(
                 Fault::EngineUnavailable,
-                json!({"logs": logs, "down": tail(&s.redactor().text(&down.stderr), 20)}),
+                ShutdownEvidence {
+                    logs: Some(logs),
+                    down: Some(tail(&s.redactor().text(&down.stderr), 20)),
+                    ..Default::default()
+                },
             );
         }
         Ok(down) => down,
         Err(e) => {
             return error(
                 Fault::ComposeCli,
-                json!({"logs": logs, "error": e.to_string()}),
+                ShutdownEvidence {
+                    logs: Some(logs),
+                    ..failed(e.to_string())
+                },
             );
         }
     };
@@ -59,11 +67,18 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
         .iter()
         .flat_map(|c| c.volumes.iter().cloned())
         .collect();
-    let evidence = |leftovers: Value| {
-        json!({"logs": logs, "stop_ms": stop_ms, "stopped": stopped, "stop_ok": down.success,
-            "down": {"success": down.success, "duration_ms": down.duration_ms,
-                "stderr": tail(&s.redactor().text(&down.stderr), 20)},
-            "leftovers": leftovers})
+    let killed = stopped.iter().any(|c| c["exit_code"] == KILLED);
+    let evidence = |leftovers: Value| ShutdownEvidence {
+        logs: Some(logs.clone()),
+        stop_ms: Some(stop_ms),
+        stopped: Some(json!(stopped)),
+        stop_ok: Some(down.success),
+        down: Some(
+            json!({"success": down.success, "duration_ms": down.duration_ms,
+            "stderr": tail(&s.redactor().text(&down.stderr), 20)}),
+        ),
+        leftovers: Some(leftovers),
+        ..Default::default()
     };
     let leftovers = (
         s.docker.project_leftovers(&project.name).await,
@@ -85,7 +100,7 @@ pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
     if !(by_project.is_empty() && by_run.is_empty() && volumes.is_empty()) {
         return fail(Signature::Leftovers, evidence(left));
     }
-    if stopped.iter().any(|c| c["exit_code"] == KILLED) {
+    if killed {
         return fail(Signature::Timeout, evidence(left));
     }
     pass(evidence(left))
@@ -138,4 +153,12 @@ async fn stopped(
         })
         .collect();
     (out, stop_ms)
+}
+
+/// The engine or Compose could not be asked: what it said.
+fn failed(error: String) -> ShutdownEvidence {
+    ShutdownEvidence {
+        error: Some(error),
+        ..Default::default()
+    }
 }

@@ -1,0 +1,302 @@
+//! One struct per step kind. Every field is optional: each is present in the shapes of
+//! its step that write it (pass, a failure, a fault), and its place in the struct is its
+//! place among the keys the step writes. An unknown key makes a value fit no shape.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// A key that is there, even as `null`, is `Some`: a `null` written must be written back.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A struct of optional fields, each written only when present, in declaration order.
+macro_rules! shape {
+    ($(#[$m:meta])* $name:ident { $($(#[$fm:meta])* $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$fm])*
+                #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+                pub $field: Option<$ty>,
+            )*
+        }
+    };
+}
+
+/// Why a step did not run, or was cut short.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReasonEvidence {
+    pub reason: String,
+}
+
+shape!(
+    /// The static rules: `{summary, errors, findings}`.
+    LintEvidence {
+        summary: String,
+        errors: u64,
+        findings: Value,
+    }
+);
+
+shape!(
+    /// `up` and the wait. Pass: `{up, ready_ms, containers}`; a failure of `up` or the wait:
+    /// `{summary?, up, failure?, logs_tail?}` or `{up, error}`; images not on the engine:
+    /// `{summary, missing, fix}`; a port published beyond loopback: `{summary, exposed, deploy}`.
+    DeployEvidence {
+        summary: String,
+        up: Value,
+        ready_ms: Value,
+        containers: Value,
+        error: String,
+        failure: Value,
+        logs_tail: Value,
+        missing: Value,
+        fix: String,
+        exposed: Vec<String>,
+        /// The passing deploy's own evidence, when its ports failed the step.
+        deploy: Value,
+    }
+);
+
+impl DeployEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [
+            &self.up,
+            &self.ready_ms,
+            &self.containers,
+            &self.failure,
+            &self.logs_tail,
+            &self.missing,
+            &self.deploy,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+shape!(
+    /// The host ports an instance was given.
+    PortsEvidence {
+        api: Option<u16>,
+        websocket: Option<u16>,
+    }
+);
+
+shape!(
+    /// Ports held through deploy: `{summary, held, engine}` when the stack wanted one of them,
+    /// else `{summary, held, assigned, problems}`.
+    PortDiscoveryEvidence {
+        summary: String,
+        held: Value,
+        engine: Value,
+        assigned: PortsEvidence,
+        problems: Vec<String>,
+    }
+);
+
+shape!(
+    /// `GET /health`. Pass: `{url, status, body}`; else `{port?, status?, body?, error}`.
+    ApiProbeEvidence {
+        url: String,
+        port: u16,
+        status: u16,
+        body: Value,
+        error: Value,
+    }
+);
+
+shape!(
+    /// The streamed execution. Pass: the stream; else `{port?, error}`.
+    WsProbeEvidence {
+        url: String,
+        chunks_expected: u64,
+        chunks_received: u64,
+        completion: Value,
+        elapsed_ms: u64,
+        port: u16,
+        error: String,
+    }
+);
+
+shape!(
+    /// `redis-cli ping` inside the Redis container.
+    ExecEvidence {
+        container: String,
+        command: String,
+        exit_code: i64,
+        output: String,
+    }
+);
+
+shape!(
+    /// What the service says about Redis and what Redis answers: `{service_reports?, exec?, error?}`.
+    RedisEvidence {
+        service_reports: Value,
+        exec: ExecEvidence,
+        error: Value,
+    }
+);
+
+shape!(
+    /// The instance without the key and the one with a dummy key, and their teardown.
+    MissingKeyEvidence {
+        key_unset: Value,
+        dummy_key_set: Value,
+        teardown: Value,
+    }
+);
+
+impl MissingKeyEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [&self.key_unset, &self.dummy_key_set, &self.teardown]
+            .into_iter()
+            .flatten()
+    }
+}
+
+shape!(
+    /// The extra instances: `{instances, teardown}`, or `{failure, teardown}`.
+    MultiInstanceEvidence {
+        instances: Value,
+        failure: Value,
+        teardown: Value,
+    }
+);
+
+impl MultiInstanceEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [&self.instances, &self.failure, &self.teardown]
+            .into_iter()
+            .flatten()
+    }
+}
+
+shape!(
+    /// The app's process the harness SIGKILLed.
+    KilledEvidence {
+        container: String,
+        pid: i64,
+        signal: String,
+        restart_count_before: i64,
+        policy: String,
+    }
+);
+
+shape!(
+    /// A crash and the way back. Pass: `{killed, healthy_again_ms, probes}`; the container
+    /// stayed down: `{summary, killed, state, policy, exit_code}`; not healthy in time:
+    /// `{summary, killed, waited_ms, containers}`; else `{killed?, healthy_again_ms?,
+    /// probe | failure | error}` or `{error, pid}`.
+    RestartEvidence {
+        summary: String,
+        killed: KilledEvidence,
+        state: String,
+        policy: String,
+        exit_code: i64,
+        waited_ms: u64,
+        containers: Value,
+        healthy_again_ms: u64,
+        probes: Value,
+        probe: Value,
+        failure: Value,
+        error: String,
+        pid: i64,
+    }
+);
+
+impl RestartEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [&self.containers, &self.probes, &self.probe, &self.failure]
+            .into_iter()
+            .flatten()
+    }
+}
+
+shape!(
+    /// A value written, `down`, `up`, read back. The whole check: `{key, written, down,
+    /// read_back, anonymous_volumes_dropped, summary?, service_reports_redis?}`; a failed
+    /// write: `{write, service_reports_redis?}` or `{kv, health}`; a failed `down` or `up`:
+    /// `{down, up_again | error}`.
+    PersistenceEvidence {
+        key: String,
+        written: String,
+        write: Value,
+        kv: Value,
+        health: Value,
+        down: Value,
+        up_again: Value,
+        read_back: Value,
+        anonymous_volumes_dropped: Vec<String>,
+        summary: String,
+        service_reports_redis: Value,
+        error: String,
+    }
+);
+
+impl PersistenceEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [
+            &self.write,
+            &self.kv,
+            &self.health,
+            &self.down,
+            &self.up_again,
+            &self.read_back,
+            &self.service_reports_redis,
+        ]
+        .into_iter()
+        .flatten()
+    }
+}
+
+shape!(
+    /// `down` and what it left: `{logs, stop_ms, stopped, stop_ok, down, leftovers}`, or
+    /// `{logs?, down | error}` when the engine or Compose failed.
+    ShutdownEvidence {
+        logs: Value,
+        stop_ms: u64,
+        stopped: Value,
+        stop_ok: bool,
+        down: Value,
+        leftovers: Value,
+        error: String,
+    }
+);
+
+impl ShutdownEvidence {
+    pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
+        [&self.logs, &self.stopped, &self.down, &self.leftovers]
+            .into_iter()
+            .flatten()
+    }
+}
+
+/// Each kind's evidence is the step's evidence.
+macro_rules! into_evidence {
+    ($($shape:ident => $variant:ident),* $(,)?) => {
+        $(impl From<$shape> for super::Evidence {
+            fn from(e: $shape) -> super::Evidence {
+                super::Evidence::$variant(e)
+            }
+        })*
+    };
+}
+
+into_evidence!(
+    ReasonEvidence => Reason,
+    LintEvidence => Lint,
+    DeployEvidence => Deploy,
+    PortDiscoveryEvidence => PortDiscovery,
+    ApiProbeEvidence => ApiProbe,
+    WsProbeEvidence => WsProbe,
+    RedisEvidence => Redis,
+    MissingKeyEvidence => MissingKey,
+    MultiInstanceEvidence => MultiInstance,
+    RestartEvidence => Restart,
+    PersistenceEvidence => Persistence,
+    ShutdownEvidence => Shutdown,
+);
