@@ -122,7 +122,10 @@ impl Board {
                 steps: {
                     let failing = (!success).then_some((StepKind::Deploy, Signature::PortConflict));
                     let mut steps = records::whole_protocol(failing);
-                    steps[1].evidence = json!({"stderr": "line one\n\"quoted\" ✓", "i": i});
+                    steps[1].evidence = harness::run::Evidence::read(
+                        "deploy",
+                        json!({"stderr": "line one\n\"quoted\" ✓", "i": i}),
+                    );
                     steps
                 },
                 engine: EngineRecord {

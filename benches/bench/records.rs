@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use chrono::{Duration as ChronoDuration, TimeZone, Utc};
 use harness::run::record::{DeploymentRecord, EngineRecord, Metrics, RunRecord, RunStatus};
-use harness::run::{Outcome, RunDir, RunId, Signature, Skip, Step};
+use harness::run::{Evidence, Outcome, RunDir, RunId, Signature, Skip, Step};
 use harness::store::{NewRun, NewVersion, Store};
 use serde_json::json;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ fn step(name: &str, outcome: Outcome, ms: u64, evidence: serde_json::Value) -> S
         name: name.into(),
         outcome,
         duration_ms: ms,
-        evidence,
+        evidence: Evidence::read(name, evidence),
     }
 }
 

@@ -49,33 +49,28 @@ impl StepKind {
             StepKind::MultiInstance => multi::multi_instance(s).await,
             StepKind::Shutdown => shutdown::shutdown(s).await,
             // The rest work on the main instance; without one they have nothing to check.
-            StepKind::ApiProbe => match main_instance(s) {
-                Ok(d) => probe::api_probe(s, &d).await,
-                Err(skip) => skip,
+            StepKind::ApiProbe => match s.deployment.clone() {
+                Some(d) => probe::api_probe(s, &d).await,
+                None => nothing_to_check(s),
             },
-            StepKind::WsProbe => match main_instance(s) {
-                Ok(d) => probe::ws_probe(s, &d).await,
-                Err(skip) => skip,
+            StepKind::WsProbe => match s.deployment.clone() {
+                Some(d) => probe::ws_probe(s, &d).await,
+                None => nothing_to_check(s),
             },
-            StepKind::Redis => match main_instance(s) {
-                Ok(d) => probe::redis(s, &d).await,
-                Err(skip) => skip,
+            StepKind::Redis => match s.deployment.clone() {
+                Some(d) => probe::redis(s, &d).await,
+                None => nothing_to_check(s),
             },
-            StepKind::Restart => match main_instance(s) {
-                Ok(d) => restart::restart(s, &d).await,
-                Err(skip) => skip,
+            StepKind::Restart => match s.deployment.clone() {
+                Some(d) => restart::restart(s, &d).await,
+                None => nothing_to_check(s),
             },
-            StepKind::Persistence => match main_instance(s) {
-                Ok(d) => persistence::persistence(s, &d).await,
-                Err(skip) => skip,
+            StepKind::Persistence => match s.deployment.clone() {
+                Some(d) => persistence::persistence(s, &d).await,
+                None => nothing_to_check(s),
             },
         }
     }
-}
-
-/// The main instance the step checks, or the skip to record when there is none.
-fn main_instance(s: &Session<'_>) -> Result<Deployment, StepResult> {
-    s.deployment.clone().ok_or_else(|| nothing_to_check(s))
 }
 
 /// No main instance to check: after a failure that is expected, else the step was not
