@@ -140,12 +140,50 @@ impl Fixture {
         json: impl Fn(&RunRecord) -> String,
     ) {
         let rec = self.record(uuid, version, success);
+        let text = json(&rec);
+        self.file_run(&rec, &text, version);
+    }
+
+    /// Files a run whose file an older harness wrote, its bytes kept: under its own
+    /// version number (created, with every number before it, if the store lacks it).
+    fn add_old_file(&mut self, text: &str) {
+        let rec: RunRecord = serde_json::from_str(text).unwrap();
+        let number: i64 = rec.version.trim_start_matches('v').parse().unwrap();
+        while self.versions.iter().all(|v| v.number < number) {
+            let hash = format!("old{}", self.versions.len() + 1);
+            let version = self
+                .store
+                .version(
+                    self.task_id,
+                    &NewVersion {
+                        hash: &hash,
+                        config: "services: {}",
+                        parent: None,
+                        mutation: "seed",
+                        reason: "seed",
+                    },
+                )
+                .unwrap();
+            self.versions.push(version);
+        }
+        let version = self
+            .versions
+            .iter()
+            .position(|v| v.number == number)
+            .unwrap();
+        self.file_run(&rec, text, version);
+    }
+
+    /// Records one run in its three places, as the recorder does: the file (`text`), the
+    /// scoreboard's row and the prompt's history, plus its evidence directory.
+    fn file_run(&mut self, rec: &RunRecord, text: &str, version: usize) {
+        let uuid = rec.execution_uuid;
+        let success = rec.metrics.success;
         let i = self.uuids.len();
         let stamp = format!("20261123T1400{i:02}Z");
-        let text = json(&rec);
         let file = self.runs.join(RunId::from(uuid).file_name(&stamp));
         std::fs::create_dir_all(&self.runs).unwrap();
-        std::fs::write(&file, &text).unwrap();
+        std::fs::write(&file, text).unwrap();
         self.store
             .insert_run(
                 self.task_id,
@@ -156,7 +194,7 @@ impl Fixture {
                     status: rec.status(),
                     duration_ms: rec.metrics.duration_ms,
                     file: &file.to_string_lossy(),
-                    json: &text,
+                    json: text,
                     steps: &rec.steps,
                 },
             )
@@ -265,6 +303,25 @@ fn an_untouched_history_audits_clean() {
     // The report serialises with snake_case kinds for --json.
     let json = serde_json::to_string(&report).unwrap();
     assert!(json.contains(r#""findings":[]"#), "{json}");
+}
+
+/// Run files the harness wrote before evidence was typed: every one of them, and its
+/// scoreboard row, still audits clean.
+#[test]
+fn old_run_files_audit_clean() {
+    let mut f = Fixture::new(0);
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/runs");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    for path in &files {
+        f.add_old_file(&std::fs::read_to_string(path).unwrap());
+    }
+    let report = f.audit();
+    assert_clean(&report);
+    assert_eq!(report.runs_checked, files.len());
 }
 
 #[test]
