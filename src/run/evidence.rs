@@ -6,7 +6,7 @@
 
 mod shapes;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use shapes::{
@@ -78,14 +78,12 @@ impl Evidence {
     /// What the evidence says went wrong, in one sentence: the step's own summary, else
     /// the first one in the evidence it carries (an instance's failure, a probe's).
     pub fn summary(&self) -> Option<&str> {
-        self.own("summary")
-            .or_else(|| self.nested().find_map(|v| find_str(v, "summary")))
+        self.own_or_carried(self.own_summary(), "summary")
     }
 
     /// The error the evidence records: the step's own, else the first one it carries.
     pub fn error(&self) -> Option<&str> {
-        self.own("error")
-            .or_else(|| self.nested().find_map(|v| find_str(v, "error")))
+        self.own_or_carried(self.own_error(), "error")
     }
 
     /// What a person reads first about the step: its summary, else its error, else why it
@@ -105,14 +103,9 @@ impl Evidence {
         }
     }
 
-    /// The step's own `summary` or `error` text, where it has one.
-    fn own(&self, key: &str) -> Option<&str> {
-        let text = match (self, key) {
-            (Evidence::Raw(v), key) => v.get(key).and_then(Value::as_str),
-            (e, "summary") => e.own_summary(),
-            (e, _) => e.own_error(),
-        };
-        text.filter(|s| !s.trim().is_empty())
+    fn own_or_carried<'a>(&'a self, own: Option<&'a str>, key: &str) -> Option<&'a str> {
+        own.filter(|s| !s.trim().is_empty())
+            .or_else(|| self.nested().find_map(|v| find_str(v, key)))
     }
 
     fn own_summary(&self) -> Option<&str> {
@@ -139,20 +132,23 @@ impl Evidence {
         }
     }
 
-    /// The JSON the step carries from elsewhere, in the order it is written.
+    /// The JSON the step carries from elsewhere, in the order it is written (all of it,
+    /// for evidence kept as read).
     fn nested(&self) -> Box<dyn Iterator<Item = &Value> + '_> {
         match self {
             Evidence::Deploy(e) => Box::new(e.nested()),
-            Evidence::PortDiscovery(e) => Box::new(e.engine.iter()),
+            Evidence::Lint(e) => Box::new(e.findings.iter()),
+            Evidence::PortDiscovery(e) => Box::new(e.held.iter().chain(&e.engine)),
             Evidence::ApiProbe(e) => Box::new(e.body.iter().chain(&e.error)),
+            Evidence::WsProbe(e) => Box::new(e.completion.iter()),
             Evidence::Redis(e) => Box::new(e.service_reports.iter().chain(&e.error)),
             Evidence::MissingKey(e) => Box::new(e.nested()),
             Evidence::MultiInstance(e) => Box::new(e.nested()),
             Evidence::Restart(e) => Box::new(e.nested()),
             Evidence::Persistence(e) => Box::new(e.nested()),
             Evidence::Shutdown(e) => Box::new(e.nested()),
-            Evidence::Raw(v) => Box::new(v.as_object().into_iter().flat_map(|m| m.values())),
-            _ => Box::new(std::iter::empty()),
+            Evidence::Raw(v) => Box::new(std::iter::once(v)),
+            Evidence::Reason(_) => Box::new(std::iter::empty()),
         }
     }
 }
@@ -167,11 +163,13 @@ impl std::fmt::Display for Evidence {
 
 /// The typed shape of `value` for a step of `kind`, if it has one.
 fn typed(kind: Option<StepKind>, value: &Value) -> Option<Evidence> {
-    use serde_json::from_value as of;
-    if let Ok(r) = of::<ReasonEvidence>(value.clone()) {
+    fn of<'a, T: Deserialize<'a>>(value: &'a Value) -> Result<T, serde_json::Error> {
+        T::deserialize(value)
+    }
+    if let Ok(r) = of::<ReasonEvidence>(value) {
         return Some(Evidence::Reason(r));
     }
-    let v = value.clone();
+    let v = value;
     let typed = match kind? {
         StepKind::Lint => of(v).map(Evidence::Lint),
         StepKind::Deploy => of(v).map(Evidence::Deploy),
