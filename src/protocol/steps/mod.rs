@@ -40,35 +40,30 @@ fn pass(evidence: impl Into<Evidence>) -> StepResult {
 // to each check lives here, beside the checks.
 impl StepKind {
     pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
-        // Exhaustive, so a new step kind has to say here how it is checked.
-        match self {
-            StepKind::Lint => lint::lint(s),
-            StepKind::Deploy => deploy::deploy(s).await,
-            StepKind::PortDiscovery => deploy::port_discovery(s),
-            StepKind::MissingKey => keys::missing_key(s).await,
-            StepKind::MultiInstance => multi::multi_instance(s).await,
-            StepKind::Shutdown => shutdown::shutdown(s).await,
-            // The rest work on the main instance; without one they have nothing to check.
-            StepKind::ApiProbe => match s.deployment.clone() {
-                Some(d) => probe::api_probe(s, &d).await,
-                None => nothing_to_check(s),
-            },
-            StepKind::WsProbe => match s.deployment.clone() {
-                Some(d) => probe::ws_probe(s, &d).await,
-                None => nothing_to_check(s),
-            },
-            StepKind::Redis => match s.deployment.clone() {
-                Some(d) => probe::redis(s, &d).await,
-                None => nothing_to_check(s),
-            },
-            StepKind::Restart => match s.deployment.clone() {
-                Some(d) => restart::restart(s, &d).await,
-                None => nothing_to_check(s),
-            },
-            StepKind::Persistence => match s.deployment.clone() {
-                Some(d) => persistence::persistence(s, &d).await,
-                None => nothing_to_check(s),
-            },
+        // Exhaustive, so a new step kind has to say here how it is checked. The main
+        // instance's checks work on a copy: restart and persistence replace it.
+        let main = s.deployment.clone();
+        match (self, main) {
+            (StepKind::Lint, _) => lint::lint(s),
+            (StepKind::Deploy, _) => deploy::deploy(s).await,
+            (StepKind::PortDiscovery, _) => deploy::port_discovery(s),
+            (StepKind::MissingKey, _) => keys::missing_key(s).await,
+            (StepKind::MultiInstance, _) => multi::multi_instance(s).await,
+            (StepKind::Shutdown, _) => shutdown::shutdown(s).await,
+            (StepKind::ApiProbe, Some(d)) => probe::api_probe(s, &d).await,
+            (StepKind::WsProbe, Some(d)) => probe::ws_probe(s, &d).await,
+            (StepKind::Redis, Some(d)) => probe::redis(s, &d).await,
+            (StepKind::Restart, Some(d)) => restart::restart(s, &d).await,
+            (StepKind::Persistence, Some(d)) => persistence::persistence(s, &d).await,
+            // Without a main instance its checks have nothing to check.
+            (
+                StepKind::ApiProbe
+                | StepKind::WsProbe
+                | StepKind::Redis
+                | StepKind::Restart
+                | StepKind::Persistence,
+                None,
+            ) => nothing_to_check(s),
         }
     }
 }
