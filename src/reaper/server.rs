@@ -139,6 +139,7 @@ pub async fn serve(addr: &str, idle: Duration, secret: Secret) -> Result<(), Rea
             _ = tick.tick() => {
                 if state.idle_for().is_some_and(|d| d >= idle) {
                     tracing::info!("no harness connected for {}s: exiting", idle.as_secs());
+                    super::container::leave_own_network(&docker).await;
                     return Ok(());
                 }
             }
