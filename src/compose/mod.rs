@@ -11,6 +11,7 @@ mod hash;
 pub mod interp;
 pub(crate) mod locate;
 pub mod mount;
+pub mod networks;
 pub mod path;
 pub mod ports;
 pub mod read;
