@@ -8,6 +8,7 @@ pub mod depends;
 pub mod env;
 mod file;
 mod hash;
+pub mod healthcheck;
 pub mod interp;
 pub(crate) mod locate;
 pub mod mount;
