@@ -12,7 +12,7 @@ pub struct Network<'a> {
     pub path: Path,
     /// The definition, through tags; `None` for `name:` with no body or a non-mapping.
     pub body: Option<&'a Mapping>,
-    /// Under a string key with an untagged body, so the editor can address it.
+    /// Under a string key with a mapping body, so the editor can address it.
     pub editable: bool,
 }
 
@@ -86,7 +86,7 @@ mod tests {
                 ("x", false, false),
                 ("y", true, true),
                 ("z", true, true),
-                ("w", false, false)
+                ("w", false, true)
             ]
         );
         assert_eq!(n[3].path.render(), "networks.w");
