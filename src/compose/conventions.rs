@@ -69,10 +69,6 @@ pub fn is_redis(image: &str) -> bool {
 mod tests {
     use super::*;
 
-    fn doc(text: &str) -> Value {
-        serde_yaml_ng::from_str(text).unwrap()
-    }
-
     #[test]
     fn redis_images() {
         assert!(is_redis("harness/redis:local"));
