@@ -11,7 +11,7 @@ mod shutdown;
 
 use serde_json::{Value, json};
 
-use super::session::{Deployment, Session};
+use super::context::{Deployment, StepContext};
 use crate::run::{Fault, Outcome, Signature, Skip, StepKind};
 
 pub(crate) type StepResult = (Outcome, Value);
@@ -41,7 +41,7 @@ fn pass(evidence: Value) -> StepResult {
 // The vocabulary (names, order) lives with the record in `run::step`; the dispatch
 // to each check lives here, beside the checks.
 impl StepKind {
-    pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
+    pub(crate) async fn run(self, s: &mut StepContext<'_>) -> StepResult {
         // Exhaustive, so a new step kind has to say here how it is checked.
         match self {
             StepKind::Lint => lint::lint(s),
@@ -76,13 +76,13 @@ impl StepKind {
 }
 
 /// The main instance the step checks, or the skip to record when there is none.
-fn main_instance(s: &Session<'_>) -> Result<Deployment, StepResult> {
+fn main_instance(s: &StepContext<'_>) -> Result<Deployment, StepResult> {
     s.deployment.clone().ok_or_else(|| nothing_to_check(s))
 }
 
 /// No main instance to check: after a failure that is expected, else the step was not
 /// reached by the plan (deploy left out of a step selection).
-fn nothing_to_check(s: &Session<'_>) -> StepResult {
+fn nothing_to_check(s: &StepContext<'_>) -> StepResult {
     if s.failed_before {
         skip_after_failure("no deployment to check: an earlier step failed")
     } else {
@@ -91,6 +91,6 @@ fn nothing_to_check(s: &Session<'_>) -> StepResult {
 }
 
 /// The main instance after a step changed it (restart, persistence): new ports, new ids.
-fn replace_deployment(s: &mut Session<'_>, d: Deployment) {
+fn replace_deployment(s: &mut StepContext<'_>, d: Deployment) {
     s.deployment = Some(d);
 }
