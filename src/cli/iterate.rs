@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use super::args::{Cli, IterateArgs, ProposeArgs};
+use super::error::ExpectedError;
 use super::exit;
 use super::output::Reporter;
 use super::run::{preflight, write_junit};
@@ -11,7 +12,7 @@ use super::scoreboard;
 use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
 use crate::redact::Redactor;
 
-pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
+pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError> {
     let (task, run) = preflight(cli, &args.run)?;
     let options = LoopOptions {
         runs_per_version: args.runs_per_version,
@@ -56,7 +57,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
     Ok(code)
 }
 
-pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
+pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError> {
     // Proposing deploys nothing: no reaper to look after it.
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, None).await?;
     let task = TaskFile::load(&args.task, None)?.register(&mut ctx.store)?;

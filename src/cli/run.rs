@@ -3,13 +3,14 @@
 use std::time::Duration;
 
 use super::args::{Cli, RunArgs};
+use super::error::ExpectedError;
 use super::exit;
 use super::output::{Reporter, announce, report_fault};
 use crate::cycle::{self, Context, Ended, RunOptions, TaskFile};
 use crate::run::RunId;
 use crate::run::record::{RunRecord, RunStatus};
 
-pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
+pub async fn run(cli: &Cli, args: &RunArgs) -> Result<u8, ExpectedError> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = RunId::fresh(&cli.runs_dir).uuid();
     announce(cli.json, uuid);

@@ -2,11 +2,12 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use serde_json::json;
 
 use super::args::{Cli, ScoreboardArgs};
+use super::error::ExpectedError;
 use super::exit;
 use crate::score::{self, Verdict};
 use crate::store::{Store, VersionTally};
 
-pub fn show(cli: &Cli, args: &ScoreboardArgs) -> anyhow::Result<u8> {
+pub fn show(cli: &Cli, args: &ScoreboardArgs) -> Result<u8, ExpectedError> {
     let store = Store::open(&cli.db)?;
     let tallies = store.tallies(args.task.as_deref(), args.since.as_deref())?;
     if cli.json {
