@@ -9,7 +9,7 @@ use crate::audit::{self, AuditOptions};
 pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<u8, ExpectedError> {
     // No --prompt: the prompt file each task was recorded from.
     let options = AuditOptions {
-        task: args.task.clone(),
+        task: args.only.task.clone(),
         runs_dir: cli.runs_dir.clone(),
         prompts: args.prompts.clone(),
         cache: (!args.full).then(|| audit::audit_cache_path(&cli.db)),

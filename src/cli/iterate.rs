@@ -26,7 +26,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     options.check(selected, run.instances)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.run.reaper.options()).await?;
     let mut task = task.register(&mut ctx.store)?;
-    let min = args.run.min_confidence;
+    let min = args.run.bar.min_confidence;
     let mut reporter = Reporter::new(cli.json, min);
     let mut records = Vec::new();
     let end = cycle::iterate(
@@ -48,11 +48,12 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     };
     write_junit(&args.run, &records)?;
     let tallies = ctx.store.tallies(Some(task.name()), None)?;
+    let rows = scoreboard::standings(&tallies, min);
     if cli.json {
-        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies, min)});
+        let doc = json!({"runs": records, "scoreboard": rows});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}", scoreboard::table(&tallies, min));
+        println!("{}", scoreboard::table(&rows));
     }
     Ok(code)
 }

@@ -17,7 +17,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> Result<u8, ExpectedError> {
     let (task, options) = preflight(cli, args)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.reaper.options()).await?;
     let task = task.register(&mut ctx.store)?;
-    let mut reporter = Reporter::new(cli.json, args.min_confidence);
+    let mut reporter = Reporter::new(cli.json, args.bar.min_confidence);
     let ended = cycle::execute(&mut ctx, &task, &options, uuid, &mut |e| reporter.cycle(e)).await?;
     report_fault(&ended.recorded.record);
     write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
@@ -56,7 +56,7 @@ pub(super) fn preflight(
         stop_timeout: Duration::from_secs(args.stop_timeout),
         instances: args.instances as usize,
         port_range: args.port_range,
-        min_confidence: args.min_confidence,
+        min_confidence: args.bar.min_confidence,
     };
     Ok((task, options))
 }
