@@ -7,7 +7,7 @@ use super::args::{Cli, IterateArgs, ProposeArgs};
 use super::error::ExpectedError;
 use super::exit;
 use super::output::Reporter;
-use super::run::{preflight, write_junit};
+use super::run::preflight;
 use super::scoreboard;
 use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
 use crate::redact::Redactor;
@@ -46,7 +46,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
             exit::RUN_FAILED
         }
     };
-    write_junit(&args.run, &records)?;
+    cycle::write_junit(args.run.junit.as_deref(), &records)?;
     let tallies = ctx.store.tallies(Some(task.name()), None)?;
     let rows = scoreboard::standings(&tallies, min);
     if cli.json {

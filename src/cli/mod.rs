@@ -80,13 +80,7 @@ async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
 
 async fn gc(cli: &Cli, args: &args::GcArgs) -> Result<u8, ExpectedError> {
     let docker = crate::engine::Docker::connect().await?;
-    let outcome = match &args.force {
-        Some(run) => crate::gc::Collection {
-            collected: vec![crate::gc::force(&docker, run, args.dry_run).await?],
-            not_ours: Vec::new(),
-        },
-        None => crate::gc::collect(&docker, args.dry_run).await?,
-    };
+    let outcome = crate::gc::gc(&docker, args.force.as_deref(), args.dry_run).await?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(exit::SUCCESS);
