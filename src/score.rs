@@ -132,6 +132,27 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_standing_serialises_as_the_scoreboard_json_row() {
+        let tally = crate::store::VersionTally {
+            task: "t".into(),
+            version: 3,
+            successes: 10,
+            failures: 1,
+            partial: 2,
+            errors: 1,
+            last_run: Some("2026-11-23T10:00:00Z".into()),
+            signatures: vec![("port_conflict".into(), 1)],
+        };
+        let row = serde_json::to_string(&Standing::judge(&tally, Some(0.5))).expect("serialises");
+        let wilson = wilson_lower(10, 1);
+        let expected = format!(
+            r#"{{"task":"t","version":"v3","runs":11,"successes":10,"failures":1,"partial":2,"errors":1,"ratio":"{}","wilson_lower":{wilson},"min_confidence":0.5,"graduated":true,"last_run":"2026-11-23T10:00:00Z","signatures":[{{"signature":"port_conflict","count":1}}]}}"#,
+            ratio(10, 1)
+        );
+        assert_eq!(row, expected);
+    }
+
+    #[test]
     fn graduation_needs_ten_successes_per_failure_and_ten_in_all() {
         assert!(!graduated(9, 0));
         assert!(graduated(10, 0));
