@@ -14,9 +14,10 @@ pub fn export(cli: &Cli, args: &ExportArgs) -> Result<u8, ExpectedError> {
 }
 
 pub fn import(cli: &Cli, args: &ImportArgs) -> Result<u8, ExpectedError> {
-    let entries = match args.file.as_os_str() == "-" {
-        true => store::read_stream("<stdin>", std::io::stdin().lock())?,
-        false => store::read_file(&args.file)?,
+    let entries = if args.file.as_os_str() == "-" {
+        store::read_stream("<stdin>", std::io::stdin().lock())?
+    } else {
+        store::read_file(&args.file)?
     };
     // Both places a run lands must take it before either is touched.
     crate::cycle::writable_dir(&cli.runs_dir)?;
@@ -38,9 +39,10 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> Result<u8, ExpectedError> {
             cli.db.display()
         );
     }
-    Ok(match summary.conflicts.is_empty() {
-        true => exit::SUCCESS,
-        false => exit::RUN_FAILED,
+    Ok(if summary.conflicts.is_empty() {
+        exit::SUCCESS
+    } else {
+        exit::RUN_FAILED
     })
 }
 
@@ -54,9 +56,10 @@ fn line(e: &Entry, fate: &Fate) -> String {
             e.data.task.name, e.data.version.number
         ),
         Fate::Duplicate { restored_file } => {
-            let note = match restored_file {
-                true => " (its missing run file restored)",
-                false => "",
+            let note = if *restored_file {
+                " (its missing run file restored)"
+            } else {
+                ""
             };
             format!("skipped  {uuid}  already in the scoreboard{note}")
         }

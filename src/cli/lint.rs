@@ -20,9 +20,10 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     });
     let targets = Target::all(&args.files, &args.task);
     let mut checked = check::check(&targets, args.config.as_deref())?;
-    let planned = match args.fix {
-        true => fix::plan_all(&mut checked, args.apply)?,
-        false => Vec::new(),
+    let planned = if args.fix {
+        fix::plan_all(&mut checked, args.apply)?
+    } else {
+        Vec::new()
     };
     let report = &checked.report;
     let ids: Vec<&str> = checked.active.iter().map(|r| r.id).collect();
@@ -41,9 +42,12 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     if args.fix {
         // The diff goes with the human format; machine output on stdout stays parseable.
         let human = format == LintFormat::Human;
-        let mut say = |note: fix::Note<'_>| match human {
-            true => print!("{note}"),
-            false => eprint!("{note}"),
+        let mut say = |note: fix::Note<'_>| {
+            if human {
+                print!("{note}");
+            } else {
+                eprint!("{note}");
+            }
         };
         remaining_errors = fix::make(&planned, args.apply, &mut say).await?;
     }

@@ -162,13 +162,12 @@ pub async fn make(
             remaining += errors(&linted.file);
             continue;
         }
-        let cli = match compose.take() {
-            Some(cli) => cli,
-            None => ComposeCli::detect().await.map_err(FixError::NoCompose)?,
+        let cli = match compose {
+            Some(ref cli) => cli,
+            None => compose.insert(ComposeCli::detect().await.map_err(FixError::NoCompose)?),
         };
         let path = &linted.target.path;
-        write_validated(&cli, path, &linted.file.text, &plan.text).await?;
-        compose = Some(cli);
+        write_validated(cli, path, &linted.file.text, &plan.text).await?;
         say(Note::Written {
             name: &name,
             edits: plan.edits.len(),
