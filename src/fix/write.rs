@@ -101,8 +101,8 @@ impl fmt::Display for Note<'_> {
     }
 }
 
-/// Plans every loaded file's fixes and puts them in the report. A task's candidate
-/// cannot be written back, so `apply` refuses it.
+/// Plans every loaded file's fixes (taking `checked.linted`) and puts them in the report.
+/// A task's candidate cannot be written back, so `apply` refuses it.
 pub fn plan_all(checked: &mut Checked, apply: bool) -> Result<Vec<Planned>, FixError> {
     let mut planned = Vec::new();
     for linted in std::mem::take(&mut checked.linted) {
