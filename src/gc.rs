@@ -47,6 +47,21 @@ pub enum GcError {
     Ambiguous { prefix: String, runs: Vec<String> },
 }
 
+/// `harness gc [--force RUN]`: the runs of dead harnesses, or the one run named.
+pub async fn gc(
+    docker: &Docker,
+    force: Option<&str>,
+    dry_run: bool,
+) -> Result<Collection, GcError> {
+    Ok(match force {
+        Some(run) => Collection {
+            collected: vec![self::force(docker, run, dry_run).await?],
+            not_ours: Vec::new(),
+        },
+        None => collect(docker, dry_run).await?,
+    })
+}
+
 /// Removes (or with `dry_run` only lists) the objects of runs whose owner is provably gone.
 pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Collection, EngineError> {
     let mut outcome = Collection::default();

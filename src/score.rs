@@ -35,6 +35,60 @@ impl Verdict {
     }
 }
 
+/// A version's line of the scoreboard, judged. `runs` counts only whole-protocol runs
+/// judged on the config; `partial` and `errors` (harness faults and interrupts) are shown
+/// beside them and never counted.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Standing {
+    pub task: String,
+    /// `v<number>`.
+    pub version: String,
+    pub runs: u64,
+    pub successes: u64,
+    pub failures: u64,
+    pub partial: u64,
+    pub errors: u64,
+    pub ratio: String,
+    pub wilson_lower: f64,
+    pub min_confidence: Option<f64>,
+    pub graduated: bool,
+    pub last_run: Option<String>,
+    /// Most frequent first.
+    pub signatures: Vec<SignatureCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SignatureCount {
+    pub signature: String,
+    pub count: u64,
+}
+
+impl Standing {
+    pub fn judge(t: &crate::store::VersionTally, min_confidence: Option<f64>) -> Standing {
+        let v = Verdict::judge(t.successes, t.failures, min_confidence);
+        Standing {
+            task: t.task.clone(),
+            version: format!("v{}", t.version),
+            runs: v.runs,
+            successes: t.successes,
+            failures: t.failures,
+            partial: t.partial,
+            errors: t.errors,
+            ratio: ratio(t.successes, t.failures),
+            wilson_lower: v.wilson_lower,
+            min_confidence,
+            graduated: v.graduated,
+            last_run: t.last_run.clone(),
+            signatures: (t.signatures.iter())
+                .map(|(signature, count)| SignatureCount {
+                    signature: signature.clone(),
+                    count: *count,
+                })
+                .collect(),
+        }
+    }
+}
+
 impl std::fmt::Display for Verdict {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
@@ -76,6 +130,27 @@ pub fn wilson_lower(successes: u64, failures: u64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_standing_serialises_as_the_scoreboard_json_row() {
+        let tally = crate::store::VersionTally {
+            task: "t".into(),
+            version: 3,
+            successes: 10,
+            failures: 1,
+            partial: 2,
+            errors: 1,
+            last_run: Some("2026-11-23T10:00:00Z".into()),
+            signatures: vec![("port_conflict".into(), 1)],
+        };
+        let row = serde_json::to_string(&Standing::judge(&tally, Some(0.5))).expect("serialises");
+        let wilson = wilson_lower(10, 1);
+        let expected = format!(
+            r#"{{"task":"t","version":"v3","runs":11,"successes":10,"failures":1,"partial":2,"errors":1,"ratio":"{}","wilson_lower":{wilson},"min_confidence":0.5,"graduated":true,"last_run":"2026-11-23T10:00:00Z","signatures":[{{"signature":"port_conflict","count":1}}]}}"#,
+            ratio(10, 1)
+        );
+        assert_eq!(row, expected);
+    }
 
     #[test]
     fn graduation_needs_ten_successes_per_failure_and_ten_in_all() {

@@ -489,6 +489,18 @@ fn the_reaper_refuses_clients_without_its_secret_and_exits_after_its_last_client
         "reaper gone {:.1} s after its last client",
         gone.as_secs_f64()
     );
+    // It removed its own network on the way out: an idle machine keeps nothing.
+    let networks = Command::new("docker")
+        .args(["network", "ls", "-q", "--filter"])
+        .arg(format!("name=^{}$", ws.reaper()))
+        .output()
+        .expect("docker network ls");
+    assert!(networks.status.success());
+    assert!(
+        networks.stdout.is_empty(),
+        "the reaper's network {} outlived it",
+        ws.reaper()
+    );
 }
 
 #[test]

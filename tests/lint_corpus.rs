@@ -15,7 +15,8 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::compose::ComposeFile;
-use harness::lint::fix::{apply_edits, inside, plan};
+use harness::fix::plan;
+use harness::lint::fix::{apply_edits, inside};
 use harness::lint::{Level, Options, lint_with};
 use serde_yaml_ng::Value;
 

@@ -344,7 +344,7 @@ impl RunCheck<'_> {
         let run_uuid = match db::uuid_v4(uuid) {
             Ok(u) => Some(u),
             Err(why) => {
-                push(FindingKind::InvalidUuid, &file, why);
+                push(FindingKind::InvalidUuid, &file, why.to_string());
                 None
             }
         };

@@ -35,21 +35,38 @@ pub(crate) fn task_prompts(
     Ok(paths)
 }
 
+/// Why a recorded UUID is not one the harness could have written.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum UuidProblem {
+    #[error("`{value}` is not a UUID: {reason}")]
+    NotAUuid { value: String, reason: String },
+    #[error("`{value}` is a UUID but not a random UUID v4 (version {version})")]
+    NotV4 { value: String, version: usize },
+    #[error(
+        "`{value}` is not in canonical form `{canonical}`: `grep` for the canonical UUID would miss it"
+    )]
+    NotCanonical { value: String, canonical: Uuid },
+}
+
 /// The UUID if `value` is a canonical (lower-case, hyphenated) UUID v4, else why not.
-pub(crate) fn uuid_v4(value: &str) -> Result<Uuid, String> {
-    let uuid = Uuid::try_parse(value).map_err(|e| format!("`{value}` is not a UUID: {e}"))?;
+pub(crate) fn uuid_v4(value: &str) -> Result<Uuid, UuidProblem> {
+    let uuid = Uuid::try_parse(value).map_err(|e| UuidProblem::NotAUuid {
+        value: value.to_string(),
+        reason: e.to_string(),
+    })?;
     if uuid.get_version() != Some(uuid::Version::Random)
         || uuid.get_variant() != uuid::Variant::RFC4122
     {
-        return Err(format!(
-            "`{value}` is a UUID but not a random UUID v4 (version {})",
-            uuid.get_version_num()
-        ));
+        return Err(UuidProblem::NotV4 {
+            value: value.to_string(),
+            version: uuid.get_version_num(),
+        });
     }
     if uuid.to_string() != value {
-        return Err(format!(
-            "`{value}` is not in canonical form `{uuid}`: `grep` for the canonical UUID would miss it"
-        ));
+        return Err(UuidProblem::NotCanonical {
+            value: value.to_string(),
+            canonical: uuid,
+        });
     }
     Ok(uuid)
 }

@@ -67,9 +67,8 @@ pub struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub struct AuditArgs {
-    /// Only this task (its name, e.g. docker_compose_dynamic).
-    #[arg(long)]
-    pub task: Option<String>,
+    #[command(flatten)]
+    pub only: TaskFilter,
 
     /// Prompt files to cross-check (default: the prompt each task was recorded from).
     #[arg(long = "prompt")]
@@ -170,10 +169,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub junit: Option<PathBuf>,
 
-    /// Also require this Wilson 95 % lower bound (0–1) of the success rate to graduate,
-    /// on top of 10:1 and 10 successes.
-    #[arg(long, value_parser = confidence)]
-    pub min_confidence: Option<f64>,
+    #[command(flatten)]
+    pub bar: GraduationBar,
 
     /// How many instances multi_instance runs at once (the main one included).
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
@@ -212,24 +209,10 @@ pub struct ReaperFlags {
 
 impl ReaperFlags {
     pub fn options(&self) -> Option<crate::reaper::Options> {
-        if self.no_reaper {
-            return None;
-        }
-        let Some(secret_dir) = crate::reaper::auth::default_dir() else {
-            tracing::warn!(
-                "no reaper: neither XDG_RUNTIME_DIR, XDG_CACHE_HOME nor HOME names a place for its secret"
-            );
-            return None;
-        };
-        Some(crate::reaper::Options {
-            name: self
-                .reaper_name
-                .clone()
-                .unwrap_or_else(crate::reaper::default_name),
-            secret_dir,
-            grace: std::time::Duration::from_secs(self.reaper_grace),
-            idle: std::time::Duration::from_secs(self.reaper_idle),
-        })
+        let secs = std::time::Duration::from_secs;
+        let (grace, idle) = (secs(self.reaper_grace), secs(self.reaper_idle));
+        let name = self.reaper_name.clone();
+        (!self.no_reaper).then(|| crate::reaper::Options::resolve(name, grace, idle))?
     }
 }
 
@@ -289,6 +272,23 @@ pub struct IterateArgs {
     pub graduate_to: PathBuf,
 }
 
+/// `--task NAME` of the commands that read the scoreboard.
+#[derive(Debug, Args, Clone)]
+pub struct TaskFilter {
+    /// Only this task (its name, e.g. docker_compose_dynamic).
+    #[arg(long)]
+    pub task: Option<String>,
+}
+
+/// `--min-confidence` of the commands that judge graduation.
+#[derive(Debug, Args, Clone, Copy)]
+pub struct GraduationBar {
+    /// Also require this Wilson 95 % lower bound (0–1) of the success rate for a version
+    /// to graduate, on top of 10:1 and 10 successes.
+    #[arg(long, value_parser = confidence)]
+    pub min_confidence: Option<f64>,
+}
+
 fn confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
@@ -305,17 +305,15 @@ pub struct ProposeArgs {
 
 #[derive(Debug, Args)]
 pub struct ScoreboardArgs {
-    /// Only this task (its name, e.g. docker_compose_dynamic).
-    #[arg(long)]
-    pub task: Option<String>,
+    #[command(flatten)]
+    pub only: TaskFilter,
 
     /// Only runs started at or after this time (RFC 3339 or a prefix: 2026-11-23).
     #[arg(long)]
     pub since: Option<String>,
 
-    /// Also require this Wilson 95 % lower bound (0–1) for a version to count as graduated.
-    #[arg(long, value_parser = confidence)]
-    pub min_confidence: Option<f64>,
+    #[command(flatten)]
+    pub bar: GraduationBar,
 }
 
 #[derive(Debug, Args)]
@@ -339,9 +337,8 @@ pub struct ExportArgs {
     #[arg(long)]
     pub jsonl: bool,
 
-    /// Only this task's runs (its name, e.g. docker_compose_dynamic).
-    #[arg(long)]
-    pub task: Option<String>,
+    #[command(flatten)]
+    pub only: TaskFilter,
 }
 
 #[derive(Debug, Args)]

@@ -1,14 +1,15 @@
 //! `harness audit` and `harness show`.
 
 use super::args::{AuditArgs, Cli, ShowArgs};
+use super::error::ExpectedError;
 use super::exit;
 use super::output::format_ms;
 use crate::audit::{self, AuditOptions};
 
-pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
+pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<u8, ExpectedError> {
     // No --prompt: the prompt file each task was recorded from.
     let options = AuditOptions {
-        task: args.task.clone(),
+        task: args.only.task.clone(),
         runs_dir: cli.runs_dir.clone(),
         prompts: args.prompts.clone(),
         cache: (!args.full).then(|| audit::audit_cache_path(&cli.db)),
@@ -46,7 +47,7 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> anyhow::Result<u8> {
     })
 }
 
-pub fn show(cli: &Cli, args: &ShowArgs) -> anyhow::Result<u8> {
+pub fn show(cli: &Cli, args: &ShowArgs) -> Result<u8, ExpectedError> {
     let view = audit::show(&cli.db, &cli.runs_dir, &args.uuid)?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&view)?);

@@ -4,14 +4,15 @@
 use serde_json::json;
 
 use super::args::{Cli, IterateArgs, ProposeArgs};
+use super::error::ExpectedError;
 use super::exit;
 use super::output::Reporter;
-use super::run::{preflight, write_junit};
+use super::run::preflight;
 use super::scoreboard;
 use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
 use crate::redact::Redactor;
 
-pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
+pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError> {
     let (task, run) = preflight(cli, &args.run)?;
     let options = LoopOptions {
         runs_per_version: args.runs_per_version,
@@ -25,7 +26,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
     options.check(selected, run.instances)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.run.reaper.options()).await?;
     let mut task = task.register(&mut ctx.store)?;
-    let min = args.run.min_confidence;
+    let min = args.run.bar.min_confidence;
     let mut reporter = Reporter::new(cli.json, min);
     let mut records = Vec::new();
     let end = cycle::iterate(
@@ -45,18 +46,19 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> anyhow::Result<u8> {
             exit::RUN_FAILED
         }
     };
-    write_junit(&args.run, &records)?;
+    cycle::write_junit(args.run.junit.as_deref(), &records)?;
     let tallies = ctx.store.tallies(Some(task.name()), None)?;
+    let rows = scoreboard::standings(&tallies, min);
     if cli.json {
-        let doc = json!({"runs": records, "scoreboard": scoreboard::json_rows(&tallies, min)});
+        let doc = json!({"runs": records, "scoreboard": rows});
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        println!("{}", scoreboard::table(&tallies, min));
+        println!("{}", scoreboard::table(&rows));
     }
     Ok(code)
 }
 
-pub async fn propose(cli: &Cli, args: &ProposeArgs) -> anyhow::Result<u8> {
+pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError> {
     // Proposing deploys nothing: no reaper to look after it.
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, None).await?;
     let task = TaskFile::load(&args.task, None)?.register(&mut ctx.store)?;

@@ -2,6 +2,7 @@
 
 mod args;
 mod audit;
+mod error;
 mod export;
 mod images;
 mod iterate;
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 pub use args::{Cli, Command};
+pub use error::ExpectedError;
 
 /// Documented exit codes.
 pub mod exit {
@@ -41,39 +43,15 @@ pub fn main() -> ExitCode {
     match runtime.block_on(dispatch(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(exit_code(&e))
+            let code = e.exit_code();
+            // anyhow's alternate form tells the whole chain of causes.
+            eprintln!("error: {:#}", anyhow::Error::from(e));
+            ExitCode::from(code)
         }
     }
 }
 
-/// Each failure that stopped the harness from judging a config, and its documented code:
-/// all of them are exit 2 today, named one by one so a new kind has to choose its own.
-fn exit_code(e: &anyhow::Error) -> u8 {
-    use crate::cycle::CycleError as E;
-    match e.downcast_ref::<E>() {
-        Some(
-            E::Task(_)
-            | E::Compose(_)
-            | E::Store(_)
-            | E::Engine(_)
-            | E::PortRange(_)
-            | E::Report(_)
-            | E::UnknownStep { .. }
-            | E::Config { .. }
-            | E::RunsDir { .. }
-            | E::Unrecorded { .. }
-            | E::Graduate { .. }
-            | E::Junit { .. }
-            | E::GraduateOnPart
-            | E::GraduateOnOneInstance
-            | E::RunJson(_),
-        )
-        | None => exit::USAGE,
-    }
-}
-
-async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
+async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
     match &cli.command {
         Command::Run(args) => run::run(&cli, args).await,
         Command::Iterate(args) => iterate::iterate(&cli, args).await,
@@ -100,15 +78,9 @@ async fn dispatch(cli: Cli) -> anyhow::Result<u8> {
     }
 }
 
-async fn gc(cli: &Cli, args: &args::GcArgs) -> anyhow::Result<u8> {
+async fn gc(cli: &Cli, args: &args::GcArgs) -> Result<u8, ExpectedError> {
     let docker = crate::engine::Docker::connect().await?;
-    let outcome = match &args.force {
-        Some(run) => crate::gc::Collection {
-            collected: vec![crate::gc::force(&docker, run, args.dry_run).await?],
-            not_ours: Vec::new(),
-        },
-        None => crate::gc::collect(&docker, args.dry_run).await?,
-    };
+    let outcome = crate::gc::gc(&docker, args.force.as_deref(), args.dry_run).await?;
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
         return Ok(exit::SUCCESS);

@@ -3,23 +3,27 @@
 use std::time::Duration;
 
 use super::args::{Cli, RunArgs};
+use super::error::ExpectedError;
 use super::exit;
 use super::output::{Reporter, announce, report_fault};
 use crate::cycle::{self, Context, Ended, RunOptions, TaskFile};
 use crate::run::RunId;
-use crate::run::record::{RunRecord, RunStatus};
+use crate::run::record::RunStatus;
 
-pub async fn run(cli: &Cli, args: &RunArgs) -> anyhow::Result<u8> {
+pub async fn run(cli: &Cli, args: &RunArgs) -> Result<u8, ExpectedError> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = RunId::fresh(&cli.runs_dir).uuid();
     announce(cli.json, uuid);
     let (task, options) = preflight(cli, args)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.reaper.options()).await?;
     let task = task.register(&mut ctx.store)?;
-    let mut reporter = Reporter::new(cli.json, args.min_confidence);
+    let mut reporter = Reporter::new(cli.json, args.bar.min_confidence);
     let ended = cycle::execute(&mut ctx, &task, &options, uuid, &mut |e| reporter.cycle(e)).await?;
     report_fault(&ended.recorded.record);
-    write_junit(args, std::slice::from_ref(&ended.recorded.record))?;
+    cycle::write_junit(
+        args.junit.as_deref(),
+        std::slice::from_ref(&ended.recorded.record),
+    )?;
     if cli.json {
         print!("{}", ended.recorded.record.to_json());
     }
@@ -55,19 +59,7 @@ pub(super) fn preflight(
         stop_timeout: Duration::from_secs(args.stop_timeout),
         instances: args.instances as usize,
         port_range: args.port_range,
-        min_confidence: args.min_confidence,
+        min_confidence: args.bar.min_confidence,
     };
     Ok((task, options))
-}
-
-/// `--junit FILE`: the runs as JUnit XML, for CI servers.
-pub(super) fn write_junit(args: &RunArgs, runs: &[RunRecord]) -> Result<(), cycle::CycleError> {
-    let Some(path) = &args.junit else {
-        return Ok(());
-    };
-    let xml = crate::report::junit(runs)?;
-    std::fs::write(path, xml).map_err(|source| cycle::CycleError::Junit {
-        path: path.clone(),
-        source,
-    })
 }

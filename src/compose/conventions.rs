@@ -5,36 +5,6 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::read::{get, scalar};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Health {
-    Missing,
-    Disabled,
-    Present,
-}
-
-/// The healthcheck the file gives a service (the image's own is not visible here).
-pub fn health(body: &Mapping) -> Health {
-    let Some(hc) = get(body, "healthcheck") else {
-        return Health::Missing;
-    };
-    let Some(hc) = hc.as_mapping() else {
-        return Health::Present;
-    };
-    if get(hc, "disable").and_then(Value::as_bool) == Some(true) {
-        return Health::Disabled;
-    }
-    let none = match get(hc, "test") {
-        Some(Value::Sequence(s)) => s.first().and_then(scalar).as_deref() == Some("NONE"),
-        Some(Value::String(s)) => s.trim() == "NONE",
-        _ => false,
-    };
-    if none {
-        Health::Disabled
-    } else {
-        Health::Present
-    }
-}
-
 /// A host that, inside a container, is the container itself.
 pub fn loopback(host: &str) -> bool {
     let h = host
@@ -98,19 +68,6 @@ pub fn is_redis(image: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn doc(text: &str) -> Value {
-        serde_yaml_ng::from_str(text).unwrap()
-    }
-
-    #[test]
-    fn health_states() {
-        let h = |t: &str| health(doc(t).as_mapping().unwrap());
-        assert_eq!(h("image: x"), Health::Missing);
-        assert_eq!(h("healthcheck: {disable: true}"), Health::Disabled);
-        assert_eq!(h("healthcheck: {test: [NONE]}"), Health::Disabled);
-        assert_eq!(h("healthcheck: {test: [CMD, x]}"), Health::Present);
-    }
 
     #[test]
     fn redis_images() {

@@ -33,12 +33,6 @@ pub(crate) struct Locator<'t> {
     lines: Vec<usize>,
 }
 
-/// `services.<service>.<key>[<i>]`, for the mutation planners that read how an item is
-/// written.
-pub(crate) fn path(service: &str, key: &str, i: usize) -> Path {
-    Path::root().key("services").key(service).key(key).index(i)
-}
-
 /// Line and column of the mapping entry at `keys` (`["services", "api"]`) in `text`.
 pub(crate) fn key_position(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
     let path = keys.iter().fold(Path::root(), |p, k| p.key(k));

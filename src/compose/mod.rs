@@ -1,6 +1,6 @@
 //! Compose files: loading, the content address of a candidate config, and one typed,
-//! tolerant reading of a file (services, environment, depends_on, interpolation, paths)
-//! that lint and the mutation catalog share.
+//! tolerant reading of a file (services, environment, ports, networks, healthchecks,
+//! depends_on, interpolation, paths) that lint, the mutation catalog and the protocol share.
 
 pub mod conventions;
 pub mod credentials;
@@ -8,10 +8,13 @@ pub mod depends;
 pub mod env;
 mod file;
 mod hash;
+pub mod healthcheck;
 pub mod interp;
 pub(crate) mod locate;
 pub mod mount;
+pub mod networks;
 pub mod path;
+pub mod ports;
 pub mod read;
 pub mod secrets;
 pub mod service;

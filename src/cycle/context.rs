@@ -6,6 +6,7 @@ use std::path::Path;
 use super::{CycleError, Interrupt};
 use crate::engine::{ComposeCli, Docker};
 use crate::reaper::{self, Guard};
+use crate::run::record::RunRecord;
 use crate::store::Store;
 
 pub struct Context {
@@ -105,4 +106,16 @@ pub fn writable_dir(dir: &Path) -> Result<(), CycleError> {
     let written = std::fs::write(&probe, b"");
     let _ = std::fs::remove_file(&probe);
     written.map_err(unwritable)
+}
+
+/// `--junit FILE`: the runs as JUnit XML, for CI servers.
+pub fn write_junit(path: Option<&Path>, runs: &[RunRecord]) -> Result<(), CycleError> {
+    let Some(path) = path else {
+        return Ok(());
+    };
+    let xml = crate::report::junit(runs)?;
+    std::fs::write(path, xml).map_err(|source| CycleError::Junit {
+        path: path.to_path_buf(),
+        source,
+    })
 }

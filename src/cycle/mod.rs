@@ -11,7 +11,7 @@ mod iterate;
 mod options;
 mod task;
 
-pub use context::{Context, writable_dir};
+pub use context::{Context, writable_dir, write_junit};
 pub use error::CycleError;
 pub use event::Event;
 pub use execute::{Ended, execute};

@@ -12,7 +12,8 @@ use crate::store::{NewVersion, Store, VersionRow};
 use crate::task::Prompt;
 
 /// A config of the task as the scoreboard knows it: the file that deploys and its row
-/// (id, number, hash of the recorded text, reason).
+/// (id, number, hash of the recorded text, parent, mutation, reason), carried from the run
+/// through the record and the proposal to `apply` and `promote`.
 #[derive(Clone)]
 pub struct Version {
     pub file: ComposeFile,
@@ -22,6 +23,25 @@ pub struct Version {
 impl Version {
     pub fn label(&self) -> String {
         self.row.label()
+    }
+
+    pub fn number(&self) -> i64 {
+        self.row.number
+    }
+
+    /// The content address of the config as recorded (redacted).
+    pub fn hash(&self) -> &str {
+        &self.row.hash
+    }
+
+    /// The scoreboard id of the version it was made from; `None` for the task's seed.
+    pub fn parent(&self) -> Option<i64> {
+        self.row.parent
+    }
+
+    /// What made it: a mutation's id, `seed`, or `external`.
+    pub fn mutation(&self) -> &str {
+        &self.row.mutation
     }
 }
 
@@ -190,7 +210,7 @@ fn register_own(
 }
 
 /// A config as a version of the task: recorded, and addressed, as `redactor` writes it;
-/// a config the scoreboard already has keeps its row (number, reason).
+/// a config the scoreboard already has keeps its row (number, parent, mutation, reason).
 pub(super) fn register(
     store: &mut Store,
     task_id: i64,

@@ -4,5 +4,7 @@
 //! each other: this module reads both.
 
 mod plan;
+mod write;
 
 pub use plan::plan;
+pub use write::{FixError, Note, Planned, make, plan_all};

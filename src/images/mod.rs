@@ -7,7 +7,9 @@ mod recipe;
 
 pub use build::{BuildOutcome, build};
 pub use closure::closure;
-pub use recipe::{EXECUTOR_IMAGE, REAPER_IMAGE, REDIS_IMAGE, Recipe, executor, reaper, redis};
+pub use recipe::{
+    EXECUTOR_IMAGE, REAPER_IMAGE, REDIS_IMAGE, Recipe, executor, reaper, recipes, redis,
+};
 
 use std::path::PathBuf;
 
@@ -31,4 +33,12 @@ pub enum ImageError {
     Build { tag: String, message: String },
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
+    #[error("cannot find the harness binary's own path")]
+    OwnPath(#[source] std::io::Error),
+    #[error("the harness binary has no parent directory")]
+    NoParent,
+    #[error(
+        "no executor binary next to the harness — build it with `cargo build --release -p executor` or pass --executor PATH"
+    )]
+    NoExecutor,
 }

@@ -107,3 +107,33 @@ pub fn reaper(harness: &Path) -> Result<Recipe, ImageError> {
         .join("\n"),
     })
 }
+
+/// What `harness images` builds: the executor (default: the one `cargo build` put next to
+/// this harness), Redis from Debian's binaries, and the reaper (this harness itself).
+pub fn recipes(
+    executor_binary: Option<&Path>,
+    redis_server: &Path,
+    redis_cli: &Path,
+) -> Result<[Recipe; 3], ImageError> {
+    let me = std::env::current_exe().map_err(ImageError::OwnPath)?;
+    let executor_binary = match executor_binary {
+        Some(path) => path.to_path_buf(),
+        None => sibling_executor(&me)?,
+    };
+    Ok([
+        executor(&executor_binary)?,
+        redis(redis_server, redis_cli)?,
+        reaper(&me)?,
+    ])
+}
+
+/// `cargo build` puts the executor next to the harness binary.
+fn sibling_executor(me: &Path) -> Result<PathBuf, ImageError> {
+    let dir = me.parent().ok_or(ImageError::NoParent)?;
+    // Test binaries live one level down, in target/<profile>/deps.
+    let candidates = [dir.join("executor"), dir.join("../executor")];
+    candidates
+        .into_iter()
+        .find(|p| p.is_file())
+        .ok_or(ImageError::NoExecutor)
+}

@@ -7,9 +7,6 @@ use std::ops::Range;
 
 use serde::Serialize;
 
-// `cli lint` and the report tests call `lint::fix::plan`; the planner itself is neutral.
-pub use crate::fix::plan;
-
 /// One replacement in a text: bytes `start..end` become `text`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Edit {

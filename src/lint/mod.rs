@@ -18,13 +18,14 @@
 //! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
 mod catalog;
+pub mod check;
 mod config;
 mod env;
 mod finding;
 pub mod fix;
 mod images;
 pub mod input;
-// `cli lint` reaches the locator here; it belongs to the compose model.
+// The rules and `check` reach the locator here; it belongs to the compose model.
 pub(crate) use crate::compose::locate;
 mod networks;
 mod ports;

@@ -1,11 +1,10 @@
 //! Top-level keys: networks named globally on the engine, and the obsolete `version:`.
 
-use serde_yaml_ng::Value;
-
 use super::catalog::{FIXED_NETWORK_NAME, OBSOLETE_VERSION};
 use super::finding::{Path, Sink};
 use super::run::Ctx;
-use super::yaml::{self, key_string, untag};
+use super::yaml;
+use crate::compose::networks::networks;
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     let Some(top) = ctx.doc.as_mapping() else {
@@ -21,30 +20,18 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             ),
         );
     }
-    let Some(networks) = yaml::get_map(top, "networks") else {
-        return;
-    };
-    for (k, body) in networks {
-        let Some(body) = untag(body).as_mapping() else {
-            continue;
-        };
+    for net in networks(ctx.doc) {
         // An external network is meant to be shared: its name is how it is found.
-        let external = match yaml::get(body, "external") {
-            Some(Value::Bool(b)) => *b,
-            Some(Value::Mapping(_)) => true,
-            Some(other) => yaml::scalar(other).is_some_and(|s| s == "true"),
-            None => false,
-        };
-        if external {
+        let (Some(body), false) = (net.body, net.external()) else {
             continue;
-        }
+        };
         let Some(name) = yaml::get_str(body, "name") else {
             continue;
         };
-        let key = key_string(k);
+        let key = &net.key;
         sink.add(
             &FIXED_NETWORK_NAME,
-            &Path::root().key("networks").key(&key).key("name"),
+            &net.path.key("name"),
             format!(
                 "network `{key}` is named `{name}` on the engine instead of per project, so \
                  a second instance shares it (or `down` of one removes it under the other) — \

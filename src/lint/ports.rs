@@ -1,8 +1,6 @@
 //! Published ports: a fixed host port stops a second instance; a port on every interface
 //! exposes the service to the whole network.
 
-use serde_yaml_ng::Value;
-
 use std::collections::BTreeMap;
 
 use super::catalog::{
@@ -10,18 +8,8 @@ use super::catalog::{
 };
 use super::finding::{Path, Sink};
 use super::run::Ctx;
-use super::yaml::{self, untag};
-use crate::compose::interp;
-
-/// One `ports:` entry as Compose sees it on a machine where no variable is set.
-#[derive(Debug, PartialEq, Eq)]
-struct Published {
-    host_ip: String,
-    host_port: String,
-    container: String,
-    /// The host part was interpolated, so the fixed port is a default.
-    from_default: bool,
-}
+use super::yaml;
+use crate::compose::ports::{PortSpec, Published, all_interfaces, ports};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     // (host port, protocol) → every (host IP, service) that binds it so far.
@@ -31,16 +19,13 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
         if yaml::get_str(svc.body, "network_mode").as_deref() == Some("host") {
             continue;
         }
-        let Some(ports) = yaml::get_seq(svc.body, "ports") else {
-            continue;
-        };
-        let base = svc.path.key("ports");
-        for (i, entry) in ports.iter().enumerate() {
-            let path = base.index(i);
-            unquoted(ctx, entry, &path, sink);
-            if let Some(p) = published(entry) {
-                report(&p, &path, sink);
-                duplicate(&p, &svc.name, &path, &mut bound, sink);
+        for entry in ports(svc) {
+            if let PortSpec::Short(s) = entry.spec {
+                unquoted(ctx, s, &entry.path, sink);
+            }
+            if let Some(p) = entry.spec.published() {
+                report(&p, &entry.path, sink);
+                duplicate(&p, &svc.name, &entry.path, &mut bound, sink);
             }
         }
     }
@@ -48,10 +33,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
 
 /// YAML 1.1 reads an unquoted `22:22` as a base-60 number; Compose's own reader does not,
 /// but other tools reading the file do, and dclint asks for quotes.
-fn unquoted(ctx: &Ctx<'_>, entry: &Value, path: &Path, sink: &mut Sink) {
-    let Value::String(s) = untag(entry) else {
-        return;
-    };
+fn unquoted(ctx: &Ctx<'_>, s: &str, path: &Path, sink: &mut Sink) {
     if !s.contains(':') {
         return;
     }
@@ -117,96 +99,6 @@ fn duplicate(
         );
     }
     others.push((ip, service.to_string()));
-}
-
-fn published(entry: &Value) -> Option<Published> {
-    match untag(entry) {
-        Value::Number(n) => Some(Published {
-            host_ip: String::new(),
-            host_port: String::new(),
-            container: n.to_string(),
-            from_default: false,
-        }),
-        Value::String(s) => short(s),
-        Value::Mapping(m) => {
-            let raw = |k: &str| yaml::get_str(m, k).unwrap_or_default();
-            let (ip, port, target) = (raw("host_ip"), raw("published"), raw("target"));
-            if target.trim().is_empty() {
-                return None;
-            }
-            let proto = raw("protocol");
-            let container = if proto.trim().is_empty() {
-                target
-            } else {
-                format!("{target}/{}", proto.trim())
-            };
-            Some(Published {
-                host_ip: interp::unset(&ip),
-                host_port: interp::unset(&port),
-                container,
-                from_default: port.contains('$'),
-            })
-        }
-        _ => None,
-    }
-}
-
-/// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, split the way Compose splits it
-/// after interpolation: the last part is the container port, the one before it the host
-/// port, and everything earlier the IP (so an unbracketed IPv6 address still works).
-fn short(raw: &str) -> Option<Published> {
-    let parsed = interp::parse(raw);
-    if parsed.invalid {
-        return None;
-    }
-    let text = parsed.unset.trim();
-    if text.is_empty() {
-        return None;
-    }
-    let parts: Vec<&str> = text.split(':').collect();
-    let n = parts.len();
-    let (ip, host) = match n {
-        1 => (String::new(), ""),
-        2 => (String::new(), parts[0]),
-        _ => (parts[..n - 2].join(":"), parts[n - 2]),
-    };
-    let from_default = n > 1 && host_part_interpolated(raw, n);
-    Some(Published {
-        host_ip: ip,
-        host_port: host.to_string(),
-        container: parts[n - 1].to_string(),
-        from_default,
-    })
-}
-
-/// Whether the host port was written as a variable. Interpolation loses where each part
-/// came from, so the raw text is split at the colons outside `${...}`; when that gives a
-/// different shape (a default holding a colon), any variable counts.
-fn host_part_interpolated(raw: &str, n: usize) -> bool {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0usize, 0usize);
-    for (i, c) in raw.char_indices() {
-        match c {
-            '{' => depth += 1,
-            '}' => depth = depth.saturating_sub(1),
-            ':' if depth == 0 => {
-                parts.push(&raw[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&raw[start..]);
-    if parts.len() == n {
-        parts[n - 2].contains('$')
-    } else {
-        raw.contains('$')
-    }
-}
-
-fn all_interfaces(ip: &str) -> bool {
-    let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
-    matches!(ip, "" | "0.0.0.0" | "::")
 }
 
 fn report(p: &Published, path: &Path, sink: &mut Sink) {

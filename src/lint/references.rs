@@ -9,6 +9,7 @@ use super::catalog::{NOT_FOLLOWED, UNKNOWN_DEPENDENCY, UNUSED_NETWORK, UNUSED_VO
 use super::finding::{Path, Sink};
 use super::run::Ctx;
 use super::yaml::{self, Dependency, key_string, untag};
+use crate::compose::networks::{Network, joined, networks};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     unknown_dependencies(ctx, sink);
@@ -100,11 +101,10 @@ fn used_volumes(ctx: &Ctx<'_>) -> BTreeSet<String> {
 fn used_networks(ctx: &Ctx<'_>) -> BTreeSet<String> {
     let mut used = BTreeSet::new();
     for svc in &ctx.services {
-        match yaml::get(svc.body, "networks") {
-            Some(Value::Sequence(items)) => used.extend(items.iter().filter_map(yaml::scalar)),
-            Some(Value::Mapping(m)) => used.extend(m.keys().map(key_string)),
+        match joined(svc) {
+            Some(names) => used.extend(names),
             // A service without `networks:` (and not on another's namespace) joins `default`.
-            _ => {
+            None => {
                 if yaml::get(svc.body, "network_mode").is_none() {
                     used.insert("default".to_string());
                 }
@@ -130,13 +130,17 @@ fn unused(ctx: &Ctx<'_>, top: &serde_yaml_ng::Mapping, sink: &mut Sink) {
             }
         }
     }
-    if let Some(networks) = yaml::get_map(top, "networks") {
+    let defined = networks(ctx.doc);
+    if !defined.is_empty() {
         let used = used_networks(ctx);
-        for name in networks.keys().map(key_string) {
+        for Network {
+            key: name, path, ..
+        } in defined
+        {
             if !used.contains(&name) {
                 sink.add(
                     &UNUSED_NETWORK,
-                    &Path::root().key("networks").key(&name),
+                    &path,
                     format!(
                         "network `{name}` is defined but no service joins it — add it to a \
                          service's `networks:`, or drop it"

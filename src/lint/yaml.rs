@@ -2,9 +2,9 @@
 //! must answer with findings, never a panic.
 
 // Shared with the mutation catalog: both read files Compose itself may reject.
-pub(crate) use crate::compose::conventions::{Health, health};
 pub(crate) use crate::compose::depends::{Dependency, depends_on};
 pub(crate) use crate::compose::env::{EnvEntry, environment};
+pub(crate) use crate::compose::healthcheck::{Health, health};
 pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
 pub(crate) use crate::compose::service::{Service, key_string, services};
 

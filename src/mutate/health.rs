@@ -8,6 +8,7 @@ use super::edit::{Op, Seg, child};
 use super::tree::{self, Health, Service};
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::healthcheck::{Test, healthcheck};
 use crate::compose::interp;
 
 const HEALTHY: &str = "service_healthy";
@@ -193,23 +194,16 @@ fn broken_check(svc: &Service<'_>, facts: &ImageFacts) -> Option<String> {
     if has_shell(svc, facts)? {
         return None;
     }
-    let hc = tree::get_map(svc.body, "healthcheck")?;
-    if tree::health(svc.body) != Health::Present {
+    let hc = healthcheck(svc)?;
+    if hc.disabled() {
         return None;
     }
-    let (command, why) = match tree::get(hc, "test")? {
-        Value::String(s) => (s.trim().to_string(), "through /bin/sh"),
-        Value::Sequence(items) => {
-            let words: Vec<String> = items.iter().filter_map(tree::scalar).collect();
-            match words.split_first() {
-                Some((first, rest)) if first == "CMD-SHELL" => (rest.join(" "), "through /bin/sh"),
-                Some((first, rest)) if first == "CMD" && needs_missing_tool(rest) => (
-                    rest.join(" "),
-                    "with a program a shell-less image does not have",
-                ),
-                _ => return None,
-            }
-        }
+    let (command, why) = match hc.test? {
+        Test::Shell(command) => (command, "through /bin/sh"),
+        Test::Exec(words) if needs_missing_tool(&words) => (
+            words.join(" "),
+            "with a program a shell-less image does not have",
+        ),
         _ => return None,
     };
     let image = svc.image().unwrap_or_default();

@@ -1,12 +1,11 @@
 //! Keys to drop: global names that stop a second instance, and the obsolete `version:`.
 
-use serde_yaml_ng::Value;
-
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, render_path};
 use super::tree;
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
+use crate::compose::networks::networks;
 
 pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -43,21 +42,19 @@ pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<
 pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
-    for (key, body) in tree::top_map(&file.doc, "networks").into_iter().flatten() {
-        let (Some(key), Some(body)) = (tree::key_name(key), body.as_mapping()) else {
+    // An external network is meant to be shared: its name is how it is found.
+    for net in networks(&file.doc)
+        .into_iter()
+        .filter(|n| n.editable && !n.external())
+    {
+        let Some(name) = net.body.and_then(|b| b.get("name")) else {
             continue;
         };
-        // An external network is meant to be shared: its name is how it is found.
-        if external(body) {
-            continue;
-        }
-        let Some(name) = body.get("name") else {
-            continue;
-        };
-        let at = vec![Seg::key("networks"), Seg::key(key), Seg::key("name")];
+        let at = net.path.key("name").to_vec();
         sites.push(format!(
-            "`{}` from network `{key}`",
-            tree::scalar(name).unwrap_or_default()
+            "`{}` from network `{}`",
+            tree::scalar(name).unwrap_or_default(),
+            net.key
         ));
         ops.push(Op::Remove { at });
     }
@@ -74,15 +71,6 @@ pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Pl
             list(&sites)
         ),
     })
-}
-
-fn external(body: &serde_yaml_ng::Mapping) -> bool {
-    match tree::get(body, "external") {
-        Some(Value::Bool(b)) => *b,
-        Some(Value::Mapping(_)) => true,
-        Some(other) => tree::scalar(other).is_some_and(|s| s == "true"),
-        None => false,
-    }
 }
 
 pub(crate) fn drop_version_key(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {

@@ -6,10 +6,11 @@ use serde_yaml_ng::{Mapping, Value};
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
-use super::tree::{self, Service};
+use super::tree;
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::interp;
+use crate::compose::ports::{PortSpec, all_interfaces, ports, split_as_written};
 
 const LOOPBACK: &str = "127.0.0.1";
 
@@ -21,8 +22,8 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan
         if tree::shares_network_namespace(&svc) {
             continue;
         }
-        for (path, entry) in entries(&svc) {
-            if let Some((mut entry_ops, site)) = fix(&path, entry) {
+        for entry in ports(&svc).into_iter().filter(|p| p.editable) {
+            if let Some((mut entry_ops, site)) = fix(&entry.path.to_vec(), &entry.spec) {
                 ops.append(&mut entry_ops);
                 sites.push(site);
             }
@@ -43,24 +44,11 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan
     })
 }
 
-fn entries<'a>(svc: &Service<'a>) -> Vec<(Path, &'a Value)> {
-    let base = svc.at("ports").to_vec();
-    match svc.body.get("ports") {
-        Some(Value::Sequence(items)) => items
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (child(&base, Seg::Index(i)), v))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn fix(path: &Path, entry: &Value) -> Option<(Vec<Op>, String)> {
-    let (old, new) = match entry {
-        Value::Number(n) => (n.to_string(), format!("{LOOPBACK}::{n}")),
-        Value::String(s) => (s.clone(), short(s)?),
-        Value::Mapping(m) => return long(path, m),
-        _ => return None,
+fn fix(path: &Path, spec: &PortSpec<'_>) -> Option<(Vec<Op>, String)> {
+    let (old, new) = match spec {
+        PortSpec::Number(n) => (n.clone(), format!("{LOOPBACK}::{n}")),
+        PortSpec::Short(s) => (s.to_string(), short(s)?),
+        PortSpec::Long(m) => return long(path, m),
     };
     let site = format!("{} `{old}` → `{new}`", render_path(path));
     let op = Op::SetStr {
@@ -74,7 +62,7 @@ fn fix(path: &Path, entry: &Value) -> Option<(Vec<Op>, String)> {
 /// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]` → `IP::CONTAINER_PORT[/PROTOCOL]`,
 /// keeping a host IP that is already specific; `None` when there is nothing to fix.
 fn short(raw: &str) -> Option<String> {
-    let parts = split_outside(raw);
+    let parts = split_as_written(raw);
     let (container, rest) = parts.split_last()?;
     let container_now = interp::unset_or_as_written(container);
     // A variable holding the whole mapping cannot be split safely.
@@ -92,30 +80,6 @@ fn short(raw: &str) -> Option<String> {
     }
     let ip = if open { LOOPBACK.to_string() } else { ip };
     Some(format!("{ip}::{}", container.trim()))
-}
-
-/// Splits at the colons that are not inside `${...}` or an IPv6 `[...]`.
-fn split_outside(raw: &str) -> Vec<&str> {
-    let mut parts = Vec::new();
-    let (mut depth, mut start) = (0usize, 0usize);
-    for (i, c) in raw.char_indices() {
-        match c {
-            '{' | '[' => depth += 1,
-            '}' | ']' => depth = depth.saturating_sub(1),
-            ':' if depth == 0 => {
-                parts.push(&raw[start..i]);
-                start = i + 1;
-            }
-            _ => {}
-        }
-    }
-    parts.push(&raw[start..]);
-    parts
-}
-
-fn all_interfaces(ip: &str) -> bool {
-    let ip = ip.trim().trim_start_matches('[').trim_end_matches(']');
-    matches!(ip, "" | "0.0.0.0" | "::")
 }
 
 /// Long-syntax keys the short form can say too (`mode` only matters to swarm).

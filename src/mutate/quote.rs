@@ -2,41 +2,40 @@
 //! number to a YAML 1.1 reader; quoting it changes nothing for Compose and everything for
 //! those readers. Only the quotes are added: the value and the rest of the line stay.
 
-use serde_yaml_ng::Value;
-
 use super::apply::{Plan, list};
-use super::edit::{Op, RawEdit, Seg, child, render_path};
+use super::edit::{Op, RawEdit, render_path};
 use super::tree;
 use super::types::ImageFacts;
 use crate::compose::ComposeFile;
 use crate::compose::locate::Locator;
+use crate::compose::ports::{PortSpec, ports};
 
 pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     let text = Locator::new(&file.text);
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {
-        let Some(Value::Sequence(items)) = svc.body.get("ports") else {
-            continue;
-        };
-        for (i, item) in items.iter().enumerate() {
-            let Value::String(s) = item else { continue };
+        for entry in ports(&svc).into_iter().filter(|p| p.editable) {
+            let PortSpec::Short(s) = entry.spec else {
+                continue;
+            };
             if !s.contains(':') {
                 continue;
             }
-            let path = crate::compose::locate::path(&svc.name, "ports", i);
-            let Some(raw) = text.raw(&path) else { continue };
+            let Some(raw) = text.raw(&entry.path) else {
+                continue;
+            };
             let raw = raw.trim_end();
             // Quoted already, or written in a way a plain pair of quotes would change.
             if raw != s || raw.contains(['"', '\'', '#', '\\']) {
                 continue;
             }
-            let at = child(&svc.at("ports").to_vec(), Seg::Index(i));
+            let at = entry.path.to_vec();
             sites.push(format!("{} `{s}`", render_path(&at)));
             ops.push(Op::SetStr {
                 at,
-                value: s.clone(),
-                raw: RawEdit::Replace(vec![(s.clone(), format!("\"{s}\""))]),
+                value: s.to_string(),
+                raw: RawEdit::Replace(vec![(s.to_string(), format!("\"{s}\""))]),
             });
         }
     }

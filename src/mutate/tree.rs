@@ -4,9 +4,10 @@
 use serde_yaml_ng::Value;
 
 use crate::compose;
-pub(crate) use crate::compose::conventions::{Health, health, image_base, is_redis};
+pub(crate) use crate::compose::conventions::{image_base, is_redis};
 pub(crate) use crate::compose::depends::Dependency;
 pub(crate) use crate::compose::env::EnvEntry;
+pub(crate) use crate::compose::healthcheck::{Health, health};
 pub(crate) use crate::compose::read::{get, get_map, get_seq, get_str, scalar, untag};
 pub(crate) use crate::compose::service::{Service, top_map};
 

@@ -4,8 +4,8 @@
 use serde_json::{Value, json};
 
 use super::classify;
+use super::context::{Deployment, StepContext, tail};
 use super::probes::ProbeError;
-use super::session::{Deployment, Session, tail};
 use super::steps::StepResult;
 use crate::engine::{self, CmdOutput, Project, WaitFailure};
 use crate::run::{Evidence, Fault, Outcome, Signature, StepKind};
@@ -114,7 +114,7 @@ pub(crate) struct Up {
 }
 
 /// `up`, then wait until every service is ready (healthy where it has a healthcheck).
-pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Failure> {
+pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up, Failure> {
     s.ensure_compose_files(project)?;
     missing_images(s).await?;
     let mut events = s.docker.subscribe(&project.name);
@@ -183,7 +183,7 @@ pub(crate) async fn deploy(s: &Session<'_>, project: &Project) -> Result<Up, Fai
 /// `down -v`: the instance and its volumes go, its logs kept first. What Compose could not
 /// remove (a network another instance still uses, say) is removed through the API.
 /// Returns the evidence.
-pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
+pub(crate) async fn teardown(s: &StepContext<'_>, project: &Project) -> Value {
     let containers = s
         .docker
         .project_containers(&project.name)
@@ -206,7 +206,7 @@ pub(crate) async fn teardown(s: &Session<'_>, project: &Project) -> Value {
 }
 
 /// A missing image cannot be pulled on a machine without a registry: say how to build it.
-async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
+async fn missing_images(s: &StepContext<'_>) -> Result<(), Failure> {
     let mut missing = Vec::new();
     for (service, image) in s.plan.candidate.images() {
         match s.docker.image_exists(&image).await {
@@ -245,7 +245,7 @@ async fn missing_images(s: &Session<'_>) -> Result<(), Failure> {
     ))
 }
 
-async fn failing_logs(s: &Session<'_>, failure: &WaitFailure) -> String {
+async fn failing_logs(s: &StepContext<'_>, failure: &WaitFailure) -> String {
     use WaitFailure::*;
     let id = match failure {
         HealthcheckBroken { container }
@@ -272,7 +272,7 @@ pub(crate) fn summary(containers: &[engine::ContainerInfo]) -> Value {
 /// Saves every container's log under `runs/<uuid8>/logs/` before `down` removes them.
 /// A log that cannot be written is a fault: the run would lose its evidence.
 pub(crate) async fn capture_logs(
-    s: &Session<'_>,
+    s: &StepContext<'_>,
     containers: &[engine::ContainerInfo],
 ) -> Result<Value, Failure> {
     let mut files = Vec::new();

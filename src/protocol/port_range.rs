@@ -16,6 +16,8 @@ use serde_yaml_ng::Value;
 use uuid::Uuid;
 
 use crate::compose::ComposeFile;
+use crate::compose::ports::{PortSpec, ports};
+use crate::compose::service::services;
 use crate::owner::{Fate, Owner, unknown_owner};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -225,17 +227,13 @@ pub fn pin(candidate: &ComposeFile, ports: &[u16]) -> String {
 /// `(service, index in its ports)` of each short-syntax entry whose host port is unset.
 fn published(candidate: &ComposeFile) -> Vec<(String, usize)> {
     let mut found = Vec::new();
-    for service in candidate.service_names() {
-        let Some(ports) = candidate
-            .service(&service)
-            .and_then(|s| s.get("ports"))
-            .and_then(Value::as_sequence)
-        else {
-            continue;
-        };
-        for (i, entry) in ports.iter().enumerate() {
-            if entry.as_str().and_then(unpinned).is_some() {
-                found.push((service.clone(), i));
+    // `pin` addresses entries by name and index in plain JSON: tagged nodes are left be.
+    for svc in services(&candidate.doc).iter().filter(|s| s.editable) {
+        for entry in ports(svc).into_iter().filter(|p| p.editable) {
+            if let PortSpec::Short(text) = entry.spec
+                && unpinned(text).is_some()
+            {
+                found.push((svc.name.clone(), entry.index));
             }
         }
     }

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
+use super::context::{Deployment, StepContext, sweep};
 use super::ports::PortHold;
-use super::session::{Deployment, Session, sweep};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
@@ -148,15 +148,15 @@ pub async fn run(
     plan: &Plan,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Report {
-    let mut session = Session::new(docker, compose, plan);
+    let mut ctx = StepContext::new(docker, compose, plan);
     if plan.steps.contains(&StepKind::PortDiscovery) {
-        session.held_ports = Some(PortHold::occupy(&plan.probes.default_host_ports));
+        ctx.held_ports = Some(PortHold::occupy(&plan.probes.default_host_ports));
     }
     let mut steps = Vec::with_capacity(plan.steps.len());
     for kind in &plan.steps {
         on_event(Event::Started(kind.name()));
         let started = Instant::now();
-        let (outcome, evidence) = kind.run(&mut session).await;
+        let (outcome, evidence) = kind.run(&mut ctx).await;
         let step = Step {
             name: kind.name().to_string(),
             outcome,
@@ -164,11 +164,11 @@ pub async fn run(
             evidence: evidence.map_json(*kind, |v| plan.redactor.json(v)),
         };
         on_event(Event::Finished(&step));
-        session.failed_before |= matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_));
+        ctx.failed_before |= matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_));
         steps.push(step);
     }
     // Whatever the steps did or skipped, nothing of the run outlives it.
-    let swept = session.sweep().await;
+    let swept = ctx.sweep().await;
     if swept.as_array().is_some_and(|a| !a.is_empty()) {
         tracing::info!(%swept, "removed what the steps left behind");
     }
@@ -176,7 +176,7 @@ pub async fn run(
     partial.extend(steps.iter().filter_map(not_run));
     Report {
         steps,
-        deployment: session.first_deployment.take(),
+        deployment: ctx.first_deployment.take(),
         project: plan.project_name(0),
         partial,
     }

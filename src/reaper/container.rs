@@ -164,6 +164,15 @@ async fn start(docker: &Docker, opts: &Options) -> Result<(), ReaperError> {
         Err(bollard::errors::Error::DockerResponseServerError {
             status_code: 409, ..
         }) => return Ok(()),
+        // The network went with a reaper that was ending (see `leave_own_network`); the
+        // caller finds no reaper and starts again, making the network anew.
+        Err(bollard::errors::Error::DockerResponseServerError {
+            status_code: 404,
+            message,
+        }) if message.contains("network") => {
+            tracing::debug!(%message, "the reaper's network went away under its start");
+            return Ok(());
+        }
         Err(e) => return Err(problem(e)),
     }
     if let Err(e) = hand_over(docker, opts, &secret).await {
@@ -276,6 +285,40 @@ async fn own_network(docker: &Docker, name: &str) -> Result<(), ReaperError> {
         .await
         .map_err(problem)?;
     Ok(())
+}
+
+/// On its way out, the reaper removes its own network, so an idle machine keeps nothing of
+/// the harness. Best effort: anything unexpected (not in a container, not a reaper's
+/// network, an engine error) leaves the network to the next reaper, which reuses it.
+pub async fn leave_own_network(docker: &Docker) {
+    // Docker sets a container's hostname to its short id unless told otherwise.
+    let Ok(me) = std::env::var("HOSTNAME") else {
+        return;
+    };
+    let Ok(own) = docker.client().inspect_container(&me, None).await else {
+        return;
+    };
+    let labelled =
+        |labels: Option<&HashMap<String, String>>| labels.is_some_and(|l| l.contains_key(LABEL));
+    if !labelled(own.config.as_ref().and_then(|c| c.labels.as_ref())) {
+        return;
+    }
+    let Some(network) = own.host_config.and_then(|h| h.network_mode) else {
+        return;
+    };
+    match docker.client().inspect_network(&network, None).await {
+        Ok(n) if labelled(n.labels.as_ref()) => {}
+        _ => return,
+    }
+    let request = bollard::models::NetworkDisconnectRequest {
+        container: me,
+        force: Some(true),
+    };
+    let left = docker.client().disconnect_network(&network, request).await;
+    match left.and(Ok(docker.client().remove_network(&network).await)) {
+        Ok(Ok(())) => tracing::info!(%network, "removed the reaper's network"),
+        Ok(Err(e)) | Err(e) => tracing::debug!(%network, error = %e, "the network stays"),
+    }
 }
 
 /// The image is this binary; `harness images` builds it too (and refreshes it), so this is

@@ -32,6 +32,25 @@ pub struct Options {
     pub idle: Duration,
 }
 
+impl Options {
+    /// The options for a reaper `name`d (default: [`default_name`]), with the secret in
+    /// [`auth::default_dir`]; none when there is no place for the secret.
+    pub fn resolve(name: Option<String>, grace: Duration, idle: Duration) -> Option<Options> {
+        let Some(secret_dir) = auth::default_dir() else {
+            tracing::warn!(
+                "no reaper: neither XDG_RUNTIME_DIR, XDG_CACHE_HOME nor HOME names a place for its secret"
+            );
+            return None;
+        };
+        Some(Options {
+            name: name.unwrap_or_else(default_name),
+            secret_dir,
+            grace,
+            idle,
+        })
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReaperError {
     #[error(transparent)]

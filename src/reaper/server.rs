@@ -27,6 +27,19 @@ type SessionId = String;
 const REAP_PASSES: usize = 10;
 const REAP_PAUSE: Duration = Duration::from_secs(1);
 
+/// Why a connection was turned away; its text is the refusal the client is sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Refusal {
+    #[error("session {0} was away longer than its grace period and its runs are being removed")]
+    Reaping(SessionId),
+    #[error("the proof of the reaper's secret is wrong")]
+    WrongProof,
+    #[error("this reaper speaks protocol {PROTOCOL}, the client {0}")]
+    Protocol(u32),
+    #[error("the first line must be a hello with a proof of the reaper's secret")]
+    NoHello,
+}
+
 #[derive(Default)]
 struct Session {
     runs: BTreeSet<Uuid>,
@@ -54,13 +67,11 @@ impl State {
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn attach(&self, session: &str, grace: Duration) -> Result<(), String> {
+    fn attach(&self, session: &str, grace: Duration) -> Result<(), Refusal> {
         let mut inner = self.lock();
         let s = inner.sessions.entry(session.to_string()).or_default();
         if s.reaping {
-            return Err(format!(
-                "session {session} was away longer than its grace period and its runs are being removed"
-            ));
+            return Err(Refusal::Reaping(session.to_string()));
         }
         s.grace = grace;
         s.connections += 1;
@@ -139,6 +150,7 @@ pub async fn serve(addr: &str, idle: Duration, secret: Secret) -> Result<(), Rea
             _ = tick.tick() => {
                 if state.idle_for().is_some_and(|d| d >= idle) {
                     tracing::info!("no harness connected for {}s: exiting", idle.as_secs());
+                    super::container::leave_own_network(&docker).await;
                     return Ok(());
                 }
             }
@@ -227,7 +239,7 @@ async fn greet(
         Err(refusal) => {
             tracing::warn!(%peer, reason = %refusal, "refused a connection");
             let _ = write
-                .write_all(wire::line(&Reply::refuse(refusal)).as_bytes())
+                .write_all(wire::line(&Reply::refuse(refusal.to_string())).as_bytes())
                 .await;
             None
         }
@@ -235,7 +247,7 @@ async fn greet(
 }
 
 /// A hello checked against this connection's nonce and the secret: its session and grace.
-fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duration), String> {
+fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duration), Refusal> {
     match serde_json::from_str::<Request>(line) {
         Ok(Request::Hello {
             protocol: PROTOCOL,
@@ -244,14 +256,12 @@ fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duratio
             proof,
         }) => {
             if !secret.verify(nonce, &session_key, grace_ms, &proof) {
-                return Err("the proof of the reaper's secret is wrong".into());
+                return Err(Refusal::WrongProof);
             }
             Ok((session_id(&session_key), wire::grace(grace_ms)))
         }
-        Ok(Request::Hello { protocol, .. }) => Err(format!(
-            "this reaper speaks protocol {PROTOCOL}, the client {protocol}"
-        )),
-        _ => Err("the first line must be a hello with a proof of the reaper's secret".into()),
+        Ok(Request::Hello { protocol, .. }) => Err(Refusal::Protocol(protocol)),
+        _ => Err(Refusal::NoHello),
     }
 }
 

@@ -82,6 +82,10 @@ pub struct VersionRow {
     pub id: i64,
     pub number: i64,
     pub hash: String,
+    /// The version it was made from: `None` for a task's seed.
+    pub parent: Option<i64>,
+    /// What made it: a mutation's id, `seed`, or `external` for a `--config` file.
+    pub mutation: String,
     /// Why this version exists: the mutation's reason, or where the config came from.
     pub reason: String,
 }
@@ -257,6 +261,8 @@ impl Store {
                 id,
                 number,
                 hash: new.hash.to_string(),
+                parent: new.parent,
+                mutation: new.mutation.to_string(),
                 reason: new.reason.to_string(),
             })
         })
@@ -393,14 +399,17 @@ pub(super) fn version_by_hash(
     hash: &str,
 ) -> rusqlite::Result<Option<VersionRow>> {
     conn.query_row(
-        "SELECT id, number, hash, reason FROM version WHERE task_id = ?1 AND hash = ?2",
+        "SELECT id, number, hash, parent_id, CAST(mutation AS TEXT), reason
+           FROM version WHERE task_id = ?1 AND hash = ?2",
         params![task_id, hash],
         |r| {
             Ok(VersionRow {
                 id: r.get(0)?,
                 number: r.get(1)?,
                 hash: r.get(2)?,
-                reason: r.get(3)?,
+                parent: r.get(3)?,
+                mutation: r.get(4)?,
+                reason: r.get(5)?,
             })
         },
     )
@@ -525,6 +534,31 @@ mod tests {
         assert_eq!((v1.number, v2.number), (1, 2));
         assert_eq!(version(&mut store, a, "h1"), v1);
         assert_eq!(version(&mut store, b, "h1").number, 1);
+    }
+
+    #[test]
+    fn a_known_version_keeps_the_parent_and_mutation_it_was_made_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("s.db")).unwrap();
+        let t = store.task_id("a", "a.md").unwrap();
+        let seed = version(&mut store, t, "h1");
+        assert_eq!((seed.parent, seed.mutation.as_str()), (None, "seed"));
+        let made = |parent, mutation| NewVersion {
+            hash: "h2",
+            config: "services: {}",
+            parent,
+            mutation,
+            reason: "r",
+        };
+        let v2 = store
+            .version(t, &made(Some(seed.id), "drop-version-key"))
+            .unwrap();
+        let again = store.version(t, &made(None, "external")).unwrap();
+        assert_eq!(again, v2);
+        assert_eq!(
+            (again.parent, again.mutation.as_str()),
+            (Some(seed.id), "drop-version-key")
+        );
     }
 
     #[test]

@@ -43,6 +43,50 @@ pub enum Fate {
     },
 }
 
+/// What one import did, as `harness import --json` prints it.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportSummary {
+    pub imported: usize,
+    pub duplicates: usize,
+    pub restored_files: usize,
+    pub conflicts: Vec<Conflict>,
+}
+
+/// A line left alone, and why.
+#[derive(Debug, Serialize)]
+pub struct Conflict {
+    pub line: usize,
+    pub uuid: String,
+    pub why: String,
+}
+
+impl ImportSummary {
+    fn count(&mut self, e: &Entry, fate: &Fate) {
+        match fate {
+            Fate::Imported => self.imported += 1,
+            Fate::Duplicate { restored_file } => {
+                self.duplicates += 1;
+                self.restored_files += usize::from(*restored_file);
+            }
+            Fate::Conflict { why } => self.conflicts.push(Conflict {
+                line: e.line,
+                uuid: e.data.run.uuid.clone(),
+                why: why.clone(),
+            }),
+        }
+    }
+}
+
+/// [`read_stream`] of the file at `path`.
+pub fn read_file(path: &Path) -> Result<Vec<Entry>, TransferError> {
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| TransferError::Read {
+        name: name.clone(),
+        source,
+    })?;
+    read_stream(&name, std::io::BufReader::new(file))
+}
+
 /// Reads and verifies the whole stream; nothing is written. `name` labels errors.
 pub fn read_stream(name: &str, reader: impl BufRead) -> Result<Vec<Entry>, TransferError> {
     let mut heads: HashMap<String, (String, usize)> = HashMap::new();
@@ -226,6 +270,22 @@ fn plan(conn: &Connection, e: &Entry) -> rusqlite::Result<Action> {
 }
 
 impl Store {
+    /// Loads every entry in order, telling `landed` each one's fate as it is committed.
+    pub fn import_all(
+        &mut self,
+        runs_dir: &Path,
+        entries: &[Entry],
+        landed: &mut dyn FnMut(&Entry, &Fate),
+    ) -> Result<ImportSummary, TransferError> {
+        let mut summary = ImportSummary::default();
+        for e in entries {
+            let fate = self.import_entry(runs_dir, e)?;
+            landed(e, &fate);
+            summary.count(e, &fate);
+        }
+        Ok(summary)
+    }
+
     /// Loads one verified entry: its run file into `runs_dir` (first, as a run is
     /// recorded), then its task, version, run and step rows in one transaction.
     pub fn import_entry(&mut self, runs_dir: &Path, e: &Entry) -> Result<Fate, TransferError> {

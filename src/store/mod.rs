@@ -17,7 +17,7 @@ pub use export::{
 pub use imp::{
     GENESIS_HASH, NewRun, NewVersion, Store, StoreError, VersionRow, VersionTally, chain_hash,
 };
-pub use import::{Entry, Fate, read_stream};
+pub use import::{Conflict, Entry, Fate, ImportSummary, read_file, read_stream};
 pub use read::{
     FailedStepEntry, ReadError, Reader, RunEntry, RunPlace, RunRow, Snapshot, StepRow, StepView,
     TaskEntry, VersionEntry, file_name,

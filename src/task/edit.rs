@@ -3,6 +3,15 @@
 
 use std::ops::Range;
 
+/// Overlapping or out-of-bounds ranges: a bug in the caller's layout, not in the document.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum SpliceError {
+    #[error("edit at bytes {0:?} overlaps or is out of bounds")]
+    Overlap(Range<usize>),
+    #[error("edit range {0:?} is invalid")]
+    Invalid(Range<usize>),
+}
+
 #[derive(Debug, Default)]
 pub(crate) struct Edits {
     edits: Vec<(Range<usize>, String)>,
@@ -17,9 +26,8 @@ impl Edits {
         self.edits.push((at..at, text));
     }
 
-    /// Applies all edits; `Err` describes overlapping or out-of-bounds ranges,
-    /// which would be a bug in the caller's layout, not in the document.
-    pub fn apply(mut self, text: &str) -> Result<String, String> {
+    /// Applies all edits; `Err` names the first overlapping or out-of-bounds range.
+    pub fn apply(mut self, text: &str) -> Result<String, SpliceError> {
         // Stable sort keeps insertions at the same offset in push order.
         self.edits.sort_by_key(|(r, _)| (r.start, r.end));
         let mut out = String::with_capacity(text.len() + 256);
@@ -27,9 +35,9 @@ impl Edits {
         for (range, with) in &self.edits {
             let kept = text
                 .get(pos..range.start)
-                .ok_or_else(|| format!("edit at bytes {range:?} overlaps or is out of bounds"))?;
+                .ok_or_else(|| SpliceError::Overlap(range.clone()))?;
             if range.end < range.start || text.get(range.clone()).is_none() {
-                return Err(format!("edit range {range:?} is invalid"));
+                return Err(SpliceError::Invalid(range.clone()));
             }
             out.push_str(kept);
             out.push_str(with);

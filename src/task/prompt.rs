@@ -228,10 +228,10 @@ impl Prompt {
         Ok(())
     }
 
-    fn edit_check(&self, detail: String) -> TaskError {
+    fn edit_check(&self, detail: impl ToString) -> TaskError {
         TaskError::EditCheck {
             path: self.path.clone(),
-            detail,
+            detail: detail.to_string(),
         }
     }
 }

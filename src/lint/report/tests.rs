@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::compose::ComposeFile;
-use crate::lint::{Config, Options, fix, lint_with};
+use crate::lint::{Config, Options, lint_with};
 
 const FIXTURE: &str = "tests/fixtures/lint/snapshot.yml";
 const SCHEMA: &str = "tests/fixtures/lint/sarif-schema-2.1.0.json";
@@ -14,7 +14,7 @@ fn report(with_fixes: bool) -> Report {
     let opts = Options::default();
     let findings = lint_with(&file, &opts);
     let fixes = if with_fixes {
-        fix::plan(&file, &opts).fixes
+        crate::fix::plan(&file, &opts).fixes
     } else {
         Default::default()
     };

@@ -5,13 +5,13 @@ use serde_json::json;
 
 use super::{StepResult, fail, pass, skip_not_run};
 use crate::engine::ContainerInfo;
+use crate::protocol::context::StepContext;
 use crate::protocol::instance;
-use crate::protocol::session::Session;
 use crate::run::Evidence;
 use crate::run::evidence::{DeployEvidence, PortDiscoveryEvidence, PortsEvidence};
 use crate::run::{Signature, StepKind};
 
-pub(super) async fn deploy(s: &mut Session<'_>) -> StepResult {
+pub(super) async fn deploy(s: &mut StepContext<'_>) -> StepResult {
     let project = s.project(0);
     match instance::deploy(s, &project).await {
         Ok(up) => {
@@ -69,8 +69,8 @@ fn is_loopback(host_ip: &str) -> bool {
 }
 
 /// The seed's default ports were held through deploy: the stack had to come up elsewhere.
-pub(super) fn port_discovery(s: &mut Session<'_>) -> StepResult {
-    // Taken out of the session, so they are released when this step returns, whatever
+pub(super) fn port_discovery(s: &mut StepContext<'_>) -> StepResult {
+    // Taken out of the step context, so they are released when this step returns, whatever
     // the outcome: nothing after it needs them.
     let Some(hold) = s.held_ports.take() else {
         return skip_not_run(

@@ -5,15 +5,15 @@
 use serde_json::{Value, json};
 
 use super::{StepResult, pass};
+use crate::protocol::context::StepContext;
 use crate::protocol::instance::{self, Blame, Failure};
 use crate::protocol::probes;
-use crate::protocol::session::Session;
 use crate::run::Signature;
 use crate::run::evidence::MissingKeyEvidence;
 
 pub const KEY: &str = "ANTHROPIC_API_KEY";
 
-pub(super) async fn missing_key(s: &Session<'_>) -> StepResult {
+pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
     let (without, with) = s.plan.key_instances();
     let mut absent = s.project(without);
     absent.env_remove.push(KEY.into());
@@ -84,7 +84,7 @@ fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
 
 /// One instance with the key removed or set; healthy, and reporting what it got.
 async fn variant(
-    s: &Session<'_>,
+    s: &StepContext<'_>,
     project: &crate::engine::Project,
     key_set: bool,
 ) -> Result<Value, Failure> {
@@ -134,7 +134,7 @@ async fn variant(
 
 /// The warning the key's absence produced: Compose's, else the service's own log line.
 async fn key_warning(
-    s: &Session<'_>,
+    s: &StepContext<'_>,
     compose_stderr: &str,
     d: &crate::protocol::Deployment,
 ) -> Value {

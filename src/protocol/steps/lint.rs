@@ -1,12 +1,12 @@
 use super::{StepResult, fail, pass};
 use crate::lint::{Level, lint as run_lint};
-use crate::protocol::session::Session;
+use crate::protocol::context::StepContext;
 use crate::run::Signature;
 use crate::run::evidence::LintEvidence;
 
 /// Static rules on the candidate. Errors fail the step; the run goes on so the other
 /// steps still gather evidence.
-pub(super) fn lint(s: &Session<'_>) -> StepResult {
+pub(super) fn lint(s: &StepContext<'_>) -> StepResult {
     let findings = run_lint(&s.plan.candidate);
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     let worst: Vec<String> = findings

@@ -9,7 +9,7 @@ mod probe;
 mod restart;
 mod shutdown;
 
-use super::session::{Deployment, Session};
+use super::context::{Deployment, StepContext};
 use crate::run::{Evidence, Fault, Outcome, Signature, Skip, StepKind};
 
 pub(crate) type StepResult = (Outcome, Evidence);
@@ -39,7 +39,7 @@ fn pass(evidence: impl Into<Evidence>) -> StepResult {
 // The vocabulary (names, order) lives with the record in `run::step`; the dispatch
 // to each check lives here, beside the checks.
 impl StepKind {
-    pub(crate) async fn run(self, s: &mut Session<'_>) -> StepResult {
+    pub(crate) async fn run(self, s: &mut StepContext<'_>) -> StepResult {
         // Exhaustive, so a new step kind has to say here how it is checked. The main
         // instance's checks work on a copy: restart and persistence replace it.
         let main = s.deployment.clone();
@@ -70,7 +70,7 @@ impl StepKind {
 
 /// No main instance to check: after a failure that is expected, else the step was not
 /// reached by the plan (deploy left out of a step selection).
-fn nothing_to_check(s: &Session<'_>) -> StepResult {
+fn nothing_to_check(s: &StepContext<'_>) -> StepResult {
     if s.failed_before {
         skip_after_failure("no deployment to check: an earlier step failed")
     } else {
@@ -79,6 +79,6 @@ fn nothing_to_check(s: &Session<'_>) -> StepResult {
 }
 
 /// The main instance after a step changed it (restart, persistence): new ports, new ids.
-fn replace_deployment(s: &mut Session<'_>, d: Deployment) {
+fn replace_deployment(s: &mut StepContext<'_>, d: Deployment) {
     s.deployment = Some(d);
 }

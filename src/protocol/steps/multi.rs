@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 use super::probe::api_and_ws;
 use super::{StepResult, pass};
+use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::{self, Failure};
-use crate::protocol::session::{Deployment, Session};
 use crate::run::Signature;
 use crate::run::evidence::MultiInstanceEvidence;
 
-pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
+pub(super) async fn multi_instance(s: &StepContext<'_>) -> StepResult {
     let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();
     let ups = join_all(projects.iter().map(|p| instance::deploy(s, p))).await;
     let result = check(s, &ups).await;
@@ -33,7 +33,7 @@ pub(super) async fn multi_instance(s: &Session<'_>) -> StepResult {
 }
 
 async fn check(
-    s: &Session<'_>,
+    s: &StepContext<'_>,
     ups: &[Result<instance::Up, Failure>],
 ) -> Result<Value, Option<Failure>> {
     // Instances racing for one name, port or network: whichever lost, the clash is the

@@ -6,14 +6,14 @@ use serde_json::{Value, json};
 
 use super::probe::redis_signature;
 use super::{StepResult, error, fail, pass};
+use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
-use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{classify, instance};
 use crate::run::evidence::PersistenceEvidence;
 use crate::run::{Fault, Signature, StepKind};
 
-pub(super) async fn persistence(s: &mut Session<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
         return fail(
             Signature::ApiProbe,

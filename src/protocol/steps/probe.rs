@@ -3,17 +3,17 @@
 use serde_json::{Value, json};
 
 use super::{StepResult, fail, pass};
+use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::Failure;
-use crate::protocol::session::{Deployment, Session};
 use crate::protocol::{classify, probes};
 use crate::run::evidence::{ApiProbeEvidence, ExecEvidence, RedisEvidence, WsProbeEvidence};
 use crate::run::{Evidence, Fault, Signature, StepKind};
 
-pub(super) async fn api_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn api_probe(s: &StepContext<'_>, d: &Deployment) -> StepResult {
     into_step(StepKind::ApiProbe, api(s, d).await)
 }
 
-pub(super) async fn ws_probe(s: &Session<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn ws_probe(s: &StepContext<'_>, d: &Deployment) -> StepResult {
     into_step(StepKind::WsProbe, ws(s, d).await)
 }
 
@@ -25,7 +25,7 @@ fn into_step<E: Into<Evidence>>(kind: StepKind, result: Result<E, Failure>) -> S
 }
 
 /// `GET /health`: 200 with a JSON status.
-pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<ApiProbeEvidence, Failure> {
+pub(crate) async fn api(s: &StepContext<'_>, d: &Deployment) -> Result<ApiProbeEvidence, Failure> {
     let Some(port) = d.api_port else {
         return Err(Failure::new(
             Signature::ApiProbe,
@@ -54,7 +54,7 @@ pub(crate) async fn api(s: &Session<'_>, d: &Deployment) -> Result<ApiProbeEvide
 }
 
 /// One streamed JSON-RPC execution over `/ws/mcp`, every chunk in order.
-pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<WsProbeEvidence, Failure> {
+pub(crate) async fn ws(s: &StepContext<'_>, d: &Deployment) -> Result<WsProbeEvidence, Failure> {
     let spec = &s.plan.probes;
     let Some(port) = d.websocket_port else {
         return Err(Failure::new(
@@ -82,7 +82,7 @@ pub(crate) async fn ws(s: &Session<'_>, d: &Deployment) -> Result<WsProbeEvidenc
 }
 
 /// Both user-facing probes, for the steps that check an instance again.
-pub(crate) async fn api_and_ws(s: &Session<'_>, d: &Deployment) -> Result<Value, Failure> {
+pub(crate) async fn api_and_ws(s: &StepContext<'_>, d: &Deployment) -> Result<Value, Failure> {
     let api = api(s, d).await?;
     let ws = ws(s, d).await?;
     Ok(json!({"api": api.status, "ws_chunks": ws.chunks_received,
@@ -90,7 +90,7 @@ pub(crate) async fn api_and_ws(s: &Session<'_>, d: &Deployment) -> Result<Value,
 }
 
 /// The service says Redis is connected, and Redis itself answers `PING` from inside.
-pub(super) async fn redis(s: &Session<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn redis(s: &StepContext<'_>, d: &Deployment) -> StepResult {
     let Some(port) = d.api_port else {
         return fail(
             Signature::ApiProbe,

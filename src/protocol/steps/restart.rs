@@ -10,12 +10,12 @@ use std::time::Duration;
 use super::probe::api_and_ws;
 use super::{StepResult, error, fail, pass, skip_not_run};
 use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
+use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance;
-use crate::protocol::session::{Deployment, Session};
 use crate::run::evidence::{KilledEvidence, RestartEvidence};
 use crate::run::{Fault, Signature};
 
-pub(super) async fn restart(s: &mut Session<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
     let Some(app) = d.app_container(s.plan.probes.api_port).cloned() else {
         return fail(
             Signature::ApiProbe,

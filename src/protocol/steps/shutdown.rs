@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::{StepResult, error, fail, pass};
 use crate::engine::{ContainerInfo, Events, LABEL_RUN};
-use crate::protocol::session::{Session, tail};
+use crate::protocol::context::{StepContext, tail};
 use crate::protocol::{classify, instance};
 use crate::run::evidence::ShutdownEvidence;
 use crate::run::{Fault, Signature, StepKind};
@@ -16,7 +16,7 @@ use crate::run::{Fault, Signature, StepKind};
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;
 
-pub(super) async fn shutdown(s: &mut Session<'_>) -> StepResult {
+pub(super) async fn shutdown(s: &mut StepContext<'_>) -> StepResult {
     let project = s.project(0);
     // An engine that cannot list the project's containers proves nothing about them: an
     // empty list here must not let the step pass.

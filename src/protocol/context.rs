@@ -63,7 +63,9 @@ impl Deployment {
     }
 }
 
-pub(crate) struct Session<'a> {
+/// The context each step of a run is given (a "session" elsewhere means the harness's
+/// reaper session, see `owner`).
+pub(crate) struct StepContext<'a> {
     pub docker: &'a Docker,
     pub compose: &'a ComposeCli,
     pub plan: &'a Plan,
@@ -82,9 +84,9 @@ pub(crate) struct Session<'a> {
     touched: Mutex<BTreeSet<String>>,
 }
 
-impl<'a> Session<'a> {
-    pub fn new(docker: &'a Docker, compose: &'a ComposeCli, plan: &'a Plan) -> Session<'a> {
-        Session {
+impl<'a> StepContext<'a> {
+    pub fn new(docker: &'a Docker, compose: &'a ComposeCli, plan: &'a Plan) -> StepContext<'a> {
+        StepContext {
             docker,
             compose,
             plan,

@@ -1,0 +1,81 @@
+//! Every failure that stops a command, by the library error it came from, and the exit
+//! code README's "Run status and exit codes" documents for it.
+
+use super::exit;
+use crate::cycle::CycleError;
+
+/// What stopped the harness from judging a config. Each kind chooses its own exit code
+/// in [`ExpectedError::exit_code`]; all of them are exit 2 today.
+#[derive(Debug, thiserror::Error)]
+pub enum ExpectedError {
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+    #[error(transparent)]
+    LintConfig(#[from] crate::lint::ConfigError),
+    #[error(transparent)]
+    Fix(#[from] crate::fix::FixError),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Transfer(#[from] crate::store::TransferError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit::AuditError),
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    #[error(transparent)]
+    Engine(#[from] crate::engine::EngineError),
+    #[error(transparent)]
+    Gc(#[from] crate::gc::GcError),
+    #[error(transparent)]
+    Image(#[from] crate::images::ImageError),
+    #[error(transparent)]
+    Reaper(#[from] crate::reaper::ReaperError),
+    /// A document could not be serialised for stdout.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Junit(#[from] quick_junit::SerializeError),
+}
+
+impl ExpectedError {
+    pub fn exit_code(&self) -> u8 {
+        use ExpectedError as X;
+        match self {
+            X::Cycle(e) => cycle_exit_code(e),
+            X::LintConfig(_)
+            | X::Fix(_)
+            | X::Store(_)
+            | X::Transfer(_)
+            | X::Audit(_)
+            | X::Report(_)
+            | X::Engine(_)
+            | X::Gc(_)
+            | X::Image(_)
+            | X::Reaper(_)
+            | X::Json(_)
+            | X::Junit(_) => exit::USAGE,
+        }
+    }
+}
+
+/// The loop's failures, named one by one so a new kind has to choose its own code.
+fn cycle_exit_code(e: &CycleError) -> u8 {
+    use CycleError as E;
+    match e {
+        E::Task(_)
+        | E::Compose(_)
+        | E::Store(_)
+        | E::Engine(_)
+        | E::PortRange(_)
+        | E::Report(_)
+        | E::UnknownStep { .. }
+        | E::Config { .. }
+        | E::RunsDir { .. }
+        | E::Unrecorded { .. }
+        | E::Graduate { .. }
+        | E::Junit { .. }
+        | E::GraduateOnPart
+        | E::GraduateOnOneInstance
+        | E::RunJson(_) => exit::USAGE,
+    }
+}
