@@ -35,6 +35,42 @@ pub struct NotOurs {
 pub struct Collection {
     pub collected: Vec<Collected>,
     pub not_ours: Vec<NotOurs>,
+    /// Nothing was removed: the runs were only listed.
+    #[serde(skip)]
+    pub dry_run: bool,
+}
+
+impl std::fmt::Display for Collection {
+    /// One line per run, as `harness gc` prints it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verb = if self.dry_run {
+            "would remove"
+        } else {
+            "removed"
+        };
+        let mut lines = Vec::new();
+        for c in &self.collected {
+            let r = &c.removed;
+            lines.push(format!(
+                "run {} ({}): {verb} {} containers, {} networks, {} volumes",
+                c.run,
+                c.why,
+                r.containers.len(),
+                r.networks.len(),
+                r.volumes.len()
+            ));
+        }
+        for n in &self.not_ours {
+            lines.push(format!(
+                "run {}: not ours to judge — {}; left to the reaper, or `harness gc --force {}`",
+                n.run, n.why, n.run
+            ));
+        }
+        if lines.is_empty() {
+            lines.push("nothing to collect: every labelled run has a live harness".into());
+        }
+        f.write_str(&lines.join("\n"))
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,6 +93,7 @@ pub async fn gc(
         Some(run) => Collection {
             collected: vec![self::force(docker, run, dry_run).await?],
             not_ours: Vec::new(),
+            dry_run,
         },
         None => collect(docker, dry_run).await?,
     })
@@ -64,7 +101,10 @@ pub async fn gc(
 
 /// Removes (or with `dry_run` only lists) the objects of runs whose owner is provably gone.
 pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Collection, EngineError> {
-    let mut outcome = Collection::default();
+    let mut outcome = Collection {
+        dry_run,
+        ..Collection::default()
+    };
     for (run, owner) in owners(docker).await? {
         match judge(&owner) {
             Fate::Alive => {}

@@ -187,6 +187,35 @@ impl AuditReport {
     }
 }
 
+impl std::fmt::Display for AuditReport {
+    /// One line per finding, then what was checked and the verdict, as `harness audit`
+    /// prints it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for finding in &self.findings {
+            let uuid = finding.uuid.as_deref().unwrap_or("-");
+            let file = finding.file.as_deref().unwrap_or("-");
+            let (kind, message) = (finding.kind.as_str(), &finding.message);
+            writeln!(f, "{kind:<18} {uuid}  {file}  {message}")?;
+        }
+        let unchanged = match self.runs_unchanged {
+            0 => String::new(),
+            n => format!(
+                " ({n} unchanged since an earlier audit verified them; --full re-reads them)"
+            ),
+        };
+        let verdict = if self.is_clean() {
+            "clean".to_string()
+        } else {
+            format!("{} finding(s)", self.findings.len())
+        };
+        write!(
+            f,
+            "{} runs, {} run files checked{unchanged}: {verdict}",
+            self.runs_checked, self.files_checked
+        )
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AuditError {
     #[error(

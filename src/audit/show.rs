@@ -9,7 +9,7 @@ use uuid::Uuid;
 use super::inspect::inspect;
 use super::{AuditError, evidence};
 use crate::run::record::RunRecord;
-use crate::run::{RunDir, RunId};
+use crate::run::{RunDir, RunId, format_ms};
 use crate::store::{Reader, RunRow};
 
 /// Most candidates an ambiguous prefix lists.
@@ -57,6 +57,44 @@ pub struct RunView {
     pub record: Option<RunRecord>,
     pub evidence: EvidencePaths,
     pub hash: String,
+}
+
+impl std::fmt::Display for RunView {
+    /// The run, its steps, verdict, file and evidence, as `harness show` prints it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (uuid, task, version) = (&self.uuid, &self.task, &self.version);
+        writeln!(
+            f,
+            "run {uuid}   task {task}   {version}   {}",
+            self.started_at
+        )?;
+        for step in &self.steps {
+            let mark = match step.status.as_str() {
+                "pass" => "✓",
+                "fail" => "✗",
+                _ => "-",
+            };
+            let sig = step.signature.as_deref().unwrap_or("");
+            let duration = format_ms(step.duration_ms.max(0) as u64);
+            writeln!(f, "  {mark} {:<15} {duration:>8}   {sig}", step.name)?;
+        }
+        writeln!(f, "verdict: {}", self.verdict)?;
+        if let Some(error) = &self.error {
+            writeln!(f, "error: {error}")?;
+        }
+        let matches = if self.file_matches_db {
+            "matches the scoreboard"
+        } else {
+            "DIFFERS from the scoreboard — run `harness audit`"
+        };
+        let state = if self.file_exists { matches } else { "MISSING" };
+        writeln!(f, "file: {} ({state})", self.file.display())?;
+        write!(f, "evidence: {}", self.evidence.dir.display())?;
+        for log in &self.evidence.logs {
+            write!(f, "\n  {}", log.display())?;
+        }
+        Ok(())
+    }
 }
 
 /// The run whose UUID is `uuid_or_prefix` or starts with it (hyphens optional).

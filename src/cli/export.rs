@@ -3,6 +3,7 @@
 use super::args::{Cli, ExportArgs, ImportArgs};
 use super::error::ExpectedError;
 use super::exit;
+use super::output::print;
 use crate::store::{self, Entry, Fate, Store};
 
 pub fn export(cli: &Cli, args: &ExportArgs) -> Result<u8, ExpectedError> {
@@ -22,47 +23,22 @@ pub fn import(cli: &Cli, args: &ImportArgs) -> Result<u8, ExpectedError> {
     // Both places a run lands must take it before either is touched.
     crate::cycle::writable_dir(&cli.runs_dir)?;
     let mut store = Store::open_writable(&cli.db)?;
+    // Stdout is line-buffered: a killed import has printed exactly the runs it
+    // committed, or fewer.
     let mut landed = |e: &Entry, fate: &Fate| {
         if !cli.json {
-            println!("{}", line(e, fate));
+            println!("{}", e.landed(fate));
         }
     };
     let summary = store.import_all(&cli.runs_dir, &entries, &mut landed)?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&summary)?);
-    } else {
-        println!(
-            "{} imported, {} already present, {} conflict(s) into {}",
-            summary.imported,
-            summary.duplicates,
-            summary.conflicts.len(),
-            cli.db.display()
-        );
-    }
+    print(
+        cli.json,
+        &summary,
+        format!("{summary} into {}", cli.db.display()),
+    )?;
     Ok(if summary.conflicts.is_empty() {
         exit::SUCCESS
     } else {
         exit::RUN_FAILED
     })
-}
-
-/// One line per run as it lands (stdout is line-buffered: a killed import has printed
-/// exactly the runs it committed, or fewer).
-fn line(e: &Entry, fate: &Fate) -> String {
-    let uuid = &e.data.run.uuid;
-    match fate {
-        Fate::Imported => format!(
-            "imported {uuid}  {} v{}",
-            e.data.task.name, e.data.version.number
-        ),
-        Fate::Duplicate { restored_file } => {
-            let note = if *restored_file {
-                " (its missing run file restored)"
-            } else {
-                ""
-            };
-            format!("skipped  {uuid}  already in the scoreboard{note}")
-        }
-        Fate::Conflict { why } => format!("conflict {uuid}  line {}: {why}", e.line),
-    }
 }

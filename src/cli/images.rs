@@ -1,8 +1,10 @@
+//! `harness images`.
+
 use super::args::{Cli, ImagesArgs};
 use super::error::ExpectedError;
 use super::exit;
 use crate::engine::Docker;
-use crate::images::{self, BuildOutcome};
+use crate::images;
 
 pub async fn build(cli: &Cli, args: &ImagesArgs) -> Result<u8, ExpectedError> {
     let docker = Docker::connect().await?;
@@ -15,12 +17,7 @@ pub async fn build(cli: &Cli, args: &ImagesArgs) -> Result<u8, ExpectedError> {
         }
         let outcome = images::build(&docker, recipe).await?;
         if !cli.json {
-            match &outcome {
-                BuildOutcome::UpToDate { tag, .. } => println!("{tag}: up to date"),
-                BuildOutcome::Built { tag, bytes, .. } => {
-                    println!("{tag}: built ({:.1} MB context)", *bytes as f64 / 1e6)
-                }
-            }
+            println!("{outcome}");
         }
         outcomes.push(outcome);
     }

@@ -1,16 +1,13 @@
 //! `harness iterate` and `harness propose`: arguments → the loop → lines, the scoreboard
 //! and an exit code.
 
-use serde_json::json;
-
 use super::args::{Cli, IterateArgs, ProposeArgs};
 use super::error::ExpectedError;
 use super::exit;
-use super::output::Reporter;
+use super::output::{Reporter, print};
 use super::run::preflight;
-use super::scoreboard;
-use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
-use crate::redact::Redactor;
+use crate::cycle::{self, Context, Event, LoopEnd, LoopOptions, Proposed, TaskFile};
+use crate::score;
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError> {
     let (task, run) = preflight(cli, &args.run)?;
@@ -26,8 +23,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     options.check(selected, run.instances)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.run.reaper.options()).await?;
     let mut task = task.register(&mut ctx.store)?;
-    let min = args.run.bar.min_confidence;
-    let mut reporter = Reporter::new(cli.json, min);
+    let mut reporter = Reporter::new(cli.json);
     let mut records = Vec::new();
     let end = cycle::iterate(
         &mut ctx,
@@ -48,13 +44,9 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     };
     cycle::write_junit(args.run.junit.as_deref(), &records)?;
     let tallies = ctx.store.tallies(Some(task.name()), None)?;
-    let rows = scoreboard::standings(&tallies, min);
-    if cli.json {
-        let doc = json!({"runs": records, "scoreboard": rows});
-        println!("{}", serde_json::to_string_pretty(&doc)?);
-    } else {
-        println!("{}", scoreboard::table(&rows));
-    }
+    let rows = score::standings(&tallies, args.run.bar.min_confidence);
+    let doc = serde_json::json!({"runs": records, "scoreboard": rows});
+    print(cli.json, &doc, score::table(&rows))?;
     Ok(code)
 }
 
@@ -72,21 +64,16 @@ pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError>
         }
         Proposed::Outcome(version, outcome) => (version, outcome),
     };
-    if cli.json {
-        let p = outcome.proposal.as_ref().map(|p| {
-            json!({"mutation": p.mutation.id, "reason": p.mutation.reason,
-            "answers": p.answers, "diff": p.diff,
-            "yaml": Redactor::from_env().config(&p.file).text})
-        });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(
-                &json!({"version": version.label(), "proposal": p, "attempts": outcome.attempts})
-            )?
-        );
-    } else {
-        Reporter::new(false, None).proposals(&version, &outcome);
+    let lines = Event::Proposed {
+        version: &version,
+        outcome: &outcome,
     }
+    .lines();
+    print(
+        cli.json,
+        &outcome.document(&version.label()),
+        lines.join("\n"),
+    )?;
     Ok(if outcome.proposal.is_some() {
         exit::SUCCESS
     } else {

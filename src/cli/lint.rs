@@ -1,10 +1,9 @@
 //! `harness lint`: arguments → [`crate::lint::check`] (and [`crate::fix`]) → a format.
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-
 use super::args::{Cli, LintArgs, LintFormat};
 use super::error::ExpectedError;
 use super::exit;
+use super::output::print;
 use crate::fix;
 use crate::lint::check::{self, Target};
 use crate::lint::{Level, report, rules};
@@ -61,23 +60,6 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
 }
 
 fn list_rules(cli: &Cli) -> Result<u8, ExpectedError> {
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(rules())?);
-        return Ok(exit::SUCCESS);
-    }
-    let mut table = Table::new();
-    let header = ["rule", "level", "on", "fix", "anchor", "what it finds"];
-    table.load_style(UTF8_FULL_CONDENSED).set_header(header);
-    for r in rules() {
-        table.add_row([
-            r.id,
-            r.level.as_str(),
-            if r.default_on { "yes" } else { "off" },
-            r.mutation.unwrap_or("-"),
-            r.anchor,
-            r.description,
-        ]);
-    }
-    println!("{table}");
+    print(cli.json, rules(), report::rules_table(rules()))?;
     Ok(exit::SUCCESS)
 }

@@ -17,6 +17,7 @@ use clap::Parser;
 
 pub use args::{Cli, Command};
 pub use error::ExpectedError;
+use output::print;
 
 /// Documented exit codes.
 pub mod exit {
@@ -81,35 +82,7 @@ async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
 async fn gc(cli: &Cli, args: &args::GcArgs) -> Result<u8, ExpectedError> {
     let docker = crate::engine::Docker::connect().await?;
     let outcome = crate::gc::gc(&docker, args.force.as_deref(), args.dry_run).await?;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&outcome)?);
-        return Ok(exit::SUCCESS);
-    }
-    let verb = if args.dry_run {
-        "would remove"
-    } else {
-        "removed"
-    };
-    for c in &outcome.collected {
-        let r = &c.removed;
-        println!(
-            "run {} ({}): {verb} {} containers, {} networks, {} volumes",
-            c.run,
-            c.why,
-            r.containers.len(),
-            r.networks.len(),
-            r.volumes.len()
-        );
-    }
-    for n in &outcome.not_ours {
-        println!(
-            "run {}: not ours to judge — {}; left to the reaper, or `harness gc --force {}`",
-            n.run, n.why, n.run
-        );
-    }
-    if outcome.collected.is_empty() && outcome.not_ours.is_empty() {
-        println!("nothing to collect: every labelled run has a live harness");
-    }
+    print(cli.json, &outcome, &outcome)?;
     Ok(exit::SUCCESS)
 }
 

@@ -5,21 +5,21 @@ use std::time::Duration;
 use super::args::{Cli, RunArgs};
 use super::error::ExpectedError;
 use super::exit;
-use super::output::{Reporter, announce, report_fault};
-use crate::cycle::{self, Context, Ended, RunOptions, TaskFile};
+use super::output::Reporter;
+use crate::cycle::{self, Context, Ended, Event, RunOptions, TaskFile};
 use crate::run::RunId;
 use crate::run::record::RunStatus;
 
 pub async fn run(cli: &Cli, args: &RunArgs) -> Result<u8, ExpectedError> {
     // The UUID exists before anything else happens, and is the first thing printed.
     let uuid = RunId::fresh(&cli.runs_dir).uuid();
-    announce(cli.json, uuid);
+    let mut reporter = Reporter::new(cli.json);
+    reporter.cycle(Event::Run(uuid));
     let (task, options) = preflight(cli, args)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.reaper.options()).await?;
     let task = task.register(&mut ctx.store)?;
-    let mut reporter = Reporter::new(cli.json, args.bar.min_confidence);
     let ended = cycle::execute(&mut ctx, &task, &options, uuid, &mut |e| reporter.cycle(e)).await?;
-    report_fault(&ended.recorded.record);
+    reporter.cycle(Event::Fault(&ended.recorded.record));
     cycle::write_junit(
         args.junit.as_deref(),
         std::slice::from_ref(&ended.recorded.record),

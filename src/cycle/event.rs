@@ -1,4 +1,5 @@
-//! What the loop tells its caller as it goes; the CLI turns each into lines.
+//! What the loop tells its caller as it goes, and the lines a person reads of each: the
+//! CLI only chooses where they go.
 
 use std::path::Path;
 
@@ -6,7 +7,8 @@ use uuid::Uuid;
 
 use super::Version;
 use crate::propose::Outcome;
-use crate::run::record::RunRecord;
+use crate::run::format_ms;
+use crate::run::record::{RunRecord, RunStatus};
 use crate::run::recorder::Recorded;
 use crate::score::Verdict;
 use crate::store::VersionRow;
@@ -20,7 +22,11 @@ pub enum Event<'a> {
         version: &'a Version,
     },
     Step(&'a crate::protocol::Event<'a>),
-    Recorded(&'a Recorded),
+    /// The run is filed; its version's standing counts it now.
+    Recorded {
+        recorded: &'a Recorded,
+        verdict: Verdict,
+    },
     /// The harness could not judge the run: its own fault, not the config's.
     Fault(&'a RunRecord),
     Proposed {
@@ -41,4 +47,108 @@ pub enum Event<'a> {
         verdict: &'a Verdict,
         to: &'a Path,
     },
+}
+
+impl Event<'_> {
+    /// What a person reads of the event, one string per terminal line; none for a step
+    /// that has only started, or a fault-free run's [`Event::Fault`]. Which stream each
+    /// line goes to is the caller's choice.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Event::Run(uuid) => vec![format!("run {uuid}")],
+            Event::Deploys { task, version } => vec![format!(
+                "  task {task}   {}   {}",
+                version.label(),
+                version.file.origin
+            )],
+            Event::Step(crate::protocol::Event::Started(_)) => Vec::new(),
+            Event::Step(crate::protocol::Event::Finished(step)) => vec![step.to_string()],
+            Event::Recorded { recorded, verdict } => recorded_lines(recorded, verdict),
+            Event::Fault(record) => fault_line(record).into_iter().collect(),
+            Event::Proposed { version, outcome } => proposal_lines(version, outcome),
+            Event::ProposeOnly => {
+                vec!["  (propose-only: nothing written; --apply writes it into the task)".into()]
+            }
+            Event::Applied {
+                parent,
+                version,
+                task,
+            } => vec![format!(
+                "  applied: {} → {} written into {}",
+                parent.label(),
+                version.label(),
+                task.display()
+            )],
+            Event::MaxIterations(max) => {
+                vec![format!("  stopping: --max-iterations {max} reached")]
+            }
+            Event::MaxRuns(max) => vec![format!(
+                "  stopping: --max-runs {max} reached before a version graduated"
+            )],
+            Event::Graduated {
+                version,
+                verdict,
+                to,
+            } => vec![format!("{}  {verdict} → {}", version.label(), to.display())],
+        }
+    }
+}
+
+/// The run's status and tally, its version's standing now, and why it was partial.
+fn recorded_lines(r: &Recorded, verdict: &Verdict) -> Vec<String> {
+    let rec = &r.record;
+    let passed = rec.steps.iter().filter(|s| s.passed()).count();
+    let status = match rec.status() {
+        RunStatus::Success => "passed",
+        RunStatus::Failure => "FAILED",
+        RunStatus::Partial => "partial (not counted)",
+        RunStatus::Error => "NOT JUDGED: harness fault (not counted)",
+        RunStatus::Interrupted => "interrupted (not counted)",
+    };
+    let mut lines = vec![format!(
+        "  {} {status}: {passed}/{} steps ✓ in {}   {} now {verdict}   → {}",
+        rec.version,
+        rec.steps.len(),
+        format_ms(rec.metrics.duration_ms),
+        rec.version,
+        r.file.display()
+    )];
+    lines.extend(
+        rec.partial
+            .iter()
+            .map(|reason| format!("    partial: {reason}")),
+    );
+    lines
+}
+
+/// What the harness fault was and its fix; none for a run the harness could judge.
+fn fault_line(record: &RunRecord) -> Option<String> {
+    let error = record.error.as_ref()?;
+    (record.status() == RunStatus::Error)
+        .then(|| format!("error: run {}: {error}", record.execution_uuid))
+}
+
+/// Every rejected mutation, then the proposal and its diff, or that there is none.
+fn proposal_lines(version: &Version, outcome: &Outcome) -> Vec<String> {
+    let rejected = outcome.attempts.iter().filter(|a| !a.accepted);
+    let mut lines: Vec<String> = rejected
+        .map(|a| format!("  rejected {}: {}", a.mutation, a.reason))
+        .collect();
+    match &outcome.proposal {
+        Some(p) => {
+            lines.push(format!(
+                "  next after {}: {} — {} (answers {})",
+                version.label(),
+                p.mutation.id,
+                p.mutation.reason,
+                p.answers
+            ));
+            lines.extend(p.diff.lines().map(|line| format!("    {line}")));
+        }
+        None => lines.push(format!(
+            "  no mutation in the catalog fixes what {} failed on; a human has to look",
+            version.label()
+        )),
+    }
+    lines
 }

@@ -8,6 +8,7 @@ use crate::protocol::{self, Plan, ProbeSpec, Report};
 use crate::redact::Redactor;
 use crate::run::RunDir;
 use crate::run::recorder::{self, Origin, Recorded, RecordingError};
+use crate::score::Verdict;
 
 /// How one run ended: recorded always, and the signal's exit code if one cut it short.
 pub struct Ended {
@@ -72,7 +73,11 @@ pub async fn execute(
         task.prompt(),
     )
     .map_err(|e| unrecorded(e, &origin))?;
-    on(Event::Recorded(&recorded));
+    let (s, f) = recorded.tally;
+    on(Event::Recorded {
+        recorded: &recorded,
+        verdict: Verdict::judge(s, f, options.min_confidence),
+    });
     Ok(Ended {
         recorded,
         interrupted,

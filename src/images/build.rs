@@ -24,6 +24,18 @@ pub enum BuildOutcome {
     },
 }
 
+impl std::fmt::Display for BuildOutcome {
+    /// `<tag>: up to date`, or `<tag>: built (<size> MB context)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildOutcome::UpToDate { tag, .. } => write!(f, "{tag}: up to date"),
+            BuildOutcome::Built { tag, bytes, .. } => {
+                write!(f, "{tag}: built ({:.1} MB context)", *bytes as f64 / 1e6)
+            }
+        }
+    }
+}
+
 pub async fn build(docker: &Docker, recipe: &Recipe) -> Result<BuildOutcome, ImageError> {
     let (context, content) = context_tar(recipe)?;
     let tag = recipe.tag.to_string();

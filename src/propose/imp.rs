@@ -34,6 +34,19 @@ pub struct Outcome {
     pub attempts: Vec<Attempt>,
 }
 
+impl Outcome {
+    /// The document `harness propose --json` prints: the proposal (its config redacted)
+    /// and every attempt.
+    pub fn document(&self, version: &str) -> serde_json::Value {
+        let proposal = self.proposal.as_ref().map(|p| {
+            serde_json::json!({"mutation": p.mutation.id, "reason": p.mutation.reason,
+            "answers": p.answers, "diff": p.diff,
+            "yaml": Redactor::from_env().config(&p.file).text})
+        });
+        serde_json::json!({"version": version, "proposal": proposal, "attempts": self.attempts})
+    }
+}
+
 /// The mutations the evidence asks for, most urgent first: what broke at run time, in
 /// protocol order, then the fixes of the lint errors — a config that works but is wrong
 /// on paper is the smaller problem.

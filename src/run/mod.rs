@@ -4,6 +4,7 @@
 //! (store, audit, report, propose) reads them from here and never from the protocol.
 
 mod dir;
+mod display;
 pub mod evidence;
 mod id;
 pub mod record;
@@ -11,6 +12,7 @@ pub mod recorder;
 mod step;
 
 pub use dir::RunDir;
+pub use display::format_ms;
 pub use evidence::Evidence;
 pub use id::{RunId, VALIDATE_PROJECT};
 pub use step::{Fault, Outcome, Signature, Skip, Step, StepKind};

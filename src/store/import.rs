@@ -60,6 +60,40 @@ pub struct Conflict {
     pub why: String,
 }
 
+impl Entry {
+    /// What became of the run, as `harness import` prints it when it lands.
+    pub fn landed(&self, fate: &Fate) -> String {
+        let uuid = &self.data.run.uuid;
+        match fate {
+            Fate::Imported => format!(
+                "imported {uuid}  {} v{}",
+                self.data.task.name, self.data.version.number
+            ),
+            Fate::Duplicate { restored_file } => {
+                let note = if *restored_file {
+                    " (its missing run file restored)"
+                } else {
+                    ""
+                };
+                format!("skipped  {uuid}  already in the scoreboard{note}")
+            }
+            Fate::Conflict { why } => format!("conflict {uuid}  line {}: {why}", self.line),
+        }
+    }
+}
+
+impl std::fmt::Display for ImportSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} imported, {} already present, {} conflict(s)",
+            self.imported,
+            self.duplicates,
+            self.conflicts.len()
+        )
+    }
+}
+
 impl ImportSummary {
     fn count(&mut self, e: &Entry, fate: &Fate) {
         match fate {

@@ -1,11 +1,12 @@
 //! A lint run as the tools that consume it want it: terminal lines, a versioned JSON
 //! wrapper, SARIF 2.1.0, GitHub workflow annotations, JUnit XML. Rendering only: every
-//! format is a pure function of a [`Report`].
+//! format is a pure function of a [`Report`]; `--rules` is a table of the catalog.
 
 mod github;
 mod human;
 mod json;
 mod junit;
+mod rules;
 mod sarif;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,7 @@ pub use github::github;
 pub use human::human;
 pub use json::json;
 pub use junit::junit;
+pub use rules::rules_table;
 pub use sarif::sarif;
 
 /// The tool name every format reports.

@@ -1,4 +1,4 @@
-//! Scoring is pure: counts in, verdicts out.
+//! Graduation: counts in, verdicts out.
 
 /// Seed 001: "10 successful deployments for every 1 failure".
 pub const TARGET_RATIO: u64 = 10;
@@ -87,6 +87,15 @@ impl Standing {
                 .collect(),
         }
     }
+}
+
+/// Every version's standing, in the tallies' order.
+pub fn standings(
+    tallies: &[crate::store::VersionTally],
+    min_confidence: Option<f64>,
+) -> Vec<Standing> {
+    let judge = |t| Standing::judge(t, min_confidence);
+    tallies.iter().map(judge).collect()
 }
 
 impl std::fmt::Display for Verdict {
