@@ -87,7 +87,7 @@ mod tests {
             "  ✗ deploy             6.0 s   port_conflict      port is already allocated"
         );
         let passed = step(Outcome::Pass, 12, json!({}));
-        assert_eq!(passed.to_string(), "  ✓ deploy            12 ms");
+        assert_eq!(passed.to_string(), "  ✓ deploy             12 ms");
         let skipped = step(
             Outcome::Skip(Skip::NotRun),
             0,
@@ -95,7 +95,7 @@ mod tests {
         );
         assert_eq!(
             skipped.to_string(),
-            "  - deploy             0 ms   skipped: not planned"
+            "  - deploy              0 ms   skipped: not planned"
         );
     }
 
