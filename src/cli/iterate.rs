@@ -6,7 +6,7 @@ use super::error::ExpectedError;
 use super::exit;
 use super::output::{Reporter, print};
 use super::run::preflight;
-use crate::cycle::{self, Context, Event, LoopEnd, LoopOptions, Proposed, TaskFile};
+use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
 use crate::score;
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError> {
@@ -54,26 +54,14 @@ pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError>
     // Proposing deploys nothing: no reaper to look after it.
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, None).await?;
     let task = TaskFile::load(&args.task, None)?.register(&mut ctx.store)?;
-    let (version, outcome) = match cycle::propose(&mut ctx, &task, &cli.runs_dir).await? {
-        Proposed::NothingFailed(version) => {
-            println!(
-                "{} has no failed run: nothing to propose (run `harness run` first)",
-                version.label()
-            );
-            return Ok(exit::SUCCESS);
-        }
-        Proposed::Outcome(version, outcome) => (version, outcome),
+    let proposed = cycle::propose(&mut ctx, &task, &cli.runs_dir).await?;
+    let text = proposed.lines().join("\n");
+    let Proposed::Outcome(version, outcome) = &proposed else {
+        // Nothing to propose is said in words, even under --json.
+        println!("{text}");
+        return Ok(exit::SUCCESS);
     };
-    let lines = Event::Proposed {
-        version: &version,
-        outcome: &outcome,
-    }
-    .lines();
-    print(
-        cli.json,
-        &outcome.document(&version.label()),
-        lines.join("\n"),
-    )?;
+    print(cli.json, &outcome.document(&version.label()), text)?;
     Ok(if outcome.proposal.is_some() {
         exit::SUCCESS
     } else {

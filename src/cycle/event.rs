@@ -5,7 +5,7 @@ use std::path::Path;
 
 use uuid::Uuid;
 
-use super::Version;
+use super::{Proposed, Version};
 use crate::propose::Outcome;
 use crate::run::format_ms;
 use crate::run::record::{RunRecord, RunStatus};
@@ -90,6 +90,19 @@ impl Event<'_> {
                 verdict,
                 to,
             } => vec![format!("{}  {verdict} → {}", version.label(), to.display())],
+        }
+    }
+}
+
+impl Proposed {
+    /// What `harness propose` found, as a person reads it.
+    pub fn lines(&self) -> Vec<String> {
+        match self {
+            Proposed::NothingFailed(version) => vec![format!(
+                "{} has no failed run: nothing to propose (run `harness run` first)",
+                version.label()
+            )],
+            Proposed::Outcome(version, outcome) => proposal_lines(version, outcome),
         }
     }
 }
