@@ -17,6 +17,16 @@ pub(crate) struct Plan {
     pub reason: String,
 }
 
+impl Plan {
+    /// A plan when there is something to edit; `reason` is only written then.
+    pub fn of(ops: Vec<Op>, reason: impl FnOnce() -> String) -> Option<Plan> {
+        (!ops.is_empty()).then(|| Plan {
+            ops,
+            reason: reason(),
+        })
+    }
+}
+
 type Planner = fn(&ComposeFile, &ImageFacts) -> Option<Plan>;
 
 fn planner(id: &str) -> Option<Planner> {

@@ -43,17 +43,13 @@ pub(crate) fn drop_credential_mount(file: &ComposeFile, _: &ImageFacts) -> Optio
             }
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Remove the mount of {}: it hands the container the host user's credentials, \
              which a compromised or careless service can read and use; a service that needs \
              a secret gets that one secret through its environment or a `secrets:` file.",
             list(&sites)
-        ),
+        )
     })
 }
 

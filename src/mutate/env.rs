@@ -23,18 +23,14 @@ pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
             }
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Give every variable without a default an empty one ({}): where a variable is \
              unset, Compose otherwise substitutes an empty string with only a warning, or \
              stops outright for `${{VAR:?}}`; with `${{VAR:-}}` the service starts and can \
              say itself what is missing.",
             list(&sites)
-        ),
+        )
     })
 }
 
@@ -89,17 +85,13 @@ pub(crate) fn service_host(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
             }
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Point {} at the service that listens there: inside a container localhost is the \
              container itself, so the connection is refused; on the project network a \
              service is reached by its name.",
             list(&sites)
-        ),
+        )
     })
 }
 

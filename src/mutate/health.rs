@@ -30,17 +30,13 @@ pub(crate) fn depends_on_healthy(file: &ComposeFile, facts: &ImageFacts) -> Opti
             sites.push(format!("`{}` on {}", svc.name, list(&deps)));
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Wait for healthy dependencies with `condition: {HEALTHY}` ({}): a plain \
              depends_on waits only until the container has started, so the dependent service \
              races a dependency that is not ready to serve yet.",
             list(&sites)
-        ),
+        )
     })
 }
 
@@ -175,15 +171,11 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &ImageFacts) -> Optio
             sites.push(site);
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "{}. Without the block the image's own HEALTHCHECK applies.",
             sites.join("; ")
-        ),
+        )
     })
 }
 

@@ -24,18 +24,14 @@ pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<
         ));
         ops.push(Op::Remove { at });
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Remove the fixed container name{} {}: a container name is global on the engine, \
              so a second instance of the stack fails with \"name is already in use\"; Compose \
              names containers per project by itself.",
             plural(sites.len()),
             list(&sites)
-        ),
+        )
     })
 }
 
@@ -58,18 +54,14 @@ pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Pl
         ));
         ops.push(Op::Remove { at });
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Remove the fixed name{} {}: a named network is shared by every instance of the \
              stack (and `down` of one removes it under the others); without `name:` Compose \
              prefixes it with the project name.",
             plural(sites.len()),
             list(&sites)
-        ),
+        )
     })
 }
 

@@ -29,18 +29,14 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan
             }
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Let the engine assign host ports on {LOOPBACK}: {}. A fixed or defaulted host \
              port makes a second instance (or anything else on that port) fail with \"port \
              is already allocated\", and a port on every interface is open to the whole \
              network.",
             list(&sites)
-        ),
+        )
     })
 }
 

@@ -39,16 +39,12 @@ pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
             });
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Quote the ports {}: unquoted, a YAML 1.1 reader takes `xx:yy` with yy below 60 \
              for a base-60 number.",
             list(&sites)
-        ),
+        )
     })
 }
 

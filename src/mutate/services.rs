@@ -27,16 +27,12 @@ pub(crate) fn restart_unless_stopped(file: &ComposeFile, _: &ImageFacts) -> Opti
             names.push(format!("`{}`", svc.name));
         }
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Give {} `restart: {UNLESS_STOPPED}`: without a restart policy (or with `\"no\"`) \
              a crash or an engine restart leaves a long-running service down.",
             list(&names)
-        ),
+        )
     })
 }
 
@@ -121,16 +117,12 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
         };
         sites.push(format!("`{name}` at {dir} in `{}`{note}", svc.name));
     }
-    if ops.is_empty() {
-        return None;
-    }
-    Some(Plan {
-        ops,
-        reason: format!(
+    Plan::of(ops, || {
+        format!(
             "Mount the named volume {}: without one Redis keeps its data inside the \
              container, and it is lost whenever the container is recreated.",
             list(&sites)
-        ),
+        )
     })
 }
 
