@@ -3,7 +3,7 @@
 use serde_yaml_ng::Value;
 
 use super::path::Path;
-use super::read::{get_str, scalar, untag};
+use super::read::{get_map, get_str, scalar, untag};
 use super::service::{Service, key_string};
 
 pub struct Dependency {
@@ -13,6 +13,19 @@ pub struct Dependency {
     /// Named by a string (every name Compose defines is one); the mutation catalog reads
     /// only these.
     pub by_string: bool,
+}
+
+/// Runs to completion rather than serving: one of `dependencies` (every service's, as the
+/// caller reads them) waits for it with `service_completed_successfully`, or it is scaled
+/// to zero.
+pub fn is_one_shot(svc: &Service<'_>, dependencies: impl IntoIterator<Item = Dependency>) -> bool {
+    let awaited = dependencies.into_iter().any(|d| {
+        d.name == svc.name && d.condition.as_deref() == Some("service_completed_successfully")
+    });
+    let replicas = get_map(svc.body, "deploy")
+        .and_then(|d| get_str(d, "replicas"))
+        .or_else(|| get_str(svc.body, "scale"));
+    awaited || replicas.as_deref() == Some("0")
 }
 
 pub fn depends_on(svc: &Service<'_>) -> Vec<Dependency> {

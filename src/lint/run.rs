@@ -43,19 +43,10 @@ impl<'a> Ctx<'a> {
         self.text?.raw(path)
     }
 
-    /// Runs to completion rather than serving: another service waits for it with
-    /// `service_completed_successfully`, or it is scaled to zero.
+    /// Runs to completion rather than serving (see [`crate::compose::depends::is_one_shot`]).
     pub(crate) fn is_one_shot(&self, svc: &Service<'_>) -> bool {
-        let awaited = self.services.iter().any(|other| {
-            yaml::depends_on(other).iter().any(|d| {
-                d.name == svc.name
-                    && d.condition.as_deref() == Some("service_completed_successfully")
-            })
-        });
-        let replicas = yaml::get_map(svc.body, "deploy")
-            .and_then(|d| yaml::get_str(d, "replicas"))
-            .or_else(|| yaml::get_str(svc.body, "scale"));
-        awaited || replicas.as_deref() == Some("0")
+        let all = self.services.iter().flat_map(yaml::depends_on);
+        crate::compose::depends::is_one_shot(svc, all)
     }
 }
 

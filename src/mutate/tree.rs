@@ -24,18 +24,10 @@ pub(crate) fn services(doc: &Value) -> Vec<Service<'_>> {
         .collect()
 }
 
-/// Runs to completion rather than serving: another service waits for it with
-/// `service_completed_successfully`, or it is scaled to zero.
+/// Runs to completion rather than serving, as far as string-named dependencies say (see
+/// [`compose::depends::is_one_shot`]).
 pub(crate) fn is_one_shot(all: &[Service<'_>], svc: &Service<'_>) -> bool {
-    let awaited = all.iter().any(|other| {
-        depends_on(other).iter().any(|d| {
-            d.name == svc.name && d.condition.as_deref() == Some("service_completed_successfully")
-        })
-    });
-    let replicas = get_map(svc.body, "deploy")
-        .and_then(|d| get_str(d, "replicas"))
-        .or_else(|| get_str(svc.body, "scale"));
-    awaited || replicas.as_deref() == Some("0")
+    compose::depends::is_one_shot(svc, all.iter().flat_map(depends_on))
 }
 
 /// `depends_on` entries named by a string: the only names a service can have here.
