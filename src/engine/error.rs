@@ -17,6 +17,17 @@ pub enum EngineError {
         "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install one (Debian: `apt-get install docker-compose`)"
     )]
     ComposeMissing,
+    #[error(
+        "HARNESS_COMPOSE={value}: the Compose CLI it forces does not run — install it \
+         (v2: `scripts/setup`, or Docker's compose plugin; v1: `apt-get install docker-compose`), \
+         point the variable at a Compose program, or unset it to use whichever is installed"
+    )]
+    ComposeForcedMissing { value: String },
+    #[error(
+        "HARNESS_COMPOSE={value}: expected `v1`, `v2` or the path of a Compose program \
+         (e.g. /usr/local/bin/docker-compose), or unset it to use whichever is installed"
+    )]
+    ComposeChoice { value: String },
     #[error("cannot run `{program}`: {source}")]
     Spawn {
         program: String,
