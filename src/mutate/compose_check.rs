@@ -18,7 +18,7 @@ use super::render::Rendering;
 use super::tests::{seed_steps, shipped_facts};
 use super::{ImageFacts, catalog};
 use crate::compose::ComposeFile;
-use crate::engine::{ComposeCli, EngineError};
+use crate::engine::{ComposeCli, EngineError, Flavor};
 use crate::lint::lint;
 
 const CORPUS: &str = "../shared/corpus/awesome-compose";
@@ -209,6 +209,41 @@ fn every_mutation_on_the_fixture_passes_compose_config() {
         findings.iter().all(|f| f.mutation.is_none()),
         "{findings:#?}"
     );
+}
+
+/// Keys v2 accepts and v1 refuses: a top-level `name:`, `start_interval`, and
+/// `depends_on.<svc>.restart`.
+const V2_ONLY: &str = "name: demo\nservices:\n  db:\n    image: harness/redis:local\n    container_name: db\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 30s\n      start_period: 10s\n      start_interval: 1s\n  web:\n    image: harness/executor:local\n    ports: [\"8000:8000\"]\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n";
+
+/// v2's keys survive every mutation that applies, and v2's `config` accepts the result.
+#[test]
+fn v2_only_keys_survive_the_mutations_and_v2_config_accepts_them() {
+    let test = "v2_only_keys_survive_the_mutations_and_v2_config_accepts_them";
+    let Some(cli) = compose_cli(test) else {
+        return;
+    };
+    if cli.flavor != Flavor::V2 {
+        println!(
+            "skipped {test}: {} is Compose v1, which rejects these keys",
+            cli.display_name()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    config_q(&cli, dir.path(), V2_ONLY).expect("v2 accepts the original");
+    let mut file = ComposeFile::parse("v2.yml", V2_ONLY, 1).unwrap();
+    let mut applied = Vec::new();
+    for info in catalog() {
+        if let Some(m) = super::apply(info.id, &file, &shipped_facts()).unwrap() {
+            applied.push(info.id);
+            file = ComposeFile::parse(info.id, &m.yaml, 1).unwrap();
+        }
+    }
+    assert!(applied.contains(&"depends-on-healthy"), "{applied:?}");
+    for kept in ["name: demo", "start_interval: 1s", "restart: true"] {
+        assert!(file.text.contains(kept), "{kept} lost:\n{}", file.text);
+    }
+    config_q(&cli, dir.path(), &file.text).unwrap_or_else(|e| panic!("{e}\n{}", file.text));
 }
 
 #[derive(Default)]
