@@ -34,8 +34,12 @@ impl Reporter {
         use cycle::Event as E;
         match event {
             E::Run(uuid) => announce(self.json, uuid),
-            E::Deploys { task, version } => self.line(&format!(
-                "  task {task}   {}   {}",
+            E::Deploys {
+                task,
+                version,
+                compose,
+            } => self.line(&format!(
+                "  task {task}   {}   {}   on {compose}",
                 version.label(),
                 version.file.origin
             )),

@@ -18,6 +18,8 @@ pub enum Event<'a> {
     Deploys {
         task: &'a str,
         version: &'a Version,
+        /// The Compose CLI that deploys it, as the run file records it (`engine.compose`).
+        compose: &'a str,
     },
     Step(&'a crate::protocol::Event<'a>),
     Recorded(&'a Recorded),
