@@ -14,7 +14,7 @@ pub enum EngineError {
         source: bollard::errors::Error,
     },
     #[error(
-        "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install one (Debian: `apt-get install docker-compose`)"
+        "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install Compose v2 (`scripts/setup`, or Docker's docker-compose-plugin package)"
     )]
     ComposeMissing,
     #[error(
