@@ -31,9 +31,14 @@ fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 /// Runs `harness run` with `args`; asserts exit 2, an unchanged workspace, and that stderr
 /// names every one of `needles`.
 fn rejects(ws: &Workspace, args: &[&str], needles: &[&str]) {
+    rejects_with_env(ws, &[], args, needles);
+}
+
+fn rejects_with_env(ws: &Workspace, env: &[(&str, &str)], args: &[&str], needles: &[&str]) {
     let before = snapshot(ws.dir.path());
     let out = ws
         .harness()
+        .envs(env.iter().copied())
         .arg("run")
         .arg("--task")
         .arg(ws.task())
@@ -98,6 +103,25 @@ fn a_config_that_does_not_exist_is_named() {
         &["--config", "/nonexistent/compose.yml"],
         &["/nonexistent/compose.yml", "--config"],
     );
+}
+
+/// A forced Compose CLI that does not run (or a value that names none) stops the run
+/// before anything is written, naming the variable and the way out.
+#[test]
+fn a_forced_compose_cli_that_is_absent_is_named() {
+    if !engine_available("a_forced_compose_cli_that_is_absent_is_named") {
+        return;
+    }
+    let ws = Workspace::new("bad_compose");
+    let absent = [("HARNESS_COMPOSE", "/nonexistent/docker-compose")];
+    rejects_with_env(
+        &ws,
+        &absent,
+        &[],
+        &["HARNESS_COMPOSE=/nonexistent/docker-compose", "unset it"],
+    );
+    let unknown = [("HARNESS_COMPOSE", "v3")];
+    rejects_with_env(&ws, &unknown, &[], &["HARNESS_COMPOSE=v3", "`v1`, `v2`"]);
 }
 
 #[test]

@@ -60,6 +60,7 @@ fn the_seed_config_graduates_with_no_human_edit() {
     ensure_images();
     let ws = Workspace::new("it_graduate");
     let graduated = ws.dir.path().join("graduated.yml");
+    let tracked_before = tracked_changes();
     let out = ws
         .harness()
         .env_remove("ANTHROPIC_API_KEY")
@@ -156,4 +157,31 @@ fn the_seed_config_graduates_with_no_human_edit() {
         "left behind: {:?}",
         ws.leftovers()
     );
+    // The main job (run from the repository, as the README runs it) rewrote no tracked file.
+    assert_eq!(
+        tracked_changes(),
+        tracked_before,
+        "the job changed tracked files"
+    );
+}
+
+/// `git status` of the tracked files and the diff against HEAD, or `None` (after saying
+/// why) outside a git checkout — a source tarball has nothing to compare.
+fn tracked_changes() -> Option<(String, String)> {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(common::REPO)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let status = git(&["status", "--porcelain", "--untracked-files=no"]);
+    let diff = git(&["diff", "HEAD", "--no-ext-diff", "--binary"]);
+    let both = status.zip(diff);
+    if both.is_none() {
+        eprintln!("not a git checkout: tracked files are not compared");
+    }
+    both
 }

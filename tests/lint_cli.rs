@@ -206,28 +206,6 @@ fn the_task_candidate_is_linted_in_prompt_lines_and_never_written() {
 
 const CREDENTIAL_MOUNTS: &str = "services:\n  app:\n    image: example/app:1.0\n    restart: unless-stopped\n    volumes:\n      - ./logs:/app/logs   # the app's own\n      - ${CLAUDE_HOME:-~/.claude}:/home/app/.claude:ro\n      - type: bind\n        source: ${HOME}/.config/gcloud\n        target: /gcloud\n      - ~/.claude-themes:/themes:ro\n  worker:\n    image: example/worker:1.0\n    volumes:\n      - $HOME/.ssh:/root/.ssh:ro\n    restart: unless-stopped\n";
 
-/// Whether a Compose CLI is here to validate with; without one the test is skipped with a
-/// printed reason, except under `CI=true`.
-fn compose_cli_available(test: &str) -> bool {
-    let v2 = std::process::Command::new("docker")
-        .args(["compose", "version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    let v1 = std::process::Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !(v1 || v2) {
-        assert_ne!(
-            std::env::var("CI").as_deref(),
-            Ok("true"),
-            "{test}: no Compose CLI, and CI=true requires one"
-        );
-        eprintln!("SKIPPED {test}: neither `docker compose` nor `docker-compose` is installed");
-    }
-    v1 || v2
-}
-
 #[test]
 fn fix_removes_credential_mounts_and_compose_config_accepts_the_result() {
     let test = "fix_removes_credential_mounts_and_compose_config_accepts_the_result";
@@ -255,9 +233,9 @@ fn fix_removes_credential_mounts_and_compose_config_accepts_the_result() {
             ("services.worker.volumes[0]".to_string(), "15".to_string()),
         ]
     );
-    if !compose_cli_available(test) {
+    let Some(cli) = common::compose_cli(test) else {
         return;
-    }
+    };
     let out = lint(dir.path(), &["--fix", "--apply", "stack.yml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let fixed = std::fs::read_to_string(dir.path().join("stack.yml")).expect("read");
@@ -266,17 +244,17 @@ fn fix_removes_credential_mounts_and_compose_config_accepts_the_result() {
         "services:\n  app:\n    image: example/app:1.0\n    restart: unless-stopped\n    volumes:\n      - ./logs:/app/logs   # the app's own\n      - ~/.claude-themes:/themes:ro\n  worker:\n    image: example/worker:1.0\n    restart: unless-stopped\n"
     );
     // `--apply` writes only what `compose config` accepted; check it independently too.
-    let check = std::process::Command::new("docker-compose")
+    let check = cli
+        .std_command()
         .args(["-f", "stack.yml", "config", "-q"])
         .current_dir(dir.path())
-        .output();
-    if let Ok(check) = check {
-        assert!(
-            check.status.success(),
-            "{}",
-            String::from_utf8_lossy(&check.stderr)
-        );
-    }
+        .output()
+        .expect("run compose config");
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stderr)
+    );
     let again = lint(dir.path(), &["--json", "stack.yml"]);
     assert!(
         rules_in(&json(&again), "stack.yml")

@@ -11,10 +11,10 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use harness::compose::ComposeFile;
+use harness::engine::ComposeCli;
 use harness::fix::plan;
 use harness::lint::fix::{apply_edits, inside};
 use harness::lint::{Level, Options, lint_with};
@@ -93,27 +93,6 @@ fn the_corpus_lints_without_a_crash_in_well_under_a_second() {
     assert!(took < bound, "took {took:?}");
 }
 
-fn compose_available(test: &str) -> bool {
-    let ok = Command::new("docker-compose")
-        .arg("version")
-        .env("COMPOSE_API_VERSION", "auto")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false)
-        || Command::new("docker")
-            .args(["compose", "version"])
-            .output()
-            .map(|o| o.status.success())
-            .unwrap_or(false);
-    if !ok {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{test}: no compose CLI, and CI=true requires one");
-        }
-        eprintln!("SKIPPED {test}: no compose CLI (docker compose or docker-compose)");
-    }
-    ok
-}
-
 /// Relative paths under `dir` only: a stand-in never lands outside the temp dir.
 fn under(dir: &Path, rel: &str) -> Option<PathBuf> {
     let p = Path::new(rel);
@@ -172,12 +151,12 @@ fn stub_inputs(dir: &Path, doc: &Value) {
     }
 }
 
-fn config_ok(path: &Path) -> Result<(), String> {
-    let out = Command::new("docker-compose")
+fn config_ok(cli: &ComposeCli, path: &Path) -> Result<(), String> {
+    let out = cli
+        .std_command()
         .arg("-f")
         .arg(path)
         .args(["config", "-q"])
-        .env("COMPOSE_API_VERSION", "auto")
         .output()
         .map_err(|e| e.to_string())?;
     if out.status.success() {
@@ -193,9 +172,9 @@ fn fix_apply_changes_only_finding_spans_and_compose_accepts_the_result() {
     let Some(files) = corpus(TEST) else {
         return;
     };
-    if !compose_available(TEST) {
+    let Some(cli) = common::compose_cli(TEST) else {
         return;
-    }
+    };
     let (mut fixed, mut unchanged, mut rejected_as_written) = (0, 0, Vec::new());
     let mut edits_total = 0;
     for path in &files {
@@ -220,7 +199,7 @@ fn fix_apply_changes_only_finding_spans_and_compose_accepts_the_result() {
         let copy = dir.path().join(path.file_name().expect("file name"));
         std::fs::write(&copy, &original.text).expect("copy");
         stub_inputs(dir.path(), &original.doc);
-        if let Err(e) = config_ok(&copy) {
+        if let Err(e) = config_ok(&cli, &copy) {
             rejected_as_written.push(format!("{}: {e}", path.display()));
             continue;
         }
@@ -241,7 +220,7 @@ fn fix_apply_changes_only_finding_spans_and_compose_accepts_the_result() {
         if planned.changed() {
             fixed += 1;
             edits_total += planned.edits.len();
-            config_ok(&copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            config_ok(&cli, &copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             // Fixing again finds nothing more to fix.
             let again = plan(&load(&copy), &Options::default());
             assert!(!again.changed(), "{}: {:?}", path.display(), again.applied);

@@ -184,13 +184,10 @@ async fn bench(opts: &Opts) -> anyhow::Result<()> {
 }
 
 async fn machine(docker: &harness::engine::Docker) -> Value {
-    let compose = tokio::process::Command::new("docker-compose")
-        .env("COMPOSE_API_VERSION", "auto")
-        .args(["version", "--short"])
-        .output()
+    let compose = stack::cli()
         .await
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+        .map(|cli| cli.display_name())
+        .unwrap_or_else(|e| e.to_string());
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
         .and_then(|s| {
@@ -206,7 +203,7 @@ async fn machine(docker: &harness::engine::Docker) -> Value {
         "kernel": std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim(),
         "docker_engine": docker.server_version,
         "docker_api": docker.api_version,
-        "compose": format!("docker-compose {compose}"),
+        "compose": compose,
         "loadavg_at_start": std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim(),
     })
 }

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use harness::engine::{ComposeCli, EngineError};
 use tokio::process::Command;
 
 static PROJECTS: Mutex<BTreeSet<String>> = Mutex::new(BTreeSet::new());
@@ -26,7 +27,19 @@ pub struct Cmd {
     pub ms: f64,
 }
 
-/// `docker-compose -p project -f file args…` (v1, with the API version negotiated).
+static CLI: OnceLock<ComposeCli> = OnceLock::new();
+
+/// The Compose CLI the harness would use (v2 unless `HARNESS_COMPOSE` forces another),
+/// detected once: the floor and the harness run on the same one.
+pub async fn cli() -> Result<&'static ComposeCli, EngineError> {
+    if let Some(cli) = CLI.get() {
+        return Ok(cli);
+    }
+    let found = ComposeCli::detect().await?;
+    Ok(CLI.get_or_init(|| found))
+}
+
+/// `<compose CLI> -p project -f file args…`.
 pub async fn compose(
     project: &str,
     file: &Path,
@@ -35,9 +48,18 @@ pub async fn compose(
     timeout: Duration,
 ) -> Cmd {
     let started = Instant::now();
-    let mut cmd = Command::new("docker-compose");
-    cmd.env("COMPOSE_API_VERSION", "auto")
-        .arg("-p")
+    let cli = match cli().await {
+        Ok(cli) => cli,
+        Err(e) => {
+            return Cmd {
+                success: false,
+                stderr: e.to_string(),
+                ms: 0.0,
+            };
+        }
+    };
+    let mut cmd = Command::from(cli.std_command());
+    cmd.arg("-p")
         .arg(project)
         .arg("-f")
         .arg(file)
@@ -57,12 +79,12 @@ pub async fn compose(
         },
         Ok(Err(e)) => Cmd {
             success: false,
-            stderr: format!("cannot run docker-compose: {e}"),
+            stderr: format!("cannot run {}: {e}", cli.display_name()),
             ms,
         },
         Err(_) => Cmd {
             success: false,
-            stderr: format!("docker-compose {} timed out", args.join(" ")),
+            stderr: format!("{} {} timed out", cli.display_name(), args.join(" ")),
             ms,
         },
     }

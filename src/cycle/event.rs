@@ -20,6 +20,8 @@ pub enum Event<'a> {
     Deploys {
         task: &'a str,
         version: &'a Version,
+        /// The Compose CLI that deploys it, as the run file records it (`engine.compose`).
+        compose: &'a str,
     },
     Step(&'a crate::protocol::Event<'a>),
     /// The run is filed; its version's standing counts it now.
@@ -56,8 +58,12 @@ impl Event<'_> {
     pub fn lines(&self) -> Vec<String> {
         match self {
             Event::Run(uuid) => vec![format!("run {uuid}")],
-            Event::Deploys { task, version } => vec![format!(
-                "  task {task}   {}   {}",
+            Event::Deploys {
+                task,
+                version,
+                compose,
+            } => vec![format!(
+                "  task {task}   {}   {}   on {compose}",
                 version.label(),
                 version.file.origin
             )],

@@ -25,9 +25,11 @@ pub async fn execute(
 ) -> Result<Ended, CycleError> {
     let started = Utc::now();
     let version = task.current();
+    let compose = ctx.compose.display_name();
     on(Event::Deploys {
         task: task.name(),
         version,
+        compose: &compose,
     });
     let plan = Plan {
         run: uuid,

@@ -39,59 +39,134 @@ pub struct CmdOutput {
     pub duration_ms: u64,
 }
 
+/// The variable that forces a Compose CLI: `v1`, `v2`, or the path of a Compose program.
+pub const FORCE_VAR: &str = "HARNESS_COMPOSE";
+
+/// Which CLI to look for: the first of these that answers `version --short`.
+fn candidates(forced: Option<&str>) -> Result<Vec<(Flavor, String, Vec<String>)>, EngineError> {
+    let v2 = (
+        Flavor::V2,
+        "docker".to_string(),
+        vec!["compose".to_string()],
+    );
+    let v1 = (Flavor::V1, "docker-compose".to_string(), vec![]);
+    Ok(match forced.map(str::trim) {
+        None | Some("") => vec![v2, v1],
+        Some("v2") => vec![v2],
+        Some("v1") => vec![v1],
+        // A program named by path: its version says which flavour it is.
+        Some(path) if path.contains('/') => vec![(Flavor::V2, path.to_string(), vec![])],
+        Some(other) => {
+            return Err(EngineError::ComposeChoice {
+                value: other.to_string(),
+            });
+        }
+    })
+}
+
+/// Compose v1's versions are 1.x; anything else (2.x, 5.x, `v2.40.3`) speaks v2.
+fn flavor_of(version: &str) -> Flavor {
+    if version.trim_start_matches('v').starts_with("1.") {
+        Flavor::V1
+    } else {
+        Flavor::V2
+    }
+}
+
 impl ComposeCli {
+    /// The CLI the environment asks for (`HARNESS_COMPOSE`), else v2, else v1.
     pub async fn detect() -> Result<ComposeCli, EngineError> {
-        let candidates = [
-            (Flavor::V2, "docker", vec!["compose".to_string()]),
-            (Flavor::V1, "docker-compose", vec![]),
-        ];
-        for (flavor, program, prefix) in candidates {
+        let forced = std::env::var(FORCE_VAR).ok();
+        let forced = forced.as_deref().filter(|v| !v.trim().is_empty());
+        for (flavor, program, prefix) in candidates(forced)? {
             let cli = ComposeCli {
                 flavor,
                 version: String::new(),
-                program: program.to_string(),
+                program,
                 prefix,
             };
-            // v1 is a Python program: asking its version costs ~0.5 s of CPU on every run, so
-            // the answer is kept, keyed by the program file (a new install is asked again).
-            let cache = (flavor == Flavor::V1)
-                .then(|| version_cache::Key::of(program))
-                .flatten();
-            if let Some(version) = cache.as_ref().and_then(version_cache::Key::load) {
-                tracing::debug!(?flavor, %version, "compose CLI detected (cached version)");
-                return Ok(ComposeCli { version, ..cli });
-            }
-            if let Ok(out) = cli.command().args(["version", "--short"]).output().await
-                && out.status.success()
-            {
-                let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
-                tracing::debug!(?flavor, %version, "compose CLI detected");
-                if let Some(key) = &cache {
-                    key.store(&version);
-                }
-                return Ok(ComposeCli { version, ..cli });
+            if let Some(found) = cli.ask_version().await {
+                return Ok(found);
             }
         }
-        Err(EngineError::ComposeMissing)
+        Err(match forced {
+            Some(value) => EngineError::ComposeForcedMissing {
+                value: value.to_string(),
+            },
+            None => EngineError::ComposeMissing,
+        })
+    }
+
+    /// [`ComposeCli::detect`] for callers outside an async runtime (tests, scripts).
+    pub fn detect_blocking() -> Result<ComposeCli, EngineError> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|source| EngineError::Spawn {
+                program: "tokio runtime".to_string(),
+                source,
+            })?;
+        runtime.block_on(ComposeCli::detect())
+    }
+
+    /// This CLI with the version it reports, if it runs at all.
+    async fn ask_version(self) -> Option<ComposeCli> {
+        // v1 is a Python program: asking its version costs ~0.5 s of CPU on every run, so
+        // the answer is kept, keyed by the program file (a new install is asked again).
+        let cache = (self.program == "docker-compose")
+            .then(|| version_cache::Key::of(&self.program))
+            .flatten();
+        if let Some(version) = cache.as_ref().and_then(version_cache::Key::load) {
+            tracing::debug!(flavor = ?self.flavor, %version, "compose CLI detected (cached version)");
+            return Some(ComposeCli {
+                flavor: flavor_of(&version),
+                version,
+                ..self
+            });
+        }
+        let out = self
+            .command()
+            .args(["version", "--short"])
+            .output()
+            .await
+            .ok()
+            .filter(|out| out.status.success())?;
+        let version = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        tracing::debug!(flavor = ?self.flavor, %version, "compose CLI detected");
+        if let Some(key) = &cache {
+            key.store(&version);
+        }
+        Some(ComposeCli {
+            flavor: flavor_of(&version),
+            version,
+            ..self
+        })
+    }
+
+    /// The CLI as a blocking command, with the environment every call needs.
+    pub fn std_command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.program);
+        cmd.args(&self.prefix);
+        if self.program != "docker" {
+            // docker-py pins an API version of its own; let it negotiate with the daemon.
+            // (v2 ignores the variable.)
+            cmd.env("COMPOSE_API_VERSION", "auto");
+        }
+        cmd
     }
 
     /// The bare command with the environment every call needs.
     fn command(&self) -> Command {
-        let mut cmd = Command::new(&self.program);
-        cmd.args(&self.prefix);
-        if self.flavor == Flavor::V1 {
-            // docker-py pins an API version of its own; let it negotiate with the daemon.
-            cmd.env("COMPOSE_API_VERSION", "auto");
-        }
+        let mut cmd = Command::from(self.std_command());
         cmd.stdin(Stdio::null()).kill_on_drop(true);
         cmd
     }
 
     pub fn display_name(&self) -> String {
-        match self.flavor {
-            Flavor::V2 => format!("docker compose {}", self.version),
-            Flavor::V1 => format!("docker-compose {}", self.version),
-        }
+        let mut words = vec![self.program.as_str()];
+        words.extend(self.prefix.iter().map(String::as_str));
+        words.push(&self.version);
+        words.join(" ")
     }
 
     pub fn project(&self, name: &str, files: Vec<PathBuf>) -> Project {
@@ -209,6 +284,38 @@ impl Project {
             stop_timeout + Duration::from_secs(60),
         )
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Flavor, candidates, flavor_of};
+
+    #[test]
+    fn the_variable_narrows_the_candidates_and_a_bad_value_is_named() {
+        let programs = |forced| {
+            candidates(forced)
+                .unwrap()
+                .into_iter()
+                .map(|(_, program, prefix)| format!("{program} {}", prefix.join(" ")))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(programs(None), ["docker compose", "docker-compose "]);
+        assert_eq!(programs(Some("v2")), ["docker compose"]);
+        assert_eq!(programs(Some("v1")), ["docker-compose "]);
+        assert_eq!(programs(Some("/opt/dc")), ["/opt/dc "]);
+        let err = candidates(Some("v3")).unwrap_err().to_string();
+        assert!(
+            err.contains("HARNESS_COMPOSE=v3") && err.contains("`v1`, `v2`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_version_says_the_flavor() {
+        assert_eq!(flavor_of("1.29.2"), Flavor::V1);
+        assert_eq!(flavor_of("2.40.3"), Flavor::V2);
+        assert_eq!(flavor_of("v2.40.3"), Flavor::V2);
     }
 }
 

@@ -14,9 +14,20 @@ pub enum EngineError {
         source: bollard::errors::Error,
     },
     #[error(
-        "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install one (Debian: `apt-get install docker-compose`)"
+        "no Compose CLI found: neither `docker compose` nor `docker-compose` runs — install Compose v2 (`scripts/setup`, or Docker's docker-compose-plugin package)"
     )]
     ComposeMissing,
+    #[error(
+        "HARNESS_COMPOSE={value}: the Compose CLI it forces does not run — install it \
+         (v2: `scripts/setup`, or Docker's compose plugin; v1: `apt-get install docker-compose`), \
+         point the variable at a Compose program, or unset it to use whichever is installed"
+    )]
+    ComposeForcedMissing { value: String },
+    #[error(
+        "HARNESS_COMPOSE={value}: expected `v1`, `v2` or the path of a Compose program \
+         (e.g. /usr/local/bin/docker-compose), or unset it to use whichever is installed"
+    )]
+    ComposeChoice { value: String },
     #[error("cannot run `{program}`: {source}")]
     Spawn {
         program: String,

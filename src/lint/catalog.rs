@@ -315,8 +315,8 @@ pub(crate) const PROJECT_NAME: RuleInfo = RuleInfo {
     id: "missing-project-name",
     level: Level::Info,
     mutation: None,
-    description: "no top-level `name:` (off by default: Compose v1 rejects the key, and the \
-                  harness names projects per run)",
+    description: "no top-level `name:` (off by default: the harness names projects per run; \
+                  on under Compose v2 it is safe to turn on — only v1 rejects the key)",
     anchor: "dclint",
     default_on: false,
 };

@@ -22,7 +22,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             &PROJECT_NAME,
             &Path::root(),
             "the file has no top-level `name:`, so the project is named after its directory \
-             — add one (Compose v2 only: v1 rejects the key)"
+             — add one (Compose v2 accepts it; the end-of-life v1 rejects it)"
                 .to_string(),
         );
     }

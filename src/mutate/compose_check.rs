@@ -1,4 +1,5 @@
-//! Every mutated config must pass the real CLI's `docker-compose config -q`: the shipped
+//! Every mutated config must pass the real CLI's `compose config -q` (the CLI the harness
+//! detects: v2 unless `HARNESS_COMPOSE` forces another): the shipped
 //! task's steps, and every mutation that applies to the awesome-compose corpus.
 //!
 //! `config` needs no engine, but it does check that each `build:` context and `env_file:`
@@ -8,7 +9,6 @@
 //! A file whose original still fails `config` is skipped and counted.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Mutex;
 
 use serde_yaml_ng::Value;
@@ -18,40 +18,69 @@ use super::render::Rendering;
 use super::tests::{seed_steps, shipped_facts};
 use super::{ImageFacts, catalog};
 use crate::compose::ComposeFile;
+use crate::engine::{ComposeCli, EngineError, Flavor};
 use crate::lint::lint;
 
 const CORPUS: &str = "../shared/corpus/awesome-compose";
 
-fn compose_cli() -> Option<()> {
-    let out = Command::new("docker-compose")
-        .arg("version")
-        .env("COMPOSE_API_VERSION", "auto")
-        .output()
-        .ok()?;
-    out.status.success().then_some(())
+/// Why `compose config -q` did not accept a file.
+#[derive(Debug, thiserror::Error)]
+enum ConfigError {
+    #[error("cannot write the file to check: {0}")]
+    Write(#[from] std::io::Error),
+    #[error(transparent)]
+    Cli(#[from] EngineError),
+    #[error("{cli} config rejects it:\n{stderr}")]
+    Rejected { cli: String, stderr: String },
 }
 
-/// `Err(stderr)` when `docker-compose config -q` rejects `yaml` in `dir`.
-fn config_q(dir: &Path, yaml: &str) -> Result<(), String> {
-    config_q_with(dir, yaml, &[])
+/// The CLI the harness would run (`HARNESS_COMPOSE` forces one), or `None` with a printed
+/// reason — except under `CI=true`, where a missing CLI fails the test.
+fn compose_cli(test: &str) -> Option<ComposeCli> {
+    match ComposeCli::detect_blocking() {
+        Ok(cli) => Some(cli),
+        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+            panic!("{test}: {e}, and CI=true requires it")
+        }
+        Err(e) => {
+            println!("skipped {test}: {e}");
+            None
+        }
+    }
 }
 
-fn config_q_with(dir: &Path, yaml: &str, vars: &[(&str, &str)]) -> Result<(), String> {
+/// `Err` when `compose config -q` rejects `yaml` in `dir`.
+fn config_q(cli: &ComposeCli, dir: &Path, yaml: &str) -> Result<(), ConfigError> {
+    config_q_with(cli, dir, yaml, &[])
+}
+
+fn config_q_with(
+    cli: &ComposeCli,
+    dir: &Path,
+    yaml: &str,
+    vars: &[(&str, &str)],
+) -> Result<(), ConfigError> {
     let path = dir.join("docker-compose.yml");
-    std::fs::write(&path, yaml).map_err(|e| e.to_string())?;
-    let out = Command::new("docker-compose")
+    std::fs::write(&path, yaml)?;
+    let out = cli
+        .std_command()
         .arg("-f")
         .arg(&path)
         .args(["config", "-q"])
-        .env("COMPOSE_API_VERSION", "auto")
         .envs(vars.iter().copied())
         .current_dir(dir)
         .output()
-        .map_err(|e| e.to_string())?;
+        .map_err(|source| EngineError::Spawn {
+            program: cli.display_name(),
+            source,
+        })?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        Err(ConfigError::Rejected {
+            cli: cli.display_name(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 
@@ -118,23 +147,22 @@ fn stub_inputs(dir: &Path, doc: &Value) -> bool {
 
 #[test]
 fn the_seed_steps_pass_compose_config() {
-    if compose_cli().is_none() {
-        println!("skipped: `docker-compose` (v1) is not installed");
+    let Some(cli) = compose_cli("the_seed_steps_pass_compose_config") else {
         return;
-    }
+    };
     let dir = tempfile::tempdir().unwrap();
     let steps = seed_steps();
-    config_q(dir.path(), &steps[0].1.text).expect("the seed passes config");
+    config_q(&cli, dir.path(), &steps[0].1.text).expect("the seed passes config");
     for (id, _, m) in &steps {
-        if let Err(e) = config_q(dir.path(), &m.yaml) {
-            panic!("{id}: docker-compose config rejects\n{}\n{e}", m.yaml);
+        if let Err(e) = config_q(&cli, dir.path(), &m.yaml) {
+            panic!("{id}: {e}\n{}", m.yaml);
         }
     }
     // The rest of the catalog, where it applies to the seed.
     let seed = &steps[0].1;
     for info in catalog() {
         if let Some(m) = super::apply(info.id, seed, &shipped_facts()).unwrap() {
-            config_q(dir.path(), &m.yaml).unwrap_or_else(|e| panic!("{}: {e}", info.id));
+            config_q(&cli, dir.path(), &m.yaml).unwrap_or_else(|e| panic!("{}: {e}", info.id));
         }
     }
 }
@@ -144,23 +172,22 @@ const EVERY_PROBLEM: &str = "tests/fixtures/mutate/every-problem.yml";
 /// Each mutation alone, then all of them in catalog order, on a file with every problem.
 #[test]
 fn every_mutation_on_the_fixture_passes_compose_config() {
-    if compose_cli().is_none() {
-        println!("skipped: `docker-compose` (v1) is not installed");
+    let Some(cli) = compose_cli("every_mutation_on_the_fixture_passes_compose_config") else {
         return;
-    }
+    };
     let text = std::fs::read_to_string(EVERY_PROBLEM).unwrap();
     let seed = ComposeFile::parse(EVERY_PROBLEM, &text, 1).unwrap();
     let dir = tempfile::tempdir().unwrap();
     // `${POSTGRES_PASSWORD:?}` stops Compose where it is unset, until env-default.
     let password = [("POSTGRES_PASSWORD", "x")];
-    config_q_with(dir.path(), &text, &password).expect("the fixture passes config");
+    config_q_with(&cli, dir.path(), &text, &password).expect("the fixture passes config");
     let facts = shipped_facts();
     for info in catalog() {
         let (m, how) = apply_rendered(info.id, &seed, &facts)
             .unwrap()
             .unwrap_or_else(|| panic!("{} does not apply to the fixture", info.id));
         assert_eq!(how, Rendering::Lossless, "{}", info.id);
-        config_q_with(dir.path(), &m.yaml, &password)
+        config_q_with(&cli, dir.path(), &m.yaml, &password)
             .unwrap_or_else(|e| panic!("{}: {e}\n{}", info.id, m.yaml));
     }
     let mut file = seed;
@@ -169,7 +196,7 @@ fn every_mutation_on_the_fixture_passes_compose_config() {
             file = ComposeFile::parse(info.id, &m.yaml, 1).unwrap();
         }
     }
-    config_q(dir.path(), &file.text).unwrap_or_else(|e| panic!("all: {e}\n{}", file.text));
+    config_q(&cli, dir.path(), &file.text).unwrap_or_else(|e| panic!("all: {e}\n{}", file.text));
     println!(
         "{}",
         super::diff(&text, &file.text, EVERY_PROBLEM, "all mutations")
@@ -182,6 +209,41 @@ fn every_mutation_on_the_fixture_passes_compose_config() {
         findings.iter().all(|f| f.mutation.is_none()),
         "{findings:#?}"
     );
+}
+
+/// Keys v2 accepts and v1 refuses: a top-level `name:`, `start_interval`, and
+/// `depends_on.<svc>.restart`.
+const V2_ONLY: &str = "name: demo\nservices:\n  db:\n    image: harness/redis:local\n    container_name: db\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 30s\n      start_period: 10s\n      start_interval: 1s\n  web:\n    image: harness/executor:local\n    ports: [\"8000:8000\"]\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n";
+
+/// v2's keys survive every mutation that applies, and v2's `config` accepts the result.
+#[test]
+fn v2_only_keys_survive_the_mutations_and_v2_config_accepts_them() {
+    let test = "v2_only_keys_survive_the_mutations_and_v2_config_accepts_them";
+    let Some(cli) = compose_cli(test) else {
+        return;
+    };
+    if cli.flavor != Flavor::V2 {
+        println!(
+            "skipped {test}: {} is Compose v1, which rejects these keys",
+            cli.display_name()
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    config_q(&cli, dir.path(), V2_ONLY).expect("v2 accepts the original");
+    let mut file = ComposeFile::parse("v2.yml", V2_ONLY, 1).unwrap();
+    let mut applied = Vec::new();
+    for info in catalog() {
+        if let Some(m) = super::apply(info.id, &file, &shipped_facts()).unwrap() {
+            applied.push(info.id);
+            file = ComposeFile::parse(info.id, &m.yaml, 1).unwrap();
+        }
+    }
+    assert!(applied.contains(&"depends-on-healthy"), "{applied:?}");
+    for kept in ["name: demo", "start_interval: 1s", "restart: true"] {
+        assert!(file.text.contains(kept), "{kept} lost:\n{}", file.text);
+    }
+    config_q(&cli, dir.path(), &file.text).unwrap_or_else(|e| panic!("{e}\n{}", file.text));
 }
 
 #[derive(Default)]
@@ -207,10 +269,9 @@ fn corpus_mutations_pass_compose_config() {
         println!("skipped: {CORPUS} is absent");
         return;
     };
-    if compose_cli().is_none() {
-        println!("skipped: `docker-compose` (v1) is not installed");
+    let Some(cli) = compose_cli("corpus_mutations_pass_compose_config") else {
         return;
-    }
+    };
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
@@ -218,12 +279,12 @@ fn corpus_mutations_pass_compose_config() {
     paths.sort();
     let tally = Mutex::new(Tally::default());
     let queue = Mutex::new(paths);
-    // `docker-compose` is a slow Python start-up; two workers for the two cores.
+    // v1 is a slow Python start-up; two workers for the two cores.
     std::thread::scope(|s| {
         for _ in 0..2 {
             s.spawn(|| {
                 while let Some(path) = queue.lock().unwrap().pop() {
-                    check_file(&path, &tally);
+                    check_file(&cli, &path, &tally);
                 }
             });
         }
@@ -261,7 +322,7 @@ fn corpus_mutations_pass_compose_config() {
     assert!(t.checked_files > 0);
 }
 
-fn check_file(path: &Path, tally: &Mutex<Tally>) {
+fn check_file(cli: &ComposeCli, path: &Path, tally: &Mutex<Tally>) {
     let name = path
         .file_name()
         .unwrap_or_default()
@@ -280,8 +341,12 @@ fn check_file(path: &Path, tally: &Mutex<Tally>) {
     if stub_inputs(dir.path(), &file.doc) {
         tally.lock().unwrap().stubbed += 1;
     }
-    if let Err(e) = config_q(dir.path(), &text) {
-        let first = e.lines().take(2).collect::<Vec<_>>().join(" ");
+    if let Err(e) = config_q(cli, dir.path(), &text) {
+        let text = match e {
+            ConfigError::Rejected { stderr, .. } => stderr,
+            other => other.to_string(),
+        };
+        let first = text.lines().take(2).collect::<Vec<_>>().join(" ");
         tally
             .lock()
             .unwrap()
@@ -305,7 +370,7 @@ fn check_file(path: &Path, tally: &Mutex<Tally>) {
                 continue;
             }
         };
-        let verdict = config_q(dir.path(), &m.yaml);
+        let verdict = config_q(cli, dir.path(), &m.yaml);
         let remaining = ComposeFile::parse("new", &m.yaml, 1)
             .map(|f| {
                 lint(&f)

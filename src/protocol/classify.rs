@@ -52,6 +52,8 @@ const COMPOSE_RULES: &[(&[&str], Signature)] = &[
             "repository does not exist",
             "manifest unknown",
             "Error response from daemon: Get",
+            // v1 prints a failed pull's registry error bare, without the daemon's prefix.
+            "Get \"https://",
             "not found: manifest",
         ],
         Signature::ImageMissing,
@@ -192,6 +194,33 @@ mod tests {
             "Couldn't connect to Docker daemon\nError while fetching server API version"
         ));
         assert!(!engine_gone("port is already allocated"));
+    }
+
+    /// Real stderr of `up -d --no-build` from Compose v1 and v2 for each deploy failure
+    /// (tests/fixtures/compose_stderr/capture.sh makes them): each file classifies to the
+    /// signature it is named for, on both versions alike.
+    #[test]
+    fn both_compose_versions_stderr_classify_to_the_same_signature() {
+        let dir = std::path::Path::new("tests/fixtures/compose_stderr");
+        let mut names: Vec<String> = std::fs::read_dir(dir.join("v2"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert!(names.len() >= 7, "{names:?}");
+        for name in names {
+            let stem = name.trim_end_matches(".txt");
+            let expected: Signature = serde_json::from_value(stem.into()).unwrap();
+            for version in ["v1", "v2"] {
+                let stderr = std::fs::read_to_string(dir.join(version).join(&name)).unwrap();
+                assert_eq!(
+                    compose_failure(&stderr),
+                    expected,
+                    "{version}/{name}:\n{stderr}"
+                );
+                assert!(!engine_gone(&stderr), "{version}/{name}");
+            }
+        }
     }
 
     #[test]

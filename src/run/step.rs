@@ -131,7 +131,7 @@ impl Fault {
             }
             Fault::EngineApi => "check the engine (`docker info`, its logs) and run again",
             Fault::ComposeCli => {
-                "install Compose (`docker compose` or Debian's `docker-compose`) and run again"
+                "install Compose (v2: `docker compose`, as `scripts/setup` does; or v1's `docker-compose`) and run again"
             }
             Fault::DiskFull => "free space on the disk holding --runs-dir, then run again",
             Fault::EvidenceUnwritable => {

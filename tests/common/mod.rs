@@ -9,7 +9,28 @@ pub const REPO: &str = env!("CARGO_MANIFEST_DIR");
 
 /// True when the Docker engine answers. Without one the test is skipped with a printed
 /// reason — except under `CI=true`, where a missing engine fails the suite.
+/// The Compose CLI the harness uses (`HARNESS_COMPOSE` may force one) must run as well:
+/// on a machine with only v2, a `HARNESS_COMPOSE=v1` run skips with the reason.
 pub fn engine_available(test: &str) -> bool {
+    docker_available(test) && compose_cli(test).is_some()
+}
+
+/// The Compose CLI the harness would detect, or `None` after printing why it is skipped —
+/// except under `CI=true`, where a missing CLI fails the test.
+pub fn compose_cli(test: &str) -> Option<harness::engine::ComposeCli> {
+    match harness::engine::ComposeCli::detect_blocking() {
+        Ok(cli) => Some(cli),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("{test}: {e}, and CI=true requires it");
+            }
+            eprintln!("SKIPPED {test}: {e}");
+            None
+        }
+    }
+}
+
+fn docker_available(test: &str) -> bool {
     let ok = Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
