@@ -211,10 +211,25 @@ fn unprivileged(cmd: &std::process::Command) -> std::process::Command {
             None => out.env_remove(k),
         };
     }
+    if root {
+        // Another user does not see this user's Compose CLI plugin (it lives in root's 0700
+        // home), so a forced v2 would stop the command before what these tests check. The
+        // refusals come before any Compose call, so the system-wide v1 serves, where it is.
+        if which("docker-compose") {
+            out.env("HARNESS_COMPOSE", "v1");
+        } else {
+            out.env_remove("HARNESS_COMPOSE");
+        }
+    }
     if let Some(dir) = cmd.get_current_dir() {
         out.current_dir(dir);
     }
     out
+}
+
+fn which(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Makes `path` read-only for [`unprivileged`] commands; the workspace itself stays theirs.
