@@ -46,6 +46,13 @@ fn error_at(block: &str, needle: &str) -> (SpecError, usize) {
     (err, first + offset)
 }
 
+/// The error's text, after checking it names the line of `needle`.
+fn message_at(block: &str, needle: &str) -> String {
+    let (err, line) = error_at(block, needle);
+    assert_eq!(err.line, line, "{err}");
+    err.to_string()
+}
+
 #[test]
 fn the_reference_prompt_declares_exactly_the_fallback() {
     let prompt = Prompt::load(Path::new(TASK)).expect("shipped task loads");
@@ -101,9 +108,8 @@ fn a_task_without_a_block_gets_the_reference_unchecked() {
 #[test]
 fn an_unknown_key_is_named_at_its_line() {
     let block = BLOCK.replace("    websocket:", "    websockets:");
-    let (err, line) = error_at(&block, "websockets:");
-    assert_eq!(err.line, line, "{err}");
-    let text = err.to_string();
+    let text = message_at(&block, "websockets:");
+    let line = error_at(&block, "websockets:").1;
     assert!(text.starts_with(&format!("tasks/t.md:{line}: ")), "{text}");
     assert!(
         text.contains("unknown field `websockets`") && text.contains("README"),
@@ -136,9 +142,7 @@ fn a_block_without_endpoints_says_what_to_add() {
 #[test]
 fn a_service_the_file_lacks_is_named_with_the_ones_it_has() {
     let block = format!("{BLOCK}restart:\n  recover: [app, worker]\n");
-    let (err, line) = error_at(&block, "recover:");
-    assert_eq!(err.line, line, "{err}");
-    let text = err.to_string();
+    let text = message_at(&block, "recover:");
     assert!(
         text.contains("`restart.recover[1]` names service `worker`"),
         "{text}"
@@ -146,16 +150,17 @@ fn a_service_the_file_lacks_is_named_with_the_ones_it_has() {
     assert!(text.contains("name one of its services: app, db"), "{text}");
 
     let block = BLOCK.replace("service: app", "service: api");
-    let (err, line) = error_at(&block, "service: api");
-    assert_eq!(err.line, line, "{err}");
+    let text = message_at(&block, "service: api");
+    assert!(
+        text.contains("`apps[0].service` names service `api`"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_port_the_service_does_not_publish_is_named_with_the_fix() {
     let block = BLOCK.replace("port: 9000", "port: 8003");
-    let (err, line) = error_at(&block, "port: 8003");
-    assert_eq!(err.line, line, "{err}");
-    let text = err.to_string();
+    let text = message_at(&block, "port: 8003");
     assert!(
         text.contains(
             "`apps[0].websocket[0].port`: service `app` publishes no container port 8003"
