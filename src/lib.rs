@@ -34,5 +34,6 @@ pub mod redact;
 pub mod report;
 pub mod run;
 pub mod score;
+pub mod spec;
 pub mod store;
 pub mod task;

@@ -156,6 +156,35 @@ fn broken_prompts_are_rejected_with_the_fix() {
 }
 
 #[test]
+fn a_protocol_naming_a_service_the_config_lacks_is_rejected_at_its_line() {
+    let ws = Workspace::new("bad_protocol");
+    let shipped = std::fs::read_to_string(ws.task()).expect("read");
+    let wrong = shipped.replacen("  recover: [cc_execute]", "  recover: [worker]", 1);
+    assert_ne!(
+        wrong, shipped,
+        "the shipped prompt declares restart.recover"
+    );
+    let line = wrong
+        .lines()
+        .position(|l| l.contains("recover: [worker]"))
+        .expect("line")
+        + 1;
+    std::fs::write(ws.task(), &wrong).expect("write");
+    let at = format!("{}.md:{line}:", ws.task_name);
+    rejects(
+        &ws,
+        &[],
+        &[
+            &at,
+            "`worker`",
+            "name one of its services: redis, cc_execute",
+        ],
+    );
+    // Nothing was recorded: no scoreboard, no runs directory.
+    assert!(!ws.db().exists() && !ws.runs().exists());
+}
+
+#[test]
 fn a_corrupt_scoreboard_or_an_unwritable_runs_dir_stops_before_any_deploy() {
     if !engine_available("a_corrupt_scoreboard") {
         return;

@@ -64,6 +64,7 @@ fn cycle_exit_code(e: &CycleError) -> u8 {
     match e {
         E::Task(_)
         | E::Compose(_)
+        | E::Spec(_)
         | E::Store(_)
         | E::Engine(_)
         | E::PortRange(_)

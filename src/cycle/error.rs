@@ -15,6 +15,8 @@ pub enum CycleError {
     #[error(transparent)]
     Compose(#[from] crate::compose::ComposeError),
     #[error(transparent)]
+    Spec(#[from] crate::spec::SpecError),
+    #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),

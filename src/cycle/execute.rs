@@ -39,7 +39,7 @@ pub async fn execute(
         steps: options.steps.clone(),
         timeout: options.timeout,
         stop_timeout: options.stop_timeout,
-        probes: ProbeSpec::default(),
+        probes: ProbeSpec::of(task.spec(), &version.file),
         redactor: Redactor::from_env(),
         instances: options.instances,
         dummy_key: crate::redact::dummy_key().to_string(),

@@ -8,6 +8,7 @@ use crate::compose::ComposeFile;
 use crate::protocol::PortRange;
 use crate::protocol::port_range::RangeError;
 use crate::redact::Redactor;
+use crate::spec::ProtocolSpec;
 use crate::store::{NewVersion, Store, VersionRow};
 use crate::task::Prompt;
 
@@ -50,6 +51,7 @@ impl Version {
 pub struct TaskFile {
     prompt: Prompt,
     own: ComposeFile,
+    spec: ProtocolSpec,
     external: Option<(PathBuf, ComposeFile)>,
 }
 
@@ -57,6 +59,7 @@ impl TaskFile {
     pub fn load(path: &Path, config: Option<&Path>) -> Result<TaskFile, CycleError> {
         let prompt = Prompt::load(path)?;
         let own = own_config(&prompt)?;
+        let spec = ProtocolSpec::of_prompt(&prompt, &own)?;
         let external = match config {
             None => None,
             Some(path) => {
@@ -71,6 +74,7 @@ impl TaskFile {
         Ok(TaskFile {
             prompt,
             own,
+            spec,
             external,
         })
     }
@@ -118,6 +122,7 @@ impl TaskFile {
         };
         Ok(Task {
             prompt: self.prompt,
+            spec: self.spec,
             id,
             own,
             external,
@@ -130,6 +135,8 @@ pub struct Task {
     /// As loaded: its name, path and config. The recorder re-reads the file under a lock
     /// (other harnesses record into it), and so does [`Task::replace_config`].
     prompt: Prompt,
+    /// Read once with the prompt: the harness never rewrites the protocol block.
+    spec: ProtocolSpec,
     id: i64,
     own: Version,
     external: Option<Version>,
@@ -146,6 +153,11 @@ impl Task {
 
     pub fn prompt(&self) -> &Prompt {
         &self.prompt
+    }
+
+    /// What the protocol checks, as the task declares it.
+    pub fn spec(&self) -> &ProtocolSpec {
+        &self.spec
     }
 
     /// The scoreboard's id of the task.

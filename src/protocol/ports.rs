@@ -1,9 +1,28 @@
-//! The seed's default host ports, occupied by the harness itself so a config that
+//! The candidate's default host ports, occupied by the harness itself so a config that
 //! hardcodes them must fail, and one that lets the engine choose must not.
 
+use std::collections::BTreeSet;
 use std::net::TcpListener;
 
 use serde::Serialize;
+
+use crate::compose::ComposeFile;
+use crate::compose::ports::ports;
+use crate::compose::service::services;
+
+/// The host ports `file` binds where no variable is set: fixed ones (`"8001:8000"`) and
+/// defaults (`"${API_PORT:-8001}:8000"`), each once, in order. An engine-assigned entry
+/// (`"127.0.0.1::8000"`) or a range holds nothing.
+pub fn default_host_ports(file: &ComposeFile) -> Vec<u16> {
+    let held: BTreeSet<u16> = services(&file.doc)
+        .iter()
+        .flat_map(ports)
+        .filter_map(|entry| entry.spec.published())
+        .filter_map(|p| p.host_port.trim().parse().ok())
+        .filter(|port: &u16| *port != 0)
+        .collect();
+    held.into_iter().collect()
+}
 
 /// One default port and whether the harness holds it or someone else already did.
 #[derive(Debug, Serialize)]
@@ -67,6 +86,28 @@ fn listen_shared(port: u16) -> std::io::Result<TcpListener> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_held_ports_are_the_ones_the_file_binds_by_default() {
+        let text = r#"
+services:
+  app:
+    image: a
+    ports:
+      - "${API_PORT:-8001}:8000"
+      - "127.0.0.1:9100:9000/udp"
+      - "127.0.0.1::8003"
+      - "${WS_PORT}:8004"
+      - 8005
+      - {target: 8006, published: "${LONG:-8106}"}
+      - {target: 8007, published: 8001}
+  db:
+    image: b
+    ports: ["6380:6379", "7000-7001:7000-7001"]
+"#;
+        let file = ComposeFile::parse("t", text, 1).unwrap();
+        assert_eq!(default_host_ports(&file), vec![6380, 8001, 8106, 9100]);
+    }
 
     #[test]
     fn held_ports_cannot_be_bound_until_released() {

@@ -12,6 +12,7 @@ use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
 use crate::run::{Evidence, Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
+use crate::spec::ProtocolSpec;
 
 /// Where the probes find the service inside its containers.
 #[derive(Debug, Clone)]
@@ -20,18 +21,21 @@ pub struct ProbeSpec {
     pub ws_port: u16,
     pub ws_path: String,
     pub ws_chunks: u64,
-    /// The seed's default host ports, held by the harness during deploy.
+    /// The candidate's default host ports, held by the harness during deploy.
     pub default_host_ports: Vec<u16>,
 }
 
-impl Default for ProbeSpec {
-    fn default() -> Self {
+impl ProbeSpec {
+    /// The task's probed endpoints, and the host ports `candidate` binds where no
+    /// variable is set.
+    pub fn of(spec: &ProtocolSpec, candidate: &ComposeFile) -> ProbeSpec {
+        let (api, ws) = (spec.api(), spec.websocket());
         ProbeSpec {
-            api_port: 8000,
-            ws_port: 8003,
-            ws_path: "/ws/mcp".into(),
-            ws_chunks: 5,
-            default_host_ports: vec![8001, 8003, 8004],
+            api_port: api.port,
+            ws_port: ws.port,
+            ws_path: ws.path.clone(),
+            ws_chunks: ws.complete.chunks,
+            default_host_ports: super::ports::default_host_ports(candidate),
         }
     }
 }

@@ -4,6 +4,8 @@
 use std::io;
 use std::path::PathBuf;
 
+use super::fence::PROTOCOL_LANG;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TaskError {
     #[error("{}: cannot read the task prompt: {source} — check that the file exists and is readable, or pass the task's prompt with --task", .path.display())]
@@ -31,6 +33,13 @@ pub enum TaskError {
 
     #[error("{}:{line}: second ```yaml block (first at line {first_line}) — keep exactly one candidate config; label examples with another language, e.g. ```text", .path.display())]
     DuplicateConfigBlock {
+        path: PathBuf,
+        line: usize,
+        first_line: usize,
+    },
+
+    #[error("{}:{line}: second ```{PROTOCOL_LANG} block (first at line {first_line}) — keep exactly one protocol block; label examples with another language, e.g. ```text", .path.display())]
+    DuplicateProtocolBlock {
         path: PathBuf,
         line: usize,
         first_line: usize,

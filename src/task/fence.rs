@@ -28,7 +28,8 @@ pub(crate) struct Fences {
     pub fenced: Vec<bool>,
 }
 
-/// The single ```yaml block holding the candidate config.
+/// A single fenced block the harness reads: the ```yaml candidate config, or the
+/// protocol block.
 #[derive(Debug, Clone)]
 pub(crate) struct ConfigBlock {
     /// Byte range of the content between the fence lines.
@@ -86,6 +87,10 @@ pub(crate) fn scan(path: &Path, lines: &[Line<'_>]) -> Result<Fences, TaskError>
     Ok(Fences { fences, fenced })
 }
 
+/// The info-string language of the protocol block: YAML inside, named so the config's
+/// ```yaml search never takes it (and editors show it as what it is).
+pub(crate) const PROTOCOL_LANG: &str = "harness-protocol";
+
 /// Finds THE config block. Only fences at column 0 count: an indented
 /// ```yaml is an example nested in a list or quote, and its content would
 /// carry the indentation anyway.
@@ -94,28 +99,66 @@ pub(crate) fn config_block(
     lines: &[Line<'_>],
     fences: &Fences,
 ) -> Result<ConfigBlock, TaskError> {
-    let is_yaml = |f: &&Fence| f.lang == "yaml" || f.lang == "yml";
+    let is_yaml = |f: &Fence| f.lang == "yaml" || f.lang == "yml";
+    match single(lines, fences, is_yaml) {
+        Single::None => Err(TaskError::NoConfigBlock {
+            path: path.to_path_buf(),
+            indented: fences
+                .fences
+                .iter()
+                .find(|f| is_yaml(f))
+                .map(|f| f.open + 1),
+        }),
+        Single::Two { first, second } => Err(TaskError::DuplicateConfigBlock {
+            path: path.to_path_buf(),
+            line: second,
+            first_line: first,
+        }),
+        Single::One(block) => Ok(block),
+    }
+}
+
+/// The ```harness-protocol block, if the task declares one; at most one may.
+pub(crate) fn protocol_block(
+    path: &Path,
+    lines: &[Line<'_>],
+    fences: &Fences,
+) -> Result<Option<ConfigBlock>, TaskError> {
+    match single(lines, fences, |f| f.lang == PROTOCOL_LANG) {
+        Single::None => Ok(None),
+        Single::Two { first, second } => Err(TaskError::DuplicateProtocolBlock {
+            path: path.to_path_buf(),
+            line: second,
+            first_line: first,
+        }),
+        Single::One(block) => Ok(Some(block)),
+    }
+}
+
+/// How many column-0 fences of one language a prompt has; lines are 1-based.
+enum Single {
+    None,
+    One(ConfigBlock),
+    Two { first: usize, second: usize },
+}
+
+fn single(lines: &[Line<'_>], fences: &Fences, lang: impl Fn(&Fence) -> bool) -> Single {
     let mut candidates = fences
         .fences
         .iter()
-        .filter(is_yaml)
+        .filter(|f| lang(f))
         .filter(|f| f.indent == 0);
     let Some(first) = candidates.next() else {
-        let indented = fences.fences.iter().find(is_yaml).map(|f| f.open + 1);
-        return Err(TaskError::NoConfigBlock {
-            path: path.to_path_buf(),
-            indented,
-        });
+        return Single::None;
     };
     if let Some(second) = candidates.next() {
-        return Err(TaskError::DuplicateConfigBlock {
-            path: path.to_path_buf(),
-            line: second.open + 1,
-            first_line: first.open + 1,
-        });
+        return Single::Two {
+            first: first.open + 1,
+            second: second.open + 1,
+        };
     }
     let open = &lines[first.open];
-    Ok(ConfigBlock {
+    Single::One(ConfigBlock {
         content: open.content_end() + open.eol.len()..lines[first.close].start,
         first_line: first.open + 2,
         eol: open.eol.to_string(),

@@ -20,6 +20,7 @@ pub struct Prompt {
     text: String,
     metrics: Metrics,
     config: ConfigBlock,
+    protocol: Option<ConfigBlock>,
     fields: MetricsLayout,
     table: Table,
 }
@@ -67,6 +68,7 @@ impl Prompt {
         let lines = lines::split(&text);
         let fences = fence::scan(&path, &lines)?;
         let config = fence::config_block(&path, &lines, &fences)?;
+        let protocol = fence::protocol_block(&path, &lines, &fences)?;
         let (metrics, fields) = fields::parse(&path, &lines, &fences.fenced)?;
         let table = history::parse(&path, &lines, &fences.fenced, fields.history_line)?;
         Ok(Prompt {
@@ -75,6 +77,7 @@ impl Prompt {
             text,
             metrics,
             config,
+            protocol,
             fields,
             table,
         })
@@ -105,6 +108,16 @@ impl Prompt {
     /// positions back into the prompt (`config_line() + yaml_line - 1`).
     pub fn config_line(&self) -> usize {
         self.config.first_line
+    }
+
+    /// Content of the ```harness-protocol block and the 1-based prompt line of its first
+    /// content line; `None` when the task declares no protocol.
+    pub fn protocol_block(&self) -> Option<(&str, usize)> {
+        let block = self.protocol.as_ref()?;
+        Some((
+            self.text.get(block.content.clone()).unwrap_or_default(),
+            block.first_line,
+        ))
     }
 
     pub fn metrics(&self) -> Metrics {
@@ -224,6 +237,10 @@ impl Prompt {
         }
         if after.config_yaml() != yaml {
             return Err(self.edit_check("config block changed".to_string()));
+        }
+        let protocol = |p: &Prompt| p.protocol_block().map(|(text, _)| text.to_string());
+        if protocol(&after) != protocol(self) {
+            return Err(self.edit_check("protocol block changed".to_string()));
         }
         Ok(())
     }

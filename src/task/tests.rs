@@ -646,3 +646,58 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+// ---- the protocol block ----
+
+#[test]
+fn the_protocol_block_survives_every_rewrite() {
+    // The shipped prompt, as `run` records into it and `iterate --apply` rewrites it.
+    let shipped = std::fs::read_to_string("prompts/docker_compose_dynamic.md").expect("read");
+    let block = |text: &str| {
+        let p = parse(text);
+        let (content, line) = p.protocol_block().expect("a protocol block");
+        (content.to_string(), line)
+    };
+    let (original, _) = block(&shipped);
+    assert!(original.contains("apps:"), "{original}");
+    let recorded = parse(&shipped)
+        .record_run(&update(1, "v1", "first", UUID1))
+        .expect("record");
+    let applied = parse(&recorded)
+        .replace_config("services:\n  web:\n    image: nginx\n")
+        .expect("apply");
+    let appended = parse(&applied)
+        .record_run(&update(1, "v2", "second", UUID2))
+        .expect("record again");
+    for text in [&recorded, &applied, &appended] {
+        assert_eq!(block(text).0, original);
+    }
+    assert_eq!(parse(&appended).history().len(), 2);
+    assert_eq!(
+        parse(&appended).config_yaml(),
+        "services:\n  web:\n    image: nginx\n"
+    );
+}
+
+#[test]
+fn a_prompt_without_a_protocol_block_has_none() {
+    assert!(parse(SEED).protocol_block().is_none());
+}
+
+#[test]
+fn error_second_protocol_block() {
+    let one = "```harness-protocol\napps: []\n```\n";
+    let doc = seed_with(
+        "### Verification",
+        &format!("{one}\n{one}\n### Verification"),
+    );
+    let first = line_of(&doc, "```harness-protocol") + 1;
+    let err = parse_err(&doc);
+    assert!(
+        err.contains(&format!(
+            ":{}: second ```harness-protocol block (first at line {first})",
+            first + 4
+        )),
+        "{err}"
+    );
+}

@@ -1,0 +1,43 @@
+//! Shown to users as-is: each names the task file, the line in it and the fix.
+
+use std::path::PathBuf;
+
+/// What is wrong with a task's protocol block, and where.
+#[derive(Debug, thiserror::Error)]
+#[error("{}:{line}: {problem}", .path.display())]
+pub struct SpecError {
+    pub path: PathBuf,
+    /// 1-based line in the task prompt.
+    pub line: usize,
+    #[source]
+    pub problem: SpecProblem,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SpecProblem {
+    #[error(
+        "the ```harness-protocol block does not read: {message} — write it as the schema in README.md (\"The protocol block\") shows"
+    )]
+    Malformed { message: String },
+    #[error(
+        "the protocol needs an app with at least one `http:` and one `websocket:` endpoint — the probes check both; add them under `apps[0]`"
+    )]
+    NoEndpoints,
+    #[error(
+        "`{field}` names service `{service}`, which the candidate config does not define — name one of its services: {known}"
+    )]
+    UnknownService {
+        field: String,
+        service: String,
+        known: String,
+    },
+    #[error(
+        "`{field}`: service `{service}` publishes no container port {port} — add a `ports:` entry for it (e.g. `\"127.0.0.1::{port}\"`), or name a port the service publishes{published}"
+    )]
+    Unpublished {
+        field: String,
+        service: String,
+        port: u16,
+        published: String,
+    },
+}

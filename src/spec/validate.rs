@@ -1,0 +1,111 @@
+//! The block against the task's own candidate: every service it names exists, and every
+//! container port the harness reaches from the host is published by its service.
+
+use std::collections::BTreeSet;
+
+use super::error::SpecProblem;
+use super::model::SpecFile;
+use crate::compose::ComposeFile;
+use crate::compose::path::Path;
+use crate::compose::ports::ports;
+use crate::compose::service::services;
+
+/// The first problem, at the path of the field that has it.
+pub(super) fn validate(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path, SpecProblem)> {
+    let known = file.service_names();
+    let exists = |path: Path, service: &str| {
+        if known.iter().any(|k| k == service) {
+            return Ok(());
+        }
+        let problem = SpecProblem::UnknownService {
+            field: path.render(),
+            service: service.to_string(),
+            known: known.join(", "),
+        };
+        Err((path, problem))
+    };
+    for (path, service) in named_services(spec) {
+        exists(path, service)?;
+    }
+    for (path, service, port) in reached_ports(spec) {
+        let published = published_container_ports(file, service);
+        if !published.contains(&port) {
+            let problem = SpecProblem::Unpublished {
+                field: path.render(),
+                service: service.to_string(),
+                port,
+                published: listed(&published),
+            };
+            return Err((path, problem));
+        }
+    }
+    Ok(())
+}
+
+/// Every field that names a service, with its path in the block.
+fn named_services(spec: &SpecFile) -> Vec<(Path, &str)> {
+    let root = Path::root();
+    let mut named = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        named.push((
+            root.key("apps").index(i).key("service"),
+            app.service.as_str(),
+        ));
+    }
+    for (i, dep) in spec.dependencies.iter().enumerate() {
+        let at = root.key("dependencies").index(i).key("service");
+        named.push((at, dep.service.as_str()));
+    }
+    for (i, p) in spec.persistence.iter().enumerate() {
+        let at = root.key("persistence").index(i);
+        named.push((at.key("service"), p.service.as_str()));
+        named.push((at.key("through"), p.through.as_str()));
+    }
+    for (i, service) in spec.restart.recover.iter().enumerate() {
+        let at = root.key("restart").key("recover").index(i);
+        named.push((at, service.as_str()));
+    }
+    named
+}
+
+/// The container ports the harness reaches through a host port: `(field, service, port)`.
+fn reached_ports(spec: &SpecFile) -> Vec<(Path, &str, u16)> {
+    let mut reached = Vec::new();
+    for (i, app) in spec.apps.iter().enumerate() {
+        let at = Path::root().key("apps").index(i);
+        let service = app.service.as_str();
+        for (j, e) in app.http.iter().enumerate() {
+            reached.push((at.key("http").index(j).key("port"), service, e.port));
+        }
+        for (j, e) in app.websocket.iter().enumerate() {
+            reached.push((at.key("websocket").index(j).key("port"), service, e.port));
+        }
+    }
+    for (i, p) in spec.persistence.iter().enumerate() {
+        let at = Path::root().key("persistence").index(i).key("port");
+        reached.push((at, p.through.as_str(), p.port));
+    }
+    reached
+}
+
+/// The container ports `service` publishes (protocol suffix dropped; ranges not read).
+fn published_container_ports(file: &ComposeFile, service: &str) -> BTreeSet<u16> {
+    services(&file.doc)
+        .iter()
+        .filter(|s| s.name == service)
+        .flat_map(ports)
+        .filter_map(|entry| entry.spec.published())
+        .filter_map(|p| {
+            let port = p.container.split('/').next().unwrap_or_default();
+            port.trim().parse().ok()
+        })
+        .collect()
+}
+
+fn listed(ports: &BTreeSet<u16>) -> String {
+    if ports.is_empty() {
+        return " (it publishes none)".to_string();
+    }
+    let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
+    format!(" ({})", ports.join(", "))
+}
