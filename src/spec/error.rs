@@ -9,7 +9,7 @@ pub struct SpecError {
     pub path: PathBuf,
     /// 1-based line in the task prompt.
     pub line: usize,
-    #[source]
+    /// Part of this error's own message, so not its `source` (which would print it twice).
     pub problem: SpecProblem,
 }
 
