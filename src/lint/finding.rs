@@ -36,7 +36,7 @@ pub struct Finding {
     /// Stable kebab-case id, one of [`rules`](super::rules).
     pub rule: &'static str,
     pub level: Level,
-    /// Where in the file: `services.cc_execute.ports[0]`, `networks.net.name`, `version`.
+    /// Where in the file: `services.app.ports[0]`, `networks.net.name`, `version`.
     pub path: String,
     /// What is wrong and why, for a human; never contains a secret value.
     pub message: String,

@@ -53,7 +53,7 @@ pub(crate) async fn api(s: &StepContext<'_>, d: &Deployment) -> Result<ApiProbeE
     }
 }
 
-/// One streamed JSON-RPC execution over `/ws/mcp`, every chunk in order.
+/// One streamed JSON-RPC execution over the spec's WebSocket endpoint, every chunk in order.
 pub(crate) async fn ws(s: &StepContext<'_>, d: &Deployment) -> Result<WsProbeEvidence, Failure> {
     let spec = &s.plan.probes;
     let Some(port) = d.websocket_port else {
