@@ -27,6 +27,7 @@ pub mod images;
 pub mod lint;
 pub mod mutate;
 pub mod owner;
+pub mod project;
 pub mod propose;
 pub mod protocol;
 pub mod reaper;

@@ -427,3 +427,45 @@ fn an_exhausted_port_range_is_refused_before_anything_is_written() {
     );
     drop(held);
 }
+
+#[test]
+fn without_a_task_or_with_a_broken_harness_toml_nothing_runs() {
+    let ws = Workspace::new("no_task");
+    let before = snapshot(ws.dir.path());
+    let here = |cmd: &str| {
+        let out = ws
+            .harness()
+            .current_dir(ws.dir.path())
+            .env_remove("HARNESS_TASK")
+            .arg(cmd)
+            .output()
+            .expect("spawn");
+        assert_eq!(out.status.code(), Some(2), "{cmd}: {out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    for cmd in ["run", "iterate", "propose", "lint"] {
+        let stderr = here(cmd);
+        for needle in [
+            "no task given",
+            "--task FILE",
+            "HARNESS_TASK",
+            "harness.toml",
+        ] {
+            assert!(
+                stderr.contains(needle),
+                "{cmd}: `{needle}` not in: {stderr}"
+            );
+        }
+    }
+    let after = snapshot(ws.dir.path());
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>()
+    );
+    assert!(after == before, "a refused command changed files");
+    std::fs::write(ws.dir.path().join("harness.toml"), "tasks = \"a.md\"\n").unwrap();
+    let stderr = here("run");
+    for needle in ["harness.toml", "tasks", "`task` and `graduate_to`"] {
+        assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
+    }
+}

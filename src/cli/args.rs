@@ -104,9 +104,10 @@ pub struct LintArgs {
     /// `compose.override.yml` are read as Compose reads them.
     pub files: Vec<PathBuf>,
 
-    /// The task whose candidate to lint when no FILE is given.
-    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
-    pub task: PathBuf,
+    /// The task whose candidate to lint when no FILE is given (default: `task` in
+    /// harness.toml).
+    #[arg(long, env = "HARNESS_TASK")]
+    pub task: Option<PathBuf>,
 
     /// List the rules instead of linting.
     #[arg(long)]
@@ -140,9 +141,10 @@ pub enum LintFormat {
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
-    /// The task: a prompt file with the candidate config in a ```yaml block.
-    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
-    pub task: PathBuf,
+    /// The task: a prompt file with the candidate config in a ```yaml block (default:
+    /// `task` in harness.toml).
+    #[arg(long, env = "HARNESS_TASK")]
+    pub task: Option<PathBuf>,
 
     /// Deploy this compose file instead of the task's candidate (recorded under the task).
     #[arg(long)]
@@ -267,15 +269,16 @@ pub struct IterateArgs {
     #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(u32).range(1..))]
     pub max_runs: u32,
 
-    /// Where a graduated config is promoted to.
-    #[arg(long, default_value = "docker/docker-compose.yml")]
-    pub graduate_to: PathBuf,
+    /// Where a graduated config is promoted to (default: `graduate_to` in harness.toml,
+    /// else `<task>.graduated.yml` beside the task).
+    #[arg(long)]
+    pub graduate_to: Option<PathBuf>,
 }
 
 /// `--task NAME` of the commands that read the scoreboard.
 #[derive(Debug, Args, Clone)]
 pub struct TaskFilter {
-    /// Only this task (its name, e.g. docker_compose_dynamic).
+    /// Only this task (its name, e.g. web_stack).
     #[arg(long)]
     pub task: Option<String>,
 }
@@ -299,8 +302,8 @@ fn confidence(text: &str) -> Result<f64, String> {
 #[derive(Debug, Args)]
 pub struct ProposeArgs {
     /// The task whose latest failed run to learn from.
-    #[arg(long, default_value = "prompts/docker_compose_dynamic.md")]
-    pub task: PathBuf,
+    #[arg(long, env = "HARNESS_TASK")]
+    pub task: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

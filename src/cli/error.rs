@@ -11,6 +11,8 @@ pub enum ExpectedError {
     #[error(transparent)]
     Cycle(#[from] CycleError),
     #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
+    #[error(transparent)]
     LintConfig(#[from] crate::lint::ConfigError),
     #[error(transparent)]
     Fix(#[from] crate::fix::FixError),
@@ -42,7 +44,8 @@ impl ExpectedError {
         use ExpectedError as X;
         match self {
             X::Cycle(e) => cycle_exit_code(e),
-            X::LintConfig(_)
+            X::Project(_)
+            | X::LintConfig(_)
             | X::Fix(_)
             | X::Store(_)
             | X::Transfer(_)

@@ -7,17 +7,19 @@ use super::exit;
 use super::output::{Reporter, print};
 use super::run::preflight;
 use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
+use crate::project::Project;
 use crate::score;
 
 pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError> {
     let (task, run) = preflight(cli, &args.run)?;
+    let graduate_to = Project::here()?.graduate_to(args.graduate_to.as_deref(), task.path());
     let options = LoopOptions {
         runs_per_version: args.runs_per_version,
         until_graduated: args.until_graduated,
         apply: args.apply,
         max_iterations: args.max_iterations,
         max_runs: args.max_runs,
-        graduate_to: args.graduate_to.clone(),
+        graduate_to,
     };
     let selected = !args.run.steps.is_empty() || !args.run.skip.is_empty();
     options.check(selected, run.instances)?;
@@ -51,9 +53,12 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
 }
 
 pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError> {
+    // The task is read first: bad input must leave no scoreboard behind.
+    let path = Project::here()?.task(args.task.as_deref())?;
+    let task = TaskFile::load(&path, None)?;
     // Proposing deploys nothing: no reaper to look after it.
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, None).await?;
-    let task = TaskFile::load(&args.task, None)?.register(&mut ctx.store)?;
+    let task = task.register(&mut ctx.store)?;
     let proposed = cycle::propose(&mut ctx, &task, &cli.runs_dir).await?;
     let text = proposed.lines().join("\n");
     let Proposed::Outcome(version, outcome) = &proposed else {

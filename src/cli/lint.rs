@@ -4,9 +4,12 @@ use super::args::{Cli, LintArgs, LintFormat};
 use super::error::ExpectedError;
 use super::exit;
 use super::output::print;
+use std::path::Path;
+
 use crate::fix;
 use crate::lint::check::{self, Target};
 use crate::lint::{Level, report, rules};
+use crate::project::Project;
 
 pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     if args.rules {
@@ -17,7 +20,10 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     } else {
         LintFormat::Human
     });
-    let targets = Target::all(&args.files, &args.task);
+    let targets = match args.files.is_empty() {
+        true => Target::all(&[], &Project::here()?.task(args.task.as_deref())?),
+        false => Target::all(&args.files, Path::new("")),
+    };
     let mut checked = check::check(&targets, args.config.as_deref())?;
     let planned = if args.fix {
         fix::plan_all(&mut checked, args.apply)?

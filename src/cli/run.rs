@@ -7,6 +7,7 @@ use super::error::ExpectedError;
 use super::exit;
 use super::output::Reporter;
 use crate::cycle::{self, Context, Ended, Event, RunOptions, TaskFile};
+use crate::project::Project;
 use crate::run::RunId;
 use crate::run::record::RunStatus;
 
@@ -48,9 +49,10 @@ fn exit_code(ended: &Ended) -> u8 {
 pub(super) fn preflight(
     cli: &Cli,
     args: &RunArgs,
-) -> Result<(TaskFile, RunOptions), cycle::CycleError> {
+) -> Result<(TaskFile, RunOptions), ExpectedError> {
     let steps = cycle::select_steps(&args.steps, &args.skip)?;
-    let task = TaskFile::load(&args.task, args.config.as_deref())?;
+    let path = Project::here()?.task(args.task.as_deref())?;
+    let task = TaskFile::load(&path, args.config.as_deref())?;
     task.fits(args.port_range)?;
     let options = RunOptions {
         runs_dir: cli.runs_dir.clone(),

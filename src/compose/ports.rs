@@ -10,7 +10,7 @@ use super::service::Service;
 
 /// How one `ports:` entry is written (through tags).
 pub enum PortSpec<'a> {
-    /// `- 8000`: a container port only.
+    /// `- 8080`: a container port only.
     Number(String),
     /// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/PROTOCOL]`, as written.
     Short(&'a str),

@@ -23,7 +23,7 @@ pub fn get_seq<'a>(m: &'a Mapping, key: &str) -> Option<&'a [Value]> {
     get(m, key).and_then(Value::as_sequence).map(Vec::as_slice)
 }
 
-/// A scalar as Compose reads it: `8000`, `true` and `"8000"` are all strings to it.
+/// A scalar as Compose reads it: `8080`, `true` and `"8080"` are all strings to it.
 pub fn scalar(v: &Value) -> Option<String> {
     match untag(v) {
         Value::String(s) => Some(s.clone()),

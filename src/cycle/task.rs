@@ -56,6 +56,10 @@ pub struct TaskFile {
 }
 
 impl TaskFile {
+    pub fn path(&self) -> &Path {
+        self.prompt.path()
+    }
+
     pub fn load(path: &Path, config: Option<&Path>) -> Result<TaskFile, CycleError> {
         let prompt = Prompt::load(path)?;
         let own = own_config(&prompt)?;

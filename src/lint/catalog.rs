@@ -4,7 +4,7 @@ pub(crate) const HARDCODED_HOST_PORT: RuleInfo = RuleInfo {
     id: "hardcoded-host-port",
     level: Level::Error,
     mutation: Some("engine-assigned-port"),
-    description: "a published port has a fixed host port (also a default inside ${VAR:-8001}), \
+    description: "a published port has a fixed host port (also a default inside ${VAR:-8081}), \
                   so a second instance or anything else on that port makes `up` fail",
     anchor: "seed",
     default_on: true,

@@ -192,7 +192,7 @@ fn with_leases<T>(
 }
 
 /// How many host ports one instance of `candidate` needs from the range: every published
-/// port the engine would otherwise pick (`127.0.0.1::8000`, `8000`).
+/// port the engine would otherwise pick (`127.0.0.1::8080`, `8080`).
 pub fn needed(candidate: &ComposeFile) -> usize {
     published(candidate).len()
 }
@@ -241,7 +241,7 @@ fn published(candidate: &ComposeFile) -> Vec<(String, usize)> {
 }
 
 /// The container port (with its protocol) of an entry that leaves the host port to the
-/// engine: `8000`, `127.0.0.1::8000`, `8000/udp`.
+/// engine: `8080`, `127.0.0.1::8080`, `8080/udp`.
 fn unpinned(entry: &str) -> Option<&str> {
     let parts: Vec<&str> = entry.rsplitn(3, ':').collect();
     match parts.as_slice() {

@@ -10,9 +10,9 @@ use crate::compose::ComposeFile;
 use crate::compose::ports::ports;
 use crate::compose::service::services;
 
-/// The host ports `file` binds where no variable is set: fixed ones (`"8001:8000"`) and
-/// defaults (`"${API_PORT:-8001}:8000"`), each once, in order. An engine-assigned entry
-/// (`"127.0.0.1::8000"`) or a range holds nothing.
+/// The host ports `file` binds where no variable is set: fixed ones (`"8081:8080"`) and
+/// defaults (`"${API_PORT:-8081}:8080"`), each once, in order. An engine-assigned entry
+/// (`"127.0.0.1::8080"`) or a range holds nothing.
 pub fn default_host_ports(file: &ComposeFile) -> Vec<u16> {
     let held: BTreeSet<u16> = services(&file.doc)
         .iter()

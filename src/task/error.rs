@@ -21,7 +21,7 @@ pub enum TaskError {
     #[error("{}: cannot save the task prompt: {source} — check that its directory is writable and the disk is not full (the original file was left unchanged)", .path.display())]
     Write { path: PathBuf, source: io::Error },
 
-    #[error("{}: cannot derive a task name from this file name — name the prompt `<task>.md`, e.g. `prompts/docker_compose_dynamic.md`", .path.display())]
+    #[error("{}: cannot derive a task name from this file name — name the prompt `<task>.md`, e.g. `prompts/web_stack.md`", .path.display())]
     BadFileName { path: PathBuf },
 
     #[error("{}: no ```yaml block found — the task's candidate compose config must be in exactly one fenced ```yaml block{}", .path.display(), indented_hint(*.indented))]

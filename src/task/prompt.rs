@@ -91,7 +91,7 @@ impl Prompt {
         &self.text
     }
 
-    /// The file stem, e.g. `docker_compose_dynamic`.
+    /// The file stem, e.g. `web_stack`.
     pub fn name(&self) -> &str {
         &self.name
     }
