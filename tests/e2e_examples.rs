@@ -90,7 +90,9 @@ fn write_task(ws: &Workspace, example: &str, config: Option<&str>) {
     let path = example_dir(example).join("task.md");
     let prompt = Prompt::parse(path.clone(), read(&path)).expect("the example task parses");
     let text = match config {
-        Some(yaml) => prompt.replace_config(yaml).expect("the variant fits the task"),
+        Some(yaml) => prompt
+            .replace_config(yaml)
+            .expect("the variant fits the task"),
         None => prompt.text().to_string(),
     };
     std::fs::write(ws.task(), text).expect("write task");
@@ -110,16 +112,15 @@ fn harness(ws: &Workspace) -> Command {
     let mut cmd = ws.harness();
     cmd.env_remove("ANTHROPIC_API_KEY")
         .env_remove("OPENAI_API_KEY")
-        .arg("--no-reaper");
+        .env("HARNESS_NO_REAPER", "true");
     cmd
 }
 
-/// Runs `jobs` on threads, at most `width` at a time; every failure is collected (a
-/// panic included) so one broken stack does not hide another.
-fn batched<T: Send + 'static>(
-    jobs: Vec<(String, Box<dyn FnOnce() -> Result<T, String> + Send>)>,
-    width: usize,
-) -> Vec<String> {
+type Job = Box<dyn FnOnce() -> Result<(), String> + Send>;
+
+/// Runs `jobs` on threads, at most `width` at a time, and fails with every failure
+/// (a panic included) so one broken stack does not hide another.
+fn run_batched(jobs: Vec<(String, Job)>, width: usize) {
     let mut failures = Vec::new();
     let mut jobs = jobs.into_iter().peekable();
     while jobs.peek().is_some() {
@@ -130,13 +131,23 @@ fn batched<T: Send + 'static>(
             .collect();
         for (name, handle) in running {
             match handle.join() {
-                Ok(Ok(_)) => {}
+                Ok(Ok(())) => {}
                 Ok(Err(why)) => failures.push(format!("{name}: {why}")),
                 Err(_) => failures.push(format!("{name}: panicked")),
             }
         }
     }
-    failures
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
+/// The engine answers and the images exist; otherwise the test is skipped (or fails
+/// under CI=true) with the reason printed.
+fn engine_ready(test: &str) -> bool {
+    let ready = engine_available(test);
+    if ready {
+        ensure_images();
+    }
+    ready
 }
 
 /// Static, no engine: each task's config block is its compose file, the task reads (its
@@ -161,7 +172,11 @@ fn example_tasks_hold_their_compose_files_and_variants_trip_their_rule() {
         );
         let clean = rules(&compose);
         for v in VARIANTS.iter().filter(|v| v.example == example) {
-            assert!(!clean.contains(&v.rule), "{example} itself trips {}", v.rule);
+            assert!(
+                !clean.contains(&v.rule),
+                "{example} itself trips {}",
+                v.rule
+            );
             let yaml = read(&dir.join("broken").join(format!("{}.yml", v.name)));
             assert!(
                 rules(&yaml).contains(&v.rule),
@@ -174,7 +189,12 @@ fn example_tasks_hold_their_compose_files_and_variants_trip_their_rule() {
                 .iter()
                 .find(|i| i.id == v.mutation)
                 .expect("the mutation is in the catalog");
-            assert!(info.lint_rules.contains(&v.rule), "{} ← {}", v.mutation, v.rule);
+            assert!(
+                info.lint_rules.contains(&v.rule),
+                "{} ← {}",
+                v.mutation,
+                v.rule
+            );
         }
     }
 }
@@ -204,42 +224,41 @@ fn example_tasks_and_variants_load_with_their_protocol() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// One example's own task through `harness run`: every declared step passes.
+fn run_example(example: &'static str) -> Result<(), String> {
+    let ws = Workspace::new(&format!("ex_{example}"));
+    write_task(&ws, example, None);
+    let out = harness(&ws)
+        .arg("run")
+        .arg("--task")
+        .arg(ws.task())
+        .output()
+        .map_err(|e| e.to_string())?;
+    if out.status.code() != Some(0) {
+        return Err(format!("exit {:?}\n{}", out.status.code(), said(&out)));
+    }
+    let left = ws.leftovers();
+    if !left.is_empty() {
+        return Err(format!("left behind: {left:?}"));
+    }
+    Ok(())
+}
+
 #[test]
 fn each_example_task_passes_a_run() {
-    if !engine_available("each_example_task_passes_a_run") {
+    if !engine_ready("each_example_task_passes_a_run") {
         return;
     }
-    ensure_images();
     let jobs = EXAMPLES
         .iter()
-        .map(|example| {
-            let job = move || {
-                let ws = Workspace::new(&format!("ex_{example}"));
-                write_task(&ws, example, None);
-                let out = harness(&ws)
-                    .arg("run")
-                    .arg("--task")
-                    .arg(ws.task())
-                    .output()
-                    .map_err(|e| e.to_string())?;
-                let text = said(&out);
-                if out.status.code() != Some(0) {
-                    return Err(format!("exit {:?}\n{text}", out.status.code()));
-                }
-                let left = ws.leftovers();
-                if !left.is_empty() {
-                    return Err(format!("left behind: {left:?}"));
-                }
-                Ok(())
-            };
+        .map(|&example| {
             (
                 example.to_string(),
-                Box::new(job) as Box<dyn FnOnce() -> Result<(), String> + Send>,
+                Box::new(move || run_example(example)) as Job,
             )
         })
         .collect();
-    let failures = batched(jobs, EXAMPLES.len());
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    run_batched(jobs, EXAMPLES.len());
 }
 
 /// One variant through `iterate --apply`: it must end on a passing version, made by the
@@ -284,7 +303,10 @@ fn repair(v: &'static Variant) -> Result<(), String> {
         })
         .map_err(|e| e.to_string())?;
     if !mutations.iter().any(|m| m == v.mutation) {
-        return Err(format!("{} never applied: {mutations:?}\n{text}", v.mutation));
+        return Err(format!(
+            "{} never applied: {mutations:?}\n{text}",
+            v.mutation
+        ));
     }
     let leftovers = ws.leftovers();
     if !leftovers.is_empty() {
@@ -295,21 +317,17 @@ fn repair(v: &'static Variant) -> Result<(), String> {
 
 #[test]
 fn every_broken_variant_is_repaired_by_iterate() {
-    if !engine_available("every_broken_variant_is_repaired_by_iterate") {
+    if !engine_ready("every_broken_variant_is_repaired_by_iterate") {
         return;
     }
-    ensure_images();
     let jobs = VARIANTS
         .iter()
         .map(|v| {
-            (
-                format!("{}/{}", v.example, v.name),
-                Box::new(move || repair(v)) as Box<dyn FnOnce() -> Result<(), String> + Send>,
-            )
+            let name = format!("{}/{}", v.example, v.name);
+            (name, Box::new(move || repair(v)) as Job)
         })
         .collect();
-    let failures = batched(jobs, BATCH);
-    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+    run_batched(jobs, BATCH);
 }
 
 /// A compose project of an example's file, brought down with its volumes on drop — even
@@ -385,7 +403,8 @@ impl Deployed {
             }
             assert!(
                 Instant::now() < deadline && status != "unhealthy",
-                "{service} is {status}"
+                "{service} is {status} (is harness/executor:local built from this tree? \
+                 `harness images --executor target/release/executor`)"
             );
             std::thread::sleep(Duration::from_millis(250));
         }
@@ -453,10 +472,9 @@ fn json(body: &str) -> serde_json::Value {
 /// moves health, the WebSocket and the key's variable and has a store; solo has no store.
 #[test]
 fn the_examples_endpoints_answer_where_their_files_put_them() {
-    if !engine_available("the_examples_endpoints_answer_where_their_files_put_them") {
+    if !engine_ready("the_examples_endpoints_answer_where_their_files_put_them") {
         return;
     }
-    ensure_images();
     let ws = Workspace::new("ex_settings");
     let dummy = "dummy-not-a-secret";
     let Some(notes) = Deployed::up(&ws, "notes", &[("OPENAI_API_KEY", dummy)]) else {
@@ -478,7 +496,10 @@ fn the_examples_endpoints_answer_where_their_files_put_them() {
     assert!(!body.contains(dummy));
     assert_eq!(http(api, "GET", "/health", "").0, 404);
     assert_eq!(http(api, "PUT", "/kv/example", "kept").0, 204);
-    assert_eq!(http(api, "GET", "/kv/example", ""), (200, "kept".to_string()));
+    assert_eq!(
+        http(api, "GET", "/kv/example", ""),
+        (200, "kept".to_string())
+    );
     let socket = notes.published("web", 9100);
     assert_eq!(upgrade(socket, "/socket"), 101);
     assert_eq!(upgrade(socket, "/ws/mcp"), 404);

@@ -26,7 +26,9 @@ pub enum ConfigError {
         value: String,
         reason: &'static str,
     },
-    #[error("API_KEY_ENV={0:?} is not a variable name (letters, digits and `_`, not starting with a digit)")]
+    #[error(
+        "API_KEY_ENV={0:?} is not a variable name (letters, digits and `_`, not starting with a digit)"
+    )]
     KeyEnv(String),
 }
 
@@ -98,11 +100,16 @@ impl Config {
 
 /// What the healthcheck subcommand probes: the API port and the health path, read on
 /// their own because it must not fail on unrelated settings.
-pub fn health_target(lookup: impl Fn(&str) -> Option<String>) -> Result<(u16, String), ConfigError> {
+pub fn health_target(
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<(u16, String), ConfigError> {
     let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
     let port = port(get("API_PORT"), "API_PORT", DEFAULT_API_PORT)?;
     let path = routes::path("HEALTH_PATH", get("HEALTH_PATH"))?;
-    Ok((port, path.unwrap_or_else(|| routes::DEFAULT_HEALTH_PATH.to_owned())))
+    Ok((
+        port,
+        path.unwrap_or_else(|| routes::DEFAULT_HEALTH_PATH.to_owned()),
+    ))
 }
 
 fn port(value: Option<String>, name: &'static str, default: u16) -> Result<u16, ConfigError> {
@@ -165,7 +172,10 @@ mod tests {
         assert_eq!(config.api_port, 8000);
         assert_eq!(config.websocket_port, 8003);
         assert_eq!(config.bind_addr.to_string(), "0.0.0.0");
-        assert_eq!(config.redis_url, None, "no store unless REDIS_URL says where");
+        assert_eq!(
+            config.redis_url, None,
+            "no store unless REDIS_URL says where"
+        );
         assert_eq!(config.paths, Paths::default());
         assert_eq!(config.api_key_env, "ANTHROPIC_API_KEY");
         assert!(!config.api_key_present);

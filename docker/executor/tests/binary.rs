@@ -94,7 +94,10 @@ async fn healthcheck_probes_the_health_path_the_service_serves() {
     // Without the setting it probes /health, which this service does not serve.
     assert_eq!(default.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&default.stderr);
-    assert!(stderr.contains("GET /health answered") && stderr.contains("404"), "{stderr}");
+    assert!(
+        stderr.contains("GET /health answered") && stderr.contains("404"),
+        "{stderr}"
+    );
     service.shutdown().await;
 }
 

@@ -2,8 +2,6 @@
 //! the key-value store live, which variable holds the API key, and running with no store.
 mod common;
 
-use std::collections::HashMap;
-
 use common::*;
 use executor::Config;
 use executor::routes::Paths;
@@ -17,6 +15,15 @@ fn moved_paths() -> Paths {
     }
 }
 
+/// A service with a store and every path moved.
+async fn moved_service(fixture: &RedisFixture) -> Service {
+    let config = Config {
+        paths: moved_paths(),
+        ..test_config(&fixture.redis.url())
+    };
+    Service::start(config).await
+}
+
 async fn status_of(url: &str) -> u16 {
     http().get(url).send().await.unwrap().status().as_u16()
 }
@@ -24,11 +31,7 @@ async fn status_of(url: &str) -> u16 {
 #[tokio::test]
 async fn health_answers_on_health_path_only() {
     let fixture = RedisFixture::start();
-    let config = Config {
-        paths: moved_paths(),
-        ..test_config(&fixture.redis.url())
-    };
-    let service = Service::start(config).await;
+    let service = moved_service(&fixture).await;
 
     let (status, body) = get_json(&service.url("/healthz")).await;
     assert_eq!(status, 200);
@@ -43,11 +46,7 @@ async fn health_answers_on_health_path_only() {
 #[tokio::test]
 async fn websocket_answers_on_ws_path_only() {
     let fixture = RedisFixture::start();
-    let config = Config {
-        paths: moved_paths(),
-        ..test_config(&fixture.redis.url())
-    };
-    let service = Service::start(config).await;
+    let service = moved_service(&fixture).await;
 
     let mut ws = ws_connect(&service.ws_url()).await;
     assert!(service.ws_url().ends_with("/socket"));
@@ -66,11 +65,7 @@ async fn websocket_answers_on_ws_path_only() {
 #[tokio::test]
 async fn kv_answers_on_kv_path_only() {
     let fixture = RedisFixture::start();
-    let config = Config {
-        paths: moved_paths(),
-        ..test_config(&fixture.redis.url())
-    };
-    let service = Service::start(config).await;
+    let service = moved_service(&fixture).await;
     let client = http();
 
     let put = client
@@ -80,7 +75,11 @@ async fn kv_answers_on_kv_path_only() {
         .await
         .unwrap();
     assert_eq!(put.status().as_u16(), 204);
-    let get = client.get(service.url("/store/moved")).send().await.unwrap();
+    let get = client
+        .get(service.url("/store/moved"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(get.text().await.unwrap(), "kept");
     assert_eq!(status_of(&service.url("/kv/moved")).await, 404);
     service.shutdown().await;
@@ -97,7 +96,10 @@ async fn without_a_store_health_is_ok_and_kv_is_503() {
     let (status, body) = get_json(&service.url("/health")).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok", "{body}");
-    assert!(body.get("redis").is_none(), "no store, no redis section: {body}");
+    assert!(
+        body.get("redis").is_none(),
+        "no store, no redis section: {body}"
+    );
 
     let (status, body) = get_json(&service.url("/kv/anything")).await;
     assert_eq!(status, 503);
@@ -126,24 +128,13 @@ async fn without_a_store_health_is_ok_and_kv_is_503() {
 #[tokio::test]
 async fn the_key_is_read_from_the_variable_api_key_env_names() {
     const SECRET: &str = "sk-openai-test-do-not-leak-789";
-    let env: HashMap<&str, &str> =
-        HashMap::from([("API_KEY_ENV", "OPENAI_API_KEY"), ("OPENAI_API_KEY", SECRET)]);
-    let config = Config {
-        api_port: 0,
-        websocket_port: 0,
-        bind_addr: [127, 0, 0, 1].into(),
-        ..Config::from_lookup(|name| env.get(name).map(|v| (*v).to_owned())).unwrap()
-    };
+    let config = config_from_env(&[
+        ("API_KEY_ENV", "OPENAI_API_KEY"),
+        ("OPENAI_API_KEY", SECRET),
+    ]);
     let service = Service::start(config).await;
 
-    let body = http()
-        .get(service.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&service.url("/health")).await;
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["api_key_present"], true);
     assert!(!body.contains(SECRET), "{body}");

@@ -116,6 +116,22 @@ pub fn test_config(redis_url: &str) -> Config {
     }
 }
 
+/// The settings `env` gives, served on ephemeral loopback ports.
+pub fn config_from_env(env: &[(&str, &str)]) -> Config {
+    let env: std::collections::HashMap<&str, &str> = env.iter().copied().collect();
+    Config {
+        api_port: 0,
+        websocket_port: 0,
+        bind_addr: [127, 0, 0, 1].into(),
+        ..Config::from_lookup(|name| env.get(name).map(|v| (*v).to_owned())).unwrap()
+    }
+}
+
+/// `GET url`'s body as text, whatever its status.
+pub async fn get_text(url: &str) -> String {
+    http().get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// The in-process service; dropping `stop` (or the whole struct) shuts it down.
 pub struct Service {
     pub running: Running,
