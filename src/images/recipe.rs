@@ -53,7 +53,9 @@ pub fn executor(binary: &Path) -> Result<Recipe, ImageError> {
             "FROM scratch",
             "COPY rootfs/ /",
             "ENV PATH=/usr/local/bin",
-            "EXPOSE 8000 8003",
+            // No EXPOSE: the ports are settings (API_PORT, WEBSOCKET_PORT) of each stack
+            // that runs this image, published by its compose file; nothing reads an
+            // image's exposed ports.
             "STOPSIGNAL SIGTERM",
             r#"HEALTHCHECK --interval=2s --timeout=3s --retries=15 CMD ["/usr/local/bin/executor", "healthcheck"]"#,
             r#"ENTRYPOINT ["/usr/local/bin/executor"]"#,

@@ -11,14 +11,15 @@ use serde_json::json;
 
 use crate::execution::ExecutionRecord;
 use crate::health;
+use crate::routes::{EXECUTIONS_PATH, Paths};
 use crate::state::AppState;
 use crate::store::StoreError;
 
-pub fn router(state: AppState) -> Router {
+pub fn router(state: AppState, paths: &Paths) -> Router {
     Router::new()
-        .route("/health", get(health::handler))
-        .route("/kv/{key}", get(kv_get).put(kv_put))
-        .route("/executions/{id}", get(execution))
+        .route(&paths.health, get(health::handler))
+        .route(&paths.kv_route(), get(kv_get).put(kv_put))
+        .route(&format!("{EXECUTIONS_PATH}/{{id}}"), get(execution))
         .with_state(state)
 }
 
@@ -55,7 +56,7 @@ async fn kv_get(
     Path(key): Path<String>,
 ) -> Result<String, ApiError> {
     state
-        .store
+        .store()?
         .kv_get(&key)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("no value for key {key:?}")))
@@ -66,7 +67,7 @@ async fn kv_put(
     Path(key): Path<String>,
     body: String,
 ) -> Result<StatusCode, ApiError> {
-    state.store.kv_set(&key, &body).await?;
+    state.store()?.kv_set(&key, &body).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -75,7 +76,7 @@ async fn execution(
     Path(id): Path<String>,
 ) -> Result<Json<ExecutionRecord>, ApiError> {
     state
-        .store
+        .store()?
         .execution(&id)
         .await?
         .map(Json)

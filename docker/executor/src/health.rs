@@ -1,10 +1,12 @@
-//! `GET /health`: always 200 so the caller can read *why* it is degraded.
+//! The health report (`GET /health` unless `HEALTH_PATH` moves it): always 200 so the
+//! caller can read *why* it is degraded.
 
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
 
 use crate::state::AppState;
+use crate::store::Store;
 
 pub const SERVICE_NAME: &str = "executor";
 
@@ -27,7 +29,9 @@ pub struct RedisHealth {
 pub struct HealthReport {
     pub status: HealthStatus,
     pub service: &'static str,
-    pub redis: RedisHealth,
+    /// Absent when the service runs without a store: there is nothing to be connected to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redis: Option<RedisHealth>,
     pub api_key_present: bool,
     pub execution_uuid: Option<String>,
     pub version: &'static str,
@@ -39,22 +43,13 @@ pub async fn handler(State(state): State<AppState>) -> Json<HealthReport> {
 }
 
 pub async fn report(state: &AppState) -> HealthReport {
-    let redis = match state.store.ping().await {
-        Ok(()) => RedisHealth {
-            connected: true,
-            target: state.service.redis_target.clone(),
-            error: None,
-        },
-        Err(error) => RedisHealth {
-            connected: false,
-            target: state.service.redis_target.clone(),
-            error: Some(error.to_string()),
-        },
+    let redis = match (&state.store, &state.service.redis_target) {
+        (Some(store), Some(target)) => Some(redis_health(store, target).await),
+        _ => None,
     };
-    let status = if redis.connected {
-        HealthStatus::Ok
-    } else {
-        HealthStatus::Degraded
+    let status = match &redis {
+        Some(r) if !r.connected => HealthStatus::Degraded,
+        _ => HealthStatus::Ok,
     };
     HealthReport {
         status,
@@ -64,5 +59,14 @@ pub async fn report(state: &AppState) -> HealthReport {
         execution_uuid: state.service.execution_uuid.clone(),
         version: env!("CARGO_PKG_VERSION"),
         uptime_ms: u64::try_from(state.service.started.elapsed().as_millis()).unwrap_or(u64::MAX),
+    }
+}
+
+async fn redis_health(store: &Store, target: &str) -> RedisHealth {
+    let error = store.ping().await.err().map(|e| e.to_string());
+    RedisHealth {
+        connected: error.is_none(),
+        target: target.to_owned(),
+        error,
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use crate::config::{ConfigError, api_port_from_env};
+use crate::config::{ConfigError, health_target};
 
 pub const TIMEOUT: Duration = Duration::from_secs(2);
 const MAX_STATUS_LINE: usize = 4096;
@@ -20,27 +20,29 @@ pub enum HealthcheckError {
     Io { addr: SocketAddr, source: io::Error },
     #[error("response has no HTTP status line: {0:?}")]
     Malformed(String),
-    #[error("GET /health answered {0:?}")]
-    Status(String),
+    #[error("GET {path} answered {line:?}")]
+    Status { path: String, line: String },
 }
 
+/// Probes the port and path the service itself reads (`API_PORT`, `HEALTH_PATH`), so a
+/// stack that moves its health endpoint keeps a working image HEALTHCHECK.
 pub fn run_from_env() -> Result<(), HealthcheckError> {
-    let port = api_port_from_env()?;
-    probe(SocketAddr::from(([127, 0, 0, 1], port)), TIMEOUT)
+    let (port, path) = health_target(|name| std::env::var(name).ok())?;
+    probe(SocketAddr::from(([127, 0, 0, 1], port)), &path, TIMEOUT)
 }
 
 /// HTTP/1.0 makes the server close the connection, so no keep-alive or
 /// chunked handling is needed; only the status line is inspected.
-pub fn probe(addr: SocketAddr, timeout: Duration) -> Result<(), HealthcheckError> {
+pub fn probe(addr: SocketAddr, path: &str, timeout: Duration) -> Result<(), HealthcheckError> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)
         .map_err(|source| HealthcheckError::Connect { addr, source })?;
     let io_error = |source| HealthcheckError::Io { addr, source };
     stream.set_read_timeout(Some(timeout)).map_err(io_error)?;
     stream.set_write_timeout(Some(timeout)).map_err(io_error)?;
-    let request = format!("GET /health HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
     stream.write_all(request.as_bytes()).map_err(io_error)?;
     let line = read_status_line(&mut stream).map_err(io_error)?;
-    check_status_line(&line)
+    check_status_line(&line, path)
 }
 
 fn read_status_line(stream: &mut impl Read) -> io::Result<String> {
@@ -57,7 +59,7 @@ fn read_status_line(stream: &mut impl Read) -> io::Result<String> {
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }
 
-fn check_status_line(line: &str) -> Result<(), HealthcheckError> {
+fn check_status_line(line: &str, path: &str) -> Result<(), HealthcheckError> {
     let mut parts = line.split_whitespace();
     let (Some(version), Some(code)) = (parts.next(), parts.next()) else {
         return Err(HealthcheckError::Malformed(line.to_owned()));
@@ -68,7 +70,10 @@ fn check_status_line(line: &str) -> Result<(), HealthcheckError> {
     if code == "200" {
         Ok(())
     } else {
-        Err(HealthcheckError::Status(line.to_owned()))
+        Err(HealthcheckError::Status {
+            path: path.to_owned(),
+            line: line.to_owned(),
+        })
     }
 }
 
@@ -78,17 +83,17 @@ mod tests {
 
     #[test]
     fn accepts_only_200() {
-        assert!(check_status_line("HTTP/1.0 200 OK").is_ok());
+        assert!(check_status_line("HTTP/1.0 200 OK", "/health").is_ok());
         assert!(matches!(
-            check_status_line("HTTP/1.1 503 Service Unavailable"),
-            Err(HealthcheckError::Status(_))
+            check_status_line("HTTP/1.1 503 Service Unavailable", "/healthz"),
+            Err(HealthcheckError::Status { path, .. }) if path == "/healthz"
         ));
         assert!(matches!(
-            check_status_line(""),
+            check_status_line("", "/health"),
             Err(HealthcheckError::Malformed(_))
         ));
         assert!(matches!(
-            check_status_line("SSH-2.0 200"),
+            check_status_line("SSH-2.0 200", "/health"),
             Err(HealthcheckError::Malformed(_))
         ));
     }

@@ -10,6 +10,7 @@ pub mod execution;
 pub mod health;
 pub mod healthcheck;
 pub mod logging;
+pub mod routes;
 pub mod rpc;
 pub mod server;
 pub mod shutdown;

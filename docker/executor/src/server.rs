@@ -59,7 +59,11 @@ pub async fn serve<F>(config: Config, shutdown: F) -> Result<Running, ServeError
 where
     F: Future<Output = ()> + Send + 'static,
 {
-    let store = Store::connect_lazy(&config.redis_url)?;
+    let store = config
+        .redis_url
+        .as_deref()
+        .map(Store::connect_lazy)
+        .transpose()?;
     let (api_addr, api_listener) = bind("api", config.bind_addr, config.api_port).await?;
     let (ws_addr, ws_listener) = bind("websocket", config.bind_addr, config.websocket_port).await?;
     log_startup(&config, api_addr, ws_addr);
@@ -72,8 +76,16 @@ where
         sessions: SessionTracker::default(),
     };
     let servers = Servers {
-        api: spawn_server(api_listener, api::router(state.clone()), signal.clone()),
-        ws: spawn_server(ws_listener, ws::router(state.clone()), signal),
+        api: spawn_server(
+            api_listener,
+            api::router(state.clone(), &config.paths),
+            signal.clone(),
+        ),
+        ws: spawn_server(
+            ws_listener,
+            ws::router(state.clone(), &config.paths.websocket),
+            signal,
+        ),
         sessions: state.sessions,
     };
     let handle = tokio::spawn(supervise(servers, shutdown, trigger, config.shutdown_grace));
@@ -111,13 +123,26 @@ fn log_startup(config: &Config, api_addr: SocketAddr, ws_addr: SocketAddr) {
         version = env!("CARGO_PKG_VERSION"),
         execution_uuid = config.execution_uuid.as_deref().unwrap_or("<unset>"),
         api_key_present = config.api_key_present,
-        redis = %redact_url(&config.redis_url),
+        redis = %config.redis_url.as_deref().map_or_else(|| "<none>".to_owned(), redact_url),
         "executor starting"
     );
-    if !config.api_key_present {
-        tracing::warn!("ANTHROPIC_API_KEY not set - Claude features limited; service continues");
+    if config.redis_url.is_none() {
+        tracing::info!("REDIS_URL not set - running without a store; /kv answers 503");
     }
-    tracing::info!(api = %api_addr, websocket = %ws_addr, path = ws::PATH, "listening");
+    if !config.api_key_present {
+        tracing::warn!(
+            "{} not set - features that need it are limited; service continues",
+            config.api_key_env
+        );
+    }
+    tracing::info!(
+        api = %api_addr,
+        websocket = %ws_addr,
+        health = %config.paths.health,
+        path = %config.paths.websocket,
+        kv = %config.paths.kv,
+        "listening"
+    );
 }
 
 /// Redis URLs may carry a password in the userinfo or the query string.

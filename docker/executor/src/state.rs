@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::shutdown::{SessionTracker, ShutdownSignal};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 #[derive(Debug)]
 pub struct ServiceInfo {
@@ -13,7 +13,8 @@ pub struct ServiceInfo {
     pub execution_uuid: Option<String>,
     /// Where Redis is expected, without credentials: a degraded `/health` names it so a
     /// caller can tell "Redis is down" from "Redis is looked for in the wrong place".
-    pub redis_target: String,
+    /// `None` when the service runs without a store.
+    pub redis_target: Option<String>,
     pub started: Instant,
 }
 
@@ -22,7 +23,7 @@ impl ServiceInfo {
         Self {
             api_key_present: config.api_key_present,
             execution_uuid: config.execution_uuid.clone(),
-            redis_target: crate::server::redact_url(&config.redis_url),
+            redis_target: config.redis_url.as_deref().map(crate::server::redact_url),
             started: Instant::now(),
         }
     }
@@ -30,8 +31,16 @@ impl ServiceInfo {
 
 #[derive(Debug, Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// `None` when `REDIS_URL` is unset.
+    pub store: Option<Store>,
     pub service: Arc<ServiceInfo>,
     pub shutdown: ShutdownSignal,
     pub sessions: SessionTracker,
+}
+
+impl AppState {
+    /// The store, or the error every store-backed endpoint answers without one (503).
+    pub fn store(&self) -> Result<&Store, StoreError> {
+        self.store.as_ref().ok_or(StoreError::NotConfigured)
+    }
 }

@@ -29,12 +29,18 @@ pub enum StoreError {
     Command(String),
     #[error(transparent)]
     Malformed(#[from] MalformedRecord),
+    /// The service was started without `REDIS_URL`: it keeps nothing.
+    #[error("no store is configured (REDIS_URL is unset)")]
+    NotConfigured,
 }
 
 impl StoreError {
     /// True when the failure is about reaching Redis rather than about the data.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Self::Unavailable(_) | Self::Timeout(_))
+        matches!(
+            self,
+            Self::Unavailable(_) | Self::Timeout(_) | Self::NotConfigured
+        )
     }
 
     fn from_redis(error: &RedisError) -> Self {

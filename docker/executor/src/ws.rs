@@ -1,5 +1,5 @@
-//! The WebSocket listener: JSON-RPC over `/ws/mcp`, one request at a time
-//! per connection.
+//! The WebSocket listener: JSON-RPC over one path (`WS_PATH`, `/ws/mcp` by
+//! default), one request at a time per connection.
 
 use std::time::Duration;
 
@@ -15,12 +15,10 @@ use crate::execution::{ExecuteParams, ExecutionRecord, ExecutionStatus, now_ms};
 use crate::rpc::{self, Call, Request, RpcError};
 use crate::state::AppState;
 
-pub const PATH: &str = "/ws/mcp";
-
 type SendResult = Result<(), axum::Error>;
 
-pub fn router(state: AppState) -> Router {
-    Router::new().route(PATH, get(upgrade)).with_state(state)
+pub fn router(state: AppState, path: &str) -> Router {
+    Router::new().route(path, get(upgrade)).with_state(state)
 }
 
 async fn upgrade(ws: WebSocketUpgrade, State(state): State<AppState>) -> Response {
@@ -155,8 +153,12 @@ async fn stream_chunks(
     Ok(())
 }
 
+/// Without a store nothing is recorded, and the reply says so (`recorded: false`).
 async fn record_execution(state: &AppState, record: &ExecutionRecord) -> bool {
-    match state.store.record_execution(record).await {
+    let Some(store) = &state.store else {
+        return false;
+    };
+    match store.record_execution(record).await {
         Ok(()) => {
             tracing::info!(execution_id = %record.execution_id, status = record.status.as_str(), "execution recorded");
             true

@@ -62,6 +62,45 @@ async fn healthcheck_passes_against_a_running_service() {
     service.shutdown().await;
 }
 
+#[tokio::test]
+async fn healthcheck_probes_the_health_path_the_service_serves() {
+    let fixture = RedisFixture::start();
+    let config = executor::Config {
+        paths: executor::routes::Paths {
+            health: "/healthz".to_owned(),
+            ..Default::default()
+        },
+        ..test_config(&fixture.redis.url())
+    };
+    let service = Service::start(config).await;
+    let port = service.running.api_addr.port().to_string();
+
+    let (moved, default) = within(
+        WAIT,
+        tokio::task::spawn_blocking(move || {
+            (
+                run(
+                    &["healthcheck"],
+                    &[("API_PORT", &port), ("HEALTH_PATH", "/healthz")],
+                ),
+                run(&["healthcheck"], &[("API_PORT", &port)]),
+            )
+        }),
+    )
+    .await
+    .unwrap();
+
+    assert!(moved.status.success(), "{moved:?}");
+    // Without the setting it probes /health, which this service does not serve.
+    assert_eq!(default.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&default.stderr);
+    assert!(
+        stderr.contains("GET /health answered") && stderr.contains("404"),
+        "{stderr}"
+    );
+    service.shutdown().await;
+}
+
 #[test]
 fn healthcheck_fails_against_a_closed_port() {
     let port = {
@@ -242,4 +281,17 @@ async fn sigterm_waits_for_an_inflight_stream() {
         .count();
     assert_eq!(warnings, 1, "{output}");
     assert!(output.contains("WARN"), "{output}");
+}
+
+#[tokio::test]
+async fn the_warning_names_the_key_variable_api_key_env_names() {
+    let fixture = RedisFixture::start();
+    let mut service = Spawned::start(&fixture.redis.url(), &[("API_KEY_ENV", "OPENAI_API_KEY")]);
+    service.addr("api");
+    service.signal("TERM");
+
+    assert_eq!(service.wait_exit(Duration::from_secs(8)), 0);
+    let output = service.all_output();
+    assert!(output.contains("OPENAI_API_KEY not set"), "{output}");
+    assert!(!output.contains("ANTHROPIC_API_KEY"), "{output}");
 }

@@ -1,10 +1,8 @@
 mod common;
 
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use common::*;
-use executor::Config;
 
 #[tokio::test]
 async fn health_is_ok_with_redis_and_without_api_key() {
@@ -31,26 +29,11 @@ async fn health_is_ok_with_redis_and_without_api_key() {
 async fn health_reports_api_key_presence_but_never_its_value() {
     const SECRET: &str = "sk-ant-test-do-not-leak-123";
     let fixture = RedisFixture::start();
-    let env: HashMap<&str, String> = HashMap::from([
-        ("ANTHROPIC_API_KEY", SECRET.to_owned()),
-        ("REDIS_URL", fixture.redis.url()),
-    ]);
-    let config = Config {
-        api_port: 0,
-        websocket_port: 0,
-        bind_addr: [127, 0, 0, 1].into(),
-        ..Config::from_lookup(|name| env.get(name).cloned()).unwrap()
-    };
+    let url = fixture.redis.url();
+    let config = config_from_env(&[("ANTHROPIC_API_KEY", SECRET), ("REDIS_URL", &url)]);
     let service = Service::start(config).await;
 
-    let body = http()
-        .get(service.url("/health"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let body = get_text(&service.url("/health")).await;
 
     let json: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(json["api_key_present"], true);

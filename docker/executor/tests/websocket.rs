@@ -167,7 +167,7 @@ async fn shutdown_lets_an_inflight_stream_finish() {
     ws_send(&mut ws, &execute(1, json!({"chunks": 10, "delay_ms": 50}))).await;
     let first = ws_expect(&mut ws).await;
     assert_eq!(first["params"]["seq"], 0);
-    let Service { running, stop } = service;
+    let Service { running, stop, .. } = service;
     stop.send(()).unwrap();
 
     for seq in 1..10 {
@@ -191,7 +191,7 @@ async fn shutdown_closes_idle_sessions_promptly() {
     ws_send(&mut ws, r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#).await;
     ws_expect(&mut ws).await;
 
-    let Service { running, stop } = service;
+    let Service { running, stop, .. } = service;
     stop.send(()).unwrap();
 
     assert_eq!(ws_next(&mut ws).await, None);

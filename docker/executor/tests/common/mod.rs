@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use executor::routes::Paths;
 use executor::{Config, Running};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -108,28 +109,51 @@ pub fn test_config(redis_url: &str) -> Config {
         api_port: 0,
         websocket_port: 0,
         bind_addr: [127, 0, 0, 1].into(),
-        redis_url: redis_url.to_owned(),
+        redis_url: Some(redis_url.to_owned()),
         execution_uuid: Some(EXECUTION_UUID.to_owned()),
         shutdown_grace: Duration::from_secs(3),
         ..Config::default()
     }
 }
 
+/// The settings `env` gives, served on ephemeral loopback ports.
+pub fn config_from_env(env: &[(&str, &str)]) -> Config {
+    let env: std::collections::HashMap<&str, &str> = env.iter().copied().collect();
+    Config {
+        api_port: 0,
+        websocket_port: 0,
+        bind_addr: [127, 0, 0, 1].into(),
+        ..Config::from_lookup(|name| env.get(name).map(|v| (*v).to_owned())).unwrap()
+    }
+}
+
+/// `GET url`'s body as text, whatever its status.
+pub async fn get_text(url: &str) -> String {
+    http().get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// The in-process service; dropping `stop` (or the whole struct) shuts it down.
 pub struct Service {
     pub running: Running,
     pub stop: oneshot::Sender<()>,
+    /// Where this service's endpoints live (its config's paths).
+    pub paths: Paths,
 }
 
 impl Service {
     pub async fn start(config: Config) -> Self {
         let (stop, stopped) = oneshot::channel::<()>();
+        let paths = config.paths.clone();
         let running = executor::serve(config, async move {
             let _ = stopped.await;
         })
         .await
         .unwrap();
-        Self { running, stop }
+        Self {
+            running,
+            stop,
+            paths,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -137,7 +161,7 @@ impl Service {
     }
 
     pub fn ws_url(&self) -> String {
-        format!("ws://{}/ws/mcp", self.running.ws_addr)
+        format!("ws://{}{}", self.running.ws_addr, self.paths.websocket)
     }
 
     /// Signals shutdown and waits (bounded) for the service to finish.
@@ -168,11 +192,11 @@ pub async fn get_json(url: &str) -> (u16, Value) {
     (status, json)
 }
 
-/// Polls `/health` until `accept` holds, failing the test after [`WAIT`].
+/// Polls the health path until `accept` holds, failing the test after [`WAIT`].
 pub async fn wait_for_health(service: &Service, accept: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + WAIT;
     loop {
-        let (status, body) = get_json(&service.url("/health")).await;
+        let (status, body) = get_json(&service.url(&service.paths.health)).await;
         assert_eq!(status, 200);
         if accept(&body) {
             return body;
