@@ -128,7 +128,7 @@ fn store_dir<'a, 'b>(svc: &'b Service<'a>, facts: &Facts) -> Option<(&'b Service
     let redis = tree::is_redis(&image);
     let store = match facts.stores.is_empty() {
         true => redis,
-        false => facts.stores.iter().any(|s| *s == svc.name),
+        false => facts.stores.contains(&svc.name),
     };
     if !store {
         return None;
