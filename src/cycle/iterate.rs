@@ -67,7 +67,7 @@ pub async fn iterate(
             VersionEnd::Unfinished => return Ok(LoopEnd::Unfinished),
             VersionEnd::Failed(run) => run,
         };
-        let outcome = next_version(ctx, task.current(), &run.runs_dir, &failed).await?;
+        let outcome = next_version(ctx, task, &run.runs_dir, &failed).await?;
         on(Event::Proposed {
             version: task.current(),
             outcome: &outcome,
@@ -136,11 +136,12 @@ async fn run_version(
 /// version that failed.
 async fn next_version(
     ctx: &mut Context,
-    version: &Version,
+    task: &Task,
     runs_dir: &std::path::Path,
     failed: &RunRecord,
 ) -> Result<Outcome, CycleError> {
-    let outcome = proposal(ctx, &version.file, runs_dir, failed).await;
+    let version = task.current();
+    let outcome = proposal(ctx, task, runs_dir, failed).await;
     for attempt in &outcome.attempts {
         ctx.store.record_attempt(
             version.row.id,
@@ -157,11 +158,13 @@ async fn next_version(
 /// config, which the task gets.
 async fn proposal(
     ctx: &Context,
-    current: &crate::compose::ComposeFile,
+    task: &Task,
     runs_dir: &std::path::Path,
     failed: &RunRecord,
 ) -> Outcome {
-    let facts = propose::image_facts(&ctx.docker, current, Some(failed)).await;
+    let current = &task.current().file;
+    let spec = task.spec().file();
+    let facts = propose::facts(&ctx.docker, current, Some(failed), spec).await;
     let scratch = RunDir::new(runs_dir, failed.id()).proposals();
     let redactor = Redactor::from_env().with_config(current);
     let mut outcome =
@@ -263,6 +266,6 @@ pub async fn propose(
         return Ok(Proposed::NothingFailed(version));
     };
     let failed: RunRecord = serde_json::from_str(&json).map_err(CycleError::RunJson)?;
-    let outcome = proposal(ctx, &version.file, runs_dir, &failed).await;
+    let outcome = proposal(ctx, task, runs_dir, &failed).await;
     Ok(Proposed::Outcome(version, Box::new(outcome)))
 }

@@ -86,6 +86,8 @@ impl ContainerInfo {
 pub struct ImageInfo {
     pub healthcheck: Option<Vec<String>>,
     pub labels: HashMap<String, String>,
+    /// The `VOLUME` directories, sorted.
+    pub volumes: Vec<String>,
 }
 
 /// Everything of a project still known to the engine.
@@ -123,6 +125,11 @@ impl Drop for Events {
 
 fn api(call: &'static str) -> impl FnOnce(bollard::errors::Error) -> EngineError {
     move |source| EngineError::Api { call, source }
+}
+
+fn sorted(mut items: Vec<String>) -> Vec<String> {
+    items.sort();
+    items
 }
 
 fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
@@ -176,6 +183,7 @@ impl Docker {
                         .and_then(|h| h.test)
                         .filter(|t| !t.is_empty()),
                     labels: config.labels.unwrap_or_default(),
+                    volumes: sorted(config.volumes.unwrap_or_default()),
                 }))
             }
             Err(bollard::errors::Error::DockerResponseServerError {

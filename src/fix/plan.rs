@@ -15,7 +15,7 @@ use std::ops::Range;
 use crate::compose::ComposeFile;
 use crate::lint::fix::{Edit, Fix, FixPlan, Skipped, edits, inside, union, widen};
 use crate::lint::{Finding, Level, Options, lint_with};
-use crate::mutate::{self, ImageFacts, Rendering};
+use crate::mutate::{self, Facts, Rendering};
 
 /// Plans the fixes of `file`'s findings (as `lint_with(file, opts)` reports them).
 pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
@@ -26,7 +26,7 @@ pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
         allowed: sites_of(&file.text, original.iter().filter(|f| f.mutation.is_some())),
         ..FixPlan::default()
     };
-    let facts = ImageFacts::default();
+    let facts = Facts::default();
     for info in mutate::catalog() {
         let id = info.id;
         let sites = sites_of(

@@ -7,7 +7,7 @@ use super::catalog::{
 };
 use super::edit::Op;
 use super::render::{Rendering, render};
-use super::types::{ImageFacts, MutateError, Mutation};
+use super::types::{Facts, MutateError, Mutation};
 use super::{credentials, env, health, names, ports, quote, services};
 use crate::compose::ComposeFile;
 
@@ -27,7 +27,7 @@ impl Plan {
     }
 }
 
-type Planner = fn(&ComposeFile, &ImageFacts) -> Option<Plan>;
+type Planner = fn(&ComposeFile, &Facts) -> Option<Plan>;
 
 fn planner(id: &str) -> Option<Planner> {
     Some(match id {
@@ -50,11 +50,7 @@ fn planner(id: &str) -> Option<Planner> {
 /// Applies mutation `id` to every site in `file` it concerns. `Ok(None)` when there is
 /// nothing for it to change; `Err` for an unknown id or a file the result cannot be
 /// written for.
-pub fn apply(
-    id: &str,
-    file: &ComposeFile,
-    facts: &ImageFacts,
-) -> Result<Option<Mutation>, MutateError> {
+pub fn apply(id: &str, file: &ComposeFile, facts: &Facts) -> Result<Option<Mutation>, MutateError> {
     Ok(apply_rendered(id, file, facts)?.map(|(m, _)| m))
 }
 
@@ -62,7 +58,7 @@ pub fn apply(
 pub(crate) fn apply_rendered(
     id: &str,
     file: &ComposeFile,
-    facts: &ImageFacts,
+    facts: &Facts,
 ) -> Result<Option<(Mutation, Rendering)>, MutateError> {
     let (Some(info), Some(plan_for)) = (catalog().iter().find(|i| i.id == id), planner(id)) else {
         return Err(MutateError::Unknown(id.to_string()));
@@ -112,7 +108,7 @@ mod tests {
     #[test]
     fn unknown_ids_are_errors_and_every_catalog_id_has_a_planner() {
         let f = ComposeFile::parse("t.yml", "services:\n  a:\n    image: x\n", 1).unwrap();
-        let err = apply("no-such", &f, &ImageFacts::default()).unwrap_err();
+        let err = apply("no-such", &f, &Facts::default()).unwrap_err();
         assert_eq!(err, MutateError::Unknown("no-such".into()));
         for info in catalog() {
             assert!(planner(info.id).is_some(), "{}", info.id);

@@ -16,7 +16,7 @@ use serde_yaml_ng::Value;
 use super::apply::apply_rendered;
 use super::render::Rendering;
 use super::tests::{seed_steps, shipped_facts};
-use super::{ImageFacts, catalog};
+use super::{Facts, catalog};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, EngineError, Flavor};
 use crate::lint::lint;
@@ -355,7 +355,7 @@ fn check_file(cli: &ComposeCli, path: &Path, tally: &Mutex<Tally>) {
         return;
     }
     tally.lock().unwrap().checked_files += 1;
-    let facts = ImageFacts::default();
+    let facts = Facts::default();
     for info in catalog() {
         let result = apply_rendered(info.id, &file, &facts);
         let (m, how) = match result {

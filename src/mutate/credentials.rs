@@ -5,11 +5,11 @@ use super::apply::{Plan, list};
 use super::edit::{Op, Seg, child, render_path};
 use super::services::mounts;
 use super::tree;
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::credentials::{describe, exposed_stores, is_docker_socket};
 
-pub(crate) fn drop_credential_mount(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn drop_credential_mount(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {

@@ -6,13 +6,13 @@ use serde_yaml_ng::Value;
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
 use super::tree::{self, EnvEntry, Service};
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::{loopback, not_service_to_service};
 use crate::compose::interp;
 use crate::compose::url::{authority_len_with_vars, spans};
 
-pub(crate) fn env_default(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn env_default(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     if let Some(top) = file.doc.as_mapping() {
@@ -70,7 +70,7 @@ fn code_list(refs: &[String]) -> String {
     list(&items)
 }
 
-pub(crate) fn service_host(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn service_host(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let all = tree::services(&file.doc);
     let mut ops = Vec::new();
     let mut sites = Vec::new();

@@ -6,14 +6,14 @@ use serde_yaml_ng::{Mapping, Value};
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, child};
 use super::tree::{self, Health, Service};
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::healthcheck::{Test, healthcheck};
 use crate::compose::interp;
 
 const HEALTHY: &str = "service_healthy";
 
-pub(crate) fn depends_on_healthy(file: &ComposeFile, facts: &ImageFacts) -> Option<Plan> {
+pub(crate) fn depends_on_healthy(file: &ComposeFile, facts: &Facts) -> Option<Plan> {
     let all = tree::services(&file.doc);
     let mut ops = Vec::new();
     let mut sites = Vec::new();
@@ -42,7 +42,7 @@ pub(crate) fn depends_on_healthy(file: &ComposeFile, facts: &ImageFacts) -> Opti
 
 /// The dependency has a healthcheck: in the file, or from its image where the file
 /// does not disable it.
-fn has_health(all: &[Service<'_>], dep: &str, facts: &ImageFacts) -> bool {
+fn has_health(all: &[Service<'_>], dep: &str, facts: &Facts) -> bool {
     let Some(target) = all.iter().find(|s| s.name == dep) else {
         return false;
     };
@@ -139,7 +139,7 @@ fn mapping_form(
 }
 
 /// The image's own HEALTHCHECK command, unless it is absent or `NONE`.
-fn image_test(svc: &Service<'_>, facts: &ImageFacts) -> Option<Vec<String>> {
+fn image_test(svc: &Service<'_>, facts: &Facts) -> Option<Vec<String>> {
     let image = svc.image()?;
     let test = facts
         .healthcheck
@@ -151,7 +151,7 @@ fn image_test(svc: &Service<'_>, facts: &ImageFacts) -> Option<Vec<String>> {
     }
 }
 
-fn has_shell(svc: &Service<'_>, facts: &ImageFacts) -> Option<bool> {
+fn has_shell(svc: &Service<'_>, facts: &Facts) -> Option<bool> {
     let image = svc.image()?;
     facts
         .has_shell
@@ -160,7 +160,7 @@ fn has_shell(svc: &Service<'_>, facts: &ImageFacts) -> Option<bool> {
         .copied()
 }
 
-pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &ImageFacts) -> Option<Plan> {
+pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {
@@ -181,7 +181,7 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &ImageFacts) -> Optio
 
 /// Why the service's healthcheck cannot run in its image, if it cannot and the image has
 /// a check of its own to fall back on.
-fn broken_check(svc: &Service<'_>, facts: &ImageFacts) -> Option<String> {
+fn broken_check(svc: &Service<'_>, facts: &Facts) -> Option<String> {
     let own = image_test(svc, facts)?;
     if has_shell(svc, facts)? {
         return None;
@@ -261,7 +261,7 @@ mod tests {
         let text =
             "services:\n  api:\n    image: harness/executor:local\n  web:\n    depends_on: [api]\n";
         not_applicable(DEP, text);
-        let facts = ImageFacts {
+        let facts = Facts {
             healthcheck: HashMap::from([(
                 "harness/executor:local".to_string(),
                 vec![
@@ -270,7 +270,7 @@ mod tests {
                     "healthcheck".into(),
                 ],
             )]),
-            has_shell: HashMap::new(),
+            ..Facts::default()
         };
         let m = applied_with(DEP, text, &facts);
         assert!(m.yaml.contains("condition: service_healthy"), "{}", m.yaml);
@@ -292,8 +292,8 @@ mod tests {
         );
     }
 
-    fn executor_facts(shell: bool) -> ImageFacts {
-        ImageFacts {
+    fn executor_facts(shell: bool) -> Facts {
+        Facts {
             healthcheck: HashMap::from([(
                 "harness/executor:local".to_string(),
                 vec![
@@ -303,6 +303,7 @@ mod tests {
                 ],
             )]),
             has_shell: HashMap::from([("harness/executor:local".to_string(), shell)]),
+            ..Facts::default()
         }
     }
 

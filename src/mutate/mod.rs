@@ -33,4 +33,4 @@ pub(crate) use apply::apply_rendered;
 pub use catalog::{catalog, for_signature};
 pub(crate) use render::Rendering;
 pub use secrets::{Literal, literal_secrets, secrets_as_references};
-pub use types::{ImageFacts, MutateError, Mutation, MutationInfo};
+pub use types::{Facts, MutateError, Mutation, MutationInfo};

@@ -3,11 +3,11 @@
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, render_path};
 use super::tree;
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::networks::networks;
 
-pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn drop_container_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {
@@ -35,7 +35,7 @@ pub(crate) fn drop_container_name(file: &ComposeFile, _: &ImageFacts) -> Option<
     })
 }
 
-pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn drop_network_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     // An external network is meant to be shared: its name is how it is found.
@@ -65,7 +65,7 @@ pub(crate) fn drop_network_name(file: &ComposeFile, _: &ImageFacts) -> Option<Pl
     })
 }
 
-pub(crate) fn drop_version_key(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn drop_version_key(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let version = file.doc.as_mapping()?.get("version")?;
     let shown = tree::scalar(version).unwrap_or_default();
     Some(Plan {

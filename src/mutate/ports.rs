@@ -7,14 +7,14 @@ use serde_yaml_ng::{Mapping, Value};
 use super::apply::{Plan, list};
 use super::edit::{Op, Path, RawEdit, Seg, child, render_path};
 use super::tree;
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::interp;
 use crate::compose::ports::{PortSpec, all_interfaces, ports, split_as_written};
 
 const LOOPBACK: &str = "127.0.0.1";
 
-pub(crate) fn engine_assigned(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn engine_assigned(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {

@@ -5,12 +5,12 @@
 use super::apply::{Plan, list};
 use super::edit::{Op, RawEdit, render_path};
 use super::tree;
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::locate::Locator;
 use crate::compose::ports::{PortSpec, ports};
 
-pub(crate) fn quote_ports(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn quote_ports(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let text = Locator::new(&file.text);
     let mut ops = Vec::new();
     let mut sites = Vec::new();
@@ -58,7 +58,7 @@ mod tests {
     fn only_the_quotes_are_added() {
         let text = "services:\n  a:\n    ports:\n      - 2222:22   # ssh\n      - \"80:80\"\n      - '81:81'\n      - 3000\n  b:\n    ports: [7000:70]\n";
         let file = ComposeFile::parse("t.yml", text, 1).unwrap();
-        let (m, how) = apply_rendered("quote-ports", &file, &ImageFacts::default())
+        let (m, how) = apply_rendered("quote-ports", &file, &Facts::default())
             .unwrap()
             .unwrap();
         assert_eq!(how, Rendering::Lossless);
@@ -68,7 +68,7 @@ mod tests {
         );
         let quoted = ComposeFile::parse("t.yml", &m.yaml, 1).unwrap();
         assert!(
-            apply_rendered("quote-ports", &quoted, &ImageFacts::default())
+            apply_rendered("quote-ports", &quoted, &Facts::default())
                 .unwrap()
                 .is_none()
         );

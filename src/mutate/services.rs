@@ -7,14 +7,14 @@ use serde_yaml_ng::{Mapping, Value};
 use super::apply::{Plan, list};
 use super::edit::{Op, RawEdit, Seg, child};
 use super::tree::{self, Service};
-use super::types::ImageFacts;
+use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::redis_data_dir;
 use crate::compose::interp;
 
 const UNLESS_STOPPED: &str = "unless-stopped";
 
-pub(crate) fn restart_unless_stopped(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+pub(crate) fn restart_unless_stopped(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let all = tree::services(&file.doc);
     let mut ops = Vec::new();
     let mut names = Vec::new();
@@ -75,7 +75,9 @@ fn same_dir(a: &str, b: &str) -> bool {
     a.trim().trim_end_matches('/') == b.trim().trim_end_matches('/')
 }
 
-pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
+/// Mounts a named volume at each store's data directory. The stores are the services the
+/// task's protocol says keep data; without a task (lint --fix), every Redis server by image.
+pub(crate) fn redis_volume(file: &ComposeFile, facts: &Facts) -> Option<Plan> {
     let all = tree::services(&file.doc);
     let declared: Vec<String> = tree::top_map(&file.doc, "volumes")
         .into_iter()
@@ -89,14 +91,7 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
         .collect();
     let mut ops = Vec::new();
     let mut sites = Vec::new();
-    for svc in &all {
-        let Some(image) = svc.image() else {
-            continue;
-        };
-        if !tree::is_redis(&interp::unset_or_as_written(&image)) {
-            continue;
-        }
-        let dir = redis_data_dir(svc.body);
+    for (svc, dir) in all.iter().filter_map(|svc| store_dir(svc, facts)) {
         let at_dir: Vec<Mount> = mounts(svc)
             .into_iter()
             .filter(|m| same_dir(&m.target, &dir))
@@ -119,24 +114,48 @@ pub(crate) fn redis_volume(file: &ComposeFile, _: &ImageFacts) -> Option<Plan> {
     }
     Plan::of(ops, || {
         format!(
-            "Mount the named volume {}: without one Redis keeps its data inside the \
+            "Mount the named volume {}: without one the store keeps its data inside the \
              container, and it is lost whenever the container is recreated.",
             list(&sites)
         )
     })
 }
 
-/// A declared volume no service uses and whose name says it is Redis's, else `<service>_data`.
+/// Where `svc` keeps its data, if it is a store: Redis's `--dir` (or /data), else the
+/// first directory its image declares as a `VOLUME`.
+fn store_dir<'a, 'b>(svc: &'b Service<'a>, facts: &Facts) -> Option<(&'b Service<'a>, String)> {
+    let image = interp::unset_or_as_written(&svc.image()?);
+    let redis = tree::is_redis(&image);
+    let store = match facts.stores.is_empty() {
+        true => redis,
+        false => facts.stores.contains(&svc.name),
+    };
+    if !store {
+        return None;
+    }
+    let dir = match redis {
+        true => redis_data_dir(svc.body),
+        false => facts.volumes.get(&image)?.first()?.clone(),
+    };
+    Some((svc, dir))
+}
+
+/// A declared volume no service uses whose name says it is this store's (its service's
+/// name, or `redis` for a Redis server), else `<service>_data`.
 fn volume_name(svc: &Service<'_>, declared: &[String], used: &HashSet<String>) -> (String, bool) {
-    if let Some(free) = declared
-        .iter()
-        .find(|d| !used.contains(*d) && d.to_ascii_lowercase().contains("redis"))
-    {
+    let hints = [svc.name.to_ascii_lowercase(), "redis".to_string()];
+    let says_ours = |volume: &str| {
+        let volume = volume.to_ascii_lowercase();
+        volume
+            .split(['_', '-'])
+            .any(|word| hints.iter().any(|h| h == word))
+    };
+    if let Some(free) = declared.iter().find(|d| !used.contains(*d) && says_ours(d)) {
         return (free.clone(), true);
     }
     let mut name = format!("{}_data", svc.name);
     while used.contains(&name) {
-        name.push_str("_redis");
+        name.push_str("_store");
     }
     let reused = declared.contains(&name);
     (name, reused)
@@ -213,7 +232,12 @@ fn declare(doc: &Value, name: &str) -> Op {
 
 #[cfg(test)]
 mod tests {
-    use crate::mutate::tests::{applied, changed_lines, not_applicable};
+    use std::collections::HashMap;
+
+    use crate::mutate::Facts;
+    use crate::mutate::tests::{
+        applied, applied_with, changed_lines, not_applicable, not_applicable_with,
+    };
 
     const RESTART: &str = "restart-unless-stopped";
     const REDIS: &str = "redis-volume";
@@ -255,6 +279,33 @@ mod tests {
             m.yaml,
             "services:\n  cache:\n    image: redis:7\n    command: [\"--dir\", \"/var/lib/redis\"]\n    volumes:\n      - ./conf:/usr/local/etc/redis\n      - cache_data:/var/lib/redis\nvolumes:\n  cache_data:\n"
         );
+    }
+
+    #[test]
+    fn the_task_s_stores_are_chosen_by_role_not_by_image() {
+        // The task says `db` keeps its data; its image declares where (`VOLUME`).
+        let text = "services:\n  db:\n    image: acme/ledger:2\n  cache:\n    image: redis:7\n";
+        let facts = Facts {
+            volumes: HashMap::from([("acme/ledger:2".to_string(), vec!["/var/lib/ledger".into()])]),
+            stores: vec!["db".into()],
+            ..Facts::default()
+        };
+        let m = applied_with(REDIS, text, &facts);
+        assert_eq!(
+            m.yaml,
+            "services:\n  db:\n    image: acme/ledger:2\n    volumes:\n      - db_data:/var/lib/ledger\n  cache:\n    image: redis:7\nvolumes:\n  db_data:\n"
+        );
+        assert!(
+            m.reason.contains("`db_data` at /var/lib/ledger in `db`"),
+            "{}",
+            m.reason
+        );
+        // A store whose image says nothing of where it keeps data is left to a person.
+        let unknown = Facts {
+            stores: vec!["db".into()],
+            ..Facts::default()
+        };
+        not_applicable_with(REDIS, text, &unknown);
     }
 
     #[test]

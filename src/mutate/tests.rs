@@ -6,7 +6,7 @@ use std::path::Path;
 
 use super::apply::apply_rendered;
 use super::render::Rendering;
-use super::{ImageFacts, Mutation, apply, diff};
+use super::{Facts, Mutation, apply, diff};
 use crate::compose::ComposeFile;
 use crate::lint::{Level, lint};
 
@@ -15,12 +15,12 @@ fn parse(text: &str) -> ComposeFile {
 }
 
 pub(crate) fn applied(id: &str, text: &str) -> Mutation {
-    applied_with(id, text, &ImageFacts::default())
+    applied_with(id, text, &Facts::default())
 }
 
 /// Applies `id`, which must apply losslessly, yield a compose file, and have nothing left
 /// to do on its own output.
-pub(crate) fn applied_with(id: &str, text: &str, facts: &ImageFacts) -> Mutation {
+pub(crate) fn applied_with(id: &str, text: &str, facts: &Facts) -> Mutation {
     let (m, how) = apply_rendered(id, &parse(text), facts)
         .unwrap_or_else(|e| panic!("{id}: {e}"))
         .unwrap_or_else(|| panic!("{id} did not apply to\n{text}"));
@@ -39,10 +39,10 @@ pub(crate) fn applied_with(id: &str, text: &str, facts: &ImageFacts) -> Mutation
 }
 
 pub(crate) fn not_applicable(id: &str, text: &str) {
-    not_applicable_with(id, text, &ImageFacts::default());
+    not_applicable_with(id, text, &Facts::default());
 }
 
-pub(crate) fn not_applicable_with(id: &str, text: &str, facts: &ImageFacts) {
+pub(crate) fn not_applicable_with(id: &str, text: &str, facts: &Facts) {
     let got = apply(id, &parse(text), facts).unwrap_or_else(|e| panic!("{id}: {e}"));
     assert!(got.is_none(), "{id} applied to\n{text}\ngiving\n{got:#?}");
 }
@@ -68,8 +68,8 @@ pub(crate) fn seed_config() -> ComposeFile {
 }
 
 /// What the engine says about the shipped images.
-pub(crate) fn shipped_facts() -> ImageFacts {
-    ImageFacts {
+pub(crate) fn shipped_facts() -> Facts {
+    Facts {
         healthcheck: HashMap::from([
             (
                 "harness/executor:local".to_string(),
@@ -85,6 +85,7 @@ pub(crate) fn shipped_facts() -> ImageFacts {
             ("harness/executor:local".to_string(), false),
             ("harness/redis:local".to_string(), false),
         ]),
+        ..Facts::default()
     }
 }
 

@@ -2,14 +2,20 @@ use std::collections::HashMap;
 
 use crate::run::Signature;
 
-/// Facts about the images the config names, gathered from the engine by the caller.
+/// What a mutation may know beyond the file: the config's images, as the engine
+/// describes them, and the roles the task's protocol gives its services. Gathered by the
+/// caller; empty where nobody asked (lint --fix).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ImageFacts {
-    /// The image's own HEALTHCHECK test, e.g. `["CMD", "/usr/local/bin/executor",
+pub struct Facts {
+    /// The image's own HEALTHCHECK test, e.g. `["CMD", "/usr/local/bin/server",
     /// "healthcheck"]`, by image reference as the config writes it.
     pub healthcheck: HashMap<String, Vec<String>>,
     /// Whether the image has `/bin/sh`; an image missing here is not known either way.
     pub has_shell: HashMap<String, bool>,
+    /// The image's declared `VOLUME` directories: where it keeps its data.
+    pub volumes: HashMap<String, Vec<String>>,
+    /// The services whose data the task says must persist (its protocol's `persistence`).
+    pub stores: Vec<String>,
 }
 
 /// One proposed edit of a compose file.

@@ -1,20 +1,21 @@
-use std::collections::HashMap;
-
 use crate::compose::ComposeFile;
 use crate::engine::Docker;
-use crate::mutate::ImageFacts;
+use crate::mutate::Facts;
 use crate::run::record::RunRecord;
+use crate::spec::SpecFile;
 
-/// What the engine and the run's evidence say about the config's images: their own
-/// healthchecks, and whether they have a shell at all.
-pub async fn image_facts(
+/// What the engine and the run's evidence say about the config's images (their own
+/// healthchecks and data directories, whether they have a shell at all), and which
+/// services the task's protocol says keep its data.
+pub async fn facts(
     docker: &Docker,
     file: &ComposeFile,
     run: Option<&RunRecord>,
-) -> ImageFacts {
-    let mut facts = ImageFacts {
-        healthcheck: HashMap::new(),
-        has_shell: HashMap::new(),
+    spec: &SpecFile,
+) -> Facts {
+    let mut facts = Facts {
+        stores: spec.persistence.iter().map(|p| p.service.clone()).collect(),
+        ..Facts::default()
     };
     let evidence = run
         .map(|r| serde_json::to_string(&r.steps).unwrap_or_default())
@@ -25,6 +26,7 @@ pub async fn image_facts(
         let Ok(Some(info)) = docker.image_info(&image).await else {
             continue;
         };
+        facts.volumes.insert(image.clone(), info.volumes);
         if let Some(test) = info.healthcheck {
             facts.healthcheck.insert(image.clone(), test);
         }

@@ -5,7 +5,7 @@ use serde::Serialize;
 use crate::compose::{ComposeError, ComposeFile};
 use crate::engine::{ComposeCli, EngineError};
 use crate::lint::{Finding, Level, lint};
-use crate::mutate::{self, ImageFacts, Mutation};
+use crate::mutate::{self, Facts, Mutation};
 use crate::redact::Redactor;
 use crate::run::Signature;
 use crate::run::record::RunRecord;
@@ -86,7 +86,7 @@ pub fn wanted(run: &RunRecord, findings: &[Finding]) -> Vec<(&'static str, Strin
 pub async fn propose(
     current: &ComposeFile,
     run: &RunRecord,
-    facts: &ImageFacts,
+    facts: &Facts,
     compose: &ComposeCli,
     scratch: &Path,
     redactor: &Redactor,

@@ -4,5 +4,5 @@
 mod facts;
 mod imp;
 
-pub use facts::image_facts;
+pub use facts::facts;
 pub use imp::{Attempt, Outcome, Proposal, propose, wanted};
