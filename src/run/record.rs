@@ -70,7 +70,7 @@ impl RunStatus {
             RunStatus::Error
         } else if !partial.is_empty() || skipped || steps.is_empty() {
             RunStatus::Partial
-        } else if steps.iter().all(Step::passed) {
+        } else if steps.iter().all(Step::held) {
             RunStatus::Success
         } else {
             RunStatus::Failure
