@@ -266,3 +266,42 @@ pub async fn ws_exchange(
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(pointer: &str, is: Option<&str>, equals: Option<Value>) -> JsonCheck {
+        JsonCheck {
+            pointer: pointer.into(),
+            is: is.map(String::from),
+            equals,
+        }
+    }
+
+    #[test]
+    fn json_checks_name_the_first_pointer_that_does_not_hold() {
+        let body = json!({"status": "ok", "db": {"ok": true, "target": "pg://localhost:5432"}});
+        let checks = [
+            check("/status", Some("string"), None),
+            check("/db/ok", None, Some(json!(true))),
+        ];
+        assert_eq!(json_checks(&checks, &body), Ok(()));
+        let wrong = [check("/status", Some("bool"), None)];
+        assert_eq!(
+            json_checks(&wrong, &body),
+            Err("`/status` is string, not bool".into())
+        );
+        let missing = [check("/version", None, None)];
+        assert!(json_checks(&missing, &body).is_err_and(|e| e.contains("/version")));
+        let answer = Answer {
+            status: 200,
+            body,
+            json: true,
+        };
+        let said = answer.reported("/db/ok");
+        assert_eq!(said.value, Some(true));
+        assert_eq!(said.target, "pg://localhost:5432");
+        assert_eq!(answer.reported("/nothing").value, None);
+    }
+}
