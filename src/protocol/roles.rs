@@ -67,7 +67,7 @@ pub(crate) fn dependency_ports(spec: &SpecFile, file: &ComposeFile) -> BTreeSet<
     found
 }
 
-/// `6379` of `6379` or `6379/tcp`.
+/// `7000` of `7000` or `7000/tcp`.
 fn port_of(text: &str) -> Option<u16> {
     text.split('/').next()?.trim().parse().ok()
 }

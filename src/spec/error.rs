@@ -45,7 +45,7 @@ pub enum SpecProblem {
     )]
     PersistenceHow { field: String, has: &'static str },
     #[error(
-        "`{field}` never mentions `{placeholder}` — the harness fills in a fresh key and value per run; write e.g. `[redis-cli, SET, \"{{key}}\", \"{{value}}\"]` / `[redis-cli, GET, \"{{key}}\"]`"
+        "`{field}` never mentions `{placeholder}` — the harness fills in a fresh key and value per run; write e.g. `write: [cli, set, \"{{key}}\", \"{{value}}\"]`, `read: [cli, get, \"{{key}}\"]`"
     )]
     PersistencePlaceholder {
         field: String,
@@ -57,7 +57,7 @@ pub enum SpecProblem {
     ReportedUnpublished {
         field: String,
         port: u16,
-        /// The apps and their published ports, e.g. ` (app: 8000, 9000)`.
+        /// The apps and their published ports, e.g. ` (web publishes 80, 9090)`.
         published: String,
     },
 }

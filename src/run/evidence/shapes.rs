@@ -128,7 +128,7 @@ shape!(
 );
 
 shape!(
-    /// The dependency's exec check (`redis-cli ping`) inside its container.
+    /// The dependency's exec check, run inside its container.
     ExecEvidence {
         container: String,
         command: String,
@@ -224,9 +224,15 @@ shape!(
 
 impl RestartEvidence {
     pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
-        [&self.containers, &self.probes, &self.probe, &self.failure]
-            .into_iter()
-            .flatten()
+        [
+            &self.containers,
+            &self.probes,
+            &self.probe,
+            &self.failure,
+            &self.recovered,
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -263,6 +269,7 @@ impl PersistenceEvidence {
             &self.up_again,
             &self.read_back,
             &self.service_reports_redis,
+            &self.store,
         ]
         .into_iter()
         .flatten()
