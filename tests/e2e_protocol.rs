@@ -14,29 +14,28 @@ fn run_fixture(name: &str) -> Option<(Workspace, Value)> {
     ensure_images();
     let ws = Workspace::new(&format!("fx_{name}"));
     let config = format!("tests/fixtures/protocol/{name}.yml");
+    let run = run_task(&ws, name, &["--config", &config]);
+    Some((ws, run))
+}
+
+/// `harness --json run` of the workspace's task with `extra` arguments: the run record.
+fn run_task(ws: &Workspace, name: &str, extra: &[&str]) -> Value {
     let out = ws
         .harness()
         // The key's absence is part of what is checked; the caller's key must not leak in.
         .env_remove("ANTHROPIC_API_KEY")
-        .args([
-            "--json",
-            "run",
-            "--timeout",
-            "60",
-            "--config",
-            &config,
-            "--task",
-        ])
+        .args(["--json", "run", "--timeout", "60"])
+        .args(extra)
+        .arg("--task")
         .arg(ws.task())
         .output()
         .expect("spawn harness");
-    let run: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{name}: stdout is not JSON ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    Some((ws, run))
+    })
 }
 
 /// `(step, signature)` of every failing step.
@@ -253,18 +252,7 @@ fn a_task_on_other_ports_passes_what_it_declares() {
         &prompt[block_end..]
     );
     std::fs::write(ws.task(), task).expect("write task");
-    let out = ws
-        .harness()
-        .args(["--json", "run", "--no-reaper", "--timeout", "60", "--task"])
-        .arg(ws.task())
-        .output()
-        .expect("spawn harness");
-    let run: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
+    let run = run_task(&ws, test, &["--no-reaper"]);
     let status = |name: &str| {
         let step = run["steps"]
             .as_array()
