@@ -14,29 +14,28 @@ fn run_fixture(name: &str) -> Option<(Workspace, Value)> {
     ensure_images();
     let ws = Workspace::new(&format!("fx_{name}"));
     let config = format!("tests/fixtures/protocol/{name}.yml");
+    let run = run_task(&ws, name, &["--config", &config]);
+    Some((ws, run))
+}
+
+/// `harness --json run` of the workspace's task with `extra` arguments: the run record.
+fn run_task(ws: &Workspace, name: &str, extra: &[&str]) -> Value {
     let out = ws
         .harness()
         // The key's absence is part of what is checked; the caller's key must not leak in.
         .env_remove("ANTHROPIC_API_KEY")
-        .args([
-            "--json",
-            "run",
-            "--timeout",
-            "60",
-            "--config",
-            &config,
-            "--task",
-        ])
+        .args(["--json", "run", "--timeout", "60"])
+        .args(extra)
+        .arg("--task")
         .arg(ws.task())
         .output()
         .expect("spawn harness");
-    let run: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{name}: stdout is not JSON ({e}): {}",
             String::from_utf8_lossy(&out.stderr)
         )
-    });
-    Some((ws, run))
+    })
 }
 
 /// `(step, signature)` of every failing step.
@@ -220,5 +219,76 @@ fn websocket_on_the_wrong_container_port_fails_the_stream() {
             ("multi_instance", "ws_protocol"),
             ("restart", "ws_protocol"),
         ],
+    );
+}
+
+/// The reference executor on another port, with a task that declares only part of the
+/// protocol: what it declares passes, what it does not is skipped as not declared, and
+/// the run counts as a success.
+#[test]
+fn a_task_on_other_ports_passes_what_it_declares() {
+    let test = "a_task_on_other_ports_passes_what_it_declares";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("fx_other_ports");
+    let good = std::fs::read_to_string("tests/fixtures/protocol/good.yml").expect("good.yml");
+    let config = good
+        .replace("API_PORT: \"8000\"", "API_PORT: \"9000\"")
+        .replace("\"127.0.0.1::8000\"", "\"127.0.0.1::9000\"");
+    let block = "apps:\n  - service: cc_execute\n    http:\n      - {port: 9000, path: /health, json: [{pointer: /redis/connected, equals: true}]}\n    websocket:\n      - port: 8003\n        path: /ws/mcp\n        request: {method: execute, params: {command: probe, chunks: 3, delay_ms: 1}}\n        complete: {notification: output, chunks: 3}\ndependencies:\n  - service: redis\n    check: {exec: {command: [redis-cli, ping], expect: PONG}}\n    reported: {port: 9000, path: /health, pointer: /redis/connected}\npersistence:\n  - service: redis\n    exec:\n      write: [redis-cli, SET, \"{key}\", \"{value}\"]\n      read: [redis-cli, GET, \"{key}\"]\n";
+    let prompt = std::fs::read_to_string(ws.task()).expect("task");
+    let (config_at, block_at) = (
+        prompt.find("```yaml\n").expect("config") + "```yaml\n".len(),
+        prompt.find("```harness-protocol\n").expect("block") + "```harness-protocol\n".len(),
+    );
+    let config_end = config_at + prompt[config_at..].find("```").expect("end");
+    let block_end = block_at + prompt[block_at..].find("```").expect("end");
+    let task = format!(
+        "{}{config}{}{block}{}",
+        &prompt[..config_at],
+        &prompt[config_end..block_at],
+        &prompt[block_end..]
+    );
+    std::fs::write(ws.task(), task).expect("write task");
+    let run = run_task(&ws, test, &["--no-reaper"]);
+    let status = |name: &str| {
+        let step = run["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name));
+        step.map(|s| (s["status"].clone(), s["skip"].clone()))
+            .unwrap_or_default()
+    };
+    for name in ["missing_key", "restart"] {
+        assert_eq!(
+            status(name),
+            ("skip".into(), "not_declared".into()),
+            "{name}: {run:#}"
+        );
+    }
+    for name in [
+        "deploy",
+        "api_probe",
+        "ws_probe",
+        "redis",
+        "multi_instance",
+        "persistence",
+        "shutdown",
+    ] {
+        assert_eq!(status(name).0, "pass", "{name}: {run:#}");
+    }
+    assert_eq!(run["metrics"]["success"], true, "{run:#}");
+    assert!(
+        run["partial"].as_array().is_none_or(Vec::is_empty),
+        "{run:#}"
+    );
+    let port = run["deployment"]["api_port"].as_u64().expect("api port");
+    let url = &run["steps"][3]["evidence"]["url"];
+    assert_eq!(url, &Value::from(format!("http://127.0.0.1:{port}/health")));
+    assert!(
+        ws.leftovers().is_empty(),
+        "left behind {:?}",
+        ws.leftovers()
     );
 }

@@ -56,6 +56,18 @@ pub enum Command {
     /// Remove the runs of harnesses that die (runs inside the reaper container).
     #[command(hide = true)]
     Reaper(ReaperArgs),
+    /// Connect to HOST:PORT over TCP; exit 0 when it accepts (the dependency check runs it
+    /// in a container inside the project's network).
+    #[command(hide = true)]
+    TcpConnect(TcpConnectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TcpConnectArgs {
+    /// HOST:PORT, e.g. a compose service name and its container port.
+    pub address: String,
+    #[arg(long, default_value_t = 3000)]
+    pub timeout_ms: u64,
 }
 
 #[derive(Debug, Args)]
@@ -174,9 +186,10 @@ pub struct RunArgs {
     #[command(flatten)]
     pub bar: GraduationBar,
 
-    /// How many instances multi_instance runs at once (the main one included).
-    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=16))]
-    pub instances: u64,
+    /// How many instances multi_instance runs at once (the main one included); default:
+    /// the task's own `instances` (2 unless its protocol block says otherwise).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=16))]
+    pub instances: Option<u64>,
 
     /// Range mode: lease the stack's host ports from FIRST-LAST (shared with every harness
     /// on this machine, under a lock) instead of letting the engine pick them.

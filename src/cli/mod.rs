@@ -76,6 +76,19 @@ async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
             crate::reaper::serve(&args.listen, idle, secret).await?;
             Ok(exit::SUCCESS)
         }
+        Command::TcpConnect(args) => {
+            let timeout = std::time::Duration::from_millis(args.timeout_ms);
+            match crate::protocol::tcp_connect(&args.address, timeout) {
+                Ok(peer) => {
+                    println!("connected to {} ({peer})", args.address);
+                    Ok(exit::SUCCESS)
+                }
+                Err(e) => {
+                    println!("{e}");
+                    Ok(exit::RUN_FAILED)
+                }
+            }
+        }
     }
 }
 

@@ -38,7 +38,7 @@ fn exit_code(ended: &Ended) -> u8 {
     match (ended.interrupted, record.status()) {
         (Some(code), _) => code,
         (None, RunStatus::Success) => exit::SUCCESS,
-        (None, RunStatus::Partial) if record.steps.iter().all(|s| s.passed()) => exit::SUCCESS,
+        (None, RunStatus::Partial) if record.steps.iter().all(|s| s.held()) => exit::SUCCESS,
         (None, RunStatus::Error | RunStatus::Interrupted) => exit::USAGE,
         (None, _) => exit::RUN_FAILED,
     }
@@ -59,7 +59,7 @@ pub(super) fn preflight(
         steps,
         timeout: Duration::from_secs(args.timeout),
         stop_timeout: Duration::from_secs(args.stop_timeout),
-        instances: args.instances as usize,
+        instances: args.instances.map(|n| n as usize),
         port_range: args.port_range,
         min_confidence: args.bar.min_confidence,
     };

@@ -4,7 +4,9 @@ use chrono::Utc;
 use uuid::Uuid;
 
 use super::{Context, CycleError, Event, RunOptions, Task};
-use crate::protocol::{self, Plan, ProbeSpec, Report};
+use std::sync::Arc;
+
+use crate::protocol::{self, Plan, Report};
 use crate::redact::Redactor;
 use crate::run::RunDir;
 use crate::run::recorder::{self, Origin, Recorded, RecordingError};
@@ -39,7 +41,8 @@ pub async fn execute(
         steps: options.steps.clone(),
         timeout: options.timeout,
         stop_timeout: options.stop_timeout,
-        probes: ProbeSpec::of(task.spec(), &version.file),
+        spec: Arc::new(task.spec().file().clone()),
+        default_host_ports: protocol::default_host_ports(&version.file),
         redactor: Redactor::from_env(),
         instances: options.instances,
         dummy_key: crate::redact::dummy_key().to_string(),

@@ -12,7 +12,8 @@ pub struct RunOptions {
     pub steps: Vec<StepKind>,
     pub timeout: Duration,
     pub stop_timeout: Duration,
-    pub instances: usize,
+    /// `--instances`; `None`: the task's own `instances`.
+    pub instances: Option<usize>,
     pub port_range: Option<PortRange>,
     pub min_confidence: Option<f64>,
 }
@@ -30,14 +31,14 @@ pub struct LoopOptions {
 impl LoopOptions {
     /// Only whole-protocol runs count, so a loop that may only end in graduation cannot be
     /// run on a part of the protocol: it would never end, or (before) end in a false verdict.
-    pub fn check(&self, partial_steps: bool, instances: usize) -> Result<(), CycleError> {
+    pub fn check(&self, partial_steps: bool, instances: Option<usize>) -> Result<(), CycleError> {
         if !self.until_graduated {
             return Ok(());
         }
         if partial_steps {
             return Err(CycleError::GraduateOnPart);
         }
-        if instances < 2 {
+        if instances.is_some_and(|n| n < 2) {
             return Err(CycleError::GraduateOnOneInstance);
         }
         Ok(())

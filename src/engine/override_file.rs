@@ -18,17 +18,26 @@ pub const LABEL_OWNER: &str = "dev.harness.owner";
 /// registered the run.
 pub const LABEL_SESSION: &str = "dev.harness.session";
 
-pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
-    let mut labels = mapping([
-        (LABEL_RUN, Value::from(run.to_string())),
-        (LABEL_TASK, Value::from(task)),
-        (LABEL_PID, Value::from(std::process::id().to_string())),
-        (LABEL_SESSION, Value::from(Session::current().id.as_str())),
-    ]);
+/// The labels every object of run `run` carries, so gc and the reaper find it.
+pub fn run_labels(run: Uuid, task: &str) -> Vec<(&'static str, String)> {
+    let mut labels = vec![
+        (LABEL_RUN, run.to_string()),
+        (LABEL_TASK, task.to_string()),
+        (LABEL_PID, std::process::id().to_string()),
+        (LABEL_SESSION, Session::current().id.clone()),
+    ];
     // Without an identity the run still gets labelled; gc then never judges it dead.
     if let Some(owner) = Owner::current() {
-        labels.insert(LABEL_OWNER.into(), Value::from(owner.to_string()));
+        labels.push((LABEL_OWNER, owner.to_string()));
     }
+    labels
+}
+
+pub fn override_yaml(candidate: &ComposeFile, run: Uuid, task: &str) -> String {
+    let labels: Mapping = run_labels(run, task)
+        .into_iter()
+        .map(|(k, v)| (Value::from(k), Value::from(v)))
+        .collect();
     let env = mapping([("EXECUTION_UUID", Value::from(run.to_string()))]);
     let service = mapping([
         ("labels", Value::Mapping(labels.clone())),

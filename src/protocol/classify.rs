@@ -1,6 +1,8 @@
 //! Evidence → signature. Only what the engine, the CLI, the logs and the probes said counts;
 //! nothing here knows which config is running.
 
+use std::collections::BTreeSet;
+
 use crate::engine::WaitFailure;
 use crate::run::Signature;
 
@@ -118,8 +120,13 @@ pub fn compose_summary(stderr: &str) -> String {
     }
 }
 
-/// Classifies a project that came up but did not become ready.
-pub fn wait_failure(failure: &WaitFailure, logs: &str) -> Signature {
+/// Classifies a project that came up but did not become ready; `dependency_ports` are the
+/// ports the task's dependencies listen on (see [`log_signature`]).
+pub fn wait_failure(
+    failure: &WaitFailure,
+    logs: &str,
+    dependency_ports: &BTreeSet<u16>,
+) -> Signature {
     match failure {
         WaitFailure::HealthcheckBroken { .. } => Signature::HealthcheckBroken,
         // Not reached: the caller makes an engine error a fault before classifying.
@@ -128,7 +135,7 @@ pub fn wait_failure(failure: &WaitFailure, logs: &str) -> Signature {
         WaitFailure::Unhealthy { .. }
         | WaitFailure::Exited { .. }
         | WaitFailure::CrashLoop { .. } => {
-            if let Some(sig) = log_signature(logs) {
+            if let Some(sig) = log_signature(logs, dependency_ports) {
                 return sig;
             }
             match failure {
@@ -139,19 +146,43 @@ pub fn wait_failure(failure: &WaitFailure, logs: &str) -> Signature {
     }
 }
 
-/// What a service's own logs say about why it is not working.
-pub fn log_signature(logs: &str) -> Option<Signature> {
-    if redis_on_localhost(logs) {
-        return Some(Signature::RedisLocalhost);
-    }
-    None
+/// What a service's own logs say about why it is not working: a dependency's port on
+/// the service's own loopback. Without known dependency ports the logs are not read
+/// (any service may log a loopback address of its own).
+pub fn log_signature(logs: &str, dependency_ports: &BTreeSet<u16>) -> Option<Signature> {
+    loopback_ports(logs)
+        .any(|p| dependency_ports.contains(&p))
+        .then_some(Signature::RedisLocalhost)
 }
 
-/// A service looking for Redis on its own loopback: in a container nothing listens there.
-pub fn redis_on_localhost(text: &str) -> bool {
-    ["127.0.0.1:6379", "localhost:6379", "[::1]:6379"]
-        .iter()
-        .any(|m| text.contains(m))
+/// Whether an address a service reports for a dependency is its own loopback: in a
+/// container nothing of the project listens there.
+pub fn targets_loopback(target: &str) -> bool {
+    LOOPBACK.iter().any(|h| {
+        target.starts_with(h)
+            || target.contains(&format!("//{h}"))
+            || target.contains(&format!("@{h}"))
+    })
+}
+
+const LOOPBACK: [&str; 3] = ["localhost", "127.0.0.1", "[::1]"];
+
+/// The port of every `localhost:P`, `127.0.0.1:P` and `[::1]:P` in `text`.
+fn loopback_ports(text: &str) -> impl Iterator<Item = u16> + '_ {
+    LOOPBACK.iter().flat_map(move |host| {
+        let marker = format!("{host}:");
+        let mut found = Vec::new();
+        let mut rest = text;
+        while let Some(at) = rest.find(&marker) {
+            let after = &rest[at + marker.len()..];
+            let digits = after.len() - after.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if let Ok(port) = after[..digits].parse() {
+                found.push(port);
+            }
+            rest = after;
+        }
+        found
+    })
 }
 
 #[cfg(test)]
@@ -236,11 +267,23 @@ mod tests {
     }
 
     #[test]
-    fn redis_on_loopback_is_recognised_in_logs() {
+    fn a_dependency_on_loopback_is_recognised_by_its_port() {
+        let ports = BTreeSet::from([6390]);
         assert_eq!(
-            log_signature("redis error: Connection refused (os error 111) 127.0.0.1:6379"),
+            log_signature(
+                "store error: Connection refused (os error 111) 127.0.0.1:6390",
+                &ports
+            ),
             Some(Signature::RedisLocalhost)
         );
-        assert_eq!(log_signature("all good"), None);
+        assert_eq!(log_signature("listening on 127.0.0.1:8000", &ports), None);
+        assert_eq!(
+            log_signature("refused localhost:6390", &BTreeSet::new()),
+            None
+        );
+        assert_eq!(log_signature("all good", &ports), None);
+        assert!(targets_loopback("redis://localhost:6390"));
+        assert!(targets_loopback("redis://***@127.0.0.1:6390/0"));
+        assert!(!targets_loopback("redis://store:6390"));
     }
 }

@@ -33,33 +33,40 @@ impl Deployment {
         startup_ms: u64,
         plan: &Plan,
     ) -> Deployment {
-        let host_port = |container_port: u16| {
-            containers
-                .iter()
-                .find_map(|c| c.host_port(container_port))
-                .map(|p| p.host_port)
-        };
-        Deployment {
+        let mut d = Deployment {
             project: project.to_string(),
-            api_port: host_port(plan.probes.api_port),
-            websocket_port: host_port(plan.probes.ws_port),
+            api_port: None,
+            websocket_port: None,
             services_healthy: containers.iter().all(ContainerInfo::is_ready),
             startup_ms,
             containers,
-        }
+        };
+        let at = |e: Option<(&str, u16)>| e.and_then(|(svc, port)| d.host_port(svc, port));
+        let (api, websocket) = (
+            at(super::roles::primary_http(&plan.spec)),
+            at(super::roles::primary_ws(&plan.spec)),
+        );
+        d.api_port = api;
+        d.websocket_port = websocket;
+        d
     }
 
     pub fn container_of(&self, pred: impl Fn(&ContainerInfo) -> bool) -> Option<&ContainerInfo> {
         self.containers.iter().find(|c| pred(c))
     }
 
-    /// The container serving the API: the one the restart step kills.
-    pub fn app_container(&self, api_port: u16) -> Option<&ContainerInfo> {
-        self.container_of(|c| c.host_port(api_port).is_some())
+    /// The container of compose service `service` (its `com.docker.compose.service` label).
+    pub fn service_container(&self, service: &str) -> Option<&ContainerInfo> {
+        self.container_of(|c| c.service == service)
     }
 
-    pub fn redis_container(&self) -> Option<&ContainerInfo> {
-        self.container_of(|c| c.image.contains("redis"))
+    /// The host port published for `service`'s container port `container_port`.
+    pub fn host_port(&self, service: &str, container_port: u16) -> Option<u16> {
+        self.containers
+            .iter()
+            .filter(|c| c.service == service)
+            .find_map(|c| c.host_port(container_port))
+            .map(|p| p.host_port)
     }
 }
 

@@ -166,7 +166,7 @@ pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up,
         )),
         Err(failure) => {
             let logs = failing_logs(s, &failure).await;
-            let signature = classify::wait_failure(&failure, &logs);
+            let signature = classify::wait_failure(&failure, &logs, &s.plan.dependency_ports());
             let summary = s.redactor().text(&failure.summary());
             let failure = s
                 .redactor()

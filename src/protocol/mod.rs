@@ -6,9 +6,13 @@ mod instance;
 pub mod port_range;
 mod ports;
 pub mod probes;
+mod roles;
 mod runner;
 mod steps;
+mod tcp;
 
 pub use context::Deployment;
 pub use port_range::PortRange;
-pub use runner::{Event, Plan, ProbeSpec, Report, cleanup, interrupted_step, run};
+pub use ports::default_host_ports;
+pub use runner::{Event, Plan, Report, cleanup, interrupted_step, run};
+pub use tcp::tcp_connect;

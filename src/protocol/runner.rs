@@ -2,6 +2,7 @@
 //! prints: the caller turns events into terminal lines or JSON.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use uuid::Uuid;
@@ -12,33 +13,7 @@ use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
 use crate::run::{Evidence, Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
-use crate::spec::ProtocolSpec;
-
-/// Where the probes find the service inside its containers.
-#[derive(Debug, Clone)]
-pub struct ProbeSpec {
-    pub api_port: u16,
-    pub ws_port: u16,
-    pub ws_path: String,
-    pub ws_chunks: u64,
-    /// The candidate's default host ports, held by the harness during deploy.
-    pub default_host_ports: Vec<u16>,
-}
-
-impl ProbeSpec {
-    /// The task's probed endpoints, and the host ports `candidate` binds where no
-    /// variable is set.
-    pub fn of(spec: &ProtocolSpec, candidate: &ComposeFile) -> ProbeSpec {
-        let (api, ws) = (spec.api(), spec.websocket());
-        ProbeSpec {
-            api_port: api.port,
-            ws_port: ws.port,
-            ws_path: ws.path.clone(),
-            ws_chunks: ws.complete.chunks,
-            default_host_ports: super::ports::default_host_ports(candidate),
-        }
-    }
-}
+use crate::spec::SpecFile;
 
 /// Everything one run needs to know before it starts.
 #[derive(Debug, Clone)]
@@ -53,10 +28,13 @@ pub struct Plan {
     pub timeout: Duration,
     /// How long containers get to stop after SIGTERM.
     pub stop_timeout: Duration,
-    pub probes: ProbeSpec,
+    /// The task's protocol: what every step checks, and where.
+    pub spec: Arc<SpecFile>,
+    /// The candidate's default host ports, held by the harness during deploy.
+    pub default_host_ports: Vec<u16>,
     pub redactor: Redactor,
-    /// K for multi_instance: the main instance plus K-1 more at once.
-    pub instances: usize,
+    /// `--instances` when given; else multi_instance runs the task's `instances`.
+    pub instances: Option<usize>,
     /// The key the missing_key step sets for its "present" variant; redacted everywhere.
     pub dummy_key: String,
     /// Range mode: host ports leased from this range instead of picked by the engine.
@@ -79,13 +57,22 @@ impl Plan {
                 left_out.join(", ")
             ));
         }
-        if self.instances < 2 {
+        if let Some(n) = self.instances.filter(|n| *n < 2) {
             reasons.push(format!(
-                "--instances {}: multi_instance needs at least 2 instances at once",
-                self.instances
+                "--instances {n}: multi_instance needs at least 2 instances at once"
             ));
         }
         reasons
+    }
+
+    /// K for multi_instance: the main instance plus K-1 more at once.
+    pub fn instance_count(&self) -> usize {
+        self.instances.unwrap_or(self.spec.instances)
+    }
+
+    /// The ports the task's dependencies listen on, as the candidate says.
+    pub(crate) fn dependency_ports(&self) -> std::collections::BTreeSet<u16> {
+        super::roles::dependency_ports(&self.spec, &self.candidate)
     }
 
     pub fn id(&self) -> RunId {
@@ -113,12 +100,12 @@ impl Plan {
 
     /// Instances 1..K of multi_instance (0 is the main one).
     pub(crate) fn extra_instances(&self) -> std::ops::Range<usize> {
-        1..self.instances.max(1)
+        1..self.instance_count().max(1)
     }
 
     /// The instances of missing_key: without the key, and with the dummy key.
     pub(crate) fn key_instances(&self) -> (usize, usize) {
-        let k = self.instances.max(1);
+        let k = self.instance_count().max(1);
         (k, k + 1)
     }
 
@@ -154,7 +141,7 @@ pub async fn run(
 ) -> Report {
     let mut ctx = StepContext::new(docker, compose, plan);
     if plan.steps.contains(&StepKind::PortDiscovery) {
-        ctx.held_ports = Some(PortHold::occupy(&plan.probes.default_host_ports));
+        ctx.held_ports = Some(PortHold::occupy(&plan.default_host_ports));
     }
     let mut steps = Vec::with_capacity(plan.steps.len());
     for kind in &plan.steps {

@@ -144,9 +144,15 @@ impl Evidence {
             Evidence::Deploy(e) => Box::new(e.nested()),
             Evidence::Lint(e) => Box::new(e.findings.iter()),
             Evidence::PortDiscovery(e) => Box::new(e.held.iter().chain(&e.engine)),
-            Evidence::ApiProbe(e) => Box::new(e.body.iter().chain(&e.error)),
-            Evidence::WsProbe(e) => Box::new(e.completion.iter()),
-            Evidence::Redis(e) => Box::new(e.service_reports.iter().chain(&e.error)),
+            Evidence::ApiProbe(e) => Box::new(e.body.iter().chain(&e.error).chain(&e.endpoints)),
+            Evidence::WsProbe(e) => Box::new(e.completion.iter().chain(&e.endpoints)),
+            Evidence::Redis(e) => Box::new(
+                e.service_reports
+                    .iter()
+                    .chain(&e.error)
+                    .chain(&e.tcp)
+                    .chain(&e.dependencies),
+            ),
             Evidence::MissingKey(e) => Box::new(e.nested()),
             Evidence::MultiInstance(e) => Box::new(e.nested()),
             Evidence::Restart(e) => Box::new(e.nested()),

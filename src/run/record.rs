@@ -70,7 +70,7 @@ impl RunStatus {
             RunStatus::Error
         } else if !partial.is_empty() || skipped || steps.is_empty() {
             RunStatus::Partial
-        } else if steps.iter().all(Step::passed) {
+        } else if steps.iter().all(Step::held) {
             RunStatus::Success
         } else {
             RunStatus::Failure
@@ -252,5 +252,29 @@ mod tests {
                 .id()
                 .names_file(path.file_name().unwrap().to_str().unwrap())
         );
+    }
+
+    #[test]
+    fn a_step_the_task_does_not_declare_keeps_the_run_whole_and_successful() {
+        let step = |outcome| Step {
+            name: "redis".into(),
+            outcome,
+            duration_ms: 0,
+            evidence: crate::run::Evidence::reason("the task declares no dependencies"),
+        };
+        let pass = step(Outcome::Pass);
+        let undeclared = step(Outcome::Skip(crate::run::Skip::NotDeclared));
+        let not_run = step(Outcome::Skip(crate::run::Skip::NotRun));
+        let judge = |steps: &[Step]| RunStatus::judge(steps, &[], false);
+        assert_eq!(
+            judge(&[pass.clone(), undeclared.clone()]),
+            RunStatus::Success
+        );
+        assert_eq!(judge(&[pass.clone(), not_run]), RunStatus::Partial);
+        let failed = step(Outcome::Fail(crate::run::Signature::DataLost));
+        assert_eq!(judge(&[failed, undeclared.clone()]), RunStatus::Failure);
+        let text = serde_json::to_string(&undeclared).unwrap();
+        assert!(text.contains(r#""skip":"not_declared""#), "{text}");
+        assert_eq!(serde_json::from_str::<Step>(&text).unwrap(), undeclared);
     }
 }

@@ -170,8 +170,9 @@ impl std::fmt::Display for Fault {
     }
 }
 
-/// Why a step did not run. Only a skip that follows a failure leaves a run whole: any
-/// other skip means the protocol was not run to its end, and the run is partial.
+/// Why a step did not run. A skip that follows a failure, or one of a step the task does
+/// not declare, leaves a run whole: any other skip means the protocol was not run to its
+/// end, and the run is partial.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Skip {
@@ -179,6 +180,9 @@ pub enum Skip {
     AfterFailure,
     /// The step cannot be run here, or was not planned (a remote engine, a step selection).
     NotRun,
+    /// The task's protocol declares nothing for this step to check (no dependencies, no
+    /// optional keys, …): the whole protocol is what the task declares.
+    NotDeclared,
 }
 
 /// How a step ended. A failure without a signature, or an error without a fault, cannot
@@ -204,6 +208,15 @@ pub struct Step {
 impl Step {
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Pass
+    }
+
+    /// Passed, or had nothing to check because the task declares nothing for it: what a
+    /// successful run's every step is.
+    pub fn held(&self) -> bool {
+        matches!(
+            self.outcome,
+            Outcome::Pass | Outcome::Skip(Skip::NotDeclared)
+        )
     }
 
     pub fn failed(&self) -> bool {

@@ -40,4 +40,24 @@ pub enum SpecProblem {
         port: u16,
         published: String,
     },
+    #[error(
+        "`{field}` needs exactly one of `through: {{service, port, path}}` (written and read through an app) or `exec: {{write, read}}` (commands in the store's container) — it has {has}"
+    )]
+    PersistenceHow { field: String, has: &'static str },
+    #[error(
+        "`{field}` never mentions `{placeholder}` — the harness fills in a fresh key and value per run; write e.g. `write: [cli, set, \"{{key}}\", \"{{value}}\"]`, `read: [cli, get, \"{{key}}\"]`"
+    )]
+    PersistencePlaceholder {
+        field: String,
+        placeholder: &'static str,
+    },
+    #[error(
+        "`{field}`: no app publishes container port {port} — the harness asks it from the host, so name a port an app under `apps:` publishes{published}"
+    )]
+    ReportedUnpublished {
+        field: String,
+        port: u16,
+        /// The apps and their published ports, e.g. ` (web publishes 80, 9090)`.
+        published: String,
+    },
 }

@@ -13,7 +13,7 @@ mod tests;
 
 pub use error::{SpecError, SpecProblem};
 pub use model::{
-    ApiKey, App, Dependency, DependencyCheck, HttpEndpoint, JsonCheck, JsonRpcRequest, Persistence,
-    Reported, Restart, SpecFile, WsCompletion, WsEndpoint,
+    ApiKey, App, Dependency, DependencyCheck, HttpEndpoint, JsonCheck, JsonRpcRequest, PersistExec,
+    Persistence, Reported, Restart, SpecFile, Through, WsCompletion, WsEndpoint,
 };
 pub use parse::ProtocolSpec;

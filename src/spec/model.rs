@@ -151,15 +151,45 @@ pub struct ApiKey {
     pub warns: bool,
 }
 
-/// Data written through an app must be read back after `down` and `up`: `PUT` then `GET`
-/// of `{path}/<key>` on the app's container port `port`, stored by `service`.
+/// Data that must survive `down` (without -v) and `up`, kept by the store `service`:
+/// written and read back either `through` an app or by `exec` in the store itself.
+/// Exactly one of the two (validation says so at the entry's line).
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Persistence {
     pub service: String,
-    pub through: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub through: Option<Through>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exec: Option<PersistExec>,
+}
+
+/// `PUT` then `GET` of `{path}/<key>` on the app `service`'s container port `port`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Through {
+    pub service: String,
     pub port: u16,
     pub path: String,
+}
+
+/// Commands run inside the store's container; `{key}` and `{value}` in their arguments
+/// are replaced. `read`'s output must contain the value written.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PersistExec {
+    pub write: Vec<String>,
+    pub read: Vec<String>,
+}
+
+impl PersistExec {
+    /// `command` with `{key}` and `{value}` filled in.
+    pub fn fill(command: &[String], key: &str, value: &str) -> Vec<String> {
+        command
+            .iter()
+            .map(|a| a.replace("{key}", key).replace("{value}", value))
+            .collect()
+    }
 }
 
 /// The services whose crash (SIGKILL of the main process) the restart policy must recover.

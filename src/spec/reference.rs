@@ -35,9 +35,7 @@ keys:
     warns: true
 persistence:
   - service: redis
-    through: cc_execute
-    port: 8000
-    path: /kv
+    through: {service: cc_execute, port: 8000, path: /kv}
 restart:
   recover: [cc_execute]
 instances: 2

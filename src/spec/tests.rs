@@ -172,8 +172,62 @@ fn a_port_the_service_does_not_publish_is_named_with_the_fix() {
         "{text}"
     );
 
-    let block =
-        format!("{BLOCK}persistence:\n  - {{service: db, through: db, port: 8000, path: /kv}}\n");
+    let block = format!(
+        "{BLOCK}persistence:\n  - service: db\n    through: {{service: db, port: 8000, path: /kv}}\n"
+    );
+    let text = message_at(&block, "through:");
+    assert!(text.contains("`persistence[0].through.port`"), "{text}");
     let (err, _) = error_at(&block, "persistence:");
     assert!(err.to_string().contains("service `db` publishes no container port 8000 — add a `ports:` entry for it (e.g. `\"127.0.0.1::8000\"`), or name a port the service publishes (it publishes none)"), "{err}");
+}
+
+#[test]
+fn persistence_is_through_an_app_or_by_exec_never_both() {
+    let block = format!(
+        "{BLOCK}persistence:\n  - service: db\n    exec:\n      write: [redis-cli, SET, \"{{key}}\", \"{{value}}\"]\n      read: [redis-cli, GET, \"{{key}}\"]\n"
+    );
+    let spec = spec_of(CONFIG, &block).expect("exec in the store is valid");
+    let exec = spec.file().persistence[0].exec.as_ref().expect("exec");
+    assert_eq!(
+        PersistExec::fill(&exec.write, "k", "v"),
+        ["redis-cli", "SET", "k", "v"]
+    );
+
+    let both = format!(
+        "{BLOCK}persistence:\n  - service: db\n    through: {{service: app, port: 8000, path: /kv}}\n    exec: {{write: [w, \"{{value}}\"], read: [r, \"{{key}}\"]}}\n"
+    );
+    let text = message_at(&both, "- service: db");
+    assert!(
+        text.contains("`persistence[0]` needs exactly one of `through:")
+            && text.ends_with("it has both"),
+        "{text}"
+    );
+    let neither = format!("{BLOCK}persistence:\n  - service: db\n");
+    assert!(message_at(&neither, "- service: db").ends_with("it has neither"));
+
+    let no_value = format!(
+        "{BLOCK}persistence:\n  - service: db\n    exec:\n      write: [redis-cli, SET, \"{{key}}\", x]\n      read: [redis-cli, GET, \"{{key}}\"]\n"
+    );
+    let text = message_at(&no_value, "write:");
+    assert!(
+        text.contains("`persistence[0].exec.write` never mentions `{value}`"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_reported_port_no_app_publishes_names_the_apps_and_their_ports() {
+    let block = format!(
+        "{BLOCK}keys:\n  - env: K\n    reported: {{port: 7000, path: /health, pointer: /k}}\n"
+    );
+    let text = message_at(&block, "reported:");
+    assert!(
+        text.contains("`keys[0].reported.port`: no app publishes container port 7000")
+            && text.contains("(app publishes 8000, 9000)"),
+        "{text}"
+    );
+    let block = format!(
+        "{BLOCK}dependencies:\n  - service: db\n    check: {{tcp: {{port: 5432}}}}\n    reported: {{port: 9000, path: /health, pointer: /db/ok}}\n"
+    );
+    spec_of(CONFIG, &block).expect("9000 is published by app");
 }

@@ -27,6 +27,7 @@ pub(super) fn validate(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path,
     for (path, service) in named_services(spec) {
         exists(path, service)?;
     }
+    persistence_is_one_way(spec)?;
     for (path, service, port) in reached_ports(spec) {
         let published = published_container_ports(file, service);
         if !published.contains(&port) {
@@ -38,6 +39,94 @@ pub(super) fn validate(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path,
             };
             return Err((path, problem));
         }
+    }
+    reported_by_an_app(spec, file)
+}
+
+/// Each persistence entry says one way to write and read, and its commands use the
+/// key and value the harness fills in.
+fn persistence_is_one_way(spec: &SpecFile) -> Result<(), (Path, SpecProblem)> {
+    for (i, p) in spec.persistence.iter().enumerate() {
+        let at = Path::root().key("persistence").index(i);
+        let has = match (&p.through, &p.exec) {
+            (Some(_), Some(_)) => "both",
+            (None, None) => "neither",
+            (None, Some(exec)) => {
+                let needs = [
+                    ("write", &exec.write, "{value}"),
+                    ("read", &exec.read, "{key}"),
+                ];
+                for (name, command, placeholder) in needs {
+                    if !command.iter().any(|a| a.contains(placeholder)) {
+                        let field = at.key("exec").key(name);
+                        let problem = SpecProblem::PersistencePlaceholder {
+                            field: field.render(),
+                            placeholder,
+                        };
+                        return Err((field, problem));
+                    }
+                }
+                continue;
+            }
+            (Some(_), None) => continue,
+        };
+        let problem = SpecProblem::PersistenceHow {
+            field: at.render(),
+            has,
+        };
+        return Err((at, problem));
+    }
+    Ok(())
+}
+
+/// A `reported` endpoint is asked from the host: some app must publish its port.
+fn reported_by_an_app(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path, SpecProblem)> {
+    let apps: Vec<(&str, BTreeSet<u16>)> = spec
+        .apps
+        .iter()
+        .map(|a| {
+            (
+                a.service.as_str(),
+                published_container_ports(file, &a.service),
+            )
+        })
+        .collect();
+    let reported = spec
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (Path::root().key("keys").index(i), &k.reported))
+        .chain(
+            spec.dependencies
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (Path::root().key("dependencies").index(i), &d.reported)),
+        );
+    for (at, reported) in reported {
+        let Some(r) = reported else { continue };
+        if apps.iter().any(|(_, ports)| ports.contains(&r.port)) {
+            continue;
+        }
+        let field = at.key("reported").key("port");
+        let each: Vec<String> = apps
+            .iter()
+            .map(|(name, ports)| {
+                format!(
+                    "{name} publishes {}",
+                    if ports.is_empty() {
+                        "none".to_string()
+                    } else {
+                        joined(ports)
+                    }
+                )
+            })
+            .collect();
+        let problem = SpecProblem::ReportedUnpublished {
+            field: field.render(),
+            port: r.port,
+            published: format!(" ({})", each.join("; ")),
+        };
+        return Err((field, problem));
     }
     Ok(())
 }
@@ -59,7 +148,9 @@ fn named_services(spec: &SpecFile) -> Vec<(Path, &str)> {
     for (i, p) in spec.persistence.iter().enumerate() {
         let at = root.key("persistence").index(i);
         named.push((at.key("service"), p.service.as_str()));
-        named.push((at.key("through"), p.through.as_str()));
+        if let Some(through) = &p.through {
+            named.push((at.key("through").key("service"), through.service.as_str()));
+        }
     }
     for (i, service) in spec.restart.recover.iter().enumerate() {
         let at = root.key("restart").key("recover").index(i);
@@ -82,8 +173,9 @@ fn reached_ports(spec: &SpecFile) -> Vec<(Path, &str, u16)> {
         }
     }
     for (i, p) in spec.persistence.iter().enumerate() {
-        let at = Path::root().key("persistence").index(i).key("port");
-        reached.push((at, p.through.as_str(), p.port));
+        let Some(through) = &p.through else { continue };
+        let at = Path::root().key("persistence").index(i).key("through");
+        reached.push((at.key("port"), through.service.as_str(), through.port));
     }
     reached
 }
@@ -106,6 +198,10 @@ fn listed(ports: &BTreeSet<u16>) -> String {
     if ports.is_empty() {
         return " (it publishes none)".to_string();
     }
+    format!(" ({})", joined(ports))
+}
+
+fn joined(ports: &BTreeSet<u16>) -> String {
     let ports: Vec<String> = ports.iter().map(u16::to_string).collect();
-    format!(" ({})", ports.join(", "))
+    ports.join(", ")
 }

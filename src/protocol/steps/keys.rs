@@ -1,30 +1,42 @@
-//! The API key is optional: without it the stack must still come up healthy, say the key
-//! is absent, and warn about it; with one it must say present. The value itself is never
-//! recorded.
+//! The task's optional API keys (`required: false`): without them the stack must still
+//! come up healthy, report each key absent where the task says it does, and warn about
+//! those it says it warns about; with dummy keys it must report them present. The values
+//! themselves are never recorded.
 
 use serde_json::{Value, json};
 
-use super::{StepResult, pass};
+use super::probe::{api, reported};
+use super::{StepResult, not_declared, pass};
 use crate::protocol::context::StepContext;
 use crate::protocol::instance::{self, Blame, Failure};
-use crate::protocol::probes;
 use crate::run::Signature;
 use crate::run::evidence::MissingKeyEvidence;
-
-pub const KEY: &str = "ANTHROPIC_API_KEY";
+use crate::spec::ApiKey;
 
 pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
+    let keys: Vec<&ApiKey> = s.plan.spec.keys.iter().filter(|k| !k.required).collect();
+    if keys.is_empty() {
+        return not_declared("the task declares no optional keys (`required: false`)");
+    }
     let (without, with) = s.plan.key_instances();
     let mut absent = s.project(without);
-    absent.env_remove.push(KEY.into());
     let mut present = s.project(with);
-    present.env_set.push((KEY.into(), s.plan.dummy_key.clone()));
-    let (a, b) = tokio::join!(variant(s, &absent, false), variant(s, &present, true));
+    for key in &keys {
+        absent.env_remove.push(key.env.clone());
+        present
+            .env_set
+            .push((key.env.clone(), s.plan.dummy_key.clone()));
+    }
+    let (a, b) = tokio::join!(
+        variant(s, &absent, false, &keys),
+        variant(s, &present, true, &keys)
+    );
     let (ta, tb) = tokio::join!(
         instance::teardown(s, &absent),
         instance::teardown(s, &present)
     );
-    let a = a.map_err(|f| blame_the_key(f, b.is_ok()));
+    let names: Vec<&str> = keys.iter().map(|k| k.env.as_str()).collect();
+    let a = a.map_err(|f| blame_the_key(f, b.is_ok(), &names));
     let side = |r: &Result<Value, Failure>| match r {
         Ok(v) => v.clone(),
         Err(f) => json!({"signature": f.signature(), "evidence": f.evidence}),
@@ -33,6 +45,7 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
         key_unset: Some(side(&a)),
         dummy_key_set: Some(side(&b)),
         teardown: Some(json!([ta, tb])),
+        keys: (keys.len() > 1).then(|| names.iter().map(|n| n.to_string()).collect()),
     };
     let failures: Vec<&Failure> = [&a, &b]
         .into_iter()
@@ -49,7 +62,7 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
 /// up healthy (the two instances differ in nothing else). Only a failure whose own
 /// signature names no cause (unhealthy, crashing, not ready, rejected, unclassified, a
 /// probe without an answer) is re-read this way; one that names its cause keeps it.
-fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
+fn blame_the_key(f: Failure, with_key_passed: bool, keys: &[&str]) -> Failure {
     let Blame::Config(signature) = f.blame else {
         return f;
     };
@@ -66,9 +79,11 @@ fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
         return f;
     }
     let text = f.evidence.to_string();
-    let named = [KEY, "Missing mandatory value", "required variable"]
+    let markers = ["Missing mandatory value", "required variable"];
+    let named = keys
         .iter()
-        .find(|m| text.contains(*m));
+        .chain(markers.iter())
+        .find(|m| text.contains(**m));
     let because = match (named, with_key_passed) {
         (Some(marker), _) => format!("the instance's output names `{marker}`"),
         (None, true) => {
@@ -82,76 +97,92 @@ fn blame_the_key(f: Failure, with_key_passed: bool) -> Failure {
     Failure::new(Signature::MissingEnvFatal, evidence)
 }
 
-/// One instance with the key removed or set; healthy, and reporting what it got.
+/// One instance with the keys removed or set: healthy (every HTTP endpoint as declared),
+/// reporting each key as it got it, and warning about the absent ones that must warn.
 async fn variant(
     s: &StepContext<'_>,
     project: &crate::engine::Project,
     key_set: bool,
+    keys: &[&ApiKey],
 ) -> Result<Value, Failure> {
     let up = instance::deploy(s, project).await?;
-    let exposed = super::deploy::exposed_ports(&up.deployment.containers);
+    let d = &up.deployment;
+    let exposed = super::deploy::exposed_ports(&d.containers);
     if !exposed.is_empty() {
         return Err(Failure::new(
             Signature::ExposedPort,
             json!({"summary": format!("instance {} published beyond this machine: {}", project.name, exposed.join(", ")), "exposed": exposed}),
         ));
     }
-    let Some(port) = up.deployment.api_port else {
-        return Err(Failure::new(
-            Signature::ApiProbe,
-            json!({"error": "no API port published"}),
-        ));
-    };
-    let health = probes::health(port, s.plan.probe_timeout())
-        .await
-        .map_err(|e| Failure::probe(Signature::ApiProbe, &e, json!({"error": e})))?;
-    let reported = health.body["api_key_present"].as_bool();
-    let warning = key_warning(s, &up.up.stderr, &up.deployment).await;
-    let evidence = json!({"project": project.name, "status": health.status,
-        "api_key_present": reported, "warning": warning});
-    if health.status != 200 {
-        return Err(Failure::new(
-            Signature::ApiProbe,
-            json!({"evidence": evidence, "error": format!("/health answered {}", health.status)}),
-        ));
+    let health = api(s, d).await.map_err(|f| {
+        let mut evidence = json!({"project": project.name});
+        evidence["error"] = f.evidence.clone();
+        Failure { evidence, ..f }
+    })?;
+    let mut said = Vec::new();
+    for key in keys {
+        if let Some(r) = &key.reported {
+            said.push((key.env.as_str(), reported(s, d, r).await?.value));
+        }
     }
-    if reported != Some(key_set) {
+    let warns: Vec<&str> = keys
+        .iter()
+        .filter(|k| k.warns)
+        .map(|k| k.env.as_str())
+        .collect();
+    let warning = if key_set || warns.is_empty() {
+        Value::Null
+    } else {
+        key_warning(s, &up.up.stderr, d, &warns).await
+    };
+    let mut evidence = json!({"project": project.name, "status": health.status,
+        "api_key_present": said.first().map(|(_, v)| *v), "warning": warning});
+    if said.len() > 1 {
+        evidence["keys_reported"] = said
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+    }
+    if let Some((key, _)) = said.iter().find(|(_, v)| *v != Some(key_set)) {
         return Err(Failure::new(
             Signature::ApiProbe,
             json!({"evidence": evidence,
-            "error": format!("the service should report api_key_present={key_set}")}),
+            "error": format!("the service should report {key} present={key_set}")}),
         ));
     }
-    if !key_set && warning.is_null() {
+    if !key_set && !warns.is_empty() && warning.is_null() {
         return Err(Failure::new(
             Signature::NoKeyWarning,
             json!({"evidence": evidence,
-            "error": format!("without {KEY} neither Compose nor the service warned about it (the protocol promises a recorded warning)")}),
+            "error": format!("without {} neither Compose nor the service warned about it (the protocol promises a recorded warning)", warns.join(", "))}),
         ));
     }
     Ok(evidence)
 }
 
-/// The warning the key's absence produced: Compose's, else the service's own log line.
+/// The warning the keys' absence produced: Compose's, else an app's own log line.
 async fn key_warning(
     s: &StepContext<'_>,
     compose_stderr: &str,
     d: &crate::protocol::Deployment,
+    keys: &[&str],
 ) -> Value {
     let from = |text: &str| {
         text.lines()
-            .find(|l| l.contains(KEY))
+            .find(|l| keys.iter().any(|k| l.contains(k)))
             .map(str::trim)
             .map(String::from)
     };
     if let Some(line) = from(compose_stderr) {
         return json!({"source": "compose", "line": s.redactor().text(&line)});
     }
-    if let Some(app) = d.app_container(s.plan.probes.api_port)
-        && let Ok(logs) = s.docker.logs(&app.id, 200).await
-        && let Some(line) = from(&logs)
-    {
-        return json!({"source": app.name, "line": s.redactor().text(&line)});
+    for app in &s.plan.spec.apps {
+        if let Some(c) = d.service_container(&app.service)
+            && let Ok(logs) = s.docker.logs(&c.id, 200).await
+            && let Some(line) = from(&logs)
+        {
+            return json!({"source": c.name, "line": s.redactor().text(&line)});
+        }
     }
     Value::Null
 }
@@ -159,6 +190,8 @@ async fn key_warning(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEYS: &[&str] = &["ANTHROPIC_API_KEY"];
 
     fn unhealthy(evidence: Value) -> Failure {
         Failure::new(Signature::Unhealthy, evidence)
@@ -170,20 +203,22 @@ mod tests {
         let f = blame_the_key(
             unhealthy(json!({"logs_tail": "panic: out of memory"})),
             false,
+            KEYS,
         );
         assert_eq!(f.signature(), Some(Signature::Unhealthy));
         // The failing instance's log names the key.
         let f = blame_the_key(
             unhealthy(json!({"logs_tail": "fatal: ANTHROPIC_API_KEY must be set"})),
             false,
+            KEYS,
         );
         assert_eq!(f.signature(), Some(Signature::MissingEnvFatal));
         assert_eq!(f.evidence["signature_from_own_evidence"], "unhealthy");
         // The keyed twin passed: the key is the only difference.
-        let f = blame_the_key(Failure::new(Signature::CrashLoop, json!({})), true);
+        let f = blame_the_key(Failure::new(Signature::CrashLoop, json!({})), true, KEYS);
         assert_eq!(f.signature(), Some(Signature::MissingEnvFatal));
         // A clash is a clash, whatever the other instance did.
-        let f = blame_the_key(Failure::new(Signature::NameConflict, json!({})), true);
+        let f = blame_the_key(Failure::new(Signature::NameConflict, json!({})), true, KEYS);
         assert_eq!(f.signature(), Some(Signature::NameConflict));
         // A cause the evidence names stays, even where the app's log warns about the key.
         let f = blame_the_key(
@@ -192,6 +227,7 @@ mod tests {
                 json!({"logs_tail": "WARN ANTHROPIC_API_KEY not set - service continues"}),
             ),
             false,
+            KEYS,
         );
         assert_eq!(f.signature(), Some(Signature::HealthcheckBroken));
     }

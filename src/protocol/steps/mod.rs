@@ -1,5 +1,6 @@
 //! The checks themselves. Each returns how it ended and the evidence that shows it.
 
+mod dependency;
 mod deploy;
 mod keys;
 mod lint;
@@ -32,6 +33,11 @@ fn skip_not_run(reason: &str) -> StepResult {
     (Outcome::Skip(Skip::NotRun), Evidence::reason(reason))
 }
 
+/// The task declares nothing for this step to check: the run stays whole.
+fn not_declared(reason: &str) -> StepResult {
+    (Outcome::Skip(Skip::NotDeclared), Evidence::reason(reason))
+}
+
 fn pass(evidence: impl Into<Evidence>) -> StepResult {
     (Outcome::Pass, evidence.into())
 }
@@ -52,7 +58,7 @@ impl StepKind {
             (StepKind::Shutdown, _) => shutdown::shutdown(s).await,
             (StepKind::ApiProbe, Some(d)) => probe::api_probe(s, &d).await,
             (StepKind::WsProbe, Some(d)) => probe::ws_probe(s, &d).await,
-            (StepKind::Redis, Some(d)) => probe::redis(s, &d).await,
+            (StepKind::Redis, Some(d)) => dependency::dependencies(s, &d).await,
             (StepKind::Restart, Some(d)) => restart::restart(s, &d).await,
             (StepKind::Persistence, Some(d)) => persistence::persistence(s, &d).await,
             // Without a main instance its checks have nothing to check.

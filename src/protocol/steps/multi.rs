@@ -13,6 +13,9 @@ use crate::run::Signature;
 use crate::run::evidence::MultiInstanceEvidence;
 
 pub(super) async fn multi_instance(s: &StepContext<'_>) -> StepResult {
+    if s.plan.instances.is_none() && s.plan.spec.instances < 2 {
+        return super::not_declared("the task declares `instances: 1`: no copies run side by side");
+    }
     let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();
     let ups = join_all(projects.iter().map(|p| instance::deploy(s, p))).await;
     let result = check(s, &ups).await;

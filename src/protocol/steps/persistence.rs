@@ -1,31 +1,32 @@
-//! Data written through the service survives `down` (without -v) and `up`.
+//! Data the task says must persist survives `down` (without -v) and `up`: written through
+//! an app (`PUT`/`GET {path}/<key>`) or by commands in the store's own container.
 
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::probe::redis_signature;
-use super::{StepResult, error, fail, pass};
+use super::probe::{dependency_signature, reported};
+use super::{StepResult, error, fail, not_declared, pass};
 use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
 use crate::protocol::{classify, instance};
 use crate::run::evidence::PersistenceEvidence;
 use crate::run::{Fault, Signature, StepKind};
+use crate::spec::{PersistExec, Persistence};
 
 pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
-    let Some(port) = d.api_port else {
-        return fail(
-            Signature::ApiProbe,
-            failed("no API port to write through".into()),
-        );
-    };
+    let entries = s.plan.spec.persistence.clone();
+    if entries.is_empty() {
+        return not_declared("the task declares no persistence");
+    }
     let key = format!("harness-{}", s.plan.id().short());
     let value = s.plan.run.to_string();
-    if let Err(e) = kv(port, &key, Some(&value), s.plan.probe_timeout()).await {
-        return kv_failure(port, s.plan.probe_timeout(), &e, json!({"write": e}))
-            .await
-            .into_step(StepKind::Persistence);
+    let store = stores(&entries);
+    for entry in &entries {
+        if let Err(f) = put(s, d, entry, &key, &value).await {
+            return f.into_step(StepKind::Persistence);
+        }
     }
     // Volumes Compose would not reuse after `down`: anonymous ones, orphaned by the new containers.
     let anonymous: Vec<String> = d
@@ -62,45 +63,62 @@ pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> Step
         }
     };
     let _ = s.docker.remove_volumes(&anonymous).await;
-    let port = up.deployment.api_port;
+    let again = up.deployment.clone();
     s.deployment = Some(up.deployment);
-    let Some(port) = port else {
-        return fail(
-            Signature::ApiProbe,
-            PersistenceEvidence {
-                down: Some(down),
-                ..failed("no API port published after up".into())
-            },
-        );
-    };
-    let read = kv(port, &key, None, s.plan.probe_timeout()).await;
-    let read_back = match &read {
-        Ok(v) => json!(v),
-        Err(e) => json!({"error": e}),
-    };
+    let mut read_back = Vec::new();
+    let mut lost = None;
+    for entry in &entries {
+        match get(s, &again, entry, &key).await {
+            Ok(v) => {
+                if v.as_deref() != Some(value.as_str()) && lost.is_none() {
+                    lost = Some(entry.service.clone());
+                }
+                read_back.push(json!(v));
+            }
+            Err(f) => {
+                let mut evidence = f.evidence.clone();
+                evidence["down"] = down;
+                return Failure { evidence, ..f }.into_step(StepKind::Persistence);
+            }
+        }
+    }
     let evidence = PersistenceEvidence {
         key: Some(key),
-        written: Some(value.clone()),
+        written: Some(value),
         down: Some(down),
-        read_back: Some(read_back),
+        read_back: Some(one_or_all(read_back)),
         anonymous_volumes_dropped: Some(anonymous),
+        store: Some(store),
         ..Default::default()
     };
-    match read {
-        Ok(Some(v)) if v == value => pass(evidence),
-        Ok(_) => fail(
+    match lost {
+        None => pass(evidence),
+        Some(service) => fail(
             Signature::DataLost,
             PersistenceEvidence {
-                summary: Some("the value written before `down` was gone after `up`: Redis keeps no data across a recreate".into()),
+                summary: Some(format!(
+                    "the value written before `down` was gone after `up`: `{service}` keeps no data across a recreate"
+                )),
                 ..evidence
             },
         ),
-        Err(e) => {
-            let evidence = serde_json::to_value(&evidence).unwrap_or_default();
-            kv_failure(port, s.plan.probe_timeout(), &e, evidence)
-                .await
-                .into_step(StepKind::Persistence)
-        }
+    }
+}
+
+/// How each entry writes and reads, for the evidence.
+fn stores(entries: &[Persistence]) -> Value {
+    let each: Vec<Value> = entries
+        .iter()
+        .map(|p| serde_json::to_value(p).unwrap_or_default())
+        .collect();
+    one_or_all(each)
+}
+
+fn one_or_all(mut values: Vec<Value>) -> Value {
+    if values.len() == 1 {
+        values.remove(0)
+    } else {
+        Value::Array(values)
     }
 }
 
@@ -112,37 +130,161 @@ fn failed(error: String) -> PersistenceEvidence {
     }
 }
 
-/// Why a write or read through the service failed, from what the service says about
-/// Redis now: not connected → where it looks; connected → the service's answer is kept
-/// unclassified; no answer at all → the API probe's failure.
-async fn kv_failure(port: u16, timeout: Duration, e: &ProbeError, evidence: Value) -> Failure {
-    if let ProbeError::Harness(_) = e {
-        return Failure::fault(Fault::ProbeUnavailable, evidence);
-    }
-    match probes::health(port, timeout).await {
-        Ok(h) if !h.redis_connected() => {
-            let mut evidence = evidence;
-            evidence["service_reports_redis"] =
-                json!({"connected": false, "target": h.redis_target(), "error": h.redis_error()});
-            Failure::new(redis_signature(&h), evidence)
+/// Writes `value` under `key` as the entry says.
+async fn put(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    entry: &Persistence,
+    key: &str,
+    value: &str,
+) -> Result<(), Failure> {
+    match (&entry.through, &entry.exec) {
+        (Some(t), _) => {
+            let port = app_port(d, &t.service, t.port)?;
+            let written = kv(port, &t.path, key, Some(value), s.plan.probe_timeout()).await;
+            match written {
+                Ok(_) => Ok(()),
+                Err(e) => Err(app_failure(s, d, entry, &e, json!({"write": e})).await),
+            }
         }
-        Ok(_) => Failure::new(Signature::Unclassified, evidence),
-        Err(health) => Failure::probe(
-            Signature::ApiProbe,
-            &health,
-            json!({"kv": evidence, "health": health}),
-        ),
+        (None, Some(exec)) => {
+            let write = PersistExec::fill(&exec.write, key, value);
+            in_store(s, d, entry, &write).await.map(|_| ())
+        }
+        (None, None) => Err(Failure::new(
+            Signature::Unclassified,
+            json!({"write": "the entry says neither `through` nor `exec`"}),
+        )),
     }
 }
 
-/// PUT (with a value) or GET `/kv/<key>`; GET of a missing key is `Ok(None)`.
+/// Reads `key` back as the entry says; `None` when it is gone.
+async fn get(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    entry: &Persistence,
+    key: &str,
+) -> Result<Option<String>, Failure> {
+    match (&entry.through, &entry.exec) {
+        (Some(t), _) => {
+            let port = app_port(d, &t.service, t.port)?;
+            match kv(port, &t.path, key, None, s.plan.probe_timeout()).await {
+                Ok(v) => Ok(v),
+                Err(e) => {
+                    Err(app_failure(s, d, entry, &e, json!({"read_back": {"error": e}})).await)
+                }
+            }
+        }
+        (None, Some(exec)) => {
+            let value = s.plan.run.to_string();
+            let out = in_store(s, d, entry, &PersistExec::fill(&exec.read, key, &value)).await?;
+            Ok(out.contains(&value).then_some(value))
+        }
+        (None, None) => Ok(None),
+    }
+}
+
+fn app_port(d: &Deployment, service: &str, port: u16) -> Result<u16, Failure> {
+    d.host_port(service, port).ok_or_else(|| {
+        Failure::new(
+            Signature::ApiProbe,
+            json!({"error": format!("no host port is published for `{service}`'s container port {port}")}),
+        )
+    })
+}
+
+/// Runs `command` in the store's container: its output, or why it failed.
+async fn in_store(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    entry: &Persistence,
+    command: &[String],
+) -> Result<String, Failure> {
+    let Some(store) = d.service_container(&entry.service) else {
+        let error = format!("no container of service `{}` runs", entry.service);
+        return Err(Failure::new(
+            Signature::RedisUnavailable,
+            json!({"error": error}),
+        ));
+    };
+    let argv: Vec<&str> = command.iter().map(String::as_str).collect();
+    match s.docker.exec(&store.id, &argv).await {
+        Ok((0, out)) => Ok(out),
+        Ok((code, out)) => Err(Failure::new(
+            Signature::RedisUnavailable,
+            json!({"error": format!("`{}` in {} exited {code}: {}", command.join(" "), store.name, out.trim())}),
+        )),
+        Err(e) if e.is_unreachable() => Err(Failure::fault(
+            Fault::of_engine(&e),
+            json!({"error": e.to_string()}),
+        )),
+        Err(e) => Err(Failure::new(
+            Signature::RedisUnavailable,
+            json!({"error": e.to_string()}),
+        )),
+    }
+}
+
+/// Why a write or read through an app failed, from what the app reports about the store
+/// (the dependency declared for `entry.service`).
+async fn app_failure(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    entry: &Persistence,
+    e: &ProbeError,
+    evidence: Value,
+) -> Failure {
+    let declared = s
+        .plan
+        .spec
+        .dependencies
+        .iter()
+        .find(|dep| dep.service == entry.service)
+        .and_then(|dep| dep.reported.as_ref());
+    let said = match declared {
+        Some(r) => Some(reported(s, d, r).await),
+        None => None,
+    };
+    kv_failure(e, evidence, said)
+}
+
+/// A failed write or read: not connected to the store → where the app looks; connected
+/// (or nothing reported) → the app's answer is kept unclassified; no answer at all → the
+/// API probe's failure.
+fn kv_failure(
+    e: &ProbeError,
+    evidence: Value,
+    said: Option<Result<probes::Reported, Failure>>,
+) -> Failure {
+    if let ProbeError::Harness(_) = e {
+        return Failure::fault(Fault::ProbeUnavailable, evidence);
+    }
+    match said {
+        Some(Ok(r)) if r.value != Some(true) => {
+            let mut evidence = evidence;
+            evidence["service_reports_redis"] = r.connection();
+            Failure::new(dependency_signature(&r), evidence)
+        }
+        Some(Err(health)) => Failure {
+            evidence: json!({"kv": evidence, "health": health.evidence}),
+            ..health
+        },
+        _ => Failure::new(Signature::Unclassified, evidence),
+    }
+}
+
+/// PUT (with a value) or GET `{path}/<key>`; GET of a missing key is `Ok(None)`.
 async fn kv(
     port: u16,
+    path: &str,
     key: &str,
     value: Option<&str>,
     timeout: Duration,
 ) -> Result<Option<String>, ProbeError> {
-    let url = format!("http://127.0.0.1:{port}/kv/{key}");
+    let url = format!(
+        "http://127.0.0.1:{port}{}/{key}",
+        path.trim_end_matches('/')
+    );
     let client = probes::http_client(timeout)?;
     let request = match value {
         Some(v) => client.put(&url).body(v.to_string()),
@@ -163,66 +305,56 @@ async fn kv(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    /// A one-route server on 127.0.0.1 answering `/health` with `body`, for as many
-    /// requests as the test makes (bounded), then gone with the runtime.
-    async fn health_server(body: &'static str) -> u16 {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = listener.local_addr().unwrap().port();
-        tokio::spawn(async move {
-            for _ in 0..8 {
-                let Ok((mut conn, _)) = listener.accept().await else {
-                    return;
-                };
-                let mut buf = [0u8; 1024];
-                let _ = conn.read(&mut buf).await;
-                let reply = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-                let _ = conn.write_all(reply.as_bytes()).await;
-            }
-        });
-        port
-    }
 
     fn failed_write() -> ProbeError {
-        ProbeError::Service("PUT /kv/x: 500 write failed".into())
+        ProbeError::Service("PUT /x: 500 write failed".into())
     }
 
-    #[tokio::test]
-    async fn a_failed_write_is_named_by_what_the_service_says_about_redis() {
-        let timeout = Duration::from_secs(5);
-        let port = health_server(
-            r#"{"status":"degraded","redis":{"connected":false,"target":"redis://localhost:6379"}}"#,
-        )
-        .await;
-        let f = kv_failure(port, timeout, &failed_write(), json!({})).await;
+    fn said(connected: bool, target: &str) -> Option<Result<probes::Reported, Failure>> {
+        Some(Ok(probes::Reported {
+            value: Some(connected),
+            target: target.into(),
+            error: String::new(),
+        }))
+    }
+
+    #[test]
+    fn a_failed_write_is_named_by_what_the_app_says_about_the_store() {
+        let f = kv_failure(
+            &failed_write(),
+            json!({}),
+            said(false, "redis://localhost:6379"),
+        );
         assert_eq!(f.signature(), Some(Signature::RedisLocalhost));
-        let port = health_server(
-            r#"{"status":"ok","redis":{"connected":true,"target":"redis://redis:6379"}}"#,
-        )
-        .await;
-        let f = kv_failure(port, timeout, &failed_write(), json!({})).await;
+        assert_eq!(f.evidence["service_reports_redis"]["connected"], false);
+        let f = kv_failure(
+            &failed_write(),
+            json!({}),
+            said(false, "redis://store:6379"),
+        );
+        assert_eq!(f.signature(), Some(Signature::RedisUnavailable));
+        let f = kv_failure(&failed_write(), json!({}), said(true, "redis://store:6379"));
         assert_eq!(
             f.signature(),
             Some(Signature::Unclassified),
-            "Redis is connected: no guess at why the write failed"
+            "the store is connected: no guess at why the write failed"
+        );
+        let f = kv_failure(&failed_write(), json!({}), None);
+        assert_eq!(
+            f.signature(),
+            Some(Signature::Unclassified),
+            "nothing reported"
         );
         let harness = ProbeError::Harness("no client".into());
-        let f = kv_failure(port, timeout, &harness, json!({})).await;
+        let f = kv_failure(&harness, json!({}), said(false, "x"));
         assert_eq!(f.blame.fault(), Some(Fault::ProbeUnavailable));
     }
 
-    #[tokio::test]
-    async fn a_service_that_no_longer_answers_is_the_api_probe() {
-        // A port nothing listens on: bound, then released.
-        let port = {
-            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            l.local_addr().unwrap().port()
-        };
-        let f = kv_failure(port, Duration::from_secs(2), &failed_write(), json!({})).await;
+    #[test]
+    fn an_app_that_no_longer_answers_is_the_api_probe() {
+        let gone = Failure::new(Signature::ApiProbe, json!({"error": "refused"}));
+        let f = kv_failure(&failed_write(), json!({"write": 1}), Some(Err(gone)));
         assert_eq!(f.signature(), Some(Signature::ApiProbe));
+        assert_eq!(f.evidence["kv"]["write"], 1);
     }
 }

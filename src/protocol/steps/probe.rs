@@ -1,4 +1,5 @@
-//! The probes against one instance: HTTP health, the WebSocket stream, Redis.
+//! The probes against one instance: the apps' HTTP and WebSocket endpoints, and what the
+//! apps report about what they need.
 
 use serde_json::{Value, json};
 
@@ -6,8 +7,9 @@ use super::{StepResult, fail, pass};
 use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::Failure;
 use crate::protocol::{classify, probes};
-use crate::run::evidence::{ApiProbeEvidence, ExecEvidence, RedisEvidence, WsProbeEvidence};
+use crate::run::evidence::{ApiProbeEvidence, RedisEvidence, WsProbeEvidence};
 use crate::run::{Evidence, Fault, Signature, StepKind};
+use crate::spec::{HttpEndpoint, Reported, WsEndpoint};
 
 pub(super) async fn api_probe(s: &StepContext<'_>, d: &Deployment) -> StepResult {
     into_step(StepKind::ApiProbe, api(s, d).await)
@@ -24,46 +26,104 @@ fn into_step<E: Into<Evidence>>(kind: StepKind, result: Result<E, Failure>) -> S
     }
 }
 
-/// `GET /health`: 200 with a JSON status.
+/// Every app's HTTP endpoints: the declared status, and the JSON checks on the body.
 pub(crate) async fn api(s: &StepContext<'_>, d: &Deployment) -> Result<ApiProbeEvidence, Failure> {
-    let Some(port) = d.api_port else {
-        return Err(Failure::new(
-            Signature::ApiProbe,
-            json!({"error": format!(
-            "no host port is published for the API's container port {}", s.plan.probes.api_port)}),
-        ));
+    let mut checked = Vec::new();
+    for app in &s.plan.spec.apps {
+        for endpoint in &app.http {
+            checked.push(http(s, d, &app.service, endpoint).await?);
+        }
+    }
+    let mut first = checked.first().cloned().unwrap_or_default();
+    if checked.len() > 1 {
+        let each = checked
+            .iter()
+            .map(|e| json!({"url": e.url, "status": e.status}));
+        first.endpoints = Some(each.collect());
+    }
+    Ok(first)
+}
+
+async fn http(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    service: &str,
+    e: &HttpEndpoint,
+) -> Result<ApiProbeEvidence, Failure> {
+    let Some(port) = d.host_port(service, e.port) else {
+        let error = format!(
+            "no host port is published for `{service}`'s container port {}",
+            e.port
+        );
+        return Err(Failure::new(Signature::ApiProbe, json!({"error": error})));
     };
-    match probes::health(port, s.plan.probe_timeout()).await {
-        Ok(h) if h.status == 200 && h.body["status"].is_string() => Ok(ApiProbeEvidence {
-            url: Some(format!("http://127.0.0.1:{port}/health")),
-            status: Some(h.status),
-            body: Some(h.body),
+    let url = format!("http://127.0.0.1:{port}{}", e.path);
+    let answer = match probes::get(port, &e.path, s.plan.probe_timeout()).await {
+        Ok(a) => a,
+        Err(err) => {
+            let evidence = json!({"port": port, "error": err, "url": url});
+            return Err(Failure::probe(Signature::ApiProbe, &err, evidence));
+        }
+    };
+    let problem = if answer.status != e.status {
+        Some(format!(
+            "GET {}: expected status {}, got {}",
+            e.path, e.status, answer.status
+        ))
+    } else if !e.json.is_empty() && !answer.json {
+        Some(format!("GET {}: the body is not JSON", e.path))
+    } else {
+        probes::json_checks(&e.json, &answer.body)
+            .err()
+            .map(|p| format!("GET {}: {p}", e.path))
+    };
+    match problem {
+        None => Ok(ApiProbeEvidence {
+            url: Some(url),
+            status: Some(answer.status),
+            body: Some(answer.body),
             ..Default::default()
         }),
-        Ok(h) => Err(Failure::new(
+        Some(error) => Err(Failure::new(
             Signature::ApiProbe,
-            json!({"port": port, "status": h.status,
-            "body": h.body, "error": "expected 200 with a JSON `status`"}),
-        )),
-        Err(e) => Err(Failure::probe(
-            Signature::ApiProbe,
-            &e,
-            json!({"port": port, "error": e}),
+            json!({"port": port, "status": answer.status, "body": answer.body,
+                "error": error, "url": url}),
         )),
     }
 }
 
-/// One streamed JSON-RPC execution over the spec's WebSocket endpoint, every chunk in order.
+/// Every app's WebSocket endpoints: the upgrade, and the declared exchange if any.
 pub(crate) async fn ws(s: &StepContext<'_>, d: &Deployment) -> Result<WsProbeEvidence, Failure> {
-    let spec = &s.plan.probes;
-    let Some(port) = d.websocket_port else {
-        return Err(Failure::new(
-            Signature::WsProtocol,
-            json!({"error": format!(
-            "no host port is published for the WebSocket's container port {}", spec.ws_port)}),
-        ));
+    let mut checked = Vec::new();
+    for app in &s.plan.spec.apps {
+        for endpoint in &app.websocket {
+            checked.push(websocket(s, d, &app.service, endpoint).await?);
+        }
+    }
+    let mut first = checked.first().cloned().unwrap_or_default();
+    if checked.len() > 1 {
+        let each = checked
+            .iter()
+            .map(|e| json!({"url": e.url, "chunks_received": e.chunks_received}));
+        first.endpoints = Some(each.collect());
+    }
+    Ok(first)
+}
+
+async fn websocket(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    service: &str,
+    e: &WsEndpoint,
+) -> Result<WsProbeEvidence, Failure> {
+    let Some(port) = d.host_port(service, e.port) else {
+        let error = format!(
+            "no host port is published for `{service}`'s WebSocket container port {}",
+            e.port
+        );
+        return Err(Failure::new(Signature::WsProtocol, json!({"error": error})));
     };
-    probes::ws_execute(port, &spec.ws_path, spec.ws_chunks, s.plan.probe_timeout())
+    probes::ws_exchange(port, e, s.plan.probe_timeout())
         .await
         .map(|stream| WsProbeEvidence {
             url: Some(stream.url),
@@ -89,73 +149,45 @@ pub(crate) async fn api_and_ws(s: &StepContext<'_>, d: &Deployment) -> Result<Va
         "ports": {"api": d.api_port, "websocket": d.websocket_port}}))
 }
 
-/// The service says Redis is connected, and Redis itself answers `PING` from inside.
-pub(super) async fn redis(s: &StepContext<'_>, d: &Deployment) -> StepResult {
-    let Some(port) = d.api_port else {
-        return fail(
+/// What an app reports at `r`, asked on the host port of the app that publishes `r.port`.
+/// An app that does not answer is the API probe's failure.
+pub(crate) async fn reported(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    r: &Reported,
+) -> Result<probes::Reported, Failure> {
+    let port = s
+        .plan
+        .spec
+        .apps
+        .iter()
+        .find_map(|a| d.host_port(&a.service, r.port));
+    let Some(port) = port else {
+        let error = format!(
+            "no app publishes container port {} to ask `{}`",
+            r.port, r.path
+        );
+        return Err(Failure::new(Signature::ApiProbe, json!({"error": error})));
+    };
+    match probes::get(port, &r.path, s.plan.probe_timeout()).await {
+        Ok(answer) if answer.json => Ok(answer.reported(&r.pointer)),
+        Ok(answer) => Err(Failure::new(
             Signature::ApiProbe,
-            RedisEvidence {
-                error: Some(json!("no API port to ask about Redis")),
-                ..Default::default()
-            },
-        );
-    };
-    let health = match probes::health(port, s.plan.probe_timeout()).await {
-        Ok(h) => h,
-        Err(e) => {
-            return Failure::probe(Signature::ApiProbe, &e, json!({"error": e}))
-                .into_step(StepKind::Redis);
-        }
-    };
-    let reported = json!({"connected": health.redis_connected(),
-        "target": health.redis_target(), "error": health.redis_error()});
-    if !health.redis_connected() {
-        return fail(redis_signature(&health), reports(reported, None, None));
-    }
-    let Some(redis) = d.redis_container() else {
-        let error = json!("no container of the project runs a redis image");
-        return fail(
-            Signature::RedisUnavailable,
-            reports(reported, None, Some(error)),
-        );
-    };
-    match s.docker.exec(&redis.id, &["redis-cli", "ping"]).await {
-        Ok((0, out)) if out.trim() == "PONG" => {
-            let exec = ExecEvidence {
-                container: Some(redis.name.clone()),
-                command: Some("redis-cli ping".into()),
-                output: Some(out.trim().into()),
-                ..Default::default()
-            };
-            pass(reports(reported, Some(exec), None))
-        }
-        Ok((code, out)) => {
-            let exec = ExecEvidence {
-                container: Some(redis.name.clone()),
-                exit_code: Some(code),
-                output: Some(out.trim().into()),
-                ..Default::default()
-            };
-            fail(
-                Signature::RedisUnavailable,
-                reports(reported, Some(exec), None),
-            )
-        }
-        Err(e) => exec_failed(&e, reports(reported, None, Some(json!(e.to_string())))),
+            json!({"port": port, "status": answer.status, "body": answer.body,
+                "error": format!("GET {}: the body is not JSON", r.path)}),
+        )),
+        Err(e) => Err(Failure::probe(
+            Signature::ApiProbe,
+            &e,
+            json!({"port": port, "error": e}),
+        )),
     }
 }
 
-fn reports(service: Value, exec: Option<ExecEvidence>, error: Option<Value>) -> RedisEvidence {
-    RedisEvidence {
-        service_reports: Some(service),
-        exec,
-        error,
-    }
-}
-
-/// Why the service cannot reach Redis: looking in the wrong place, or Redis is not there.
-pub(crate) fn redis_signature(health: &probes::Health) -> Signature {
-    if classify::redis_on_localhost(&health.redis_target()) {
+/// Why an app cannot reach a dependency it reports on: looking on its own loopback, or
+/// the dependency is not there.
+pub(crate) fn dependency_signature(reported: &probes::Reported) -> Signature {
+    if classify::targets_loopback(&reported.target) {
         Signature::RedisLocalhost
     } else {
         Signature::RedisUnavailable

@@ -1,5 +1,5 @@
-//! A crash of the app container: its restart policy must bring it back healthy, and the
-//! probes must pass again.
+//! A crash of each service the task says restart must recover: its restart policy must
+//! bring it back healthy, and the probes must pass again.
 //!
 //! Docker's own kill API marks a container as stopped by hand, and a restart policy then
 //! leaves it down — that is not a crash. So the harness SIGKILLs the container's main
@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use super::probe::api_and_ws;
-use super::{StepResult, error, fail, pass, skip_not_run};
+use serde_json::json;
+
+use super::{StepResult, error, fail, not_declared, pass, skip_not_run};
 use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
 use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance;
@@ -16,32 +18,84 @@ use crate::run::evidence::{KilledEvidence, RestartEvidence};
 use crate::run::{Fault, Signature};
 
 pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
-    let Some(app) = d.app_container(s.plan.probes.api_port).cloned() else {
-        return fail(
-            Signature::ApiProbe,
-            RestartEvidence {
-                error: Some("no container publishes the API port".into()),
-                ..Default::default()
-            },
-        );
-    };
+    let services = s.plan.spec.restart.recover.clone();
+    if services.is_empty() {
+        return not_declared("the task declares no services for restart to recover");
+    }
     if !engine_is_local() {
         return skip_not_run(
             "the engine is remote (DOCKER_HOST): its processes cannot be signalled from here",
         );
     }
+    let mut current = d.clone();
+    let mut recovered = Vec::new();
+    for service in &services {
+        let (back, killed, elapsed_ms) = match crash(s, &current, service).await {
+            Ok(done) => done,
+            Err(ended) => return ended,
+        };
+        current = back;
+        recovered.push((killed, elapsed_ms));
+    }
+    let each = (recovered.len() > 1).then(|| {
+        recovered
+            .iter()
+            .map(|(k, ms)| json!({"killed": k, "healthy_again_ms": ms}))
+            .collect()
+    });
+    let Some((killed, elapsed_ms)) = recovered.pop() else {
+        return not_declared("the task declares no services for restart to recover");
+    };
+    let probes = api_and_ws(s, &current).await;
+    super::replace_deployment(s, current);
+    let back = RestartEvidence {
+        killed: Some(killed),
+        healthy_again_ms: Some(elapsed_ms),
+        recovered: each,
+        ..Default::default()
+    };
+    match probes {
+        Ok(p) => pass(RestartEvidence {
+            probes: Some(p),
+            ..back
+        }),
+        Err(f) => f.ends(RestartEvidence {
+            probe: Some(f.evidence.clone()),
+            ..back
+        }),
+    }
+}
+
+/// SIGKILLs `service`'s main process and waits until its restart policy brings it back
+/// ready: the instance as it is then, what was killed, and how long it took.
+async fn crash(
+    s: &mut StepContext<'_>,
+    d: &Deployment,
+    service: &str,
+) -> Result<(Deployment, KilledEvidence, u64), StepResult> {
+    let Some(app) = d.service_container(service).cloned() else {
+        return Err(fail(
+            Signature::NoRestart,
+            RestartEvidence {
+                error: Some(format!(
+                    "no container of service `{service}` runs to be killed"
+                )),
+                ..Default::default()
+            },
+        ));
+    };
     let mut events = s.docker.subscribe(&d.project);
     if let Err(e) = kill(app.pid) {
         // The harness could not signal the process (permissions, a PID namespace it cannot
         // see): nothing was learned about the restart policy.
-        return error(
+        return Err(error(
             Fault::ProbeUnavailable,
             RestartEvidence {
                 error: Some(e.to_string()),
                 pid: Some(app.pid),
                 ..Default::default()
             },
-        );
+        ));
     }
     let killed = KilledEvidence {
         container: Some(app.name.clone()),
@@ -78,7 +132,7 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
                 "{} stayed {} after SIGKILL: restart policy `{policy}` does not bring it back",
                 container.service, container.state
             );
-            return fail(
+            return Err(fail(
                 Signature::NoRestart,
                 after(RestartEvidence {
                     summary: Some(summary),
@@ -87,7 +141,7 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
                     exit_code: Some(container.exit_code),
                     ..Default::default()
                 }),
-            );
+            ));
         }
         Err(WaitFailure::Timeout {
             containers,
@@ -97,7 +151,7 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
                 "not healthy again {:.0} s after SIGKILL",
                 waited_ms as f64 / 1000.0
             );
-            return fail(
+            return Err(fail(
                 Signature::HealthTimeout,
                 after(RestartEvidence {
                     summary: Some(summary),
@@ -105,44 +159,29 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
                     containers: Some(instance::summary(&containers)),
                     ..Default::default()
                 }),
-            );
+            ));
         }
         Err(WaitFailure::Engine(e)) => {
-            return error(Fault::of_engine(&e), after(failed(e.to_string())));
+            return Err(error(Fault::of_engine(&e), after(failed(e.to_string()))));
         }
         Err(other) => {
-            return fail(
-                crate::protocol::classify::wait_failure(&other, ""),
+            return Err(fail(
+                crate::protocol::classify::wait_failure(&other, "", &Default::default()),
                 after(RestartEvidence {
                     failure: Some(serde_json::to_value(&other).unwrap_or_default()),
                     ..Default::default()
                 }),
-            );
+            ));
         }
     };
     let containers = match s.docker.project_containers(&d.project).await {
         Ok(c) => c,
         Err(e) => {
-            return error(Fault::of_engine(&e), after(failed(e.to_string())));
+            return Err(error(Fault::of_engine(&e), after(failed(e.to_string()))));
         }
     };
     let restarted = Deployment::new(&d.project, containers, d.startup_ms, s.plan);
-    let probes = api_and_ws(s, &restarted).await;
-    super::replace_deployment(s, restarted);
-    let back = RestartEvidence {
-        healthy_again_ms: Some(elapsed_ms),
-        ..Default::default()
-    };
-    match probes {
-        Ok(p) => pass(after(RestartEvidence {
-            probes: Some(p),
-            ..back
-        })),
-        Err(f) => f.ends(after(RestartEvidence {
-            probe: Some(f.evidence.clone()),
-            ..back
-        })),
-    }
+    Ok((restarted, killed, elapsed_ms))
 }
 
 /// The engine could not be asked: what it said.

@@ -99,13 +99,16 @@ shape!(
 );
 
 shape!(
-    /// `GET /health`. Pass: `{url, status, body}`; else `{port?, status?, body?, error}`.
+    /// The apps' HTTP endpoints. Pass: the first's `{url, status, body}`, and with more
+    /// than one `endpoints` (each `{url, status}`); else `{port?, status?, body?, error,
+    /// url?}` of the endpoint that failed.
     ApiProbeEvidence {
         url: String,
         port: u16,
         status: u16,
         body: Value,
         error: Value,
+        endpoints: Value,
     }
 );
 
@@ -119,11 +122,13 @@ shape!(
         elapsed_ms: u64,
         port: u16,
         error: String,
+        /// With more than one endpoint: each one's `{url, chunks_received}`.
+        endpoints: Value,
     }
 );
 
 shape!(
-    /// `redis-cli ping` inside the Redis container.
+    /// The dependency's exec check, run inside its container.
     ExecEvidence {
         container: String,
         command: String,
@@ -133,11 +138,16 @@ shape!(
 );
 
 shape!(
-    /// What the service says about Redis and what Redis answers: `{service_reports?, exec?, error?}`.
+    /// Each declared dependency: what the app reports about it and what it answers
+    /// itself, `{service_reports?, exec?, error?, service?, tcp?}`; with more than one
+    /// dependency that passed, `dependencies` holds each one's.
     RedisEvidence {
         service_reports: Value,
         exec: ExecEvidence,
         error: Value,
+        service: String,
+        tcp: Value,
+        dependencies: Value,
     }
 );
 
@@ -147,6 +157,8 @@ shape!(
         key_unset: Value,
         dummy_key_set: Value,
         teardown: Value,
+        /// The optional keys checked (env names only, never values).
+        keys: Vec<String>,
     }
 );
 
@@ -205,14 +217,22 @@ shape!(
         failure: Value,
         error: String,
         pid: i64,
+        /// With more than one service to recover: each one killed and back, in order.
+        recovered: Value,
     }
 );
 
 impl RestartEvidence {
     pub(super) fn nested(&self) -> impl Iterator<Item = &Value> {
-        [&self.containers, &self.probes, &self.probe, &self.failure]
-            .into_iter()
-            .flatten()
+        [
+            &self.containers,
+            &self.probes,
+            &self.probe,
+            &self.failure,
+            &self.recovered,
+        ]
+        .into_iter()
+        .flatten()
     }
 }
 
@@ -234,6 +254,8 @@ shape!(
         summary: String,
         service_reports_redis: Value,
         error: String,
+        /// How the value went in and out: `through` an app or by `exec` in the store.
+        store: Value,
     }
 );
 
@@ -247,6 +269,7 @@ impl PersistenceEvidence {
             &self.up_again,
             &self.read_back,
             &self.service_reports_redis,
+            &self.store,
         ]
         .into_iter()
         .flatten()
