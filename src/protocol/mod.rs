@@ -8,6 +8,7 @@ mod ports;
 pub mod probes;
 mod runner;
 mod steps;
+pub mod trial;
 
 pub use context::Deployment;
 pub use port_range::PortRange;
