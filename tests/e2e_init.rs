@@ -129,3 +129,123 @@ fn a_task_written_by_init_passes_harness_run() {
         ws.leftovers()
     );
 }
+
+/// A stack unlike the reference one, read without deploying: what the file says is
+/// written, what only a deployment could say is a placeholder, listed on stdout.
+#[test]
+fn init_without_deploy_writes_what_the_file_says_and_lists_the_rest() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("shop.yml");
+    std::fs::write(
+        &config,
+        "services:\n  web:\n    image: shop/web:1\n    ports: [\"127.0.0.1::8080\"]\n    environment:\n      CACHE_URL: redis://cache:6379\n      STRIPE_API_KEY: ${STRIPE_API_KEY:-}\n    healthcheck:\n      test: [CMD-SHELL, \"wget -qO- http://localhost:8080/healthz\"]\n  cache:\n    image: redis:7\n    volumes: [cache:/data]\nvolumes:\n  cache:\n",
+    )
+    .expect("write config");
+    let task = dir.path().join("new/shop.md");
+    let out = common::harness_cmd()
+        .arg("init")
+        .arg("--config")
+        .arg(&config)
+        .arg("--task")
+        .arg(&task)
+        .arg("--no-deploy")
+        .output()
+        .expect("spawn harness");
+    let shown = text(&out);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("inferred from the file alone"), "{shown}");
+    assert!(shown.contains("apps[web].websocket"), "{shown}");
+    assert!(shown.contains("persistence[cache]"), "{shown}");
+    let prompt = Prompt::load(&task).expect("the written task loads");
+    let (block, _) = prompt.protocol_block().expect("a protocol block");
+    assert!(block.contains("path: /healthz"), "{block}");
+    assert!(block.contains("tcp: {port: 6379}"), "{block}");
+    assert!(
+        block.contains("- env: STRIPE_API_KEY\n    required: false"),
+        "{block}"
+    );
+    assert!(
+        block.contains("# TODO(harness init): apps[web].websocket"),
+        "{block}"
+    );
+}
+
+#[test]
+fn init_refuses_a_bad_compose_file_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("bad.yml");
+    std::fs::write(&config, "services:\n  web: [\n").expect("write config");
+    let task = dir.path().join("t.md");
+    let out = common::harness_cmd()
+        .args(["init", "--no-deploy", "--config"])
+        .arg(&config)
+        .arg("--task")
+        .arg(&task)
+        .output()
+        .expect("spawn harness");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{}:", config.display())) && err.contains("fix the syntax"),
+        "{err}"
+    );
+    assert!(!task.exists());
+    let missing = common::harness_cmd()
+        .args([
+            "init",
+            "--no-deploy",
+            "--config",
+            "/nonexistent/compose.yml",
+            "--task",
+        ])
+        .arg(&task)
+        .output()
+        .expect("spawn harness");
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr)
+            .contains("/nonexistent/compose.yml: cannot read the compose file"),
+        "{}",
+        text(&missing)
+    );
+}
+
+/// A stack that cannot come up: init says why and how to go on, leaves nothing on the
+/// engine and writes nothing.
+#[test]
+fn init_on_a_stack_that_does_not_come_up_says_why_and_writes_nothing() {
+    let test = "init_on_a_stack_that_does_not_come_up_says_why_and_writes_nothing";
+    if !engine_available(test) {
+        return;
+    }
+    let ws = Workspace::new("it_init_bad");
+    let config = ws.dir.path().join("broken.yml");
+    std::fs::write(
+        &config,
+        "services:\n  web:\n    image: harness/not-built-anywhere:local\n    ports: [\"127.0.0.1::8080\"]\n",
+    )
+    .expect("write config");
+    let before = std::fs::read_to_string(ws.task()).expect("task");
+    let out = ws
+        .harness()
+        .arg("init")
+        .arg("--config")
+        .arg(&config)
+        .arg("--task")
+        .arg(ws.task())
+        .arg("--force")
+        .output()
+        .expect("spawn harness");
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("did not come up") && err.contains("--no-deploy"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(ws.task()).expect("task"), before);
+    assert!(
+        ws.leftovers().is_empty(),
+        "left on the engine: {:?}",
+        ws.leftovers()
+    );
+}

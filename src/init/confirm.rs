@@ -25,6 +25,8 @@ use crate::spec::{HttpEndpoint, JsonCheck, WsEndpoint};
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Confirmation {
     pub tried: Vec<Tried>,
+    /// What removing the trial found; its log files went with the scratch directory.
+    #[serde(skip)]
     pub teardown: Value,
 }
 
@@ -55,8 +57,9 @@ pub async fn confirm(
     );
     let deployment = tokio::select! {
         up = trial::up(engine.docker, engine.compose, &plan) => up.map_err(|e| InitError::Deploy {
+            // The error names the file once, in front.
+            summary: e.summary.strip_prefix(&format!("{}: ", file.origin)).unwrap_or(&e.summary).to_string(),
             file: file.origin.clone(),
-            summary: e.summary,
         })?,
         code = engine.interrupt.wait() => {
             trial::down(engine.docker, engine.compose, &plan).await;

@@ -118,6 +118,10 @@ pub async fn init(opts: &Options) -> Result<Outcome, InitError> {
     };
     let prompt_text = write::prompt(&source, &draft);
     let spec_error = check(&opts.task, &prompt_text)?;
+    if let Some(dir) = opts.task.parent().filter(|d| !d.as_os_str().is_empty()) {
+        // A missing directory is reported by the save below, with the path.
+        let _ = std::fs::create_dir_all(dir);
+    }
     Prompt::save(&opts.task, &prompt_text).map_err(InitError::Save)?;
     Ok(Outcome {
         task: opts.task.clone(),

@@ -84,7 +84,7 @@ fn key_pointer(body: &Value, env: &str) -> Option<String> {
             (score > 0).then_some((score, name))
         })
         .collect();
-    scored.sort_by(|a, b| b.0.cmp(&a.0));
+    scored.sort_by_key(|s| std::cmp::Reverse(s.0));
     match scored.as_slice() {
         [(best, name), rest @ ..] if rest.first().is_none_or(|(next, _)| next < best) => {
             Some(format!("/{}", escape(name)))
