@@ -17,25 +17,25 @@ const KEY_WORDS: [&str; 3] = ["key", "token", "secret"];
 /// body)` the apps answered with; left `None` where nothing fits.
 pub fn fill(draft: &mut Draft, bodies: &[(u16, String, Value)]) {
     for dep in &mut draft.dependencies {
-        dep.reported = bodies.iter().find_map(|(port, path, body)| {
-            let pointer = dependency_pointer(body, &dep.service)?;
-            Some(Reported {
-                port: *port,
-                path: path.clone(),
-                pointer,
-            })
-        });
+        dep.reported = first(bodies, |body| dependency_pointer(body, &dep.service));
     }
     for key in &mut draft.keys {
-        key.reported = bodies.iter().find_map(|(port, path, body)| {
-            let pointer = key_pointer(body, &key.env)?;
-            Some(Reported {
-                port: *port,
-                path: path.clone(),
-                pointer,
-            })
-        });
+        key.reported = first(bodies, |body| key_pointer(body, &key.env));
     }
+}
+
+/// The first body `pointer_in` finds a pointer in, as the endpoint that reports it.
+fn first(
+    bodies: &[(u16, String, Value)],
+    pointer_in: impl Fn(&Value) -> Option<String>,
+) -> Option<Reported> {
+    bodies.iter().find_map(|(port, path, body)| {
+        Some(Reported {
+            port: *port,
+            path: path.clone(),
+            pointer: pointer_in(body)?,
+        })
+    })
 }
 
 /// `/<dep>/connected` (or a sibling word) holding `true`, or a top-level
