@@ -249,3 +249,58 @@ fn init_on_a_stack_that_does_not_come_up_says_why_and_writes_nothing() {
         ws.leftovers()
     );
 }
+
+/// The reference images rearranged as another team's stack: other service names, other
+/// ports, the store named for its role. Init finds it all the same.
+#[test]
+fn init_confirms_a_stack_unlike_the_reference_one() {
+    let test = "init_confirms_a_stack_unlike_the_reference_one";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("it_init_other");
+    let config = ws.dir.path().join("other.yml");
+    std::fs::write(
+        &config,
+        "services:\n  cache:\n    image: harness/redis:local\n    healthcheck:\n      test: [CMD, redis-cli, ping]\n      interval: 1s\n      retries: 30\n  api:\n    image: harness/executor:local\n    environment:\n      REDIS_URL: redis://cache:6379\n      API_PORT: \"9000\"\n      WEBSOCKET_PORT: \"9003\"\n      SEARCH_TOKEN: ${SEARCH_TOKEN:-}\n    ports: [\"9000\", \"127.0.0.1:19003:9003\"]\n    depends_on:\n      cache: {condition: service_healthy}\n    healthcheck:\n      test: [CMD, executor, healthcheck]\n      interval: 1s\n      retries: 30\n",
+    )
+    .expect("write config");
+    let out = ws
+        .harness()
+        .arg("init")
+        .arg("--config")
+        .arg(&config)
+        .arg("--task")
+        .arg(ws.task())
+        .args(["--force", "--json"])
+        .output()
+        .expect("spawn harness");
+    assert!(out.status.success(), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("--json prints one document");
+    let app = &doc["protocol"]["apps"][0];
+    assert_eq!(app["service"], "api", "{doc:#}");
+    assert_eq!(app["http"][0]["port"], 9000, "{doc:#}");
+    assert_eq!(
+        app["websocket"][0]["port"], 9003,
+        "a fixed host port in the file is published engine-assigned for the trial: {doc:#}"
+    );
+    let dep = &doc["protocol"]["dependencies"][0];
+    assert_eq!(dep["service"], "cache");
+    assert_eq!(
+        dep["reported"]["pointer"], "/redis/connected",
+        "reported under the scheme the app reaches it by: {doc:#}"
+    );
+    assert_eq!(doc["protocol"]["keys"][0]["env"], "SEARCH_TOKEN");
+    assert_eq!(
+        doc["protocol"]["persistence"],
+        Value::Array(vec![]),
+        "no volume, nothing to persist"
+    );
+    assert!(doc["gaps"].as_array().is_some_and(Vec::is_empty), "{doc:#}");
+    assert!(
+        ws.leftovers().is_empty(),
+        "left on the engine: {:?}",
+        ws.leftovers()
+    );
+}

@@ -121,7 +121,6 @@ async fn probe_app(
 ) -> Vec<(u16, HttpAnswer)> {
     let mut http_paths: Vec<String> = app.http.iter().map(|e| e.path.clone()).collect();
     http_paths.extend(HEALTH_PATHS.iter().map(|p| p.to_string()));
-    http_paths.dedup();
     let mut ws_paths = app.ws_hints.clone();
     ws_paths.extend(WS_PREFIXES.iter().map(|p| p.to_string()));
     let mut answers = Vec::new();

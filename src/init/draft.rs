@@ -15,6 +15,7 @@ pub struct Draft {
     pub recover: Vec<String>,
     pub instances: usize,
     /// Whether a deployment confirmed the endpoints (not `--no-deploy`).
+    #[serde(skip)]
     pub deployed: bool,
 }
 
@@ -39,6 +40,9 @@ pub struct DepDraft {
     pub reported: Option<Reported>,
     /// How it was recognised, for the comment in the block.
     pub because: String,
+    /// Other names an app may report it under: the URL scheme it is reached by, its
+    /// image's name (`redis` for a service called `cache`).
+    pub aliases: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

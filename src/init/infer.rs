@@ -52,12 +52,15 @@ pub fn infer(file: &ComposeFile) -> Draft {
     let dependencies: Vec<DepDraft> = all
         .iter()
         .filter_map(|s| {
-            let (port, because) = stores.get(&s.name)?;
+            let store = stores.get(&s.name)?;
+            let mut aliases = store.aliases.clone();
+            aliases.retain(|a| a != &s.name);
             Some(DepDraft {
                 service: s.name.clone(),
-                check: check(s, *port),
+                check: check(s, store.port),
                 reported: None,
-                because: because.clone(),
+                because: store.because.clone(),
+                aliases,
             })
         })
         .collect();
@@ -112,12 +115,38 @@ pub(super) fn published_tcp(svc: &Service<'_>) -> Vec<u16> {
     out
 }
 
-/// Stores by service name: `(port to check, how it was recognised)`. A service is one
-/// when another reaches it by a non-web URL or a `*_HOST` variable, or when it runs a
-/// well-known store image.
-fn store_services(all: &[Service<'_>]) -> BTreeMap<String, (Option<u16>, String)> {
+/// A service recognised as a store.
+struct Store {
+    /// The port to check it on.
+    port: Option<u16>,
+    /// How it was recognised.
+    because: String,
+    /// What else apps may call it: the URL schemes they reach it by, its image's name.
+    aliases: Vec<String>,
+}
+
+impl Store {
+    fn new(port: Option<u16>, because: String) -> Store {
+        Store {
+            port,
+            because,
+            aliases: Vec::new(),
+        }
+    }
+
+    fn alias(&mut self, name: &str) {
+        let name = name.to_ascii_lowercase();
+        if !self.aliases.contains(&name) {
+            self.aliases.push(name);
+        }
+    }
+}
+
+/// Stores by service name. A service is one when another reaches it by a non-web URL or
+/// a `*_HOST` variable, or when it runs a well-known store image.
+fn store_services(all: &[Service<'_>]) -> BTreeMap<String, Store> {
     let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-    let mut found: BTreeMap<String, (Option<u16>, String)> = BTreeMap::new();
+    let mut found: BTreeMap<String, Store> = BTreeMap::new();
     for svc in all {
         for entry in environment(svc) {
             let Some(raw) = entry.value.as_deref() else {
@@ -134,13 +163,18 @@ fn store_services(all: &[Service<'_>]) -> BTreeMap<String, (Option<u16>, String)
                 }
                 let port = url_port(url.authority);
                 let because = format!("`{}` reaches it at {}://{host}", svc.name, url.scheme);
-                found.entry(host.to_string()).or_insert((port, because));
+                found
+                    .entry(host.to_string())
+                    .or_insert_with(|| Store::new(port, because))
+                    .alias(url.scheme);
             }
             let key = entry.key.to_ascii_uppercase();
             let host = value.trim();
             if key.ends_with("_HOST") && host != svc.name && names.contains(&host) {
                 let because = format!("`{}` reaches it by `{}`", svc.name, entry.key);
-                found.entry(host.to_string()).or_insert((None, because));
+                found
+                    .entry(host.to_string())
+                    .or_insert_with(|| Store::new(None, because));
             }
         }
     }
@@ -148,15 +182,16 @@ fn store_services(all: &[Service<'_>]) -> BTreeMap<String, (Option<u16>, String)
         let Some((base, port)) = svc.image().as_deref().and_then(store_image) else {
             continue;
         };
-        let slot = found
+        let store = found
             .entry(svc.name.clone())
-            .or_insert((None, format!("it runs a {base} image")));
-        slot.0 = slot.0.or(Some(port));
+            .or_insert_with(|| Store::new(None, format!("it runs a {base} image")));
+        store.port = store.port.or(Some(port));
+        store.alias(base);
     }
     // A store whose port is still unknown: the one it exposes or publishes.
     for svc in all {
-        if let Some(slot) = found.get_mut(&svc.name) {
-            slot.0 = slot.0.or_else(|| exposed(svc));
+        if let Some(store) = found.get_mut(&svc.name) {
+            store.port = store.port.or_else(|| exposed(svc));
         }
     }
     found

@@ -28,7 +28,12 @@ pub struct Tried {
     pub answer: String,
 }
 
-/// GET each of `paths` on `host_port` until one answers 2xx.
+/// How long a port that refuses every connection is asked again: a service without a
+/// healthcheck counts as ready once running, before it may listen.
+const LISTEN_GRACE: Duration = Duration::from_secs(10);
+
+/// GET each of `paths` on `host_port` until one answers 2xx. While nothing on the port
+/// answers at all, the round is repeated for up to [`LISTEN_GRACE`].
 pub async fn http(
     host_port: u16,
     paths: &[String],
@@ -45,6 +50,26 @@ pub async fn http(
             return None;
         }
     };
+    let deadline = tokio::time::Instant::now() + LISTEN_GRACE;
+    loop {
+        let mut round = Vec::new();
+        let (found, answered) = http_round(&client, host_port, paths, &mut round).await;
+        if found.is_some() || answered || tokio::time::Instant::now() >= deadline {
+            tried.append(&mut round);
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// One GET of each path in turn: the first 2xx, and whether anything answered HTTP.
+async fn http_round(
+    client: &reqwest::Client,
+    host_port: u16,
+    paths: &[String],
+    tried: &mut Vec<Tried>,
+) -> (Option<HttpAnswer>, bool) {
+    let mut answered = false;
     for path in paths {
         let url = format!("http://127.0.0.1:{host_port}{path}");
         let response = match client.get(&url).send().await {
@@ -57,6 +82,7 @@ pub async fn http(
                 continue;
             }
         };
+        answered = true;
         let status = response.status().as_u16();
         tried.push(Tried {
             url,
@@ -70,13 +96,14 @@ pub async fn http(
             .await
             .ok()
             .and_then(|t| serde_json::from_str::<Value>(&t).ok());
-        return Some(HttpAnswer {
+        let answer = HttpAnswer {
             path: path.clone(),
             status,
             json,
-        });
+        };
+        return (Some(answer), true);
     }
-    None
+    (None, answered)
 }
 
 /// Whether `path` on `host_port` accepts a WebSocket upgrade (101).

@@ -1,6 +1,7 @@
 //! Where an app reports on its dependencies and keys, read from the JSON its health
 //! endpoint answered: `{"redis": {"connected": true}}` reports the `redis` dependency,
-//! `{"api_key_present": false}` the key whose name shares `api` and `key`.
+//! `{"api_key_present": false}` the key whose name shares `api` and `key`. A dependency
+//! is looked for under its service name first, then under its aliases (`redis`).
 
 use serde_json::Value;
 
@@ -17,7 +18,12 @@ const KEY_WORDS: [&str; 3] = ["key", "token", "secret"];
 /// body)` the apps answered with; left `None` where nothing fits.
 pub fn fill(draft: &mut Draft, bodies: &[(u16, String, Value)]) {
     for dep in &mut draft.dependencies {
-        dep.reported = first(bodies, |body| dependency_pointer(body, &dep.service));
+        let names: Vec<&str> = std::iter::once(dep.service.as_str())
+            .chain(dep.aliases.iter().map(String::as_str))
+            .collect();
+        dep.reported = first(bodies, |body| {
+            names.iter().find_map(|n| dependency_pointer(body, n))
+        });
     }
     for key in &mut draft.keys {
         key.reported = first(bodies, |body| key_pointer(body, &key.env));
