@@ -19,9 +19,11 @@ fn text(out: &Output) -> String {
     )
 }
 
+/// `harness init` on the reference compose file, run without the stack's API key.
 fn init(ws: &Workspace, extra: &[&str]) -> Output {
     let config = Path::new(REPO).join("docker/docker-compose.yml");
     ws.harness()
+        .env_remove("ANTHROPIC_API_KEY")
         .arg("init")
         .arg("--config")
         .arg(config)
@@ -80,6 +82,7 @@ fn init_writes_the_reference_stack_task_from_one_deployment() {
         (&Value::from("ANTHROPIC_API_KEY"), &Value::Bool(false))
     );
     assert_eq!(key["reported"]["pointer"], "/api_key_present", "{doc:#}");
+    assert_eq!(key["warns"], true, "the app warned without it: {doc:#}");
     assert_eq!(doc["protocol"]["persistence"][0]["service"], "redis");
     assert_eq!(doc["protocol"]["recover"][0], "cc_execute");
 

@@ -98,8 +98,15 @@ async fn probe_apps(
 ) {
     let timeout = Duration::from_secs(5);
     let mut bodies: Vec<(u16, String, Value)> = Vec::new();
+    let mut logs = Vec::new();
     for app in &mut draft.apps {
-        logged_ws_paths(docker, app, deployment).await;
+        let log = app_logs(docker, app, deployment).await;
+        for path in ws_paths_in(&log) {
+            if !app.ws_hints.contains(&path) {
+                app.ws_hints.push(path);
+            }
+        }
+        logs.push(log);
         let answers = probe_app(app, deployment, timeout, tried).await;
         for (port, answer) in answers {
             if let Some(json) = answer.json {
@@ -108,6 +115,8 @@ async fn probe_apps(
         }
     }
     reported::fill(draft, &bodies);
+    let unset = |env: &str| std::env::var(env).map_or(true, |v| v.is_empty());
+    reported::warnings(draft, &logs, unset);
 }
 
 /// Every published port of `app`: HTTP on the file's own health path and the usual ones,
@@ -164,18 +173,14 @@ async fn probe_app(
     answers
 }
 
-/// A server often logs the WebSocket path it listens on: those are tried after the
-/// file's own and before the usual ones.
-async fn logged_ws_paths(docker: &Docker, app: &mut AppDraft, deployment: &Deployment) {
+/// The app's log so far, colours removed: a server often logs the WebSocket path it
+/// listens on, and the keys it runs without.
+async fn app_logs(docker: &Docker, app: &AppDraft, deployment: &Deployment) -> String {
     let Some(container) = deployment.container_of(|c| c.service == app.service) else {
-        return;
+        return String::new();
     };
     let logs = docker.logs(&container.id, 200).await.unwrap_or_default();
-    for path in ws_paths_in(&without_ansi(&logs)) {
-        if !app.ws_hints.contains(&path) {
-            app.ws_hints.push(path);
-        }
-    }
+    without_ansi(&logs)
 }
 
 /// Colour codes (`ESC [ … m`) removed, so a path right after one reads as a word.

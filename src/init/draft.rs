@@ -51,6 +51,8 @@ pub struct KeyDraft {
     pub env: String,
     pub required: bool,
     pub reported: Option<Reported>,
+    /// An app warned about it when the trial deployment ran without it.
+    pub warns: bool,
 }
 
 /// Data that must survive `down`/`up` in a store with a named volume.

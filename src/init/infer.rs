@@ -292,6 +292,7 @@ fn keys(all: &[Service<'_>]) -> Vec<KeyDraft> {
                 env: reference.name.clone(),
                 required: !empty_default,
                 reported: None,
+                warns: false,
             });
         }
     }

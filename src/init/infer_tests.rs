@@ -96,7 +96,11 @@ fn dependencies_are_stores_reached_by_url_host_variable_or_image() {
     );
     assert!(d.dependencies[0].because.contains("redis://cache"));
     assert!(d.dependencies[1].because.contains("DB_HOST"));
-    assert_eq!(d.dependencies[0].aliases, vec!["redis"], "its scheme and image");
+    assert_eq!(
+        d.dependencies[0].aliases,
+        vec!["redis"],
+        "its scheme and image"
+    );
     assert_eq!(d.dependencies[1].aliases, vec!["postgres"]);
 }
 

@@ -30,6 +30,20 @@ pub fn fill(draft: &mut Draft, bodies: &[(u16, String, Value)]) {
     }
 }
 
+/// An optional key the trial ran without warns when an app's log has a warning line
+/// naming it; `unset` says which keys the trial ran without.
+pub fn warnings(draft: &mut Draft, logs: &[String], unset: impl Fn(&str) -> bool) {
+    for key in draft
+        .keys
+        .iter_mut()
+        .filter(|k| !k.required && unset(&k.env))
+    {
+        key.warns = logs.iter().flat_map(|l| l.lines()).any(|line| {
+            line.contains(key.env.as_str()) && line.to_ascii_lowercase().contains("warn")
+        });
+    }
+}
+
 /// The first body `pointer_in` finds a pointer in, as the endpoint that reports it.
 fn first(
     bodies: &[(u16, String, Value)],
@@ -124,6 +138,31 @@ mod tests {
             dependency_pointer(&down, "cache"),
             None,
             "only a dependency seen connected"
+        );
+    }
+
+    #[test]
+    fn a_key_warns_when_the_trial_ran_without_it_and_a_log_line_warns_about_it() {
+        let key = |env: &str| crate::init::KeyDraft {
+            env: env.into(),
+            required: false,
+            reported: None,
+            warns: false,
+        };
+        let mut draft = Draft {
+            keys: vec![key("A_KEY"), key("B_KEY"), key("C_KEY")],
+            ..Draft::default()
+        };
+        let logs = vec![
+            "INFO A_KEY loaded\nWARN B_KEY not set\n".to_string(),
+            "WARN C_KEY not set".into(),
+        ];
+        warnings(&mut draft, &logs, |env| env != "C_KEY");
+        let warns: Vec<bool> = draft.keys.iter().map(|k| k.warns).collect();
+        assert_eq!(
+            warns,
+            [false, true, false],
+            "C_KEY was set: its absence was not seen"
         );
     }
 

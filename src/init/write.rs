@@ -315,7 +315,11 @@ fn keys(out: &mut String, keys: &[KeyDraft]) {
         if let Some(r) = &key.reported {
             let _ = writeln!(out, "    reported: {}", reported(r));
         }
-        out.push_str("    warns: false  # true when the app must log a warning without it\n");
+        match key.warns {
+            true => out.push_str("    warns: true\n"),
+            false => out
+                .push_str("    warns: false  # true when the app must log a warning without it\n"),
+        }
     }
 }
 
