@@ -75,6 +75,10 @@ fn init_writes_the_reference_stack_task_from_one_deployment() {
     let dep = &doc["protocol"]["dependencies"][0];
     assert_eq!(dep["service"], "redis");
     assert_eq!(dep["check"]["exec"]["command"][0], "redis-cli", "{doc:#}");
+    assert_eq!(
+        dep["check"]["exec"]["expect"], "PONG",
+        "its one-word answer: {doc:#}"
+    );
     assert_eq!(dep["reported"]["pointer"], "/redis/connected", "{doc:#}");
     let key = &doc["protocol"]["keys"][0];
     assert_eq!(
@@ -83,7 +87,12 @@ fn init_writes_the_reference_stack_task_from_one_deployment() {
     );
     assert_eq!(key["reported"]["pointer"], "/api_key_present", "{doc:#}");
     assert_eq!(key["warns"], true, "the app warned without it: {doc:#}");
-    assert_eq!(doc["protocol"]["persistence"][0]["service"], "redis");
+    let persistence = &doc["protocol"]["persistence"][0];
+    assert_eq!(
+        (&persistence["kind"], &persistence["service"]),
+        (&Value::from("exec"), &Value::from("redis")),
+        "its commands wrote and read back in the trial: {doc:#}"
+    );
     assert_eq!(doc["protocol"]["recover"][0], "cc_execute");
 
     // The task reads back with the file verbatim as its candidate.

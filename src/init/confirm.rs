@@ -115,6 +115,7 @@ async fn probe_apps(
         }
     }
     reported::fill(draft, &bodies);
+    super::stores::confirm(docker, draft, deployment, tried).await;
     let unset = |env: &str| std::env::var(env).map_or(true, |v| v.is_empty());
     reported::warnings(draft, &logs, unset);
 }

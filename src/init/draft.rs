@@ -62,6 +62,8 @@ pub enum Persist {
     /// Write and read back by commands run in the store's container.
     Exec {
         service: String,
+        /// The volume in the file that keeps it.
+        volume: String,
         write: Vec<String>,
         read: Vec<String>,
     },

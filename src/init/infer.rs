@@ -262,6 +262,7 @@ fn persistence(file: &ComposeFile, svc: &Service<'_>) -> Option<Persist> {
     let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect();
     Some(Persist::Exec {
         service: svc.name.clone(),
+        volume,
         write: words(&["redis-cli", "SET", "{key}", "{value}"]),
         read: words(&["redis-cli", "GET", "{key}"]),
     })

@@ -126,10 +126,11 @@ fn persistence_is_a_store_with_a_named_volume() {
     match &d.persistence[0] {
         Persist::Exec {
             service,
+            volume,
             write,
             read,
         } => {
-            assert_eq!(service, "cache");
+            assert_eq!((service.as_str(), volume.as_str()), ("cache", "cache_data"));
             assert_eq!(write, &["redis-cli", "SET", "{key}", "{value}"]);
             assert_eq!(read, &["redis-cli", "GET", "{key}"]);
         }

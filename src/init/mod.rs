@@ -8,6 +8,7 @@ mod draft;
 mod infer;
 mod probe;
 mod reported;
+mod stores;
 mod write;
 
 use std::fmt;

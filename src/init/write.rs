@@ -339,6 +339,7 @@ fn persistence(out: &mut String, entries: &[Persist]) {
                 service,
                 write,
                 read,
+                ..
             } => {
                 let _ = writeln!(
                     out,

@@ -87,6 +87,7 @@ fn persistence_is_written_in_the_store_or_left_as_a_placeholder() {
     d.persistence = vec![
         Persist::Exec {
             service: "cache".into(),
+            volume: "cache".into(),
             write: vec![
                 "redis-cli".into(),
                 "SET".into(),
