@@ -83,11 +83,16 @@ pub async fn confirm(
 /// engine: the catalog's own `engine-assigned-port` edit.
 fn loopback_copy(file: &ComposeFile) -> ComposeFile {
     let facts = crate::mutate::ImageFacts::default();
-    let edited = crate::mutate::apply("engine-assigned-port", file, &facts)
-        .ok()
-        .flatten()
-        .and_then(|m| ComposeFile::parse(&file.origin, &m.yaml, file.first_line).ok());
-    edited.unwrap_or_else(|| file.clone())
+    match crate::mutate::apply("engine-assigned-port", file, &facts) {
+        // Nothing to change: every port already is.
+        Ok(None) => file.clone(),
+        Ok(Some(m)) => ComposeFile::parse(&file.origin, &m.yaml, file.first_line)
+            .unwrap_or_else(|_| file.clone()),
+        Err(e) => {
+            tracing::warn!(error = %e, "the trial deploys the ports as the file publishes them");
+            file.clone()
+        }
+    }
 }
 
 async fn probe_apps(
