@@ -249,3 +249,32 @@ fn type_name(v: &Value) -> &'static str {
         Value::Object(_) => "object",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn colour_codes_do_not_glue_a_path_to_the_word_before_it() {
+        let log = "\u{1b}[2mpath\u{1b}[0m\u{1b}[2m=\u{1b}[0m/ws/live done";
+        assert_eq!(without_ansi(log), "path=/ws/live done");
+        assert_eq!(ws_paths_in(&without_ansi(log)), vec!["/ws/live"]);
+    }
+
+    #[test]
+    fn a_json_body_is_checked_by_its_status_or_first_key() {
+        let check = json_check(&json!({"ok": true, "status": "up"})).unwrap();
+        assert_eq!(
+            (check.pointer.as_str(), check.is.as_deref()),
+            ("/status", Some("string"))
+        );
+        let check = json_check(&json!({"a/b": 1})).unwrap();
+        assert_eq!(
+            (check.pointer.as_str(), check.is.as_deref()),
+            ("/a~1b", Some("number"))
+        );
+        assert!(json_check(&json!([1])).is_none() && json_check(&json!({})).is_none());
+    }
+}

@@ -171,3 +171,15 @@ fn a_stack_without_published_ports_has_no_app_and_says_so() {
     assert!(d.apps.is_empty() && d.recover.is_empty());
     assert_eq!(d.gaps()[0].field, "apps");
 }
+
+#[test]
+fn websocket_paths_are_found_standing_alone_or_as_a_urls_path() {
+    let log = r#"INFO listening api=0.0.0.0:1 websocket=0.0.0.0:2 path=/ws/chat
+{"msg":"ready","socket":"/socket","url":"wss://edge:443/websocket/v2"}
+GET /app/ws 404 /wsx /ws."#;
+    assert_eq!(
+        ws_paths_in(log),
+        vec!["/ws/chat", "/socket", "/websocket/v2", "/ws"],
+        "`/app/ws` is not a WebSocket path, `/wsx` is another word"
+    );
+}
