@@ -24,6 +24,7 @@ pub mod errors;
 pub mod fix;
 pub mod gc;
 pub mod images;
+pub mod init;
 pub mod lint;
 pub mod mutate;
 pub mod owner;

@@ -31,6 +31,9 @@ pub struct Cli {
 pub enum Command {
     /// Deploy the candidate once, run the protocol, record the run.
     Run(RunArgs),
+    /// Write a task prompt for a compose file: the protocol inferred from it and
+    /// confirmed by deploying it once.
+    Init(InitArgs),
     /// Run the current version, propose (or --apply) the next mutation, until graduated.
     Iterate(IterateArgs),
     /// Print the next mutation for the task's current version, from its last failed run.
@@ -68,6 +71,32 @@ pub struct TcpConnectArgs {
     pub address: String,
     #[arg(long, default_value_t = 3000)]
     pub timeout_ms: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The compose file to write a task for.
+    #[arg(long)]
+    pub config: PathBuf,
+
+    /// Where to write the task prompt (`<task>.md`).
+    #[arg(long)]
+    pub task: PathBuf,
+
+    /// Infer from the file alone; do not deploy it to confirm the endpoints.
+    #[arg(long)]
+    pub no_deploy: bool,
+
+    /// Overwrite the task file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Upper bound in seconds of the trial deployment's `up` and wait.
+    #[arg(long, default_value_t = 90)]
+    pub timeout: u64,
+
+    #[command(flatten)]
+    pub reaper: ReaperFlags,
 }
 
 #[derive(Debug, Args)]

@@ -27,6 +27,8 @@ pub enum ExpectedError {
     #[error(transparent)]
     Engine(#[from] crate::engine::EngineError),
     #[error(transparent)]
+    Init(#[from] crate::init::InitError),
+    #[error(transparent)]
     Gc(#[from] crate::gc::GcError),
     #[error(transparent)]
     Image(#[from] crate::images::ImageError),
@@ -44,6 +46,7 @@ impl ExpectedError {
         use ExpectedError as X;
         match self {
             X::Cycle(e) => cycle_exit_code(e),
+            X::Init(crate::init::InitError::Interrupted(code)) => *code,
             X::Project(_)
             | X::LintConfig(_)
             | X::Fix(_)
@@ -52,6 +55,7 @@ impl ExpectedError {
             | X::Audit(_)
             | X::Report(_)
             | X::Engine(_)
+            | X::Init(_)
             | X::Gc(_)
             | X::Image(_)
             | X::Reaper(_)

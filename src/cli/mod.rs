@@ -5,6 +5,7 @@ mod audit;
 mod error;
 mod export;
 mod images;
+mod init;
 mod iterate;
 mod lint;
 mod output;
@@ -55,6 +56,7 @@ pub fn main() -> ExitCode {
 async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
     match &cli.command {
         Command::Run(args) => run::run(&cli, args).await,
+        Command::Init(args) => init::init(&cli, args).await,
         Command::Iterate(args) => iterate::iterate(&cli, args).await,
         Command::Propose(args) => iterate::propose(&cli, args).await,
         Command::Scoreboard(args) => scoreboard::show(&cli, args),

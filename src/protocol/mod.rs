@@ -10,6 +10,7 @@ mod roles;
 mod runner;
 mod steps;
 mod tcp;
+pub mod trial;
 
 pub use context::Deployment;
 pub use port_range::PortRange;
