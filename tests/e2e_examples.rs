@@ -515,3 +515,59 @@ fn the_examples_endpoints_answer_where_their_files_put_them() {
     let stream = solo.published("echo", 7100);
     assert_eq!(upgrade(stream, "/stream"), 101);
 }
+
+/// `harness init` on one example's compose file, then `harness run` on the task it wrote:
+/// no edit in between.
+fn init_then_run(example: &'static str) -> Result<(), String> {
+    let ws = Workspace::new(&format!("init_{example}"));
+    let task = ws.dir.path().join(format!("{example}_init.md"));
+    let init = harness(&ws)
+        .arg("init")
+        .arg("--config")
+        .arg(example_dir(example).join("compose.yml"))
+        .arg("--task")
+        .arg(&task)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !init.status.success() || !said(&init).contains("nothing left to fill in") {
+        return Err(format!(
+            "init: exit {:?}\n{}",
+            init.status.code(),
+            said(&init)
+        ));
+    }
+    let run = harness(&ws)
+        .arg("run")
+        .arg("--task")
+        .arg(&task)
+        .output()
+        .map_err(|e| e.to_string())?;
+    if run.status.code() != Some(0) {
+        let written = std::fs::read_to_string(&task).unwrap_or_default();
+        return Err(format!(
+            "run: exit {:?}\n{}\n--- task ---\n{written}",
+            run.status.code(),
+            said(&run)
+        ));
+    }
+    let left = ws.leftovers();
+    if !left.is_empty() {
+        return Err(format!("left behind: {left:?}"));
+    }
+    Ok(())
+}
+
+#[test]
+fn init_on_each_example_writes_a_task_whose_run_passes() {
+    if !engine_ready("init_on_each_example_writes_a_task_whose_run_passes") {
+        return;
+    }
+    let jobs = EXAMPLES
+        .iter()
+        .map(|&example| {
+            let job = move || init_then_run(example);
+            (example.to_string(), Box::new(job) as Job)
+        })
+        .collect();
+    run_batched(jobs, EXAMPLES.len());
+}

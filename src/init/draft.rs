@@ -147,7 +147,7 @@ impl Draft {
         let why = if self.deployed {
             format!(
                 "no published port of `{}` accepted a WebSocket upgrade on the paths tried \
-                 (the file's own, /ws, /websocket, /socket) — write its path if it has one",
+                 (the file's own — `*WS*_PATH` values and `/ws…` paths — then /ws, /websocket, /socket) — write its path if it has one",
                 app.service
             )
         } else {

@@ -341,10 +341,17 @@ fn health_url(svc: &Service<'_>, published: &[u16]) -> Option<HttpEndpoint> {
     None
 }
 
-/// Paths the file itself gives for a WebSocket: in environment values and the
-/// healthcheck, a path starting `/ws`, `/websocket` or `/socket`.
+/// Paths the file itself gives for a WebSocket: the value of a variable named for one
+/// (`WS_PATH: /stream`), and in environment values and the healthcheck, a path starting
+/// `/ws`, `/websocket` or `/socket`.
 fn ws_hints(svc: &Service<'_>) -> Vec<String> {
-    let mut texts: Vec<String> = environment(svc)
+    let env = environment(svc);
+    let named = env.iter().filter(|e| names_a_websocket(&e.key));
+    let mut hints: Vec<String> = named
+        .filter_map(|e| e.value.as_deref().map(interp::unset))
+        .filter(|v| v.starts_with('/') && !v.contains(char::is_whitespace))
+        .collect();
+    let mut texts: Vec<String> = env
         .iter()
         .filter_map(|e| e.value.as_deref().map(interp::unset))
         .collect();
@@ -355,7 +362,6 @@ fn ws_hints(svc: &Service<'_>) -> Vec<String> {
             _ => {}
         }
     }
-    let mut hints = Vec::new();
     for text in &texts {
         for path in ws_paths_in(text) {
             if !hints.contains(&path) {
@@ -364,6 +370,19 @@ fn ws_hints(svc: &Service<'_>) -> Vec<String> {
         }
     }
     hints
+}
+
+/// `WS_PATH`, `WEBSOCKET_PATH`, `SOCKET_PATH`: a variable whose words say WebSocket and
+/// path.
+fn names_a_websocket(key: &str) -> bool {
+    let key = key.to_ascii_uppercase();
+    let words: Vec<&str> = key.split('_').collect();
+    let ws = words
+        .iter()
+        .any(|w| matches!(*w, "WS" | "WEBSOCKET" | "SOCKET"));
+    ws && words
+        .iter()
+        .any(|w| matches!(*w, "PATH" | "ROUTE" | "ENDPOINT"))
 }
 
 /// Paths in `text` that start `/ws`, `/websocket` or `/socket`: standing alone

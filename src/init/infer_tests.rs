@@ -183,3 +183,9 @@ GET /app/ws 404 /wsx /ws."#;
         "`/app/ws` is not a WebSocket path, `/wsx` is another word"
     );
 }
+
+#[test]
+fn a_variable_named_for_a_websocket_path_gives_its_path() {
+    assert!(super::names_a_websocket("WS_PATH") && super::names_a_websocket("websocket_route"));
+    assert!(!super::names_a_websocket("WEBSOCKET_PORT") && !super::names_a_websocket("KV_PATH"));
+}

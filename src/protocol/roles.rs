@@ -12,17 +12,25 @@ use crate::compose::service::services;
 use crate::compose::url::{plain_authority_len, spans};
 use crate::spec::{DependencyCheck, SpecFile};
 
-/// `(service, container port)` of the first app's first HTTP endpoint: the instance's
-/// "API port" in records and port_discovery.
+/// `(service, container port)` of the first HTTP endpoint an app declares: the
+/// instance's "API port" in records and port_discovery.
 pub(crate) fn primary_http(spec: &SpecFile) -> Option<(&str, u16)> {
-    let app = spec.apps.first()?;
-    Some((app.service.as_str(), app.http.first()?.port))
+    let (app, e) = spec.apps.iter().find_map(|a| Some((a, a.http.first()?)))?;
+    Some((app.service.as_str(), e.port))
 }
 
-/// `(service, container port)` of the first app's first WebSocket endpoint.
+/// `(service, container port)` of the first WebSocket endpoint an app declares, if any.
 pub(crate) fn primary_ws(spec: &SpecFile) -> Option<(&str, u16)> {
-    let app = spec.apps.first()?;
-    Some((app.service.as_str(), app.websocket.first()?.port))
+    let (app, e) = spec
+        .apps
+        .iter()
+        .find_map(|a| Some((a, a.websocket.first()?)))?;
+    Some((app.service.as_str(), e.port))
+}
+
+/// Whether any app declares a WebSocket endpoint (else ws_probe is not declared).
+pub(crate) fn has_websocket(spec: &SpecFile) -> bool {
+    primary_ws(spec).is_some()
 }
 
 /// The container ports the declared dependencies listen on, as the candidate says: a

@@ -20,7 +20,7 @@ pub enum SpecProblem {
     )]
     Malformed { message: String },
     #[error(
-        "the protocol needs an app with at least one `http:` and one `websocket:` endpoint — the probes check both; add them under `apps[0]`"
+        "the protocol needs an app with at least one `http:` endpoint — an instance is known and checked again by it; add one under `apps[0]`, e.g. `http: [{{port: 8080, path: /health}}]`"
     )]
     NoEndpoints,
     #[error(

@@ -4,7 +4,7 @@
 use std::path::{Path as FsPath, PathBuf};
 
 use super::error::{SpecError, SpecProblem};
-use super::model::{HttpEndpoint, SpecFile, WsEndpoint};
+use super::model::SpecFile;
 use super::reference::REFERENCE;
 use super::validate::validate;
 use crate::compose::ComposeFile;
@@ -16,8 +16,6 @@ use crate::task::Prompt;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtocolSpec {
     file: SpecFile,
-    api: HttpEndpoint,
-    websocket: WsEndpoint,
     declared: bool,
 }
 
@@ -90,17 +88,13 @@ impl ProtocolSpec {
                 },
             }
         })?;
-        let probed = file
-            .apps
-            .first()
-            .and_then(|app| Some((app.http.first()?, app.websocket.first()?)));
-        let Some((api, websocket)) = probed else {
+        // An instance is known by an HTTP endpoint (its health, its ports in the record);
+        // WebSocket endpoints are optional.
+        if !file.apps.iter().any(|app| !app.http.is_empty()) {
             let at = Path::root().key("apps");
             return Err(origin.error(Some(&at), SpecProblem::NoEndpoints));
-        };
+        }
         Ok(ProtocolSpec {
-            api: api.clone(),
-            websocket: websocket.clone(),
             file,
             declared: true,
         })
@@ -108,16 +102,6 @@ impl ProtocolSpec {
 
     pub fn file(&self) -> &SpecFile {
         &self.file
-    }
-
-    /// The HTTP endpoint the API probe asks.
-    pub fn api(&self) -> &HttpEndpoint {
-        &self.api
-    }
-
-    /// The WebSocket endpoint the stream probe talks to.
-    pub fn websocket(&self) -> &WsEndpoint {
-        &self.websocket
     }
 
     /// Whether the task declared it (`false`: the reference fallback).

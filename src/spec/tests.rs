@@ -65,11 +65,12 @@ fn the_reference_prompt_declares_exactly_the_fallback() {
         block, REFERENCE,
         "the fallback is the reference block verbatim"
     );
+    let app = &spec.file().apps[0];
     assert_eq!(
-        (spec.api().port, spec.api().path.as_str()),
+        (app.http[0].port, app.http[0].path.as_str()),
         (8000, "/health")
     );
-    let ws = spec.websocket();
+    let ws = &app.websocket[0];
     assert_eq!(
         (ws.port, ws.path.as_str(), ws.complete.chunks),
         (8003, "/ws/mcp", 5)
@@ -91,7 +92,7 @@ fn the_schema_round_trips_through_yaml() {
 #[test]
 fn a_minimal_block_gets_the_defaults() {
     let spec = spec_of(CONFIG, BLOCK).expect("valid");
-    assert_eq!(spec.api().status, 200);
+    assert_eq!(spec.file().apps[0].http[0].status, 200);
     assert_eq!(spec.file().instances, 2);
     assert!(spec.file().keys.is_empty() && spec.file().restart.recover.is_empty());
 }
@@ -102,7 +103,7 @@ fn a_task_without_a_block_gets_the_reference_unchecked() {
     let prompt = Prompt::parse(PathBuf::from("t.md"), text.into()).expect("parses");
     let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt)).expect("fallback");
     assert!(!spec.declared());
-    assert_eq!(spec.api().port, 8000);
+    assert_eq!(spec.file().apps[0].http[0].port, 8000);
 }
 
 #[test]
@@ -130,13 +131,13 @@ fn broken_yaml_is_named_at_its_line() {
 
 #[test]
 fn a_block_without_endpoints_says_what_to_add() {
-    let block = "apps:\n  - service: app\n    http:\n      - {port: 8000, path: /health}\n";
+    let block = "apps:\n  - service: app\n    websocket:\n      - {port: 8000, path: /ws}\n";
     let (err, line) = error_at(block, "apps:");
     assert_eq!((err.line, &err.problem), (line, &SpecProblem::NoEndpoints));
-    assert!(
-        err.to_string().contains("add them under `apps[0]`"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("add one under `apps[0]`"), "{err}");
+    let http_only = "apps:\n  - service: app\n    http:\n      - {port: 8000, path: /health}\n";
+    let spec = spec_of(CONFIG, http_only).expect("a WebSocket endpoint is optional");
+    assert!(spec.file().apps[0].websocket.is_empty());
 }
 
 #[test]

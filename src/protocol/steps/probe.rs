@@ -3,10 +3,10 @@
 
 use serde_json::{Value, json};
 
-use super::{StepResult, fail, pass};
+use super::{StepResult, fail, not_declared, pass};
 use crate::protocol::context::{Deployment, StepContext};
 use crate::protocol::instance::Failure;
-use crate::protocol::{classify, probes};
+use crate::protocol::{classify, probes, roles};
 use crate::run::evidence::{ApiProbeEvidence, RedisEvidence, WsProbeEvidence};
 use crate::run::{Evidence, Fault, Signature, StepKind};
 use crate::spec::{HttpEndpoint, Reported, WsEndpoint};
@@ -16,6 +16,9 @@ pub(super) async fn api_probe(s: &StepContext<'_>, d: &Deployment) -> StepResult
 }
 
 pub(super) async fn ws_probe(s: &StepContext<'_>, d: &Deployment) -> StepResult {
+    if !roles::has_websocket(&s.plan.spec) {
+        return not_declared("the task declares no WebSocket endpoint");
+    }
     into_step(StepKind::WsProbe, ws(s, d).await)
 }
 
@@ -144,8 +147,12 @@ async fn websocket(
 /// Both user-facing probes, for the steps that check an instance again.
 pub(crate) async fn api_and_ws(s: &StepContext<'_>, d: &Deployment) -> Result<Value, Failure> {
     let api = api(s, d).await?;
-    let ws = ws(s, d).await?;
-    Ok(json!({"api": api.status, "ws_chunks": ws.chunks_received,
+    // Without a declared WebSocket endpoint there is no stream to check again.
+    let ws = match roles::has_websocket(&s.plan.spec) {
+        true => ws(s, d).await?.chunks_received,
+        false => None,
+    };
+    Ok(json!({"api": api.status, "ws_chunks": ws,
         "ports": {"api": d.api_port, "websocket": d.websocket_port}}))
 }
 
