@@ -223,7 +223,15 @@ impl fmt::Display for Outcome {
             )?;
         }
         for dep in &self.protocol.dependencies {
-            writeln!(f, "  dependency {}: {}", dep.service, dep.because)?;
+            write!(f, "  dependency {}: {}", dep.service, dep.because)?;
+            match &dep.reported {
+                Some(r) => writeln!(
+                    f,
+                    "; an app reports it at {}{} {}",
+                    r.port, r.path, r.pointer
+                )?,
+                None => writeln!(f)?,
+            }
         }
         for key in &self.protocol.keys {
             let how = if key.required { "required" } else { "optional" };

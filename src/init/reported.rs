@@ -1,5 +1,5 @@
 //! Where an app reports on its dependencies and keys, read from the JSON its health
-//! endpoint answered: `{"redis": {"connected": true}}` reports the `redis` dependency,
+//! endpoint answered: `{"redis": {"connected": true}}` (or `false`) reports the `redis` dependency,
 //! `{"api_key_present": false}` the key whose name shares `api` and `key`. A dependency
 //! is looked for under its service name first, then under its aliases (`redis`).
 
@@ -58,8 +58,9 @@ fn first(
     })
 }
 
-/// `/<dep>/connected` (or a sibling word) holding `true`, or a top-level
-/// `<dep>_connected: true`.
+/// `/<dep>/connected` (or a sibling word) holding a boolean, or a top-level
+/// `<dep>_connected` boolean. `false` counts too: the app does report on the dependency,
+/// and a run then fails until it reaches it (a store URL on localhost, say).
 fn dependency_pointer(body: &Value, service: &str) -> Option<String> {
     let object = body.as_object()?;
     let service = service.to_ascii_lowercase();
@@ -70,12 +71,12 @@ fn dependency_pointer(body: &Value, service: &str) -> Option<String> {
         }
         if let Some(inner) = value.as_object() {
             let flag = inner.iter().find(|(k, v)| {
-                CONNECTED.contains(&k.to_ascii_lowercase().as_str()) && v.as_bool() == Some(true)
+                CONNECTED.contains(&k.to_ascii_lowercase().as_str()) && v.is_boolean()
             });
             if let Some((k, _)) = flag {
                 return Some(format!("/{}/{}", escape(name), escape(k)));
             }
-        } else if value.as_bool() == Some(true) && CONNECTED.iter().any(|c| lower.contains(c)) {
+        } else if value.is_boolean() && CONNECTED.iter().any(|c| lower.contains(c)) {
             return Some(format!("/{}", escape(name)));
         }
     }
@@ -133,12 +134,14 @@ mod tests {
         );
         let flat = json!({"db_ok": true, "db": "x"});
         assert_eq!(dependency_pointer(&flat, "db").as_deref(), Some("/db_ok"));
+        // Not reached during the trial is still where the app reports it.
         let down = json!({"cache": {"connected": false}});
         assert_eq!(
-            dependency_pointer(&down, "cache"),
-            None,
-            "only a dependency seen connected"
+            dependency_pointer(&down, "cache").as_deref(),
+            Some("/cache/connected")
         );
+        let not_a_flag = json!({"cache": {"connected": "yes"}});
+        assert_eq!(dependency_pointer(&not_a_flag, "cache"), None);
     }
 
     #[test]
