@@ -262,3 +262,43 @@ fn fix_removes_credential_mounts_and_compose_config_accepts_the_result() {
             .all(|r| r != "sensitive-host-mount")
     );
 }
+
+/// `include:` and `extends:` are followed: a problem in the file pulled in is reported
+/// there, by line; a missing env file and an undefined secret are errors (exit 1).
+#[test]
+fn include_and_extends_are_followed_and_reported_where_the_node_is() {
+    let dir = workspace(&[
+        (
+            "compose.yaml",
+            "include:\n  - db.yml\nservices:\n  api:\n    extends:\n      file: base.yml\n      service: web\n    depends_on: [db]\n    env_file: missing.env\n    secrets: [token]\n",
+        ),
+        (
+            "base.yml",
+            "services:\n  web:\n    image: example/web:1.2\n    privileged: true\n",
+        ),
+        (
+            "db.yml",
+            "services:\n  db:\n    image: postgres:16\n    cap_add: [SYS_ADMIN]\n",
+        ),
+    ]);
+    let out = lint(dir.path(), &["--json", "compose.yaml"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    let doc = json(&out);
+    let main = rules_in(&doc, "compose.yaml");
+    for rule in ["missing-env-file", "undefined-secret"] {
+        assert!(main.contains(&rule.to_string()), "{rule}: {main:?}");
+    }
+    for quiet in ["not-followed", "depends-on-unknown-service", "privileged"] {
+        assert!(!main.contains(&quiet.to_string()), "{quiet}: {main:?}");
+    }
+    assert!(rules_in(&doc, "base.yml").contains(&"privileged".to_string()));
+    assert!(rules_in(&doc, "db.yml").contains(&"cap-add".to_string()));
+    let privileged = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "privileged")
+        .expect("privileged");
+    assert_eq!(privileged["line"], 4);
+    assert_eq!(privileged["path"], "services.web.privileged");
+}

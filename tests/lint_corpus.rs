@@ -1,7 +1,8 @@
 //! `harness lint` over every real-world file in `../shared/corpus/`: each lints without a
 //! crash, the whole corpus in well under a second, and `--fix --apply` on a copy changes
-//! only the bytes inside the entries its findings point at and leaves a file
-//! `compose config` accepts.
+//! only the bytes inside the entries its findings point at, and leaves a file that
+//! re-parses, that `compose config` accepts, that a second `--fix` leaves alone and in
+//! which no rule finds more than before.
 //!
 //! `compose config` checks that each `build:` context and `env_file:` exists; the corpus
 //! comes without its app sources, so each copy gets empty stand-ins (as the mutation
@@ -10,7 +11,9 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use harness::compose::ComposeFile;
@@ -151,19 +154,68 @@ fn stub_inputs(dir: &Path, doc: &Value) {
     }
 }
 
+/// `compose config -q` on `path`, killed after [`CONFIG_BOUND`]: a hung CLI fails the
+/// file instead of the whole run.
 fn config_ok(cli: &ComposeCli, path: &Path) -> Result<(), String> {
-    let out = cli
+    let mut child = cli
         .std_command()
         .arg("-f")
         .arg(path)
         .args(["config", "-q"])
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .map_err(|e| e.to_string())?;
-    if out.status.success() {
+    let started = Instant::now();
+    // Polling, bounded: std has no wait-with-timeout.
+    let status = loop {
+        if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+            break status;
+        }
+        if started.elapsed() > CONFIG_BOUND {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("`compose config` took over {CONFIG_BOUND:?}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    if status.success() {
         Ok(())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        Err(stderr.trim().to_string())
     }
+}
+
+const CONFIG_BOUND: Duration = Duration::from_secs(30);
+
+/// How many findings of each rule a file has.
+fn per_rule(file: &ComposeFile) -> BTreeMap<&'static str, usize> {
+    let mut n = BTreeMap::new();
+    for f in lint_with(file, &Options::default()) {
+        *n.entry(f.rule).or_default() += 1;
+    }
+    n
+}
+
+/// `harness lint --fix --apply` on `path`; panics unless it exits 0 or 1.
+fn fix_apply(path: &Path) -> String {
+    let out = common::harness_cmd()
+        .args(["lint", "--fix", "--apply", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("spawn harness");
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        matches!(out.status.code(), Some(0 | 1)),
+        "{}: exit {:?}: {stderr}",
+        path.display(),
+        out.status.code()
+    );
+    stderr
 }
 
 #[test]
@@ -203,27 +255,37 @@ fn fix_apply_changes_only_finding_spans_and_compose_accepts_the_result() {
             rejected_as_written.push(format!("{}: {e}", path.display()));
             continue;
         }
-        let out = common::harness_cmd()
-            .args(["lint", "--fix", "--apply", "--format", "json"])
-            .arg(&copy)
-            .output()
-            .expect("spawn harness");
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            matches!(out.status.code(), Some(0 | 1)),
-            "{}: exit {:?}: {stderr}",
-            path.display(),
-            out.status.code()
-        );
+        let stderr = fix_apply(&copy);
         let written = std::fs::read_to_string(&copy).expect("read back");
         assert_eq!(written, planned.text, "{}: {stderr}", path.display());
         if planned.changed() {
             fixed += 1;
             edits_total += planned.edits.len();
+            // The fixed file re-parses, and Compose still accepts it.
+            let reparsed = ComposeFile::parse(&copy.display().to_string(), &written, 1)
+                .unwrap_or_else(|e| panic!("{}: the fix broke the file: {e}", path.display()));
             config_ok(&cli, &copy).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            // Fixing again finds nothing more to fix.
-            let again = plan(&load(&copy), &Options::default());
+            // Fixing again changes nothing: neither the plan nor the written bytes.
+            let again = plan(&reparsed, &Options::default());
             assert!(!again.changed(), "{}: {:?}", path.display(), again.applied);
+            fix_apply(&copy);
+            let twice = std::fs::read_to_string(&copy).expect("read back");
+            assert_eq!(
+                twice,
+                written,
+                "{}: a second fix changed it",
+                path.display()
+            );
+            // No rule finds more after the fix than before: the fix created no finding.
+            let (before, after) = (per_rule(&original), per_rule(&reparsed));
+            for (rule, n) in &after {
+                let was = before.get(rule).copied().unwrap_or(0);
+                assert!(
+                    *n <= was,
+                    "{}: the fix created `{rule}` findings ({was} before, {n} after)",
+                    path.display()
+                );
+            }
         } else {
             unchanged += 1;
         }

@@ -305,8 +305,9 @@ pub(crate) const NOT_FOLLOWED: RuleInfo = RuleInfo {
     id: "not-followed",
     level: Level::Info,
     mutation: None,
-    description: "`include:` or `extends:` pulls in another file lint does not read: \
-                  problems there are not reported",
+    description: "an `include:` or `extends:` lint could not follow (a missing file, a \
+                  variable in its path, an unknown service, a task's candidate): problems \
+                  there are not reported",
     anchor: "ours",
     default_on: true,
 };
@@ -350,7 +351,37 @@ pub(crate) const SERVICE_KEYS_ORDER: RuleInfo = RuleInfo {
     default_on: false,
 };
 
-static RULES: [RuleInfo; 35] = [
+pub(crate) const UNDEFINED_SECRET: RuleInfo = RuleInfo {
+    id: "undefined-secret",
+    level: Level::Error,
+    mutation: None,
+    description: "a service's `secrets:` names a secret the top-level `secrets:` does not \
+                  define; Compose rejects the project",
+    anchor: "ours",
+    default_on: true,
+};
+
+pub(crate) const UNDEFINED_CONFIG: RuleInfo = RuleInfo {
+    id: "undefined-config",
+    level: Level::Error,
+    mutation: None,
+    description: "a service's `configs:` names a config the top-level `configs:` does not \
+                  define; Compose rejects the project",
+    anchor: "ours",
+    default_on: true,
+};
+
+pub(crate) const MISSING_ENV_FILE: RuleInfo = RuleInfo {
+    id: "missing-env-file",
+    level: Level::Error,
+    mutation: None,
+    description: "an `env_file:` that does not exist beside the compose file (and is not \
+                  `required: false`); Compose refuses to start the project",
+    anchor: "ours",
+    default_on: true,
+};
+
+static RULES: [RuleInfo; 38] = [
     HARDCODED_HOST_PORT,
     REQUIRED_VARIABLE,
     INVALID_INTERPOLATION,
@@ -365,6 +396,9 @@ static RULES: [RuleInfo; 35] = [
     DUPLICATE_CONTAINER_NAME,
     DUPLICATE_HOST_PORT,
     UNKNOWN_DEPENDENCY,
+    UNDEFINED_SECRET,
+    UNDEFINED_CONFIG,
+    MISSING_ENV_FILE,
     PORT_ALL_INTERFACES,
     MISSING_HEALTHCHECK,
     DEPENDS_ON_NOT_HEALTHY,

@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use super::config::{Config, ConfigError};
 use super::finding::RuleInfo;
 use super::report::{FileReport, LoadError, Report};
-use super::run::{Options, lint_merged, lint_with};
-use super::{input, locate};
+use super::run::{Options, lint_followed, lint_merged, lint_with};
+use super::{follow, input, locate};
 use crate::compose::{ComposeError, ComposeFile};
 use crate::task::Prompt;
 
@@ -85,6 +85,14 @@ impl Checked {
                 input::dotenv_names(&target.path)
             },
             ignore_suppressions: false,
+            dir: (!target.in_prompt).then(|| {
+                let dir = target.path.parent().unwrap_or(Path::new(""));
+                if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir.to_path_buf()
+                }
+            }),
         };
         // Compose merges `compose.override.yaml` into `compose.yaml` by itself; the
         // project it deploys is the merge, so that is what is linted.
@@ -104,6 +112,9 @@ impl Checked {
                 self.report.errors.push(e);
                 (lint_with(&file, &opts), None)
             }
+            None if !target.in_prompt && follow::pulls_in(&file.doc) => {
+                return self.add_followed(target, file, opts);
+            }
             None => (lint_with(&file, &opts), None),
         };
         self.report
@@ -116,6 +127,29 @@ impl Checked {
             report_index: self.report.files.len() - 1,
         });
         self.report.files.extend(over_report);
+    }
+
+    /// A file with `include:` or `extends:`: linted with what it pulls in, each finding
+    /// in the file that holds its node (the files pulled in are linted, not fixed).
+    fn add_followed(&mut self, target: &Target, file: ComposeFile, opts: Options) {
+        let followed = follow::follow(&target.path, file.clone());
+        let mut per_source = lint_followed(&followed, &opts).into_iter();
+        let own = per_source.next().unwrap_or_default();
+        self.report
+            .files
+            .push(file_report(&target.path, own, &file));
+        self.linted.push(Linted {
+            target: target.clone(),
+            file,
+            opts,
+            report_index: self.report.files.len() - 1,
+        });
+        for (source, findings) in followed.sources.iter().skip(1).zip(per_source) {
+            if !findings.is_empty() {
+                let report = file_report(&source.path, findings, &source.file);
+                self.report.files.push(report);
+            }
+        }
     }
 }
 

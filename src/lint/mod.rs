@@ -13,16 +13,18 @@
 //! path and value.
 //!
 //! The data path: rules (`ports`, `env`, `services`, `networks`, `security`, `images`,
-//! `project`, `references`) → `run` (config levels, suppression comments, `.env`, the
+//! `project`, `references`, `declared`) → `run` (config levels, suppression comments, `.env`, the
 //! override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
 //! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
 mod catalog;
 pub mod check;
 mod config;
+mod declared;
 mod env;
 mod finding;
 pub mod fix;
+pub mod follow;
 mod images;
 pub mod input;
 // The rules and `check` reach the locator here; it belongs to the compose model.
@@ -44,4 +46,4 @@ mod tests;
 pub use catalog::{rule, rules};
 pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
 pub use finding::{Finding, Level, RuleInfo};
-pub use run::{Options, lint, lint_merged, lint_with};
+pub use run::{Options, lint, lint_followed, lint_merged, lint_with};

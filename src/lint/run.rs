@@ -1,13 +1,17 @@
 use std::collections::BTreeSet;
+use std::path::PathBuf;
 
 use serde_yaml_ng::Value;
 
 use super::config::Config;
 use super::finding::{Finding, Path, Sink};
+use super::follow::Followed;
 use super::locate::Locator;
 use super::suppress::Suppressions;
 use super::yaml::{self, Service};
-use super::{catalog, env, images, networks, ports, project, references, security, services};
+use super::{
+    catalog, declared, env, images, networks, ports, project, references, security, services,
+};
 use crate::compose::ComposeFile;
 
 /// What a lint run knows beyond the file itself.
@@ -20,6 +24,10 @@ pub struct Options {
     pub dotenv: BTreeSet<String>,
     /// Report what `# harness-lint disable-…` comments would silence.
     pub ignore_suppressions: bool,
+    /// The directory the file's relative paths resolve against (the compose file's);
+    /// `None` for a task's candidate, whose files are not beside it: then no rule
+    /// judges whether a file exists.
+    pub dir: Option<PathBuf>,
 }
 
 /// What every rule reads: the document with merge keys applied, and its services.
@@ -31,6 +39,8 @@ pub(crate) struct Ctx<'a> {
     /// The author's text with positions, for the rules that judge how something is
     /// written (quoting) rather than what it means.
     pub text: Option<&'a Locator<'a>>,
+    /// See [`Options::dir`].
+    pub dir: Option<&'a std::path::Path>,
 }
 
 impl<'a> Ctx<'a> {
@@ -110,6 +120,48 @@ pub fn lint_merged(
     (unsuppressed(in_base, base), unsuppressed(in_over, over))
 }
 
+/// The file of `followed` and what it includes and extends, linted as one project. Each
+/// finding is reported in the file that holds its node, at its path there; what could not
+/// be followed is `not-followed` where it is named. One list per source, in its order.
+pub fn lint_followed(followed: &Followed, opts: &Options) -> Vec<Vec<Finding>> {
+    let locators: Vec<Locator<'_>> = followed
+        .sources
+        .iter()
+        .map(|s| Locator::new(&s.file.text))
+        .collect();
+    let mut out: Vec<Vec<Finding>> = vec![Vec::new(); followed.sources.len()];
+    for mut f in lint_doc(&followed.doc, opts, locators.first()) {
+        let (src, at) = followed.origin(&f.at);
+        if at != f.at {
+            f.path = at.render();
+            f.at = at;
+        }
+        place(&mut f, &followed.sources[src].file, &locators[src]);
+        out[src].push(f);
+    }
+    for (src, at, why) in &followed.unread {
+        let mut sink = Sink::default();
+        sink.add(&catalog::NOT_FOLLOWED, at, why.clone());
+        for mut f in sink.finish(&followed.sources[*src].file.doc) {
+            if !opts.config.enabled(&catalog::NOT_FOLLOWED) {
+                continue;
+            }
+            f.level = opts.config.level(f.rule, f.level);
+            place(&mut f, &followed.sources[*src].file, &locators[*src]);
+            out[*src].push(f);
+        }
+    }
+    for (src, findings) in out.iter_mut().enumerate() {
+        findings.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.rule.cmp(b.rule)));
+        // A node two services inherit (both extend it) is one problem, reported once.
+        findings.dedup_by(|a, b| a.rule == b.rule && a.at == b.at);
+        if !opts.ignore_suppressions {
+            *findings = unsuppressed(std::mem::take(findings), &followed.sources[src].file);
+        }
+    }
+    out
+}
+
 /// Gives a finding its line, column and span in `file`.
 fn place(f: &mut Finding, file: &ComposeFile, locator: &Locator<'_>) {
     let offset = file.first_line.saturating_sub(1);
@@ -156,6 +208,7 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
         services: yaml::services(doc),
         dotenv: &opts.dotenv,
         text,
+        dir: opts.dir.as_deref(),
     };
     let mut sink = Sink::default();
     ports::check(&ctx, &mut sink);
@@ -166,6 +219,7 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
     images::check(&ctx, &mut sink);
     project::check(&ctx, &mut sink);
     references::check(&ctx, &mut sink);
+    declared::check(&ctx, &mut sink);
     let mut findings = sink.finish(doc);
     findings.retain(|f| catalog::rule(f.rule).is_some_and(|r| opts.config.enabled(r)));
     for f in &mut findings {

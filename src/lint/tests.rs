@@ -334,6 +334,21 @@ const SNIPPETS: &[(&str, &str, &str)] = &[
         "services:\n  a:\n    image: x:1\n",
     ),
     (
+        "undefined-secret",
+        "services:\n  a:\n    image: x:1\n    secrets: [s]\n",
+        "services:\n  a:\n    image: x:1\n    secrets: [s]\nsecrets:\n  s: {file: ./s.txt}\n",
+    ),
+    (
+        "undefined-config",
+        "services:\n  a:\n    image: x:1\n    configs: [c]\n",
+        "services:\n  a:\n    image: x:1\n    configs: [c]\nconfigs:\n  c: {file: ./c.conf}\n",
+    ),
+    (
+        "missing-env-file",
+        "services:\n  a:\n    image: x:1\n    env_file: missing.env\n",
+        "services:\n  a:\n    image: x:1\n    env_file: README.md\n",
+    ),
+    (
         "missing-project-name",
         "services:\n  a:\n    image: x:1\n",
         "name: p\nservices:\n  a:\n    image: x:1\n",
@@ -368,6 +383,8 @@ fn every_rule_has_a_firing_and_a_quiet_snippet() {
         let config = Config::parse(&format!("rules:\n  {id}: info\n")).expect("config");
         let opts = Options {
             config,
+            // The snippets' env files resolve here (`README.md` is there).
+            dir: Some("tests/fixtures/lint".into()),
             ..Options::default()
         };
         let run = |text: &str| -> Vec<Finding> {

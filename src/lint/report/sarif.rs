@@ -27,6 +27,7 @@ pub fn sarif(report: &Report, rules: &[&RuleInfo]) -> Value {
                 "id": r.id,
                 "shortDescription": {"text": r.description},
                 "defaultConfiguration": {"level": level(r.level)},
+                "helpUri": help_uri(r.id),
                 "properties": {"anchor": r.anchor, "fix": r.mutation},
             })
         })
@@ -102,6 +103,27 @@ pub fn sarif(report: &Report, rules: &[&RuleInfo]) -> Value {
     })
 }
 
+/// Where docs/LINT.md documents the rule: its row in the rules table carries the anchor
+/// `rule-<id>`. SARIF wants an absolute URI here (the schema's `format: uri`): the
+/// package's repository when Cargo.toml names one, else the docs in the tree the binary
+/// was built from.
+pub(crate) fn help_uri(id: &str) -> String {
+    let repo = env!("CARGO_PKG_REPOSITORY").trim_end_matches('/');
+    if repo.is_empty() {
+        format!("file://{}/{DOCS}#rule-{id}", env!("CARGO_MANIFEST_DIR"))
+    } else {
+        format!("{repo}/blob/HEAD/{DOCS}#rule-{id}")
+    }
+}
+
+const DOCS: &str = "docs/LINT.md";
+
+/// Characters (code points, as `columnKind` says) before byte `offset`: SARIF's
+/// `charOffset` counts characters, not bytes.
+fn chars(text: &str, offset: usize) -> usize {
+    text.get(..offset).map_or(0, |t| t.chars().count())
+}
+
 /// A relative path stays relative (SARIF consumers resolve it against the checkout);
 /// Windows separators become slashes.
 fn uri(path: &str) -> String {
@@ -118,6 +140,8 @@ fn fix_json(path: &str, text: &str, fix: &Fix) -> Value {
             let mut r = j!({
                 "deletedRegion": {
                     "startLine": sl, "startColumn": sc, "endLine": el, "endColumn": ec,
+                    "charOffset": chars(text, e.start),
+                    "charLength": chars(text, e.end) - chars(text, e.start),
                     "byteOffset": e.start, "byteLength": e.end - e.start,
                 },
             });
@@ -134,4 +158,15 @@ fn fix_json(path: &str, text: &str, fix: &Fix) -> Value {
             "replacements": replacements,
         }],
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn char_offsets_count_code_points_not_bytes() {
+        let text = "é: ü\nx";
+        assert_eq!(super::chars(text, 0), 0);
+        assert_eq!(super::chars(text, "é: ü".len()), 4);
+        assert_eq!(super::chars(text, text.len()), 6);
+    }
 }

@@ -52,7 +52,19 @@ fn json_snapshot() {
 
 #[test]
 fn sarif_snapshot() {
-    insta::assert_json_snapshot!(sarif(&report(true), &active()));
+    // The help URIs hold where the tree was built; `every_rule_has_a_help_uri_into_the_docs`
+    // checks them.
+    let mut doc = sarif(&report(true), &active());
+    for rule in doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array_mut()
+        .expect("rules")
+    {
+        if let Some(uri) = rule["helpUri"].as_str() {
+            let anchor = uri.rsplit('#').next().unwrap_or_default().to_string();
+            rule["helpUri"] = serde_json::json!(format!("[docs]/LINT.md#{anchor}"));
+        }
+    }
+    insta::assert_json_snapshot!(doc);
 }
 
 #[test]
@@ -158,6 +170,74 @@ fn sarif_fixes_rebuild_the_fixed_text() {
                 assert_eq!(region["startColumn"], col);
             }
         }
+    }
+}
+
+/// Applying every replacement by `charOffset`/`charLength` to the original's characters
+/// gives the text `--fix` writes: the character ranges are the byte ranges, counted in
+/// code points.
+#[test]
+fn sarif_character_ranges_rebuild_the_fixed_text() {
+    let r = report(true);
+    let text = &r.files[0].text;
+    let doc = sarif(&r, &active());
+    let mut reps: Vec<(usize, usize, String)> = Vec::new();
+    for result in doc["runs"][0]["results"].as_array().expect("results") {
+        let Some(fixes) = result.get("fixes") else {
+            continue;
+        };
+        for rep in fixes[0]["artifactChanges"][0]["replacements"]
+            .as_array()
+            .expect("replacements")
+        {
+            let at = |k: &str| rep["deletedRegion"][k].as_u64().expect(k) as usize;
+            let inserted = rep["insertedContent"]["text"].as_str().unwrap_or("");
+            let by_bytes = &text[at("byteOffset")..at("byteOffset") + at("byteLength")];
+            let by_chars: String = text
+                .chars()
+                .skip(at("charOffset"))
+                .take(at("charLength"))
+                .collect();
+            assert_eq!(by_chars, by_bytes);
+            reps.push((at("charOffset"), at("charLength"), inserted.to_string()));
+        }
+    }
+    assert!(!reps.is_empty());
+    reps.sort();
+    reps.dedup();
+    let chars: Vec<char> = text.chars().collect();
+    let (mut out, mut at) = (String::new(), 0);
+    for (start, len, inserted) in reps {
+        out.extend(&chars[at..start]);
+        out.push_str(&inserted);
+        at = start + len;
+    }
+    out.extend(&chars[at..]);
+    let opts = Options::default();
+    let file = ComposeFile::parse(FIXTURE, text, 1).expect("fixture parses");
+    assert_eq!(out, crate::fix::plan(&file, &opts).text);
+}
+
+/// Every rule's `helpUri` points at its anchor in docs/LINT.md, and the anchor is there.
+#[test]
+fn every_rule_has_a_help_uri_into_the_docs() {
+    let docs = std::fs::read_to_string("docs/LINT.md").expect("docs/LINT.md");
+    let doc = sarif(
+        &report(false),
+        crate::lint::rules().iter().collect::<Vec<_>>().as_slice(),
+    );
+    let rules = doc["runs"][0]["tool"]["driver"]["rules"]
+        .as_array()
+        .expect("rules");
+    assert_eq!(rules.len(), crate::lint::rules().len());
+    for rule in rules {
+        let uri = rule["helpUri"].as_str().expect("helpUri");
+        let (doc, anchor) = uri.split_once('#').expect("an anchor");
+        assert!(doc.ends_with("/docs/LINT.md"), "{uri}");
+        assert!(
+            docs.contains(&format!("<a id=\"{anchor}\"></a>")),
+            "docs/LINT.md has no anchor `{anchor}`"
+        );
     }
 }
 
