@@ -20,6 +20,7 @@
 mod catalog;
 pub mod check;
 mod config;
+mod dotenv;
 mod env;
 mod finding;
 pub mod fix;
@@ -27,8 +28,10 @@ mod images;
 pub mod input;
 // The rules and `check` reach the locator here; it belongs to the compose model.
 pub(crate) use crate::compose::locate;
+mod loopback;
 mod networks;
 mod ports;
+mod profile;
 mod project;
 mod references;
 pub mod report;
@@ -43,5 +46,7 @@ mod tests;
 
 pub use catalog::{rule, rules};
 pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
+pub use dotenv::Dotenv;
 pub use finding::{Finding, Level, RuleInfo};
+pub use profile::Profile;
 pub use run::{Options, lint, lint_merged, lint_with};
