@@ -39,7 +39,10 @@ fn sample() -> Vec<Label> {
     let text = std::fs::read_to_string(&path).expect("the labelled sample is readable");
     let sample: Sample = toml::from_str(&text).unwrap_or_else(|e| panic!("{SAMPLE}: {e}"));
     for l in &sample.finding {
-        assert!(!l.reason.trim().is_empty(), "{SAMPLE}: {l:?} gives no reason");
+        assert!(
+            !l.reason.trim().is_empty(),
+            "{SAMPLE}: {l:?} gives no reason"
+        );
         assert!(
             !(l.open && l.true_positive),
             "{SAMPLE}: {l:?}: only a false positive is open"
@@ -99,7 +102,11 @@ fn lint(files: &BTreeSet<&str>) -> BTreeMap<String, Vec<Finding>> {
 #[test]
 fn error_level_precision_on_the_labelled_sample() {
     let labels = sample();
-    assert!(labels.len() >= 60, "the sample holds {} findings", labels.len());
+    assert!(
+        labels.len() >= 60,
+        "the sample holds {} findings",
+        labels.len()
+    );
     let Some(files) = files(&labels) else {
         return;
     };

@@ -100,6 +100,40 @@ mod tests {
         );
     }
 
+    /// docs/LINT.md's rule table gives each rule's level under both profiles; it is
+    /// written by hand, so this keeps it in step with the catalog.
+    #[test]
+    fn the_rule_table_in_lint_md_matches_the_catalog() {
+        let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/LINT.md"))
+            .expect("docs/LINT.md");
+        let header = "| rule | default | multi-instance | on by default |";
+        assert!(
+            doc.contains(header),
+            "LINT.md's rule table lost its profile columns"
+        );
+        for r in rules() {
+            let start = format!("| `{}` | ", r.id);
+            let row = doc
+                .lines()
+                .find(|l| l.starts_with(&start) && l.matches('|').count() >= 8)
+                .unwrap_or_else(|| panic!("docs/LINT.md has no row for `{}`", r.id));
+            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+            for (cell, profile) in [
+                (cells[2], Profile::Default),
+                (cells[3], Profile::MultiInstance),
+            ] {
+                let level = profile.rule_level(r).as_str();
+                assert!(
+                    cell.starts_with(level),
+                    "docs/LINT.md: `{}` under {profile} is {level}, the table says {cell}",
+                    r.id
+                );
+            }
+            let on = if r.default_on { "yes" } else { "no" };
+            assert_eq!(cells[4], on, "docs/LINT.md: `{}` on by default", r.id);
+        }
+    }
+
     #[test]
     fn names_round_trip() {
         for p in Profile::ALL {
