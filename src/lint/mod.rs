@@ -12,8 +12,8 @@
 //! with the lossless parser the fixes use, and `finding` gives it a fingerprint from rule,
 //! path and value.
 //!
-//! The data path: rules (`ports`, `env`, `services`, `networks`, `security`, `images`,
-//! `project`, `references`) → `run` (config levels, suppression comments, `.env`, the
+//! The data path: rules (`ports`, `env`, `loopback`, `services`, `networks`, `security`, `images`,
+//! `project`, `references`) → `run` (profile and config levels, suppression comments, `.env`, the
 //! override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
 //! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
