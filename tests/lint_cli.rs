@@ -49,8 +49,21 @@ fn rules_in(doc: &Value, file: &str) -> Vec<String> {
 #[test]
 fn json_is_the_versioned_wrapper_and_the_flag_is_an_alias() {
     let dir = workspace(&[("stack.yml", COMPOSE)]);
-    let a = lint(dir.path(), &["--json", "stack.yml"]);
-    let b = lint(dir.path(), &["--format", "json", "stack.yml"]);
+    // Its only errors are multi-instance ones (a fixed name and host port).
+    let a = lint(
+        dir.path(),
+        &["--json", "--profile", "multi-instance", "stack.yml"],
+    );
+    let b = lint(
+        dir.path(),
+        &[
+            "--format",
+            "json",
+            "--profile",
+            "multi-instance",
+            "stack.yml",
+        ],
+    );
     assert_eq!(a.status.code(), Some(1), "errors found");
     assert_eq!(stdout(&a), stdout(&b));
     let doc = json(&a);
@@ -79,13 +92,89 @@ fn sarif_and_github_and_junit_formats() {
     let results = sarif["runs"][0]["results"].as_array().expect("results");
     assert!(results.iter().any(|r| r["ruleId"] == "fixed-container-name"
         && r["locations"][0]["physicalLocation"]["region"]["startLine"] == 4));
-    let gh = stdout(&lint(dir.path(), &["--format", "github", "stack.yml"]));
+    let gh = stdout(&lint(
+        dir.path(),
+        &[
+            "--format",
+            "github",
+            "--profile",
+            "multi-instance",
+            "stack.yml",
+        ],
+    ));
     assert!(
         gh.contains("::error file=stack.yml,line=4,col=5,title=fixed-container-name::"),
         "{gh}"
     );
     let xml = stdout(&lint(dir.path(), &["--format", "junit", "stack.yml"]));
     roxmltree::Document::parse(&xml).expect("junit is XML");
+}
+
+/// `harness lint FILE` defaults to the `default` profile, where a fixed name or host port
+/// is a warning; `profile:` in the config file or `--profile` (which wins) changes it.
+#[test]
+fn profiles_from_the_command_line_and_the_config_file() {
+    let levels = |out: &Output| -> Vec<(String, String)> {
+        let doc = json(out);
+        let mut v: Vec<(String, String)> = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .filter(|f| f["rule"] == "fixed-container-name" || f["rule"] == "hardcoded-host-port")
+            .map(|f| (f["rule"].to_string(), f["level"].to_string()))
+            .collect();
+        v.sort();
+        v
+    };
+    let both = |level: &str| {
+        vec![
+            (
+                "\"fixed-container-name\"".to_string(),
+                format!("\"{level}\""),
+            ),
+            (
+                "\"hardcoded-host-port\"".to_string(),
+                format!("\"{level}\""),
+            ),
+        ]
+    };
+    let dir = workspace(&[("stack.yml", COMPOSE)]);
+    let out = lint(dir.path(), &["--json", "stack.yml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(levels(&out), both("warn"));
+    let out = lint(
+        dir.path(),
+        &["--json", "--profile", "multi-instance", "stack.yml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(levels(&out), both("error"));
+
+    let dir = workspace(&[
+        ("stack.yml", COMPOSE),
+        (".harness-lint.yml", "profile: multi-instance\n"),
+    ]);
+    let out = lint(dir.path(), &["--json", "stack.yml"]);
+    assert_eq!(levels(&out), both("error"));
+    let out = lint(dir.path(), &["--json", "--profile", "default", "stack.yml"]);
+    assert_eq!(levels(&out), both("warn"));
+
+    let dir = workspace(&[
+        ("stack.yml", COMPOSE),
+        (".harness-lint.yml", "profile: strict\n"),
+    ]);
+    let out = lint(dir.path(), &["stack.yml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(".harness-lint.yml") && err.contains("use default or multi-instance"),
+        "{err}"
+    );
+    let out = lint(dir.path(), &["--profile", "strict", "stack.yml"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "clap rejects an unknown profile"
+    );
 }
 
 #[test]

@@ -132,18 +132,33 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
     files
 }
 
-/// The paths of the test-only modules `file` declares.
+/// The paths of the test-only modules `file` declares: `#[cfg(test)]`, then maybe a
+/// `#[path = "x.rs"]` (relative to `file`'s directory), then `mod name;`.
 fn test_modules(file: &Path) -> Vec<PathBuf> {
     let text = std::fs::read_to_string(file).unwrap();
+    let dir = file.parent().unwrap();
     let base = match file.file_name().and_then(|n| n.to_str()) {
-        Some("mod.rs" | "lib.rs" | "main.rs") => file.parent().unwrap().to_path_buf(),
+        Some("mod.rs" | "lib.rs" | "main.rs") => dir.to_path_buf(),
         _ => file.with_extension(""),
     };
     let lines: Vec<&str> = text.lines().collect();
-    lines
-        .windows(2)
-        .filter(|w| w[0] == "#[cfg(test)]")
-        .filter_map(|w| w[1].strip_prefix("mod ")?.strip_suffix(';'))
-        .map(|name| base.join(name))
-        .collect()
+    let mut found = Vec::new();
+    for (i, _) in lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| **l == "#[cfg(test)]")
+    {
+        let path = lines
+            .get(i + 1)
+            .and_then(|l| l.strip_prefix("#[path = \"")?.strip_suffix("\"]"));
+        let decl = lines.get(i + 1 + usize::from(path.is_some()));
+        let Some(name) = decl.and_then(|l| l.strip_prefix("mod ")?.strip_suffix(';')) else {
+            continue;
+        };
+        found.push(match path {
+            Some(path) => dir.join(path),
+            None => base.join(name),
+        });
+    }
+    found
 }

@@ -162,6 +162,12 @@ pub struct LintArgs {
     #[arg(long, value_name = "PATH")]
     pub config: Option<PathBuf>,
 
+    /// Which choices are errors: `default` (files; fixed names and host ports are
+    /// warnings) or `multi-instance` (the harness's gate; the task's candidate). Wins
+    /// over the config file's `profile:`.
+    #[arg(long, value_enum)]
+    pub profile: Option<crate::lint::Profile>,
+
     /// Print the fixes as a unified diff; nothing is written.
     #[arg(long)]
     pub fix: bool,

@@ -24,7 +24,7 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
         true => Target::all(&[], &Project::here()?.task(args.task.as_deref())?),
         false => Target::all(&args.files, Path::new("")),
     };
-    let mut checked = check::check(&targets, args.config.as_deref())?;
+    let mut checked = check::check(&targets, args.config.as_deref(), args.profile)?;
     let planned = if args.fix {
         fix::plan_all(&mut checked, args.apply)?
     } else {

@@ -20,16 +20,62 @@ pub fn loopback(host: &str) -> bool {
 }
 
 /// Keys whose URL is for a browser on the host, or an address the service itself binds:
-/// loopback is right there, or at least not a service-to-service call.
+/// loopback is right there, or at least not a service-to-service call. A public or base
+/// URL (`APP_URL`, `*_BASE_URL`, `ROOT_URL`) is the address users reach the app at.
 pub fn not_service_to_service(key: &str) -> bool {
     let k = key.to_ascii_uppercase();
     [
         "PUBLIC", "ORIGIN", "CORS", "CALLBACK", "REDIRECT", "NEXTAUTH", "SITE", "FRONTEND",
-        "EXTERNAL", "BROWSER", "LISTEN", "BIND",
+        "EXTERNAL", "BROWSER", "LISTEN", "BIND", "BASEURL",
     ]
     .iter()
     .any(|hint| k.contains(hint))
         || k.ends_with("_URLS")
+        || ["APP_URL", "ROOT_URL", "BASE_URL"]
+            .iter()
+            .any(|name| k == *name || k.ends_with(&format!("_{name}")))
+}
+
+/// Keys that name a connection to a backing service: a `*_URL`, `*_URI`, `*_HOST`,
+/// `*_DSN` or `*_ADDR` whose words name a database, cache or queue (`DATABASE_URL`,
+/// `REDIS_HOST`, `CELERY_BROKER_URL`, `PG_DSN`).
+pub fn backing_service_key(key: &str) -> bool {
+    const ENDS: [&str; 6] = ["URL", "URI", "HOST", "DSN", "ADDR", "ADDRESS"];
+    const STORES: [&str; 27] = [
+        "DB",
+        "DATABASE",
+        "SQL",
+        "MYSQL",
+        "MARIADB",
+        "POSTGRES",
+        "POSTGRESQL",
+        "PG",
+        "PSQL",
+        "MSSQL",
+        "REDIS",
+        "VALKEY",
+        "CACHE",
+        "MEMCACHE",
+        "MEMCACHED",
+        "MONGO",
+        "MONGODB",
+        "RABBIT",
+        "RABBITMQ",
+        "AMQP",
+        "KAFKA",
+        "QUEUE",
+        "BROKER",
+        "MQ",
+        "NATS",
+        "ELASTIC",
+        "ELASTICSEARCH",
+    ];
+    let k = key.to_ascii_uppercase();
+    let words: Vec<&str> = k.split(['_', '.', '-']).filter(|w| !w.is_empty()).collect();
+    let Some((last, rest)) = words.split_last() else {
+        return false;
+    };
+    ENDS.contains(last) && rest.iter().any(|w| STORES.contains(w))
 }
 
 /// Where a Redis service keeps its data: `--dir` in its command, else the image's /data.
@@ -68,6 +114,40 @@ pub fn is_redis(image: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn public_urls_and_backing_service_keys() {
+        for k in [
+            "APP_URL",
+            "API_BASE_URL",
+            "PUBLIC_URL",
+            "SITE_URL",
+            "GITEA_EXTERNAL_URL",
+        ] {
+            assert!(not_service_to_service(k), "{k}");
+        }
+        for k in [
+            "DATABASE_URL",
+            "API_URL",
+            "REDIS_URL",
+            "HAPPY_URL",
+            "DATABASE_BASE",
+        ] {
+            assert!(!not_service_to_service(k), "{k}");
+        }
+        for k in [
+            "DATABASE_URL",
+            "REDIS_HOST",
+            "CELERY_BROKER_URL",
+            "PG_DSN",
+            "db.host",
+        ] {
+            assert!(backing_service_key(k), "{k}");
+        }
+        for k in ["API_URL", "UPGRADE_URL", "DB_NAME", "REDIS", "DBURL"] {
+            assert!(!backing_service_key(k), "{k}");
+        }
+    }
 
     #[test]
     fn redis_images() {

@@ -224,11 +224,7 @@ pub fn with_defaults(s: &str) -> Option<String> {
 /// The value a string has where no variable is set: defaults applied, the rest empty; a
 /// malformed string as written, which is the best guess where Compose would stop.
 pub fn unset_or_as_written(s: &str) -> String {
-    let mut out = String::new();
-    match unset_into(s, &mut out, 0) {
-        Ok(()) => out,
-        Err(Invalid) => s.to_string(),
-    }
+    resolve(s, &|_| None)
 }
 
 /// Whether `s` holds a reference that has no default.
@@ -287,7 +283,22 @@ fn defaults(s: &str, depth: usize) -> Result<String, Invalid> {
     Ok(out)
 }
 
-fn unset_into(s: &str, out: &mut String, depth: usize) -> Result<(), Invalid> {
+/// The value a string has where the variables `lookup` knows are set (as Compose reads
+/// a `.env`) and the rest are not; a malformed string as written.
+pub fn resolve(s: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let mut out = String::new();
+    match resolve_into(s, &mut out, 0, lookup) {
+        Ok(()) => out,
+        Err(Invalid) => s.to_string(),
+    }
+}
+
+fn resolve_into(
+    s: &str,
+    out: &mut String,
+    depth: usize,
+    lookup: &dyn Fn(&str) -> Option<String>,
+) -> Result<(), Invalid> {
     if depth > MAX_DEPTH {
         return Err(Invalid);
     }
@@ -295,10 +306,18 @@ fn unset_into(s: &str, out: &mut String, depth: usize) -> Result<(), Invalid> {
         match t {
             Token::Text(text) => out.push_str(text),
             Token::Escaped => out.push('$'),
-            Token::Bare(_) => {}
-            Token::Braced { op, arg, .. } => {
-                if op.ends_with('-') {
-                    unset_into(arg, out, depth + 1)?;
+            Token::Bare(name) => out.push_str(&lookup(name).unwrap_or_default()),
+            Token::Braced { name, op, arg } => {
+                let value = lookup(name);
+                // `:-`/`:+` treat an empty value as unset; `-`/`+` only a missing one.
+                let set = match op.starts_with(':') {
+                    true => value.as_deref().is_some_and(|v| !v.is_empty()),
+                    false => value.is_some(),
+                };
+                match (op.trim_start_matches(':'), set) {
+                    ("-", false) | ("+", true) => resolve_into(arg, out, depth + 1, lookup)?,
+                    ("+", false) => {}
+                    _ => out.push_str(&value.unwrap_or_default()),
                 }
             }
         }
@@ -309,6 +328,23 @@ fn unset_into(s: &str, out: &mut String, depth: usize) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn resolves_set_variables_and_defaults_for_the_rest() {
+        let vars = |n: &str| match n {
+            "PORT" => Some("6380".to_string()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        };
+        let r = |s: &str| resolve(s, &vars);
+        assert_eq!(
+            r("redis://${HOST:-localhost}:${PORT:-6379}"),
+            "redis://localhost:6380"
+        );
+        assert_eq!(r("$PORT/${EMPTY:-x}/${EMPTY-x}/${NO}"), "6380/x//");
+        assert_eq!(r("${PORT:+a}${NO:+b}${EMPTY+c}$$"), "ac$");
+        assert_eq!(r("${bad"), "${bad");
+    }
 
     fn ops(s: &str) -> Vec<(String, Op)> {
         parse(s).refs.into_iter().map(|r| (r.name, r.op)).collect()

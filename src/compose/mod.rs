@@ -10,6 +10,7 @@ mod file;
 mod hash;
 pub mod healthcheck;
 pub mod interp;
+pub mod listener;
 pub(crate) mod locate;
 pub mod mount;
 pub mod networks;

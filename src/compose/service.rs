@@ -32,6 +32,13 @@ impl Service<'_> {
     pub fn image(&self) -> Option<String> {
         get_str(self.body, "image")
     }
+
+    /// Sharing the host's or another container's network namespace makes loopback reach
+    /// something real, and makes `ports:` meaningless.
+    pub fn shares_network_namespace(&self) -> bool {
+        let mode = get_str(self.body, "network_mode").unwrap_or_default();
+        mode == "host" || mode.starts_with("service:") || mode.starts_with("container:")
+    }
 }
 
 /// Services whose body is a mapping (through tags), in file order.

@@ -84,8 +84,11 @@ pub(crate) const LOOPBACK_SERVICE_URL: RuleInfo = RuleInfo {
     id: "loopback-service-url",
     level: Level::Error,
     mutation: Some("service-host"),
-    description: "a URL in the environment points at localhost/127.0.0.1/::1, which inside a \
-                  container is the container itself",
+    description: "a URL that connects to a backing service (a store's scheme, a *_URL/*_HOST/\
+                  *_DSN naming a database, cache or queue, or a port another service listens \
+                  on) points at localhost/127.0.0.1/::1, which inside a container is the \
+                  container itself; public and base URLs (APP_URL, *_BASE_URL, PUBLIC_URL, \
+                  SITE_URL, *_EXTERNAL_URL) are not connections",
     anchor: "seed",
     default_on: true,
 };

@@ -6,7 +6,9 @@
 use std::path::{Path, PathBuf};
 
 use super::config::{Config, ConfigError};
+use super::dotenv::Dotenv;
 use super::finding::RuleInfo;
+use super::profile::Profile;
 use super::report::{FileReport, LoadError, Report};
 use super::run::{Options, lint_followed, lint_merged, lint_with};
 use super::{follow, input, locate};
@@ -56,9 +58,15 @@ pub struct Checked {
     pub active: Vec<&'static RuleInfo>,
 }
 
-/// Lints every target under its config (`explicit`, else the one beside it). Only a
-/// config that cannot be read stops the check.
-pub fn check(targets: &[Target], explicit: Option<&Path>) -> Result<Checked, ConfigError> {
+/// Lints every target under its config (`explicit`, else the one beside it) and profile
+/// (`profile`, else the config's, else `default` for a file and `multi-instance` — the
+/// harness's gate — for a task's candidate). Only a config that cannot be read stops the
+/// check.
+pub fn check(
+    targets: &[Target],
+    explicit: Option<&Path>,
+    profile: Option<Profile>,
+) -> Result<Checked, ConfigError> {
     let mut checked = Checked {
         report: Report::default(),
         linted: Vec::new(),
@@ -67,8 +75,13 @@ pub fn check(targets: &[Target], explicit: Option<&Path>) -> Result<Checked, Con
     for target in targets {
         let config = Config::find(explicit, Some(&target.path))?;
         checked.active = config.active();
+        let fallback = match target.in_prompt {
+            true => Profile::MultiInstance,
+            false => Profile::Default,
+        };
+        let profile = config.profile_or(profile, fallback);
         match load(target) {
-            Ok(file) => checked.add(target, file, config),
+            Ok(file) => checked.add(target, file, config, profile),
             Err(e) => checked.report.errors.push(e),
         }
     }
@@ -76,14 +89,20 @@ pub fn check(targets: &[Target], explicit: Option<&Path>) -> Result<Checked, Con
 }
 
 impl Checked {
-    fn add(&mut self, target: &Target, file: ComposeFile, config: Config) {
+    fn add(&mut self, target: &Target, file: ComposeFile, config: Config, profile: Profile) {
+        let (dotenv, dotenv_values) = if target.in_prompt {
+            Default::default()
+        } else {
+            (
+                input::dotenv_names(&target.path),
+                Dotenv::beside(&target.path),
+            )
+        };
         let opts = Options {
             config,
-            dotenv: if target.in_prompt {
-                Default::default()
-            } else {
-                input::dotenv_names(&target.path)
-            },
+            profile,
+            dotenv,
+            dotenv_values,
             ignore_suppressions: false,
             dir: (!target.in_prompt).then(|| {
                 let dir = target.path.parent().unwrap_or(Path::new(""));

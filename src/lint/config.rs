@@ -2,6 +2,7 @@
 //!
 //! ```yaml
 //! # .harness-lint.yml, beside the compose file (or `--config PATH`)
+//! profile: default               # or multi-instance (see `profile.rs`); `--profile` wins
 //! rules:
 //!   no-resource-limits: off      # never report
 //!   cap-add: warn                # every finding of the rule at this level
@@ -15,6 +16,7 @@ use serde_yaml_ng::Value;
 
 use super::catalog::{rule, rules};
 use super::finding::{Level, RuleInfo};
+use super::profile::Profile;
 
 /// The file name looked for beside the compose file.
 pub const CONFIG_FILE: &str = ".harness-lint.yml";
@@ -28,6 +30,8 @@ enum Setting {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     settings: BTreeMap<&'static str, Setting>,
+    /// The file's `profile:`, when it names one.
+    pub profile: Option<Profile>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +50,8 @@ pub enum ConfigErrorKind {
     Syntax(#[source] serde_yaml_ng::Error),
     #[error("expected a mapping with a `rules:` mapping of rule id to level")]
     Shape,
+    #[error("`profile: {0}` is not a profile — use default or multi-instance")]
+    BadProfile(String),
     #[error("`rules.{0}` is not a rule — `harness lint --rules` lists them")]
     UnknownRule(String),
     #[error("`rules.{rule}: {value}` is not a level — use error, warn, info or off")]
@@ -83,6 +89,9 @@ impl Config {
     pub fn parse(text: &str) -> Result<Config, ConfigErrorKind> {
         let doc: Value = serde_yaml_ng::from_str(text).map_err(ConfigErrorKind::Syntax)?;
         let mut config = Config::default();
+        if let Value::Mapping(top) = &doc {
+            config.profile = top.get("profile").map(profile).transpose()?;
+        }
         let rules_map = match &doc {
             Value::Null => return Ok(config),
             Value::Mapping(top) => match top.get("rules") {
@@ -125,6 +134,12 @@ impl Config {
         Ok(config)
     }
 
+    /// The profile to lint with: `chosen` (the command line), else the file's, else
+    /// `fallback`.
+    pub fn profile_or(&self, chosen: Option<Profile>, fallback: Profile) -> Profile {
+        chosen.or(self.profile).unwrap_or(fallback)
+    }
+
     /// Whether the rule runs.
     pub fn enabled(&self, rule: &RuleInfo) -> bool {
         match self.settings.get(rule.id) {
@@ -148,6 +163,17 @@ impl Config {
     }
 }
 
+fn profile(v: &Value) -> Result<Profile, ConfigErrorKind> {
+    let text = match v {
+        Value::String(s) => s.clone(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    };
+    text.parse().map_err(ConfigErrorKind::BadProfile)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +193,24 @@ mod tests {
         assert_eq!(c.level("cap-add", Level::Error), Level::Warn);
         assert_eq!(c.level("hardcoded-host-port", Level::Error), Level::Error);
         assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn a_profile_from_the_file_and_the_command_line_wins() {
+        let c = Config::parse("profile: multi-instance\n").unwrap();
+        assert_eq!(c.profile, Some(Profile::MultiInstance));
+        assert_eq!(c.profile_or(None, Profile::Default), Profile::MultiInstance);
+        assert_eq!(
+            c.profile_or(Some(Profile::Default), Profile::MultiInstance),
+            Profile::Default
+        );
+        assert_eq!(
+            Config::default().profile_or(None, Profile::Default),
+            Profile::Default
+        );
+        let e = Config::parse("profile: strict\n").unwrap_err();
+        assert!(e.to_string().contains("`profile: strict`"), "{e}");
+        assert!(e.to_string().contains("default or multi-instance"), "{e}");
     }
 
     #[test]

@@ -1,17 +1,14 @@
-//! Variables and environment: references that break on an unset variable, secrets written
-//! into the file, and service URLs that point a container at itself.
+//! Variables and environment: references that break on an unset variable and secrets
+//! written into the file (service URLs that point a container at itself: `loopback`).
 
 use std::collections::BTreeSet;
 
 use serde_yaml_ng::Value;
 
-use super::catalog::{
-    INVALID_INTERPOLATION, LITERAL_SECRET, LOOPBACK_SERVICE_URL, REQUIRED_VARIABLE,
-};
+use super::catalog::{INVALID_INTERPOLATION, LITERAL_SECRET, REQUIRED_VARIABLE};
 use super::finding::{Path, Sink};
 use super::run::Ctx;
 use super::yaml::{self, EnvEntry, key_string, untag};
-use crate::compose::conventions::{loopback, not_service_to_service};
 use crate::compose::interp::{self, Op};
 use crate::compose::secrets::{not_a_secret, secret_setting, urls};
 
@@ -26,17 +23,8 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
         }
     }
     for svc in &ctx.services {
-        let network_mode = yaml::get_str(svc.body, "network_mode").unwrap_or_default();
-        // Sharing the host's or another container's network namespace makes loopback
-        // reach something real.
-        let shared_loopback = network_mode == "host"
-            || network_mode.starts_with("service:")
-            || network_mode.starts_with("container:");
         for entry in yaml::environment(svc) {
             literal_secret(&entry, sink);
-            if !shared_loopback {
-                loopback_url(&entry, sink);
-            }
         }
     }
 }
@@ -144,33 +132,6 @@ fn literal_secret(entry: &EnvEntry, sink: &mut Sink) {
     }
 }
 
-fn loopback_url(entry: &EnvEntry, sink: &mut Sink) {
-    let Some(raw) = entry.value.as_deref() else {
-        return;
-    };
-    // What the container sees where the variable is unset.
-    let value = interp::unset(raw);
-    let Some(url) = urls(&value).into_iter().find(|u| loopback(u.host())) else {
-        return;
-    };
-    let web = ["http", "https", "ws", "wss"]
-        .iter()
-        .any(|s| url.scheme.eq_ignore_ascii_case(s));
-    if web && not_service_to_service(&entry.key) {
-        return;
-    }
-    let key = &entry.key;
-    let host = url.host();
-    sink.add(
-        &LOOPBACK_SERVICE_URL,
-        &entry.path,
-        format!(
-            "`{key}` points at {host}, which inside a container is the container itself, \
-             so the connection is refused — use the other service's name as the host"
-        ),
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use crate::lint::finding::Level;
@@ -178,7 +139,6 @@ mod tests {
 
     const REQ: &str = "required-variable";
     const SECRET: &str = "literal-secret";
-    const LOOP: &str = "loopback-service-url";
 
     fn svc(body: &str) -> String {
         format!("services:\n  app:\n    image: x\n{body}")
@@ -312,32 +272,5 @@ mod tests {
             ]
         );
         assert!(f.iter().all(|f| !f.message.contains("whalehello")));
-    }
-
-    #[test]
-    fn loopback_in_service_urls() {
-        let f = lint_yaml(&svc(
-            "    environment:\n      - REDIS_URL=redis://localhost:6379\n      - DATABASE_URL=postgres://user@127.0.0.1/db\n      - API=http://[::1]:8000/x\n      - FALLBACK=${U:-amqp://guest@localhost}\n      - GOOD=redis://redis:6379\n      - PUBLIC_URL=http://localhost:3000\n      - ASPNETCORE_URLS=http://localhost:5000\n      - REDIS_HOST=localhost\n",
-        ));
-        assert_eq!(
-            rule_paths(&f, LOOP),
-            vec![
-                "services.app.environment[0]",
-                "services.app.environment[1]",
-                "services.app.environment[2]",
-                "services.app.environment[3]",
-            ]
-        );
-        let hit = at(&f, "services.app.environment[0]", LOOP);
-        assert_eq!(hit.level, Level::Error);
-        assert_eq!(hit.mutation, Some("service-host"));
-    }
-
-    #[test]
-    fn loopback_is_fine_in_a_shared_network_namespace() {
-        let f = lint_yaml(&svc(
-            "    network_mode: \"service:vpn\"\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
-        ));
-        assert_eq!(rule_paths(&f, LOOP), Vec::<String>::new());
     }
 }

@@ -12,15 +12,16 @@
 //! with the lossless parser the fixes use, and `finding` gives it a fingerprint from rule,
 //! path and value.
 //!
-//! The data path: rules (`ports`, `env`, `services`, `networks`, `security`, `images`,
-//! `project`, `references`, `declared`) → `run` (config levels, suppression comments, `.env`, the
-//! override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
+//! The data path: rules (`ports`, `env`, `loopback`, `services`, `networks`, `security`,
+//! `images`, `project`, `references`, `declared`) → `run` (profile and config levels,
+//! suppression comments, `.env`, the override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
 //! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
 mod catalog;
 pub mod check;
 mod config;
 mod declared;
+mod dotenv;
 mod env;
 mod finding;
 pub mod fix;
@@ -29,8 +30,10 @@ mod images;
 pub mod input;
 // The rules and `check` reach the locator here; it belongs to the compose model.
 pub(crate) use crate::compose::locate;
+mod loopback;
 mod networks;
 mod ports;
+mod profile;
 mod project;
 mod references;
 pub mod report;
@@ -45,5 +48,7 @@ mod tests;
 
 pub use catalog::{rule, rules};
 pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
+pub use dotenv::Dotenv;
 pub use finding::{Finding, Level, RuleInfo};
+pub use profile::Profile;
 pub use run::{Options, lint, lint_followed, lint_merged, lint_with};

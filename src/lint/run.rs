@@ -4,13 +4,16 @@ use std::path::PathBuf;
 use serde_yaml_ng::Value;
 
 use super::config::Config;
+use super::dotenv::Dotenv;
 use super::finding::{Finding, Path, Sink};
 use super::follow::Followed;
 use super::locate::Locator;
+use super::profile::Profile;
 use super::suppress::Suppressions;
 use super::yaml::{self, Service};
 use super::{
-    catalog, declared, env, images, networks, ports, project, references, security, services,
+    catalog, declared, env, images, loopback, networks, ports, project, references, security,
+    services,
 };
 use crate::compose::ComposeFile;
 
@@ -19,9 +22,14 @@ use crate::compose::ComposeFile;
 pub struct Options {
     /// Rule levels and rules turned off or on.
     pub config: Config,
-    /// Variables the sibling `.env` sets (names only: values are never needed, and never
-    /// printed). Compose reads that file, so a reference to one of them has a value.
+    /// Which choices are errors; the library's default is the harness's own gate
+    /// (`multi-instance`), `harness lint` on a file defaults to `default`.
+    pub profile: Profile,
+    /// Variables the sibling `.env` sets. Compose reads that file, so a reference to one
+    /// of them has a value.
     pub dotenv: BTreeSet<String>,
+    /// Their values, read only to resolve a URL's host and port; never printed.
+    pub dotenv_values: Dotenv,
     /// Report what `# harness-lint disable-…` comments would silence.
     pub ignore_suppressions: bool,
     /// The directory the file's relative paths resolve against (the compose file's);
@@ -36,6 +44,8 @@ pub(crate) struct Ctx<'a> {
     pub services: Vec<Service<'a>>,
     /// Set from the sibling `.env`.
     pub dotenv: &'a BTreeSet<String>,
+    /// What the sibling `.env` sets them to.
+    pub dotenv_values: &'a Dotenv,
     /// The author's text with positions, for the rules that judge how something is
     /// written (quoting) rather than what it means.
     pub text: Option<&'a Locator<'a>>,
@@ -194,6 +204,11 @@ pub(crate) fn lint_value(doc: &Value) -> Vec<Finding> {
     lint_doc(doc, &Options::default(), None)
 }
 
+#[cfg(test)]
+pub(crate) fn lint_value_with(doc: &Value, opts: &Options) -> Vec<Finding> {
+    lint_doc(doc, opts, None)
+}
+
 fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Finding> {
     // Compose applies `<<:` merges before it reads a service, so a restart policy or a
     // healthcheck inherited from an anchor counts. A merge Compose would reject is linted
@@ -207,12 +222,14 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
         doc,
         services: yaml::services(doc),
         dotenv: &opts.dotenv,
+        dotenv_values: &opts.dotenv_values,
         text,
         dir: opts.dir.as_deref(),
     };
     let mut sink = Sink::default();
     ports::check(&ctx, &mut sink);
     env::check(&ctx, &mut sink);
+    loopback::check(&ctx, &mut sink);
     services::check(&ctx, &mut sink);
     networks::check(&ctx, &mut sink);
     security::check(&ctx, &mut sink);
@@ -223,7 +240,9 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
     let mut findings = sink.finish(doc);
     findings.retain(|f| catalog::rule(f.rule).is_some_and(|r| opts.config.enabled(r)));
     for f in &mut findings {
-        f.level = opts.config.level(f.rule, f.level);
+        f.level = opts
+            .config
+            .level(f.rule, opts.profile.level(f.rule, f.level));
     }
     findings
 }

@@ -10,7 +10,7 @@ use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::conventions::{loopback, not_service_to_service};
 use crate::compose::interp;
-use crate::compose::url::{authority_len_with_vars, spans};
+use crate::compose::listener::{listener, urls};
 
 pub(crate) fn env_default(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -75,7 +75,7 @@ pub(crate) fn service_host(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in &all {
-        if tree::shares_network_namespace(svc) {
+        if svc.shares_network_namespace() {
             continue;
         }
         for entry in tree::environment(svc) {
@@ -131,209 +131,6 @@ fn repoint(all: &[Service<'_>], svc: &Service<'_>, entry: &EnvEntry) -> Option<(
         raw: RawEdit::Replace(pairs),
     };
     Some((op, site))
-}
-
-/// `scheme://[userinfo@]host[:port]`, as found in a value.
-struct Url<'a> {
-    /// The whole match, scheme to the end of the authority.
-    text: &'a str,
-    scheme: &'a str,
-    host: &'a str,
-    /// Byte range of the host in `text` (brackets included for IPv6).
-    host_at: (usize, usize),
-    port: Option<u16>,
-}
-
-impl Url<'_> {
-    fn is_web(&self) -> bool {
-        ["http", "https", "ws", "wss"]
-            .iter()
-            .any(|s| self.scheme.eq_ignore_ascii_case(s))
-    }
-
-    fn with_host(&self, host: &str) -> String {
-        format!(
-            "{}{host}{}",
-            &self.text[..self.host_at.0],
-            &self.text[self.host_at.1..]
-        )
-    }
-
-    fn port_or_default(&self) -> Option<u16> {
-        self.port.or_else(|| {
-            let scheme = self.scheme.to_ascii_lowercase();
-            KINDS
-                .iter()
-                .find(|k| k.schemes.contains(&scheme.as_str()))
-                .map(|k| k.port)
-                .or(match scheme.as_str() {
-                    "http" | "ws" => Some(80),
-                    "https" | "wss" => Some(443),
-                    _ => None,
-                })
-        })
-    }
-}
-
-fn urls(s: &str) -> Vec<Url<'_>> {
-    spans(s, authority_len_with_vars)
-        .into_iter()
-        .filter_map(|span| {
-            let text = &s[span.scheme.start..span.authority.end];
-            parse(text, span.scheme.len() + 3)
-        })
-        .collect()
-}
-
-/// Splits the authority (which starts at `auth` in `text`) into host and port.
-fn parse(text: &str, auth: usize) -> Option<Url<'_>> {
-    let authority = &text[auth..];
-    let host_start = auth + authority.rfind('@').map(|i| i + 1).unwrap_or(0);
-    let hostport = &text[host_start..];
-    let (host_len, port) = if hostport.starts_with('[') {
-        let close = hostport.find(']')?;
-        (close + 1, hostport[close + 1..].strip_prefix(':'))
-    } else {
-        match hostport.split_once(':') {
-            Some((h, p)) => (h.len(), Some(p)),
-            None => (hostport.len(), None),
-        }
-    };
-    Some(Url {
-        text,
-        scheme: &text[..auth - 3],
-        host: &text[host_start..host_start + host_len],
-        host_at: (host_start, host_start + host_len),
-        port: port.and_then(|p| p.parse().ok()),
-    })
-}
-
-/// A kind of server recognised by URL scheme or port, and by image or service name.
-struct Kind {
-    names: &'static [&'static str],
-    schemes: &'static [&'static str],
-    port: u16,
-}
-
-const KINDS: [Kind; 9] = [
-    Kind {
-        names: &["redis", "valkey", "keydb"],
-        schemes: &["redis", "rediss"],
-        port: 6379,
-    },
-    Kind {
-        names: &["postgres", "postgis", "timescale"],
-        schemes: &["postgres", "postgresql"],
-        port: 5432,
-    },
-    Kind {
-        names: &["mysql", "mariadb"],
-        schemes: &["mysql", "mariadb"],
-        port: 3306,
-    },
-    Kind {
-        names: &["mongo"],
-        schemes: &["mongodb"],
-        port: 27017,
-    },
-    Kind {
-        names: &["rabbitmq"],
-        schemes: &["amqp", "amqps"],
-        port: 5672,
-    },
-    Kind {
-        names: &["memcached"],
-        schemes: &["memcached"],
-        port: 11211,
-    },
-    Kind {
-        names: &["elasticsearch", "opensearch"],
-        schemes: &[],
-        port: 9200,
-    },
-    Kind {
-        names: &["kafka"],
-        schemes: &["kafka"],
-        port: 9092,
-    },
-    Kind {
-        names: &["nats"],
-        schemes: &["nats"],
-        port: 4222,
-    },
-];
-
-/// The one other service that listens where `url` points: by the kind of server its
-/// scheme or port names, else by the container port it publishes or exposes.
-fn listener(all: &[Service<'_>], from: &Service<'_>, url: &Url<'_>) -> Option<String> {
-    let others: Vec<&Service<'_>> = all.iter().filter(|s| s.name != from.name).collect();
-    let scheme = url.scheme.to_ascii_lowercase();
-    let port = url.port_or_default();
-    let by_kind: Vec<&str> = KINDS
-        .iter()
-        .filter(|k| k.schemes.contains(&scheme.as_str()) || port == Some(k.port))
-        .flat_map(|k| {
-            others
-                .iter()
-                .filter(|s| is_kind(s, k))
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>()
-        })
-        .collect();
-    if let [one] = by_kind.as_slice() {
-        return Some(one.to_string());
-    }
-    if !by_kind.is_empty() {
-        return None;
-    }
-    let port = port?;
-    let by_port: Vec<&str> = others
-        .iter()
-        .filter(|s| container_ports(s).contains(&port))
-        .map(|s| s.name.as_str())
-        .collect();
-    match by_port.as_slice() {
-        [one] => Some(one.to_string()),
-        _ => None,
-    }
-}
-
-fn is_kind(svc: &Service<'_>, kind: &Kind) -> bool {
-    let image = svc
-        .image()
-        .map(|i| tree::image_base(&interp::unset_or_as_written(&i)));
-    let name = svc.name.to_ascii_lowercase();
-    kind.names.iter().any(|n| {
-        image.as_deref().is_some_and(|i| i.starts_with(n))
-            || (image.is_none() && name.contains(n))
-            || name == *n
-    }) && !image.as_deref().is_some_and(|i| {
-        ["commander", "insight", "exporter", "admin"]
-            .iter()
-            .any(|tool| i.contains(tool))
-    })
-}
-
-/// Container ports a service publishes or exposes.
-fn container_ports(svc: &Service<'_>) -> Vec<u16> {
-    let mut out = Vec::new();
-    for key in ["ports", "expose"] {
-        for v in tree::get_seq(svc.body, key).unwrap_or_default() {
-            let text = match v {
-                Value::Mapping(m) => tree::get_str(m, "target"),
-                other => tree::scalar(other),
-            };
-            let Some(text) = text.map(|t| interp::unset_or_as_written(&t)) else {
-                continue;
-            };
-            let last = text.rsplit(':').next().unwrap_or(&text);
-            let port = last.split('/').next().unwrap_or(last);
-            if let Ok(p) = port.trim().parse() {
-                out.push(p);
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ pub(crate) fn engine_assigned(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {
         // `ports:` means nothing (or is refused) in another namespace.
-        if tree::shares_network_namespace(&svc) {
+        if svc.shares_network_namespace() {
             continue;
         }
         for entry in ports(&svc).into_iter().filter(|p| p.editable) {

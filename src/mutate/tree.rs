@@ -4,7 +4,7 @@
 use serde_yaml_ng::Value;
 
 use crate::compose;
-pub(crate) use crate::compose::conventions::{image_base, is_redis};
+pub(crate) use crate::compose::conventions::is_redis;
 pub(crate) use crate::compose::depends::Dependency;
 pub(crate) use crate::compose::env::EnvEntry;
 pub(crate) use crate::compose::healthcheck::{Health, health};
@@ -44,13 +44,6 @@ pub(crate) fn environment<'a>(svc: &Service<'a>) -> Vec<EnvEntry<'a>> {
         .into_iter()
         .filter(|e| e.text.is_some())
         .collect()
-}
-
-/// Sharing the host's or another container's network namespace makes loopback reach
-/// something real, and makes `ports:` meaningless.
-pub(crate) fn shares_network_namespace(svc: &Service<'_>) -> bool {
-    let mode = get_str(svc.body, "network_mode").unwrap_or_default();
-    mode == "host" || mode.starts_with("service:") || mode.starts_with("container:")
 }
 
 #[cfg(test)]
