@@ -70,23 +70,34 @@ fn references(s: &str, path: &Path, extension: bool, known: &BTreeSet<String>, s
         if seen.contains(&r.name.as_str()) || known.contains(&r.name) {
             continue;
         }
-        let message = match r.op {
-            Op::Plain => format!(
-                "`{}` has no default: wherever {} is unset Compose substitutes an empty \
+        let (message, choice) = match r.op {
+            Op::Plain => (
+                format!(
+                    "`{}` has no default: wherever {} is unset Compose substitutes an empty \
                  string with only a warning — write `${{{}:-}}` (or a real default) so an \
                  unset variable is a decision, not an accident",
-                r.text, r.name, r.name
+                    r.text, r.name, r.name
+                ),
+                true,
             ),
-            Op::Required => format!(
-                "`{}` stops Compose (\"required variable {} is missing a value\") wherever \
+            Op::Required => (
+                format!(
+                    "`{}` stops Compose (\"required variable {} is missing a value\") wherever \
                  it is unset — give it a default (`${{{}:-}}`) and let the service report \
                  what is missing",
-                r.text, r.name, r.name
+                    r.text, r.name, r.name
+                ),
+                false,
             ),
             Op::Default | Op::Alternative => continue,
         };
         seen.push(&r.name);
-        sink.add(&REQUIRED_VARIABLE, path, message);
+        // An empty value may be what the author meant (`TZ=${TIMEZONE}`); a `:?` stops
+        // Compose whatever was meant.
+        match choice {
+            true => sink.add_choice(&REQUIRED_VARIABLE, path, message),
+            false => sink.add(&REQUIRED_VARIABLE, path, message),
+        }
     }
 }
 

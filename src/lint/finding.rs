@@ -56,6 +56,10 @@ pub struct Finding {
     /// The bytes of the offending entry in the text, once located.
     #[serde(skip)]
     pub(crate) span: Option<std::ops::Range<usize>>,
+    /// What the file's author may have meant (a variable left empty on purpose): an error
+    /// only where the profile says so.
+    #[serde(skip)]
+    pub(crate) choice: bool,
 }
 
 impl fmt::Display for Finding {
@@ -101,6 +105,14 @@ impl Sink {
         self.push(rule, level, rule.mutation, path, message);
     }
 
+    /// A finding the author may have meant; see [`Finding::choice`].
+    pub(crate) fn add_choice(&mut self, rule: &RuleInfo, path: &Path, message: String) {
+        self.add(rule, path, message);
+        if let Some((_, f)) = self.items.last_mut() {
+            f.choice = true;
+        }
+    }
+
     /// A finding of a rule whose fix covers only its other findings: no fix is offered.
     pub(crate) fn add_unfixed(
         &mut self,
@@ -133,6 +145,7 @@ impl Sink {
                 fingerprint: String::new(),
                 at: path.clone(),
                 span: None,
+                choice: false,
             },
         ));
     }

@@ -39,17 +39,18 @@ impl Profile {
     }
 
     /// The level a finding of `rule` gets under this profile, given the level the rule
-    /// chose for it.
-    pub fn level(self, rule: &str, found: Level) -> Level {
+    /// chose for it and whether its author may have meant it (`choice`).
+    pub fn level(self, rule: &str, found: Level, choice: bool) -> Level {
         let demoted = self == Profile::Default
             && found == Level::Error
-            && MULTI_INSTANCE_ONLY.iter().any(|r| r.id == rule);
+            && (choice || MULTI_INSTANCE_ONLY.iter().any(|r| r.id == rule));
         if demoted { Level::Warn } else { found }
     }
 
-    /// The level the rule's findings get under this profile (the catalog level, adjusted).
+    /// The level the rule's findings get under this profile (the catalog level, adjusted;
+    /// a rule's findings that are choices may be milder).
     pub fn rule_level(self, rule: &RuleInfo) -> Level {
-        self.level(rule.id, rule.level)
+        self.level(rule.id, rule.level, false)
     }
 }
 
@@ -95,9 +96,13 @@ mod tests {
         }
         // A milder finding of a demoted rule stays as mild.
         assert_eq!(
-            Profile::Default.level("hardcoded-host-port", Level::Info),
+            Profile::Default.level("hardcoded-host-port", Level::Info, false),
             Level::Info
         );
+        // A finding its author may have meant is an error only for the harness's gate.
+        let choice = |p: Profile| p.level("required-variable", Level::Error, true);
+        assert_eq!(choice(Profile::Default), Level::Warn);
+        assert_eq!(choice(Profile::MultiInstance), Level::Error);
     }
 
     /// docs/LINT.md's rule table gives each rule's level under both profiles; it is

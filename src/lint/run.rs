@@ -242,7 +242,7 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
     for f in &mut findings {
         f.level = opts
             .config
-            .level(f.rule, opts.profile.level(f.rule, f.level));
+            .level(f.rule, opts.profile.level(f.rule, f.level, f.choice));
     }
     findings
 }
