@@ -362,6 +362,25 @@ impl Store {
         Ok(())
     }
 
+    /// The content hashes of the task's versions that have run: a proposal of one of
+    /// them would repeat what was already judged.
+    pub fn ran_hashes(
+        &self,
+        task_id: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT v.hash FROM version v JOIN run r ON r.version_id = v.id
+                  WHERE v.task_id = ?1",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([task_id], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The json of a version's most recent run with a failing step, if it has one. A
     /// partial run counts for nothing, but what its steps found is still evidence to
     /// learn from.
