@@ -206,4 +206,27 @@ fn a_model_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected() 
         "{transcripts:?}"
     );
     assert!(ws.files_containing(API_KEY).is_empty());
+    // v2's row says who proposed it and what it cost.
+    let db = rusqlite::Connection::open(ws.db()).expect("db");
+    let (proposer, json): (String, String) = db
+        .query_row(
+            "SELECT p.proposer, p.json FROM version_provenance p JOIN version v ON v.id = p.version_id WHERE v.number = 2",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("provenance of v2");
+    assert_eq!(proposer, "llm");
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(doc["model"], "scripted-model");
+    assert_eq!(doc["input_tokens"], 11);
+    assert!(doc["request_sha256"].as_str().is_some_and(|h| h.len() == 64));
+    // `harness audit` reads the transcripts: they hold no secret of this environment.
+    let audit = ws
+        .harness()
+        .env("HARNESS_LLM_API_KEY", API_KEY)
+        .args(["audit"])
+        .output()
+        .expect("spawn");
+    let said = String::from_utf8_lossy(&audit.stdout);
+    assert!(!said.contains("secret_in_transcript"), "{said}");
 }

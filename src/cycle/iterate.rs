@@ -253,6 +253,12 @@ fn apply(
         next.mutation.id,
         &reason,
     )?;
+    let provenance = serde_json::to_string(&next.provenance).unwrap_or_default();
+    ctx.store.record_provenance(
+        version.row.id,
+        &next.provenance.proposer,
+        &redactor.text(&provenance),
+    )?;
     // The task keeps the author's config as it deploys; only records are redacted.
     task.replace_config(&mut ctx.store, &next.file.text)?;
     on(Event::Applied {

@@ -362,6 +362,23 @@ impl Store {
         Ok(())
     }
 
+    /// Records who proposed a version (the first proposal of a config is kept).
+    pub fn record_provenance(
+        &self,
+        version_id: i64,
+        proposer: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO version_provenance (version_id, proposer, json, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![version_id, proposer, json, chrono::Utc::now().to_rfc3339()],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
     /// The content hashes of the task's versions that have run: a proposal of one of
     /// them would repeat what was already judged.
     pub fn ran_hashes(
