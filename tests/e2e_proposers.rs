@@ -85,8 +85,14 @@ fn assert_bad_answers_rejected(ws: &Workspace, out: &std::process::Output, fault
     assert!(tried[0].2.contains("does not parse"), "{tried:?}");
     assert!(tried[1].2.contains("service `redis`"), "{tried:?}");
     assert!(tried[2].2.contains("literal secret"), "{tried:?}");
-    assert!(stdout.contains("no proposer fixes what v1 failed on"), "{stdout}");
-    assert!(ws.files_containing(PLANTED).is_empty(), "the secret was kept");
+    assert!(
+        stdout.contains("no proposer fixes what v1 failed on"),
+        "{stdout}"
+    );
+    assert!(
+        ws.files_containing(PLANTED).is_empty(),
+        "the secret was kept"
+    );
     let db = std::fs::read(ws.db()).expect("db");
     assert!(!String::from_utf8_lossy(&db).contains(PLANTED));
     assert!(ws.leftovers().is_empty(), "{:?}", ws.leftovers());
@@ -102,10 +108,15 @@ fn assert_fixed(ws: &Workspace, out: &std::process::Output, proposer: &str) {
     );
     assert!(config_of(ws).contains("redis://redis:6379"));
     // The fixed version ran, on the real engine, and passed every step.
-    assert!(stdout.contains("v2 PASSED") || stdout.contains("v2 passed"), "{stdout}");
+    assert!(
+        stdout.contains("v2 PASSED") || stdout.contains("v2 passed"),
+        "{stdout}"
+    );
     let tried = attempts(ws);
     assert!(
-        tried.iter().any(|(m, accepted, _)| m == proposer && *accepted),
+        tried
+            .iter()
+            .any(|(m, accepted, _)| m == proposer && *accepted),
         "{tried:?}"
     );
     assert!(ws.leftovers().is_empty(), "{:?}", ws.leftovers());
@@ -153,8 +164,15 @@ fn a_command_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected(
         serde_json::from_str(&std::fs::read_to_string(format!("{dir}/context.json")).expect("ctx"))
             .expect("json");
     assert_eq!(context["rejected"].as_array().map(Vec::len), Some(2));
-    assert!(context["current_yaml"].as_str().is_some_and(|y| y.contains("redis://cache")));
-    assert_eq!(context["failing_steps"][0]["signature"], "redis_unavailable");
+    assert!(
+        context["current_yaml"]
+            .as_str()
+            .is_some_and(|y| y.contains("redis://cache"))
+    );
+    assert_eq!(
+        context["failing_steps"][0]["signature"],
+        "redis_unavailable"
+    );
 
     let good = format!("cat > /dev/null; cat {dir}/good");
     let out = iterate(&ws, &["--proposer", "command", "--proposer-command", &good]);
@@ -197,12 +215,17 @@ fn a_model_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected() 
     for r in &received {
         assert_eq!(r.api_key, Some(format!("Bearer {API_KEY}")));
         assert!(!r.body.contains(API_KEY), "the key is never in a body");
-        assert!(!r.body.contains(PLANTED), "a rejected secret is never sent back");
+        assert!(
+            !r.body.contains(PLANTED),
+            "a rejected secret is never sent back"
+        );
     }
     // The transcripts are kept, redacted, beside the run they learned from.
     let transcripts = ws.files_containing("scripted-model");
     assert!(
-        transcripts.iter().any(|p| p.to_string_lossy().contains("proposals")),
+        transcripts
+            .iter()
+            .any(|p| p.to_string_lossy().contains("proposals")),
         "{transcripts:?}"
     );
     assert!(ws.files_containing(API_KEY).is_empty());
@@ -219,7 +242,11 @@ fn a_model_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected() 
     let doc: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(doc["model"], "scripted-model");
     assert_eq!(doc["input_tokens"], 11);
-    assert!(doc["request_sha256"].as_str().is_some_and(|h| h.len() == 64));
+    assert!(
+        doc["request_sha256"]
+            .as_str()
+            .is_some_and(|h| h.len() == 64)
+    );
     // `harness audit` reads the transcripts: they hold no secret of this environment.
     let audit = ws
         .harness()

@@ -54,7 +54,11 @@ async fn an_overloaded_server_is_retried_and_the_fix_taken_from_the_fence() {
     assert_eq!(received.len(), 2, "one retry");
     for r in &received {
         assert_eq!(r.path, "/v1/messages");
-        assert_eq!(r.api_key.as_deref(), Some(KEY), "the key goes in the header");
+        assert_eq!(
+            r.api_key.as_deref(),
+            Some(KEY),
+            "the key goes in the header"
+        );
         assert!(!r.body.contains(KEY), "never in the body");
         let body: serde_json::Value = serde_json::from_str(&r.body).expect("json body");
         assert_eq!(body["model"], "test-model");
@@ -75,11 +79,17 @@ async fn a_refused_key_or_model_says_what_to_fix() {
     let Answer::Nothing(why) = p.propose(&context()).await else {
         panic!("401 is no proposal");
     };
-    assert!(why.contains("401") && why.contains("ANTHROPIC_API_KEY"), "{why}");
+    assert!(
+        why.contains("401") && why.contains("ANTHROPIC_API_KEY"),
+        "{why}"
+    );
     let Answer::Nothing(why) = p.propose(&context()).await else {
         panic!("404 is no proposal");
     };
-    assert!(why.contains("404") && why.contains("HARNESS_LLM_MODEL"), "{why}");
+    assert!(
+        why.contains("404") && why.contains("HARNESS_LLM_MODEL"),
+        "{why}"
+    );
     assert_eq!(fake.received().len(), 2, "refusals are not retried");
 }
 

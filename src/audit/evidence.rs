@@ -236,7 +236,11 @@ mod tests {
     #[test]
     fn a_transcript_holding_a_secret_is_found() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("01-llm.md"), "## request\nredacted [REDACTED]\n").unwrap();
+        std::fs::write(
+            dir.path().join("01-llm.md"),
+            "## request\nredacted [REDACTED]\n",
+        )
+        .unwrap();
         assert!(transcript_secrets(dir.path()).is_empty());
         let leak = format!("## request\nkey {}\n", crate::redact::dummy_key());
         std::fs::write(dir.path().join("02-llm.md"), leak).unwrap();

@@ -86,12 +86,12 @@ impl ProposerOptions {
             })
         };
         let lineup = match self.kind {
-            ProposerKind::Catalog => vec![AnyProposer::Catalog(catalog)],
+            ProposerKind::Catalog => vec![AnyProposer::Catalog(Box::new(catalog))],
             ProposerKind::Command => command().into_iter().collect(),
             ProposerKind::Llm => llm().into_iter().collect(),
             ProposerKind::Auto => {
                 // A command given with auto is the user's fallback of choice.
-                let mut all = vec![AnyProposer::Catalog(catalog)];
+                let mut all = vec![AnyProposer::Catalog(Box::new(catalog))];
                 all.extend(command());
                 all.extend(llm());
                 all
@@ -103,7 +103,7 @@ impl ProposerOptions {
 
 /// One of the three proposers (the trait's futures are not object-safe).
 pub enum AnyProposer {
-    Catalog(CatalogProposer),
+    Catalog(Box<CatalogProposer>),
     Command(CommandProposer),
     Llm(LlmProposer),
 }
