@@ -257,3 +257,32 @@ fn a_model_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected() 
     let said = String::from_utf8_lossy(&audit.stdout);
     assert!(!said.contains("secret_in_transcript"), "{said}");
 }
+
+#[test]
+fn an_unusable_proposer_is_bad_input_and_writes_nothing() {
+    let ws = Workspace::new("bad_proposer");
+    let cases: [(&[&str], &str); 3] = [
+        (&["--proposer", "command"], "--proposer-command"),
+        (&["--proposer", "llm"], "ANTHROPIC_API_KEY"),
+        (&["--proposer", "oracle"], "catalog"),
+    ];
+    for cmd in ["propose", "iterate"] {
+        for (args, needle) in cases {
+            let out = ws
+                .harness()
+                .env_remove("ANTHROPIC_API_KEY")
+                .env_remove("HARNESS_LLM_API")
+                .arg(cmd)
+                .args(args)
+                .arg("--task")
+                .arg(ws.task())
+                .output()
+                .expect("spawn");
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{cmd} {args:?}: {stderr}");
+            assert!(stderr.contains(needle), "{cmd} {args:?}: {stderr}");
+        }
+    }
+    assert!(!ws.db().exists(), "nothing recorded");
+    assert!(!ws.runs().exists(), "nothing written");
+}
