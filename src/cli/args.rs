@@ -359,8 +359,8 @@ pub struct ProposeArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ProposerArgs {
     /// catalog: the harness's own mutations; command: --proposer-command; llm: a model
-    /// (ANTHROPIC_API_KEY, or HARNESS_LLM_API=openai and HARNESS_LLM_URL); auto: the
-    /// catalog, then the command if given, then the model if configured.
+    /// (its variables: README, Proposers); auto: the catalog, then the command if given,
+    /// then the model if one is configured.
     #[arg(long, value_enum, default_value_t = ProposerKind::Auto)]
     pub proposer: ProposerKind,
 
