@@ -135,14 +135,11 @@ fn failing_steps(run: &RunRecord, redactor: &Redactor) -> Vec<FailingStep> {
 
 /// At most `max` bytes of `text`, cut on a character boundary and marked as cut.
 pub fn bounded(text: &str, max: usize) -> String {
-    if text.len() <= max {
+    let kept = crate::report::truncate_bytes(text, max);
+    if kept.len() == text.len() {
         return text.to_string();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… [{} bytes cut]", &text[..end], text.len() - end)
+    format!("{kept}… [{} bytes cut]", text.len() - kept.len())
 }
 
 #[cfg(test)]
