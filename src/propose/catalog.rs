@@ -14,6 +14,8 @@ pub struct CatalogProposer {
     facts: Facts,
     /// The mutations still to try, most urgent first, with the evidence each answers.
     wanted: Mutex<VecDeque<(&'static str, String)>>,
+    /// Whether any mutation was offered: "nothing" then means "nothing more".
+    offered: std::sync::atomic::AtomicBool,
 }
 
 impl CatalogProposer {
@@ -26,6 +28,7 @@ impl CatalogProposer {
             current,
             facts,
             wanted: Mutex::new(wanted.into()),
+            offered: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -57,6 +60,8 @@ impl Proposer for CatalogProposer {
                     };
                 }
                 Ok(Some(m)) => {
+                    self.offered
+                        .store(true, std::sync::atomic::Ordering::Relaxed);
                     return Answer::Candidate(Box::new(Candidate {
                         label: m.id,
                         reason: m.reason,
@@ -72,6 +77,10 @@ impl Proposer for CatalogProposer {
                 }
             }
         }
-        Answer::Nothing("no mutation in the catalog answers what failed".into())
+        if self.offered.load(std::sync::atomic::Ordering::Relaxed) {
+            Answer::Nothing("no other mutation in the catalog answers what failed".into())
+        } else {
+            Answer::Nothing("no mutation in the catalog answers what failed".into())
+        }
     }
 }
