@@ -174,6 +174,44 @@ fn a_command_fixes_a_fault_outside_the_catalog_and_its_bad_answers_are_rejected(
         "redis_unavailable"
     );
 
+    // Without a deploy (`propose`): the config this task already ran, and a rewrite past
+    // the diff budget, are rejected too.
+    let padded = format!(
+        "{}x-padding:\n{}",
+        fault.replace("redis://cache:6379", "redis://redis:6379"),
+        (0..120)
+            .map(|i| format!("  k{i}: {i}\n"))
+            .collect::<String>()
+    );
+    std::fs::write(ws.dir.path().join("padded"), padded).expect("write");
+    for (command, reason) in [
+        (
+            "python3 -c 'import json,sys; print(json.load(sys.stdin)[\"current_yaml\"])'"
+                .to_string(),
+            "already ran",
+        ),
+        (format!("cat > /dev/null; cat {dir}/padded"), "budget"),
+    ] {
+        let out = ws
+            .harness()
+            .args([
+                "propose",
+                "--proposal-attempts",
+                "1",
+                "--proposer",
+                "command",
+            ])
+            .args(["--proposer-command", &command, "--task"])
+            .arg(ws.task())
+            .output()
+            .expect("spawn");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{said}");
+        let last = attempts(&ws).pop().expect("recorded");
+        assert!(!last.1 && last.2.contains(reason), "{last:?}");
+    }
+    assert_eq!(config_of(&ws), fault, "the task is untouched");
+
     let good = format!("cat > /dev/null; cat {dir}/good");
     let out = iterate(&ws, &["--proposer", "command", "--proposer-command", &good]);
     assert_fixed(&ws, &out, "command");
