@@ -10,11 +10,14 @@ use super::proposer::{Answer, Proposer};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum ProposerKind {
-    /// The catalog first; when it has nothing that passes, the LLM if one is configured.
+    /// The catalog, then the command if given, then the model if one is configured.
     #[default]
     Auto,
+    /// The harness's hand-written mutations.
     Catalog,
+    /// A language model (Anthropic Messages API or an OpenAI-compatible server).
     Llm,
+    /// The program of --proposer-command.
     Command,
 }
 
