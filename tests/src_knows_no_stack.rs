@@ -23,6 +23,10 @@ const NAMES: &[&str] = &[
 const ALLOWED: &[(&str, &str)] = &[
     ("src/spec/reference.rs", "the default protocol block"),
     (
+        "src/propose/llm.rs",
+        "the LLM proposer reads its own API key from ANTHROPIC_API_KEY: the harness's, not the stack's",
+    ),
+    (
         "src/images/recipe.rs",
         "`harness images` builds the example stacks' images from host binaries: no registry",
     ),

@@ -106,10 +106,35 @@ pub(crate) fn check(runs_dir: &Path, uuid: Uuid, success: bool) -> EvidenceCheck
             why,
         ));
     }
+    found.extend(transcript_secrets(&dir.proposals()));
     EvidenceCheck {
         findings: found,
         carrier,
     }
+}
+
+/// The proposal transcripts kept beside a run must hold no secret of this environment:
+/// what a redactor would mask is a leak.
+fn transcript_secrets(dir: &Path) -> Vec<(FindingKind, String, String)> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let redactor = crate::redact::Redactor::from_env();
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "md" || x == "yml"))
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(&path).ok()?;
+            (redactor.text(&text) != text).then(|| {
+                (
+                    FindingKind::SecretInTranscript,
+                    path.display().to_string(),
+                    "a proposal transcript holds a secret of this environment: delete it and rotate the secret".to_string(),
+                )
+            })
+        })
+        .collect()
 }
 
 /// Whether `path` contains `needle`, read in chunks so a large log is never held whole.
@@ -207,6 +232,23 @@ fn collect_labels(value: &Value, out: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_transcript_holding_a_secret_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("01-llm.md"),
+            "## request\nredacted [REDACTED]\n",
+        )
+        .unwrap();
+        assert!(transcript_secrets(dir.path()).is_empty());
+        let leak = format!("## request\nkey {}\n", crate::redact::dummy_key());
+        std::fs::write(dir.path().join("02-llm.md"), leak).unwrap();
+        let found = transcript_secrets(dir.path());
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert!(found[0].1.ends_with("02-llm.md"));
+        assert!(!found[0].2.contains(crate::redact::dummy_key()));
+    }
 
     #[test]
     fn finds_a_needle_across_chunk_boundaries() {

@@ -95,6 +95,8 @@ pub enum FindingKind {
     /// A run recorded as a success whose steps show it did not run the whole protocol
     /// (a step selection, one instance, a step skipped for a reason other than a failure).
     PartialAsSuccess,
+    /// A proposal transcript (`proposals/*.md`) holds a secret of this environment.
+    SecretInTranscript,
 }
 
 impl FindingKind {
@@ -120,6 +122,7 @@ impl FindingKind {
             FindingKind::OverrideMismatch => "override_mismatch",
             FindingKind::EvidenceMissing => "evidence_missing",
             FindingKind::PartialAsSuccess => "partial_as_success",
+            FindingKind::SecretInTranscript => "secret_in_transcript",
         }
     }
 }

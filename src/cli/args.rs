@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 
+use crate::propose::{ProposerKind, ProposerOptions};
 use clap::{Args, Parser, Subcommand};
 
 /// Make a Docker Compose deployment prove itself.
@@ -321,6 +322,9 @@ pub struct IterateArgs {
     /// else `<task>.graduated.yml` beside the task).
     #[arg(long)]
     pub graduate_to: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub proposer: ProposerArgs,
 }
 
 /// `--task NAME` of the commands that read the scoreboard.
@@ -352,6 +356,45 @@ pub struct ProposeArgs {
     /// The task whose latest failed run to learn from.
     #[arg(long, env = "HARNESS_TASK")]
     pub task: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub proposer: ProposerArgs,
+}
+
+/// Who proposes the next version (`iterate`, `propose`).
+#[derive(Debug, Args, Clone)]
+pub struct ProposerArgs {
+    /// catalog: the harness's own mutations; command: --proposer-command; llm: a model
+    /// (its variables: README, Proposers); auto: the catalog, then the command if given,
+    /// then the model if one is configured.
+    #[arg(long, value_enum, default_value_t = ProposerKind::Auto)]
+    pub proposer: ProposerKind,
+
+    /// A shell command reading the proposer context (JSON) on stdin and writing the
+    /// candidate compose YAML (bare or fenced) on stdout.
+    #[arg(long, value_name = "CMD")]
+    pub proposer_command: Option<String>,
+
+    /// Seconds a command or a model has for one answer (retries included).
+    #[arg(long, value_name = "SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub proposer_timeout: u64,
+
+    /// Candidates an open-ended proposer may have rejected by the gates before it stops.
+    #[arg(long, value_name = "N", default_value_t = 3,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub proposal_attempts: u32,
+}
+
+impl ProposerArgs {
+    pub fn options(&self) -> ProposerOptions {
+        ProposerOptions {
+            kind: self.proposer,
+            command: self.proposer_command.clone(),
+            timeout: std::time::Duration::from_secs(self.proposer_timeout),
+            attempts: self.proposal_attempts,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

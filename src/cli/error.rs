@@ -84,6 +84,7 @@ fn cycle_exit_code(e: &CycleError) -> u8 {
         | E::Junit { .. }
         | E::GraduateOnPart
         | E::GraduateOnOneInstance
+        | E::Proposer(_)
         | E::RunJson(_) => exit::USAGE,
     }
 }

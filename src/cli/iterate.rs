@@ -6,7 +6,7 @@ use super::error::ExpectedError;
 use super::exit;
 use super::output::{Reporter, print};
 use super::run::preflight;
-use crate::cycle::{self, Context, LoopEnd, LoopOptions, Proposed, TaskFile};
+use crate::cycle::{self, Context, CycleError, LoopEnd, LoopOptions, Proposed, TaskFile};
 use crate::project::Project;
 use crate::score;
 
@@ -20,7 +20,10 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
         max_iterations: args.max_iterations,
         max_runs: args.max_runs,
         graduate_to,
+        proposer: args.proposer.options(),
     };
+    // A proposer that cannot be used is bad input: found before any deploy.
+    options.proposer.check().map_err(CycleError::from)?;
     let selected = !args.run.steps.is_empty() || !args.run.skip.is_empty();
     options.check(selected, run.instances)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.run.reaper.options()).await?;
@@ -56,10 +59,12 @@ pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError>
     // The task is read first: bad input must leave no scoreboard behind.
     let path = Project::here()?.task(args.task.as_deref())?;
     let task = TaskFile::load(&path, None)?;
+    let proposer = args.proposer.options();
+    proposer.check().map_err(CycleError::from)?;
     // Proposing deploys nothing: no reaper to look after it.
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, None).await?;
     let task = task.register(&mut ctx.store)?;
-    let proposed = cycle::propose(&mut ctx, &task, &cli.runs_dir).await?;
+    let proposed = cycle::propose(&mut ctx, &task, &cli.runs_dir, &proposer).await?;
     let text = proposed.lines().join("\n");
     let Proposed::Outcome(version, outcome) = &proposed else {
         // Nothing to propose is said in words, even under --json.

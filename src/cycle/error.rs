@@ -66,6 +66,8 @@ pub enum CycleError {
         "--until-graduated needs --instances 2 or more: a run with one instance does not check multi_instance and never counts toward graduation"
     )]
     GraduateOnOneInstance,
+    #[error(transparent)]
+    Proposer(#[from] crate::propose::SelectError),
     #[error("the scoreboard's run JSON does not parse")]
     RunJson(#[source] serde_json::Error),
 }

@@ -164,10 +164,13 @@ fn proposal_lines(version: &Version, outcome: &Outcome) -> Vec<String> {
             ));
             lines.extend(p.diff.lines().map(|line| format!("    {line}")));
         }
-        None => lines.push(format!(
-            "  no mutation in the catalog fixes what {} failed on; a human has to look",
-            version.label()
-        )),
+        None => {
+            lines.push(format!(
+                "  no proposer fixes what {} failed on; a human has to look",
+                version.label()
+            ));
+            lines.extend(outcome.tried.iter().map(|t| format!("    tried {t}")));
+        }
     }
     lines
 }

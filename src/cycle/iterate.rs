@@ -2,7 +2,10 @@
 //! graduates — and `propose`, the learning step alone.
 
 use super::{Context, CycleError, Event, LoopOptions, RunOptions, Task, Version, execute};
-use crate::propose::{self, Outcome, Proposal};
+use crate::propose::{
+    self, CatalogProposer, Gates, HistoryEntry, Outcome, Proposal, ProposerContext,
+    ProposerOptions, Sources,
+};
 use crate::redact::Redactor;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::run::{RunDir, RunId};
@@ -67,7 +70,7 @@ pub async fn iterate(
             VersionEnd::Unfinished => return Ok(LoopEnd::Unfinished),
             VersionEnd::Failed(run) => run,
         };
-        let outcome = next_version(ctx, task, &run.runs_dir, &failed).await?;
+        let outcome = next_version(ctx, task, &run.runs_dir, &failed, &options.proposer).await?;
         on(Event::Proposed {
             version: task.current(),
             outcome: &outcome,
@@ -139,9 +142,10 @@ async fn next_version(
     task: &Task,
     runs_dir: &std::path::Path,
     failed: &RunRecord,
+    options: &ProposerOptions,
 ) -> Result<Outcome, CycleError> {
     let version = task.current();
-    let outcome = proposal(ctx, task, runs_dir, failed).await;
+    let outcome = proposal(ctx, task, runs_dir, failed, options).await?;
     for attempt in &outcome.attempts {
         ctx.store.record_attempt(
             version.row.id,
@@ -161,14 +165,35 @@ async fn proposal(
     task: &Task,
     runs_dir: &std::path::Path,
     failed: &RunRecord,
-) -> Outcome {
-    let current = &task.current().file;
-    let spec = task.spec().file();
-    let facts = propose::facts(&ctx.docker, current, Some(failed), spec).await;
+    options: &ProposerOptions,
+) -> Result<Outcome, CycleError> {
+    let version = task.current();
+    let current = &version.file;
+    let facts = propose::facts(&ctx.docker, current, Some(failed), task.spec().file()).await;
     let scratch = RunDir::new(runs_dir, failed.id()).proposals();
     let redactor = Redactor::from_env().with_config(current);
-    let mut outcome =
-        propose::propose(current, failed, &facts, &ctx.compose, &scratch, &redactor).await;
+    // Only what the failing steps found may justify dropping something the author wrote.
+    let failing: Vec<_> = failed
+        .steps
+        .iter()
+        .filter(|s| s.failed())
+        .map(|s| &s.evidence)
+        .collect();
+    let evidence = serde_json::to_string(&failing).unwrap_or_default();
+    let gates = Gates::new(
+        current,
+        &ctx.compose,
+        &scratch,
+        &redactor,
+        ctx.store.ran_hashes(task.id())?,
+        evidence,
+    );
+    let wanted = propose::wanted(failed, gates.findings());
+    let catalog = CatalogProposer::new(current.clone(), facts, wanted);
+    let (lineup, left_out) = options.lineup(catalog);
+    let mut context = ProposerContext::build(&context_sources(task, failed), &redactor);
+    let mut outcome = propose::propose(&lineup, &mut context, &gates, options.attempts).await;
+    outcome.tried.extend(left_out);
     for attempt in &mut outcome.attempts {
         attempt.reason = redactor.text(&attempt.reason);
     }
@@ -181,7 +206,29 @@ async fn proposal(
             "proposed",
         );
     }
-    outcome
+    Ok(outcome)
+}
+
+/// Where a proposer's context comes from: the prompt, the version, its failed run.
+fn context_sources<'a>(task: &'a Task, failed: &'a RunRecord) -> Sources<'a> {
+    let version = task.current();
+    Sources {
+        task: task.name(),
+        prompt_text: task.prompt().text(),
+        version: version.label(),
+        current: &version.file,
+        failed,
+        history: task
+            .prompt()
+            .history()
+            .iter()
+            .map(|h| HistoryEntry {
+                version: h.version.clone(),
+                change: h.change.clone(),
+                result: h.result.clone(),
+            })
+            .collect(),
+    }
 }
 
 /// Registers the proposal as version N+1 and writes it into the task's yaml block.
@@ -205,6 +252,12 @@ fn apply(
         Some(parent.row.id),
         next.mutation.id,
         &reason,
+    )?;
+    let provenance = serde_json::to_string(&next.provenance).unwrap_or_default();
+    ctx.store.record_provenance(
+        version.row.id,
+        &next.provenance.proposer,
+        &redactor.text(&provenance),
     )?;
     // The task keeps the author's config as it deploys; only records are redacted.
     task.replace_config(&mut ctx.store, &next.file.text)?;
@@ -260,12 +313,13 @@ pub async fn propose(
     ctx: &mut Context,
     task: &Task,
     runs_dir: &std::path::Path,
+    options: &ProposerOptions,
 ) -> Result<Proposed, CycleError> {
     let version = task.current().clone();
     let Some(json) = ctx.store.last_failed_run(version.row.id)? else {
         return Ok(Proposed::NothingFailed(version));
     };
     let failed: RunRecord = serde_json::from_str(&json).map_err(CycleError::RunJson)?;
-    let outcome = proposal(ctx, task, runs_dir, &failed).await;
+    let outcome = next_version(ctx, task, runs_dir, &failed, options).await?;
     Ok(Proposed::Outcome(version, Box::new(outcome)))
 }

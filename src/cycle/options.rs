@@ -26,6 +26,8 @@ pub struct LoopOptions {
     /// At most this many runs in one loop, whatever their versions.
     pub max_runs: u32,
     pub graduate_to: PathBuf,
+    /// Who proposes the next version, and within which bounds.
+    pub proposer: crate::propose::ProposerOptions,
 }
 
 impl LoopOptions {

@@ -1,11 +1,13 @@
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::compose::{ComposeError, ComposeFile};
-use crate::engine::{ComposeCli, EngineError};
-use crate::lint::{Finding, Level, lint};
-use crate::mutate::{self, Facts, Mutation};
+use super::context::{ProposerContext, RejectedProposal};
+use super::gates::Gates;
+use super::proposer::{Answer, Candidate, Proposer, Provenance};
+use crate::compose::ComposeFile;
+use crate::lint::{Finding, Level};
+use crate::mutate::{self, Mutation};
 use crate::redact::Redactor;
 use crate::run::Signature;
 use crate::run::record::RunRecord;
@@ -26,12 +28,17 @@ pub struct Proposal {
     pub answers: String,
     pub file: ComposeFile,
     pub diff: String,
+    pub provenance: Provenance,
 }
 
 #[derive(Debug, Clone, Default)]
 pub struct Outcome {
     pub proposal: Option<Proposal>,
     pub attempts: Vec<Attempt>,
+    /// Each proposer asked, and why it stopped without a proposal.
+    pub tried: Vec<String>,
+    /// The redacted transcripts kept in the run's `proposals/` directory.
+    pub transcripts: Vec<PathBuf>,
 }
 
 impl Outcome {
@@ -40,10 +47,11 @@ impl Outcome {
     pub fn document(&self, version: &str) -> serde_json::Value {
         let proposal = self.proposal.as_ref().map(|p| {
             serde_json::json!({"mutation": p.mutation.id, "reason": p.mutation.reason,
-            "answers": p.answers, "diff": p.diff,
+            "answers": p.answers, "diff": p.diff, "provenance": p.provenance,
             "yaml": Redactor::from_env().config(&p.file).text})
         });
-        serde_json::json!({"version": version, "proposal": proposal, "attempts": self.attempts})
+        serde_json::json!({"version": version, "proposal": proposal,
+            "attempts": self.attempts, "tried": self.tried})
     }
 }
 
@@ -82,121 +90,118 @@ pub fn wanted(run: &RunRecord, findings: &[Finding]) -> Vec<(&'static str, Strin
     ids
 }
 
-/// Tries the wanted mutations in order; the first that applies and validates wins.
-pub async fn propose(
-    current: &ComposeFile,
-    run: &RunRecord,
-    facts: &Facts,
-    compose: &ComposeCli,
-    scratch: &Path,
-    redactor: &Redactor,
+/// A bound on the asks of one proposer, whatever it answers: the catalog's list is finite
+/// and open-ended proposers stop at `attempts` candidates, but a proposer that keeps
+/// answering "unusable" must not loop.
+const MAX_ASKS: usize = 64;
+
+/// Asks each proposer in turn; the first candidate through the gates wins. Every rejected
+/// candidate is recorded as an attempt and told to the proposers that come after.
+pub async fn propose<P: Proposer>(
+    proposers: &[P],
+    ctx: &mut ProposerContext,
+    gates: &Gates<'_>,
+    attempts: u32,
 ) -> Outcome {
-    let before = lint(current);
     let mut outcome = Outcome::default();
-    for (id, answers) in wanted(run, &before) {
-        let mutation = match mutate::apply(id, current, facts) {
-            Ok(Some(m)) => m,
-            Ok(None) => continue,
-            Err(e) => {
-                outcome.attempts.push(Attempt {
-                    mutation: id.into(),
-                    accepted: false,
-                    reason: e.to_string(),
-                });
-                continue;
+    for p in proposers {
+        let mut candidates = 0;
+        for _ in 0..MAX_ASKS {
+            if p.open_ended() && candidates >= attempts {
+                outcome.tried.push(format!(
+                    "{}: {attempts} proposals rejected (--proposal-attempts)",
+                    p.name()
+                ));
+                break;
             }
-        };
-        match validate(current, &mutation, &before, compose, scratch, redactor).await {
-            Ok(file) => {
-                let diff = mutate::diff(&current.text, &mutation.yaml, "current", "proposed");
-                outcome.attempts.push(Attempt {
-                    mutation: id.into(),
-                    accepted: true,
-                    reason: mutation.reason.clone(),
-                });
-                outcome.proposal = Some(Proposal {
-                    mutation,
-                    answers,
-                    file,
-                    diff,
-                });
-                return outcome;
+            let candidate = match p.propose(ctx).await {
+                Answer::Nothing(why) => {
+                    outcome
+                        .tried
+                        .push(gates.redactor.text(&format!("{}: {why}", p.name())));
+                    break;
+                }
+                Answer::Unusable { label, reason } => {
+                    outcome.attempts.push(Attempt {
+                        mutation: label.into(),
+                        accepted: false,
+                        reason,
+                    });
+                    continue;
+                }
+                Answer::Candidate(c) => c,
+            };
+            candidates += 1;
+            let verdict = gates.check(candidate.label, &candidate.yaml).await;
+            let reason = match &verdict {
+                Ok(_) => candidate.reason.clone(),
+                Err(rejected) => gates.redactor.text(&rejected.to_string()),
+            };
+            keep_transcript(&mut outcome, gates, &candidate, &reason, verdict.is_ok());
+            outcome.attempts.push(Attempt {
+                mutation: candidate.label.into(),
+                accepted: verdict.is_ok(),
+                reason: reason.clone(),
+            });
+            match verdict {
+                Ok(file) => {
+                    outcome.proposal = Some(accepted(gates.current, *candidate, file));
+                    return outcome;
+                }
+                Err(_) => ctx.rejected.push(RejectedProposal {
+                    proposer: format!("{} ({})", p.name(), candidate.label),
+                    reason,
+                }),
             }
-            Err(rejected) => outcome.attempts.push(Attempt {
-                mutation: id.into(),
-                accepted: false,
-                reason: rejected.to_string(),
-            }),
         }
     }
     outcome
 }
 
-/// Why a mutated config is not proposed; its message is the attempt's recorded reason.
-#[derive(Debug, thiserror::Error)]
-enum Rejected {
-    #[error("the mutated config does not parse: {0}")]
-    Parse(#[source] ComposeError),
-    #[error("{}: {source}", path.display())]
-    Scratch {
-        path: PathBuf,
-        #[source]
-        source: std::io::Error,
-    },
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    #[error("`{command}` rejects it: {stderr}")]
-    Config { command: String, stderr: String },
-    #[error("it adds lint errors: {}", .0.join(", "))]
-    LintErrors(Vec<String>),
+fn accepted(current: &ComposeFile, c: Candidate, file: ComposeFile) -> Proposal {
+    let diff = mutate::diff(&current.text, &file.text, "current", "proposed");
+    Proposal {
+        mutation: Mutation {
+            id: c.label,
+            reason: c.reason,
+            yaml: c.yaml,
+        },
+        answers: c.answers,
+        file,
+        diff,
+        provenance: c.provenance,
+    }
 }
 
-/// A mutated config must parse, pass the real Compose CLI's `config`, and add no lint error.
-async fn validate(
-    current: &ComposeFile,
-    mutation: &Mutation,
-    before: &[Finding],
-    compose: &ComposeCli,
-    scratch: &Path,
-    redactor: &Redactor,
-) -> Result<ComposeFile, Rejected> {
-    let file = ComposeFile::parse(
-        &format!("{} ({})", current.origin, mutation.id),
-        &mutation.yaml,
-        1,
-    )
-    .map_err(Rejected::Parse)?;
-    let scratch_error = |path: &Path| {
-        let path = path.to_path_buf();
-        move |source| Rejected::Scratch { path, source }
+/// An open-ended proposer's exchange, redacted, beside the run it learned from.
+fn keep_transcript(
+    outcome: &mut Outcome,
+    gates: &Gates<'_>,
+    c: &Candidate,
+    verdict: &str,
+    accepted: bool,
+) {
+    let Some(transcript) = &c.transcript else {
+        return;
     };
-    std::fs::create_dir_all(scratch).map_err(scratch_error(scratch))?;
-    let path = scratch.join(format!("{}.yml", mutation.id));
-    // The copy lands under runs/, so it is the recorded config: a secret's reference
-    // checks the same with `compose config` as its literal value would.
-    std::fs::write(&path, redactor.config(&file).text).map_err(scratch_error(&path))?;
-    let check = compose
-        .project(crate::run::VALIDATE_PROJECT, vec![path])
-        .validate()
-        .await?;
-    if !check.success {
-        return Err(Rejected::Config {
-            command: check.command,
-            stderr: check.stderr.trim().to_string(),
-        });
+    let n = outcome.transcripts.len() + 1;
+    let path = gates.scratch.join(format!("{n:02}-{}.md", c.label));
+    let provenance = serde_json::to_string_pretty(&c.provenance).unwrap_or_default();
+    let text = format!(
+        "{transcript}\n## provenance\n{provenance}\n## verdict\n{}: {verdict}\n",
+        if accepted { "accepted" } else { "rejected" }
+    );
+    // The candidate's own literal secrets are masked too, when it parses enough to find them.
+    let redactor = match ComposeFile::parse("candidate", &c.yaml, 1) {
+        Ok(file) => gates.redactor.with_config(&file),
+        Err(_) => gates.redactor.clone(),
+    };
+    let written = std::fs::create_dir_all(gates.scratch)
+        .and_then(|()| std::fs::write(&path, redactor.text(&text)));
+    match written {
+        Ok(()) => outcome.transcripts.push(path),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "could not keep the proposal's transcript")
+        }
     }
-    let new_errors: Vec<String> = lint(&file)
-        .into_iter()
-        .filter(|f| f.level == Level::Error)
-        .filter(|f| {
-            !before
-                .iter()
-                .any(|b| b.level == Level::Error && b.rule == f.rule && b.path == f.path)
-        })
-        .map(|f| format!("{} at {}", f.rule, f.path))
-        .collect();
-    if !new_errors.is_empty() {
-        return Err(Rejected::LintErrors(new_errors));
-    }
-    Ok(file)
 }

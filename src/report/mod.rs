@@ -17,6 +17,8 @@ mod tests;
 
 use std::path::PathBuf;
 
+/// Cutting text to a size on a character boundary: the proposers' context bounds excerpts so.
+pub(crate) use escape::truncate_bytes;
 pub use html::html;
 pub use junit::junit;
 

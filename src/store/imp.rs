@@ -362,6 +362,42 @@ impl Store {
         Ok(())
     }
 
+    /// Records who proposed a version (the first proposal of a config is kept).
+    pub fn record_provenance(
+        &self,
+        version_id: i64,
+        proposer: &str,
+        json: &str,
+    ) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "INSERT OR IGNORE INTO version_provenance (version_id, proposer, json, created_at)
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![version_id, proposer, json, chrono::Utc::now().to_rfc3339()],
+            )
+            .map_err(self.sql())?;
+        Ok(())
+    }
+
+    /// The content hashes of the task's versions that have run: a proposal of one of
+    /// them would repeat what was already judged.
+    pub fn ran_hashes(
+        &self,
+        task_id: i64,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT DISTINCT v.hash FROM version v JOIN run r ON r.version_id = v.id
+                  WHERE v.task_id = ?1",
+            )
+            .map_err(self.sql())?;
+        let rows = stmt
+            .query_map([task_id], |r| r.get::<_, String>(0))
+            .map_err(self.sql())?;
+        rows.collect::<Result<_, _>>().map_err(self.sql())
+    }
+
     /// The json of a version's most recent run with a failing step, if it has one. A
     /// partial run counts for nothing, but what its steps found is still evidence to
     /// learn from.

@@ -78,6 +78,16 @@ pub(crate) fn migrations() -> Migrations<'static> {
             ALTER TABLE step ADD COLUMN fault TEXT;
             CREATE INDEX run_status_tally ON run (version_id, status, started_at);",
         ),
+        // Who proposed a version, and what it cost: the proposer, the model, sha256 of
+        // the request and the response, tokens, latency (a JSON document; never a secret).
+        M::up(
+            "CREATE TABLE version_provenance (
+            version_id INTEGER PRIMARY KEY REFERENCES version(id),
+            proposer TEXT NOT NULL,
+            json TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );",
+        ),
     ])
 }
 
