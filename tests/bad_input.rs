@@ -469,3 +469,23 @@ fn without_a_task_or_with_a_broken_harness_toml_nothing_runs() {
         assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
     }
 }
+
+#[test]
+fn a_config_that_does_not_fit_the_task_s_protocol_block_is_refused() {
+    let ws = Workspace::new("bad_fit");
+    let config = write(
+        &ws,
+        "other.yml",
+        "services:\n  web:\n    image: harness/executor:local\n",
+    );
+    rejects(
+        &ws,
+        &["--config", &config],
+        &[
+            "names service `cc_execute`",
+            "--config",
+            "other.yml",
+            "harness init --config",
+        ],
+    );
+}

@@ -72,6 +72,7 @@ impl TaskFile {
                     source,
                 })?;
                 let file = ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
+                spec.fits(&prompt, path, &file)?;
                 Some((path.to_path_buf(), file))
             }
         };

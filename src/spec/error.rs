@@ -24,6 +24,14 @@ pub enum SpecProblem {
     )]
     NoEndpoints,
     #[error(
+        "{problem} (in `--config {}`, which this run deploys instead of the task's own config) — deploy a config that fits the task's block, or write a task for that file with `harness init --config {}`",
+        .config.display(), .config.display()
+    )]
+    NotInConfig {
+        config: PathBuf,
+        problem: Box<SpecProblem>,
+    },
+    #[error(
         "`{field}` names service `{service}`, which the candidate config does not define — name one of its services: {known}"
     )]
     UnknownService {

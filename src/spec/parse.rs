@@ -58,6 +58,41 @@ impl ProtocolSpec {
         Ok(spec)
     }
 
+    /// Checks the declared block against a config the run deploys instead of the task's
+    /// own (`--config`): a service the block names and that file lacks means the file is
+    /// not this task's stack — bad input, not the config's failure. A port the file does
+    /// not publish stays the config's to fail on (the probes say so, recorded). The
+    /// reference fallback is not checked, as in `of_prompt`.
+    pub fn fits(
+        &self,
+        prompt: &Prompt,
+        config: &FsPath,
+        file: &ComposeFile,
+    ) -> Result<(), SpecError> {
+        let Some((text, first_line)) = prompt.protocol_block().filter(|_| self.declared) else {
+            return Ok(());
+        };
+        let origin = Origin {
+            path: prompt.path(),
+            text,
+            first_line,
+        };
+        // Services are validated before ports, so an unpublished port means every
+        // named service is there.
+        match validate(&self.file, file) {
+            Err((_, SpecProblem::Unpublished { .. } | SpecProblem::ReportedUnpublished { .. }))
+            | Ok(()) => Ok(()),
+            Err((at, problem)) => Err((at, problem)),
+        }
+        .map_err(|(at, problem)| {
+            let problem = SpecProblem::NotInConfig {
+                config: config.to_path_buf(),
+                problem: Box::new(problem),
+            };
+            origin.error(Some(&at), problem)
+        })
+    }
+
     /// Parses a block's `text` that starts at `first_line` of the prompt at `path`.
     pub fn parse(path: &FsPath, text: &str, first_line: usize) -> Result<ProtocolSpec, SpecError> {
         ProtocolSpec::read(&Origin {
