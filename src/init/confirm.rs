@@ -18,6 +18,7 @@ use super::reported;
 use crate::compose::ComposeFile;
 use crate::cycle::Interrupt;
 use crate::engine::{ComposeCli, Docker};
+use crate::protocol::probes::type_name;
 use crate::protocol::{Deployment, trial};
 use crate::spec::{HttpEndpoint, JsonCheck, WsEndpoint};
 
@@ -237,17 +238,6 @@ pub(super) fn json_check(body: &Value) -> Option<JsonCheck> {
         is: Some(type_name(value).to_string()),
         equals: None,
     })
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
-    }
 }
 
 #[cfg(test)]

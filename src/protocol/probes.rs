@@ -77,7 +77,8 @@ pub fn json_checks(checks: &[JsonCheck], body: &Value) -> Result<(), String> {
     Ok(())
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// The name a JSON check's `is:` uses for `v`'s type.
+pub fn type_name(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "bool",
