@@ -199,12 +199,22 @@ fn a_missing_image_names_the_command_that_builds_it() {
         return;
     }
     let ws = Workspace::new("e2e_noimage");
+    // The task's own stack (the services its protocol block names), its app on an image
+    // the engine does not have.
     let config = ws.dir.path().join("absent.yml");
-    std::fs::write(
-        &config,
-        "services:\n  app:\n    image: harness/absent-image:local\n",
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
     )
-    .expect("write");
+    .expect("reference config");
+    let absent = reference.replace(
+        "image: harness/executor:local",
+        "image: harness/absent-image:local",
+    );
+    assert_ne!(
+        absent, reference,
+        "the reference config names the executor image"
+    );
+    std::fs::write(&config, absent).expect("write");
     let prompt = std::fs::read(ws.task()).expect("read");
     let out = ws
         .harness()
@@ -220,7 +230,7 @@ fn a_missing_image_names_the_command_that_builds_it() {
     let uuid = common::uuid_of(&stdout.lines().map(String::from).collect::<Vec<_>>());
     let record = ws.run_record(&uuid).expect("the run is recorded");
     let summary = record["steps"][1]["evidence"]["summary"].to_string();
-    for needed in ["absent.yml", "services.app.image", "harness images"] {
+    for needed in ["absent.yml", "services.cc_execute.image", "harness images"] {
         assert!(summary.contains(needed), "names {needed}: {summary}");
     }
     assert_eq!(record["metrics"]["status"], "failure");
