@@ -441,6 +441,18 @@ impl Docker {
         })
     }
 
+    async fn network_ids_where(&self, labels: &[(&str, &str)]) -> Result<Vec<String>, EngineError> {
+        let options = ListNetworksOptions {
+            filters: Some(labels_filter(labels)),
+        };
+        let networks = self.client.list_networks(Some(options)).await;
+        Ok(networks
+            .map_err(api("list networks"))?
+            .into_iter()
+            .filter_map(|n| n.id)
+            .collect())
+    }
+
     /// Force-removes every container, network and volume labelled `key=value`; returns what
     /// it removed. Used after an interrupted run and by `harness gc`.
     pub async fn remove_labelled(&self, key: &str, value: &str) -> Result<Leftovers, EngineError> {
@@ -459,9 +471,10 @@ impl Docker {
             ignore_missing(self.client.remove_container(name, Some(options)).await)
                 .map_err(api("remove container"))?;
         }
-        for name in &found.networks {
-            ignore_missing(self.client.remove_network(name).await)
-                .map_err(api("remove network"))?;
+        // By id: networks created at the same moment under one fixed name share it, and
+        // the engine refuses a name that is ambiguous.
+        for id in self.network_ids_where(labels).await? {
+            ignore_missing(self.client.remove_network(&id).await).map_err(api("remove network"))?;
         }
         self.remove_volumes(&found.volumes).await?;
         Ok(found)

@@ -40,6 +40,9 @@ const COMPOSE_RULES: &[(&[&str], Signature)] = &[
             "network with name",
             "has incorrect label com.docker.compose.network",
             "Pool overlaps",
+            // Instances creating one fixed network name at the same moment: the engine
+            // makes one network per request, all of that name.
+            "is ambiguous",
         ],
         Signature::NetworkConflict,
     ),

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use serde::Serialize;
@@ -70,22 +71,42 @@ impl Deployment {
     }
 }
 
+/// An instance a step works on: the main one (index 0), or an extra instance that
+/// multi_instance checked and handed on, so that restart and persistence need not wait
+/// for each other on the main one.
+#[derive(Debug, Clone)]
+pub(crate) struct Instance {
+    pub index: usize,
+    pub deployment: Deployment,
+}
+
+impl Instance {
+    pub fn is_main(&self) -> bool {
+        self.index == 0
+    }
+}
+
 /// The context each step of a run is given (a "session" elsewhere means the harness's
-/// reaper session, see `owner`).
+/// reaper session, see `owner`). Steps of a run may run at once, so what they change is
+/// behind locks, each held only between awaits.
 pub(crate) struct StepContext<'a> {
     pub docker: &'a Docker,
     pub compose: &'a ComposeCli,
     pub plan: &'a Plan,
     /// The main instance as it is now (restart and persistence replace it).
-    pub deployment: Option<Deployment>,
+    deployment: Mutex<Option<Deployment>>,
     /// The main instance as deploy first brought it up: what the run record reports.
-    pub first_deployment: Option<Deployment>,
+    first_deployment: OnceLock<Deployment>,
     /// The main instance's deploy failure, kept for the steps that explain it further.
-    pub deploy_failure: Option<Failure>,
+    deploy_failure: OnceLock<Failure>,
     /// Listeners on the seed's default ports, held from before deploy to port_discovery.
-    pub held_ports: Option<PortHold>,
+    held_ports: Mutex<Option<PortHold>>,
     /// Whether a step of this run has failed or erred: a later skip then follows a failure.
-    pub failed_before: bool,
+    failed_before: AtomicBool,
+    /// Instances deployed with the main one for the steps that check them later.
+    pub ahead: super::ahead::Ahead,
+    /// Extra instances multi_instance checked and handed on to restart and persistence.
+    spares: Mutex<Vec<Instance>>,
     compose_files: OnceLock<Result<(), Failure>>,
     /// Every project this run brought up, for cleanup whatever happens.
     touched: Mutex<BTreeSet<String>>,
@@ -97,14 +118,90 @@ impl<'a> StepContext<'a> {
             docker,
             compose,
             plan,
-            deployment: None,
-            first_deployment: None,
-            deploy_failure: None,
-            held_ports: None,
-            failed_before: false,
+            deployment: Mutex::new(None),
+            first_deployment: OnceLock::new(),
+            deploy_failure: OnceLock::new(),
+            held_ports: Mutex::new(None),
+            failed_before: AtomicBool::new(false),
+            ahead: Default::default(),
+            spares: Mutex::new(Vec::new()),
             compose_files: OnceLock::new(),
             touched: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// The main instance as it is now.
+    pub fn main(&self) -> Option<Deployment> {
+        self.deployment.lock().ok()?.clone()
+    }
+
+    /// The main instance after a step changed it (restart, persistence): new ports, new
+    /// ids; `None` once it is down for good.
+    pub fn set_main(&self, d: Option<Deployment>) {
+        if let Ok(mut main) = self.deployment.lock() {
+            *main = d;
+        }
+    }
+
+    /// What deploy found: the main instance as it first came up, or why it did not.
+    pub fn deployed(&self, up: Result<&Deployment, &Failure>) {
+        match up {
+            Ok(d) => {
+                let _ = self.first_deployment.set(d.clone());
+                self.set_main(Some(d.clone()));
+            }
+            Err(f) => {
+                let _ = self.deploy_failure.set(f.clone());
+            }
+        }
+    }
+
+    pub fn first_deployment(&self) -> Option<Deployment> {
+        self.first_deployment.get().cloned()
+    }
+
+    pub fn deploy_failure(&self) -> Option<&Failure> {
+        self.deploy_failure.get()
+    }
+
+    pub fn hold_ports(&self, hold: PortHold) {
+        if let Ok(mut held) = self.held_ports.lock() {
+            *held = Some(hold);
+        }
+    }
+
+    /// The held ports, taken: released when the caller drops them.
+    pub fn take_held_ports(&self) -> Option<PortHold> {
+        self.held_ports.lock().ok()?.take()
+    }
+
+    pub fn failed_before(&self) -> bool {
+        self.failed_before.load(Ordering::SeqCst)
+    }
+
+    pub fn mark_failed(&self) {
+        self.failed_before.store(true, Ordering::SeqCst);
+    }
+
+    pub fn hand_on(&self, spare: Instance) {
+        if let Ok(mut spares) = self.spares.lock() {
+            spares.push(spare);
+        }
+    }
+
+    /// An extra instance to work on instead of the main one, if multi_instance left one.
+    pub fn take_spare(&self) -> Option<Instance> {
+        self.spares.lock().ok()?.pop()
+    }
+
+    /// The instance a step that changes its instance works on: a spare, else the main one.
+    pub fn instance_for(&self, spare: Option<Instance>) -> Option<Instance> {
+        spare.or_else(|| {
+            self.main().map(|deployment| Instance {
+                index: 0,
+                deployment,
+            })
+        })
     }
 
     pub fn redactor(&self) -> &Redactor {

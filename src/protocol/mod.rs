@@ -1,5 +1,6 @@
 //! The verification protocol: the steps a deployment must pass, run in order.
 
+mod ahead;
 pub mod classify;
 mod context;
 mod instance;

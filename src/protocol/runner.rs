@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use super::context::{Deployment, StepContext, sweep};
+use std::cell::RefCell;
+
+use super::context::{Deployment, Instance, StepContext, sweep};
 use super::ports::PortHold;
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
@@ -98,6 +100,11 @@ impl Plan {
         vec![candidate, self.run_dir.override_file()]
     }
 
+    /// Whether multi_instance has copies to run: `--instances`, else the task's `instances`.
+    pub(crate) fn multi_instance_declared(&self) -> bool {
+        self.instances.is_some() || self.spec.instances >= 2
+    }
+
     /// Instances 1..K of multi_instance (0 is the main one).
     pub(crate) fn extra_instances(&self) -> std::ops::Range<usize> {
         1..self.instance_count().max(1)
@@ -139,25 +146,18 @@ pub async fn run(
     plan: &Plan,
     on_event: &mut dyn FnMut(Event<'_>),
 ) -> Report {
-    let mut ctx = StepContext::new(docker, compose, plan);
+    let ctx = StepContext::new(docker, compose, plan);
     if plan.steps.contains(&StepKind::PortDiscovery) {
-        ctx.held_ports = Some(PortHold::occupy(&plan.default_host_ports));
+        ctx.hold_ports(PortHold::occupy(&plan.default_host_ports));
     }
-    let mut steps = Vec::with_capacity(plan.steps.len());
-    for kind in &plan.steps {
-        on_event(Event::Started(kind.name()));
-        let started = Instant::now();
-        let (outcome, evidence) = kind.run(&mut ctx).await;
-        let step = Step {
-            name: kind.name().to_string(),
-            outcome,
-            duration_ms: started.elapsed().as_millis() as u64,
-            evidence: evidence.map_json(*kind, |v| plan.redactor.json(v)),
-        };
-        on_event(Event::Finished(&step));
-        ctx.failed_before |= matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_));
-        steps.push(step);
-    }
+    let schedule = Schedule {
+        ctx: &ctx,
+        on_event: RefCell::new(on_event),
+        done: RefCell::new(Vec::with_capacity(plan.steps.len())),
+    };
+    schedule.all().await;
+    let mut steps = schedule.done.into_inner();
+    steps.sort_by_key(|s| plan.steps.iter().position(|k| k.name() == s.name));
     // Whatever the steps did or skipped, nothing of the run outlives it.
     let swept = ctx.sweep().await;
     if swept.as_array().is_some_and(|a| !a.is_empty()) {
@@ -167,9 +167,91 @@ pub async fn run(
     partial.extend(steps.iter().filter_map(not_run));
     Report {
         steps,
-        deployment: ctx.first_deployment.take(),
+        deployment: ctx.first_deployment(),
         project: plan.project_name(0),
         partial,
+    }
+}
+
+/// Which step waits for which. The main instance's own checks run in protocol order; the
+/// steps that have instances of their own run beside them: missing_key from the start,
+/// restart and persistence on the extra instances multi_instance hands on. Everything is
+/// polled in this one task, so the event callback and the list of finished steps are only
+/// ever borrowed between awaits.
+struct Schedule<'s, 'a> {
+    ctx: &'s StepContext<'a>,
+    on_event: RefCell<&'s mut dyn FnMut(Event<'_>)>,
+    done: RefCell<Vec<Step>>,
+}
+
+impl Schedule<'_, '_> {
+    async fn all(&self) {
+        use StepKind::*;
+        for kind in [Lint, Deploy, PortDiscovery, ApiProbe, WsProbe, Redis] {
+            self.step(kind, None).await;
+        }
+        tokio::join!(self.step(MissingKey, None), self.after_multi_instance());
+        // Last, alone: it checks that nothing of the run is left.
+        self.step(Shutdown, None).await;
+    }
+
+    /// Restart and persistence each on a spare instance where multi_instance left one,
+    /// at the same time; on the main instance one after the other.
+    async fn after_multi_instance(&self) {
+        use StepKind::*;
+        self.step(MultiInstance, None).await;
+        let spare = |kind| self.planned(kind).then(|| self.ctx.take_spare()).flatten();
+        // Persistence's down and up take longest: it gets the first spare.
+        let persistence = spare(Persistence);
+        let restart = spare(Restart);
+        let on_main = |kind, spare: &Option<Instance>| {
+            let on_main = spare.is_none();
+            async move {
+                if on_main {
+                    self.step(kind, None).await;
+                }
+            }
+        };
+        let main_lane = async {
+            on_main(Restart, &restart).await;
+            on_main(Persistence, &persistence).await;
+        };
+        let on_spare = |kind, spare: Option<Instance>| async move {
+            if let Some(spare) = spare {
+                self.step(kind, Some(spare)).await;
+            }
+        };
+        tokio::join!(
+            main_lane,
+            on_spare(Restart, restart.clone()),
+            on_spare(Persistence, persistence.clone())
+        );
+    }
+
+    fn planned(&self, kind: StepKind) -> bool {
+        self.ctx.plan.steps.contains(&kind)
+    }
+
+    /// Runs `kind` if the plan has it, and reports it as it starts and ends.
+    async fn step(&self, kind: StepKind, spare: Option<Instance>) {
+        if !self.planned(kind) {
+            return;
+        }
+        (self.on_event.borrow_mut())(Event::Started(kind.name()));
+        let started = Instant::now();
+        let (outcome, evidence) = kind.run(self.ctx, spare).await;
+        let plan = self.ctx.plan;
+        let step = Step {
+            name: kind.name().to_string(),
+            outcome,
+            duration_ms: started.elapsed().as_millis() as u64,
+            evidence: evidence.map_json(kind, |v| plan.redactor.json(v)),
+        };
+        (self.on_event.borrow_mut())(Event::Finished(&step));
+        if matches!(step.outcome, Outcome::Fail(_) | Outcome::Error(_)) {
+            self.ctx.mark_failed();
+        }
+        self.done.borrow_mut().push(step);
     }
 }
 

@@ -1,23 +1,25 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use serde_json::json;
+use futures_util::future::join_all;
+use serde_json::{Value, json};
 
 use super::{StepResult, fail, pass, skip_not_run};
 use crate::engine::ContainerInfo;
+use crate::protocol::ahead;
 use crate::protocol::context::StepContext;
-use crate::protocol::instance;
+use crate::protocol::instance::{self, Failure};
 use crate::run::Evidence;
 use crate::run::evidence::{DeployEvidence, PortDiscoveryEvidence, PortsEvidence};
 use crate::run::{Signature, StepKind};
 
-pub(super) async fn deploy(s: &mut StepContext<'_>) -> StepResult {
-    let project = s.project(0);
-    match instance::deploy(s, &project).await {
-        Ok(up) => {
+pub(super) async fn deploy(s: &StepContext<'_>) -> StepResult {
+    let (result, alongside) = deploy_all(s).await;
+    s.deployed(result.as_ref().map(|up| &up.deployment));
+    match result {
+        Ok(mut up) => {
+            up.evidence["alongside"] = alongside;
             let exposed = exposed_ports(&up.deployment.containers);
-            s.first_deployment = Some(up.deployment.clone());
-            s.deployment = Some(up.deployment);
             if exposed.is_empty() {
                 return pass(Evidence::of(StepKind::Deploy, up.evidence));
             }
@@ -35,11 +37,47 @@ pub(super) async fn deploy(s: &mut StepContext<'_>) -> StepResult {
                 },
             )
         }
-        Err(f) => {
-            s.deploy_failure = Some(f.clone());
+        Err(mut f) => {
+            f.evidence["alongside"] = alongside;
             f.into_step(StepKind::Deploy)
         }
     }
+}
+
+/// The main instance and, at the same time, every instance a later step checks; returns
+/// the main one's result and what was deployed alongside it.
+async fn deploy_all(s: &StepContext<'_>) -> (Result<instance::Up, Failure>, Value) {
+    let main = s.project(0);
+    let later = ahead::later_instances(s);
+    let (result, others) = tokio::join!(
+        instance::deploy(s, &main),
+        join_all(later.iter().map(|(_, p)| instance::deploy(s, p)))
+    );
+    let alongside = ahead::summary(&later, &others);
+    let clash = match result {
+        Err(f) if instance::is_clash(&f) && !later.is_empty() => f,
+        result => {
+            for ((_, project), up) in later.iter().zip(others) {
+                s.ahead.keep(project, up);
+            }
+            return (result, alongside);
+        }
+    };
+    // The main instance may have lost a name, port or network to an instance of this very
+    // run: its verdict must be its own, so it is deployed again alone, and the later steps
+    // deploy theirs beside it, as they would have.
+    let torn = join_all(
+        later
+            .iter()
+            .map(|(_, p)| p)
+            .chain([&main])
+            .map(|p| instance::teardown(s, p)),
+    )
+    .await;
+    let alone = instance::deploy(s, &main).await;
+    let retried = json!({"deployed_alone_after": clash.signature(), "first_attempt": clash.evidence,
+        "alongside": alongside, "torn_down": torn});
+    (alone, retried)
 }
 
 /// Every published port, read back from inspect, that binds anything but loopback:
@@ -69,16 +107,16 @@ fn is_loopback(host_ip: &str) -> bool {
 }
 
 /// The seed's default ports were held through deploy: the stack had to come up elsewhere.
-pub(super) fn port_discovery(s: &mut StepContext<'_>) -> StepResult {
+pub(super) fn port_discovery(s: &StepContext<'_>) -> StepResult {
     // Taken out of the step context, so they are released when this step returns, whatever
     // the outcome: nothing after it needs them.
-    let Some(hold) = s.held_ports.take() else {
+    let Some(hold) = s.take_held_ports() else {
         return skip_not_run(
             "the default ports were not held (port_discovery was not planned before deploy)",
         );
     };
     let held = json!(hold.ports);
-    if let Some(f) = &s.deploy_failure
+    if let Some(f) = s.deploy_failure()
         && f.signature() == Some(Signature::PortConflict)
     {
         let summary = format!(
@@ -95,7 +133,7 @@ pub(super) fn port_discovery(s: &mut StepContext<'_>) -> StepResult {
             },
         );
     }
-    let Some(d) = &s.deployment else {
+    let Some(d) = s.main() else {
         return super::nothing_to_check(s);
     };
     let assigned = [("api", d.api_port), ("websocket", d.websocket_port)];

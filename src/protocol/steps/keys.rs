@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use super::probe::{api, reported};
 use super::{StepResult, not_declared, pass};
+use crate::engine::Project;
+use crate::protocol::ahead;
 use crate::protocol::context::StepContext;
 use crate::protocol::instance::{self, Blame, Failure};
 use crate::run::Signature;
@@ -15,18 +17,9 @@ use crate::spec::ApiKey;
 
 pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
     let keys: Vec<&ApiKey> = s.plan.spec.keys.iter().filter(|k| !k.required).collect();
-    if keys.is_empty() {
+    let Some((absent, present)) = key_projects(s) else {
         return not_declared("the task declares no optional keys (`required: false`)");
-    }
-    let (without, with) = s.plan.key_instances();
-    let mut absent = s.project(without);
-    let mut present = s.project(with);
-    for key in &keys {
-        absent.env_remove.push(key.env.clone());
-        present
-            .env_set
-            .push((key.env.clone(), s.plan.dummy_key.clone()));
-    }
+    };
     let (a, b) = tokio::join!(
         variant(s, &absent, false, &keys),
         variant(s, &present, true, &keys)
@@ -55,6 +48,22 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
         None => pass(evidence),
         Some(f) => f.ends(evidence),
     }
+}
+
+/// The instance without the task's optional keys and the one with a dummy value for each;
+/// none when the task declares no optional key.
+pub(crate) fn key_projects(s: &StepContext<'_>) -> Option<(Project, Project)> {
+    let keys = s.plan.spec.keys.iter().filter(|k| !k.required);
+    let (without, with) = s.plan.key_instances();
+    let mut absent = s.project(without);
+    let mut present = s.project(with);
+    for key in keys {
+        absent.env_remove.push(key.env.clone());
+        present
+            .env_set
+            .push((key.env.clone(), s.plan.dummy_key.clone()));
+    }
+    (!absent.env_remove.is_empty()).then_some((absent, present))
 }
 
 /// The key's absence is named as the cause only on evidence: the failing instance's own
@@ -101,11 +110,11 @@ fn blame_the_key(f: Failure, with_key_passed: bool, keys: &[&str]) -> Failure {
 /// reporting each key as it got it, and warning about the absent ones that must warn.
 async fn variant(
     s: &StepContext<'_>,
-    project: &crate::engine::Project,
+    project: &Project,
     key_set: bool,
     keys: &[&ApiKey],
 ) -> Result<Value, Failure> {
-    let up = instance::deploy(s, project).await?;
+    let up = ahead::deploy(s, project).await?;
     let d = &up.deployment;
     let exposed = super::deploy::exposed_ports(&d.containers);
     if !exposed.is_empty() {
@@ -135,7 +144,7 @@ async fn variant(
     } else {
         key_warning(s, &up.up.stderr, d, &warns).await
     };
-    let mut evidence = json!({"project": project.name, "status": health.status,
+    let mut evidence = json!({"project": project.name, "startup_ms": d.startup_ms, "status": health.status,
         "api_key_present": said.first().map(|(_, v)| *v), "warning": warning});
     if said.len() > 1 {
         evidence["keys_reported"] = said

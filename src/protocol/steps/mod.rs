@@ -10,7 +10,10 @@ mod probe;
 mod restart;
 mod shutdown;
 
-use super::context::{Deployment, StepContext};
+pub(crate) use keys::key_projects;
+
+use super::context::{Instance, StepContext};
+use super::instance;
 use crate::run::{Evidence, Fault, Outcome, Signature, Skip, StepKind};
 
 pub(crate) type StepResult = (Outcome, Evidence);
@@ -45,10 +48,12 @@ fn pass(evidence: impl Into<Evidence>) -> StepResult {
 // The vocabulary (names, order) lives with the record in `run::step`; the dispatch
 // to each check lives here, beside the checks.
 impl StepKind {
-    pub(crate) async fn run(self, s: &mut StepContext<'_>) -> StepResult {
+    /// Runs the check. `spare`: an extra instance for restart or persistence to work on
+    /// instead of the main one (the runner gives one only to them).
+    pub(crate) async fn run(self, s: &StepContext<'_>, spare: Option<Instance>) -> StepResult {
         // Exhaustive, so a new step kind has to say here how it is checked. The main
         // instance's checks work on a copy: restart and persistence replace it.
-        let main = s.deployment.clone();
+        let main = s.main();
         match (self, main) {
             (StepKind::Lint, _) => lint::lint(s),
             (StepKind::Deploy, _) => deploy::deploy(s).await,
@@ -56,35 +61,54 @@ impl StepKind {
             (StepKind::MissingKey, _) => keys::missing_key(s).await,
             (StepKind::MultiInstance, _) => multi::multi_instance(s).await,
             (StepKind::Shutdown, _) => shutdown::shutdown(s).await,
+            (StepKind::Restart | StepKind::Persistence, _) => match s.instance_for(spare) {
+                Some(on) => on_instance(self, s, on).await,
+                None => nothing_to_check(s),
+            },
             (StepKind::ApiProbe, Some(d)) => probe::api_probe(s, &d).await,
             (StepKind::WsProbe, Some(d)) => probe::ws_probe(s, &d).await,
             (StepKind::Redis, Some(d)) => dependency::dependencies(s, &d).await,
-            (StepKind::Restart, Some(d)) => restart::restart(s, &d).await,
-            (StepKind::Persistence, Some(d)) => persistence::persistence(s, &d).await,
             // Without a main instance its checks have nothing to check.
-            (
-                StepKind::ApiProbe
-                | StepKind::WsProbe
-                | StepKind::Redis
-                | StepKind::Restart
-                | StepKind::Persistence,
-                None,
-            ) => nothing_to_check(s),
+            (StepKind::ApiProbe | StepKind::WsProbe | StepKind::Redis, None) => nothing_to_check(s),
         }
     }
+}
+
+/// Restart or persistence on `on`. An extra instance is theirs alone: torn down when the
+/// step is done with it, its teardown in the step's evidence.
+async fn on_instance(kind: StepKind, s: &StepContext<'_>, on: Instance) -> StepResult {
+    let (outcome, evidence) = match kind {
+        StepKind::Restart => restart::restart(s, &on).await,
+        _ => persistence::persistence(s, &on).await,
+    };
+    if on.is_main() {
+        return (outcome, evidence);
+    }
+    let teardown = instance::teardown(s, &s.project(on.index)).await;
+    let evidence = evidence.map_json(kind, |mut v| {
+        v["instance"] = serde_json::json!({"project": on.deployment.project, "teardown": teardown});
+        v
+    });
+    (outcome, evidence)
+}
+
+/// How many checked extra instances restart and persistence can use: one each, when the
+/// plan runs them and they have something to do.
+pub(crate) fn spares_wanted(s: &StepContext<'_>) -> usize {
+    let planned = |k| s.plan.steps.contains(&k);
+    let restart = planned(StepKind::Restart)
+        && !s.plan.spec.restart.recover.is_empty()
+        && restart::engine_is_local();
+    let persistence = planned(StepKind::Persistence) && !s.plan.spec.persistence.is_empty();
+    usize::from(restart) + usize::from(persistence)
 }
 
 /// No main instance to check: after a failure that is expected, else the step was not
 /// reached by the plan (deploy left out of a step selection).
 fn nothing_to_check(s: &StepContext<'_>) -> StepResult {
-    if s.failed_before {
+    if s.failed_before() {
         skip_after_failure("no deployment to check: an earlier step failed")
     } else {
         skip_not_run("no deployment to check: deploy was not run")
     }
-}
-
-/// The main instance after a step changed it (restart, persistence): new ports, new ids.
-fn replace_deployment(s: &mut StepContext<'_>, d: Deployment) {
-    s.deployment = Some(d);
 }

@@ -7,23 +7,43 @@ use serde_json::{Value, json};
 
 use super::probe::api_and_ws;
 use super::{StepResult, pass};
-use crate::protocol::context::{Deployment, StepContext};
+use crate::protocol::ahead;
+use crate::protocol::context::{Deployment, Instance, StepContext};
 use crate::protocol::instance::{self, Failure};
 use crate::run::Signature;
 use crate::run::evidence::MultiInstanceEvidence;
 
 pub(super) async fn multi_instance(s: &StepContext<'_>) -> StepResult {
-    if s.plan.instances.is_none() && s.plan.spec.instances < 2 {
+    if !s.plan.multi_instance_declared() {
         return super::not_declared("the task declares `instances: 1`: no copies run side by side");
     }
-    let projects: Vec<_> = s.plan.extra_instances().map(|i| s.project(i)).collect();
-    let ups = join_all(projects.iter().map(|p| instance::deploy(s, p))).await;
+    let extras: Vec<usize> = s.plan.extra_instances().collect();
+    let projects: Vec<_> = extras.iter().map(|i| s.project(*i)).collect();
+    let ups = join_all(projects.iter().map(|p| ahead::deploy(s, p))).await;
     let result = check(s, &ups).await;
-    let teardown = join_all(projects.iter().map(|p| instance::teardown(s, p))).await;
+    // Checked instances the later steps that recreate or crash one can have, so they need
+    // not take turns on the main instance; the rest go now.
+    let mut handed_on = Vec::new();
+    if result.is_ok() {
+        let wanted = super::spares_wanted(s);
+        for (index, up) in extras.iter().zip(&ups).take(wanted) {
+            if let Ok(up) = up {
+                handed_on.push(up.deployment.project.clone());
+                s.hand_on(Instance {
+                    index: *index,
+                    deployment: up.deployment.clone(),
+                });
+            }
+        }
+    }
+    let going = projects.iter().filter(|p| !handed_on.contains(&p.name));
+    let teardown = join_all(going.map(|p| instance::teardown(s, p))).await;
+    let handed_on = (!handed_on.is_empty()).then_some(handed_on);
     match result {
         Ok(evidence) => pass(MultiInstanceEvidence {
             instances: Some(evidence),
             teardown: Some(json!(teardown)),
+            handed_on,
             ..Default::default()
         }),
         Err(Some(f)) => f.ends(MultiInstanceEvidence {
@@ -47,10 +67,10 @@ async fn check(
     }
     let all_extra = ups.iter().filter_map(|u| u.as_ref().ok());
     let mut all: Vec<&Deployment> = all_extra.map(|up| &up.deployment).collect();
-    let Some(main) = s.deployment.as_ref() else {
+    let Some(main) = s.main() else {
         return Err(None);
     };
-    all.insert(0, main);
+    all.insert(0, &main);
     distinct(&all).map_err(Some)?;
     // The main instance's ports were checked by deploy; the extra ones are checked here.
     for d in &all[1..] {
@@ -67,9 +87,13 @@ async fn check(
             )));
         }
     }
+    // Independent instances: probed at once, reported in instance order.
+    let probes = join_all(all.iter().map(|d| api_and_ws(s, d))).await;
     let mut probed = Vec::new();
-    for d in &all {
-        probed.push(json!({"project": d.project, "probes": api_and_ws(s, d).await.map_err(Some)?}));
+    for (d, p) in all.iter().zip(probes) {
+        probed.push(
+            json!({"project": d.project, "startup_ms": d.startup_ms, "probes": p.map_err(Some)?}),
+        );
     }
     Ok(Value::Array(probed))
 }

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::probe::{dependency_signature, reported};
 use super::{StepResult, error, fail, not_declared, pass};
-use crate::protocol::context::{Deployment, StepContext};
+use crate::protocol::context::{Deployment, Instance, StepContext};
 use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
 use crate::protocol::{classify, instance};
@@ -15,7 +15,8 @@ use crate::run::evidence::PersistenceEvidence;
 use crate::run::{Fault, Signature, StepKind};
 use crate::spec::{PersistExec, Persistence};
 
-pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResult {
+    let d = &on.deployment;
     let entries = s.plan.spec.persistence.clone();
     if entries.is_empty() {
         return not_declared("the task declares no persistence");
@@ -36,7 +37,7 @@ pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> Step
         .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
         .cloned()
         .collect();
-    let project = s.project(0);
+    let project = s.project(on.index);
     let down = match project.down(false, s.plan.stop_timeout).await {
         Ok(out) if out.success => json!({"duration_ms": out.duration_ms}),
         Ok(out) => {
@@ -51,7 +52,9 @@ pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> Step
         }
         Err(e) => return error(Fault::ComposeCli, failed(e.to_string())),
     };
-    s.deployment = None;
+    if on.is_main() {
+        s.set_main(None);
+    }
     let up = match instance::deploy(s, &project).await {
         Ok(up) => up,
         Err(f) => {
@@ -64,7 +67,9 @@ pub(super) async fn persistence(s: &mut StepContext<'_>, d: &Deployment) -> Step
     };
     let _ = s.docker.remove_volumes(&anonymous).await;
     let again = up.deployment.clone();
-    s.deployment = Some(up.deployment);
+    if on.is_main() {
+        s.set_main(Some(up.deployment));
+    }
     let mut read_back = Vec::new();
     let mut lost = None;
     for entry in &entries {

@@ -12,12 +12,12 @@ use serde_json::json;
 
 use super::{StepResult, error, fail, not_declared, pass, skip_not_run};
 use crate::engine::{ContainerInfo, Verdict, WaitFailure, will_restart};
-use crate::protocol::context::{Deployment, StepContext};
+use crate::protocol::context::{Deployment, Instance, StepContext};
 use crate::protocol::instance;
 use crate::run::evidence::{KilledEvidence, RestartEvidence};
 use crate::run::{Fault, Signature};
 
-pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResult {
+pub(super) async fn restart(s: &StepContext<'_>, on: &Instance) -> StepResult {
     let services = s.plan.spec.restart.recover.clone();
     if services.is_empty() {
         return not_declared("the task declares no services for restart to recover");
@@ -27,7 +27,7 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
             "the engine is remote (DOCKER_HOST): its processes cannot be signalled from here",
         );
     }
-    let mut current = d.clone();
+    let mut current = on.deployment.clone();
     let mut recovered = Vec::new();
     for service in &services {
         let (back, killed, elapsed_ms) = match crash(s, &current, service).await {
@@ -47,7 +47,9 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
         return not_declared("the task declares no services for restart to recover");
     };
     let probes = api_and_ws(s, &current).await;
-    super::replace_deployment(s, current);
+    if on.is_main() {
+        s.set_main(Some(current));
+    }
     let back = RestartEvidence {
         killed: Some(killed),
         healthy_again_ms: Some(elapsed_ms),
@@ -69,7 +71,7 @@ pub(super) async fn restart(s: &mut StepContext<'_>, d: &Deployment) -> StepResu
 /// SIGKILLs `service`'s main process and waits until its restart policy brings it back
 /// ready: the instance as it is then, what was killed, and how long it took.
 async fn crash(
-    s: &mut StepContext<'_>,
+    s: &StepContext<'_>,
     d: &Deployment,
     service: &str,
 ) -> Result<(Deployment, KilledEvidence, u64), StepResult> {
@@ -118,7 +120,9 @@ async fn crash(
     .await;
     if waited.is_err() {
         // The main instance is down for good: later steps have nothing to check.
-        s.deployment = None;
+        if d.project == s.plan.project_name(0) {
+            s.set_main(None);
+        }
     }
     let elapsed_ms = match waited {
         Ok(ms) => ms,
@@ -208,7 +212,7 @@ fn back_up(containers: &[ContainerInfo], app: &ContainerInfo, elapsed: Duration)
     Verdict::Pending
 }
 
-fn engine_is_local() -> bool {
+pub(super) fn engine_is_local() -> bool {
     std::env::var("DOCKER_HOST")
         .map(|h| h.is_empty() || h.starts_with("unix://"))
         .unwrap_or(true)

@@ -16,7 +16,7 @@ use crate::run::{Fault, Signature, StepKind};
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;
 
-pub(super) async fn shutdown(s: &mut StepContext<'_>) -> StepResult {
+pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
     let project = s.project(0);
     // An engine that cannot list the project's containers proves nothing about them: an
     // empty list here must not let the step pass.
@@ -62,7 +62,7 @@ pub(super) async fn shutdown(s: &mut StepContext<'_>) -> StepResult {
     };
     let (stopped, stop_ms) = stopped(&mut events, &running, started).await;
     drop(events);
-    s.deployment = None;
+    s.set_main(None);
     let anonymous: Vec<String> = before
         .iter()
         .flat_map(|c| c.volumes.iter().cloned())

@@ -59,6 +59,10 @@ shape!(
         exposed: Vec<String>,
         /// The passing deploy's own evidence, when its ports failed the step.
         deploy: Value,
+        /// The instances later steps check, brought up at the same time (what the step's
+        /// duration also paid for) — or, when the main instance clashed, how it was then
+        /// deployed alone.
+        alongside: Value,
     }
 );
 
@@ -72,6 +76,7 @@ impl DeployEvidence {
             &self.logs_tail,
             &self.missing,
             &self.deploy,
+            &self.alongside,
         ]
         .into_iter()
         .flatten()
@@ -176,6 +181,9 @@ shape!(
         instances: Value,
         failure: Value,
         teardown: Value,
+        /// Checked extra instances handed on to restart and persistence (their steps tear
+        /// them down).
+        handed_on: Vec<String>,
     }
 );
 
@@ -219,6 +227,8 @@ shape!(
         pid: i64,
         /// With more than one service to recover: each one killed and back, in order.
         recovered: Value,
+        /// The extra instance crashed instead of the main one, and its teardown.
+        instance: Value,
     }
 );
 
@@ -256,6 +266,8 @@ shape!(
         error: String,
         /// How the value went in and out: `through` an app or by `exec` in the store.
         store: Value,
+        /// The extra instance recreated instead of the main one, and its teardown.
+        instance: Value,
     }
 );
 

@@ -1,0 +1,70 @@
+//! The instances later steps check (missing_key's pair, multi_instance's extras), brought
+//! up together with the main one. They are isolated by design — their own projects,
+//! ports and networks — so none of them has to wait for another's deploy; each step then
+//! checks the instances it was handed instead of deploying them itself.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::{Value, json};
+
+use super::context::StepContext;
+use super::instance::{self, Failure, Up};
+use crate::engine::Project;
+use crate::run::StepKind;
+
+/// Instances deployed ahead of the steps that check them, by project name.
+#[derive(Default)]
+pub(crate) struct Ahead {
+    ready: Mutex<BTreeMap<String, Result<Up, Failure>>>,
+}
+
+impl Ahead {
+    pub fn keep(&self, project: &Project, up: Result<Up, Failure>) {
+        if let Ok(mut ready) = self.ready.lock() {
+            ready.insert(project.name.clone(), up);
+        }
+    }
+
+    fn take(&self, project: &Project) -> Option<Result<Up, Failure>> {
+        self.ready.lock().ok()?.remove(&project.name)
+    }
+}
+
+/// The instances the plan's later steps will check, each with the step that checks it.
+pub(crate) fn later_instances(s: &StepContext<'_>) -> Vec<(StepKind, Project)> {
+    let planned = |k| s.plan.steps.contains(&k);
+    let mut later = Vec::new();
+    if planned(StepKind::MissingKey)
+        && let Some((absent, present)) = super::steps::key_projects(s)
+    {
+        later.push((StepKind::MissingKey, absent));
+        later.push((StepKind::MissingKey, present));
+    }
+    if planned(StepKind::MultiInstance) && s.plan.multi_instance_declared() {
+        let extras = s.plan.extra_instances().map(|i| s.project(i));
+        later.extend(extras.map(|p| (StepKind::MultiInstance, p)));
+    }
+    later
+}
+
+/// The instance as deployed ahead for this step, else deployed now.
+pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up, Failure> {
+    match s.ahead.take(project) {
+        Some(up) => up,
+        None => instance::deploy(s, project).await,
+    }
+}
+
+/// What the deploy step's time also paid for: each instance brought up with the main one.
+pub(crate) fn summary(later: &[(StepKind, Project)], ups: &[Result<Up, Failure>]) -> Value {
+    let each = later.iter().zip(ups).map(|((kind, project), up)| {
+        let mut v = json!({"project": project.name, "for": kind.name()});
+        match up {
+            Ok(up) => v["startup_ms"] = json!(up.deployment.startup_ms),
+            Err(f) => v["signature"] = json!(f.signature()),
+        }
+        v
+    });
+    Value::Array(each.collect())
+}
