@@ -139,7 +139,7 @@ fn message(
     let waiting = dependents(ctx, name);
     if !waiting.is_empty() {
         out.push_str(&format!(
-            ", and so does {}, which waits for it with `service_healthy`",
+            ", and {} (waiting for it with `service_healthy`) starts only then",
             yaml::sentence(&waiting)
         ));
     }
@@ -172,9 +172,12 @@ fn dependents(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
 
 /// A short interval with as many more retries as keep the time before `unhealthy`.
 fn fix(hc: &Healthcheck, own: Duration) -> String {
-    let retries = match hc.retries.as_deref().map(interp::unset) {
-        None => Some(DEFAULT_RETRIES),
-        Some(r) => r.trim().parse::<u64>().ok().filter(|n| *n > 0),
+    let (retries, counting) = match hc.retries.as_deref().map(interp::unset) {
+        None => (
+            Some(DEFAULT_RETRIES),
+            ", counting Docker's default 3 retries",
+        ),
+        Some(r) => (r.trim().parse::<u64>().ok().filter(|n| *n > 0), ""),
     };
     let Some(retries) = retries else {
         return "an interval of 1–2s with more retries keeps the same patience".to_string();
@@ -183,7 +186,7 @@ fn fix(hc: &Healthcheck, own: Duration) -> String {
     let more = (patience / SUGGESTED.as_secs_f64()).ceil() as u64;
     format!(
         "`interval: {}` with `retries: {more}` keeps the same patience ({} before it is \
-         unhealthy)",
+         unhealthy{counting})",
         seconds(SUGGESTED),
         seconds(Duration::from_secs_f64(patience))
     )
@@ -230,7 +233,7 @@ mod tests {
         for part in [
             "waits ≥ 60s for it to be healthy, ≥ 65s counting `redis` (5s), which it waits \
              for before it starts",
-            "and so does `web`, which waits for it with `service_healthy`",
+            "and `web` (waiting for it with `service_healthy`) starts only then",
             "≈ 195 s per harness run",
             "`retries: 60` keeps the same patience (120s",
         ] {
@@ -256,5 +259,10 @@ mod tests {
         assert!(a.contains("an interval of 1–2s with more retries"), "{a}");
         let d = &at(&f, "services.d.healthcheck.interval", RULE).message;
         assert!(d.contains("only on Engine 25+"), "{d}");
+        let e = &at(&f, "services.e.healthcheck.interval", RULE).message;
+        assert!(
+            e.contains("`retries: 9` keeps the same patience (18s before it is unhealthy, counting Docker's default 3 retries)"),
+            "{e}"
+        );
     }
 }
