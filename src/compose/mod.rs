@@ -5,6 +5,7 @@
 pub mod conventions;
 pub mod credentials;
 pub mod depends;
+pub mod duration;
 pub mod env;
 mod file;
 mod hash;

@@ -102,6 +102,18 @@ pub(crate) const OBSOLETE_VERSION: RuleInfo = RuleInfo {
     default_on: true,
 };
 
+pub(crate) const SLOW_HEALTHCHECK: RuleInfo = RuleInfo {
+    id: "slow-healthcheck",
+    level: Level::Warn,
+    mutation: None,
+    description: "a healthcheck `interval` above 5s: Docker runs the first check one interval \
+                  after the container starts, so every deploy (and whatever waits for the \
+                  service with `service_healthy`) waits at least that long; the message \
+                  gives the cost and an interval with retries that keeps the same patience",
+    anchor: "ours",
+    default_on: true,
+};
+
 pub(crate) const NO_RESTART_POLICY: RuleInfo = RuleInfo {
     id: "no-restart-policy",
     level: Level::Warn,
@@ -384,7 +396,7 @@ pub(crate) const MISSING_ENV_FILE: RuleInfo = RuleInfo {
     default_on: true,
 };
 
-static RULES: [RuleInfo; 38] = [
+static RULES: [RuleInfo; 39] = [
     HARDCODED_HOST_PORT,
     REQUIRED_VARIABLE,
     INVALID_INTERPOLATION,
@@ -405,6 +417,7 @@ static RULES: [RuleInfo; 38] = [
     PORT_ALL_INTERFACES,
     MISSING_HEALTHCHECK,
     DEPENDS_ON_NOT_HEALTHY,
+    SLOW_HEALTHCHECK,
     NO_RESTART_POLICY,
     REDIS_WITHOUT_VOLUME,
     FLOATING_TAG,

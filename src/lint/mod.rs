@@ -13,7 +13,7 @@
 //! path and value.
 //!
 //! The data path: rules (`ports`, `env`, `loopback`, `services`, `networks`, `security`,
-//! `images`, `project`, `references`, `declared`) → `run` (profile and config levels,
+//! `images`, `project`, `references`, `declared`, `slow`) → `run` (profile and config levels,
 //! suppression comments, `.env`, the override merge) → `fix` (catalog mutations as minimal edits) → `report` (human, JSON,
 //! SARIF, GitHub, JUnit). See docs/LINT.md for the rules and their anchors.
 
@@ -40,6 +40,7 @@ pub mod report;
 mod run;
 mod security;
 mod services;
+mod slow;
 mod suppress;
 mod yaml;
 

@@ -13,7 +13,7 @@ use super::suppress::Suppressions;
 use super::yaml::{self, Service};
 use super::{
     catalog, declared, env, images, loopback, networks, ports, project, references, security,
-    services,
+    services, slow,
 };
 use crate::compose::ComposeFile;
 
@@ -231,6 +231,7 @@ fn lint_doc(doc: &Value, opts: &Options, text: Option<&Locator<'_>>) -> Vec<Find
     env::check(&ctx, &mut sink);
     loopback::check(&ctx, &mut sink);
     services::check(&ctx, &mut sink);
+    slow::check(&ctx, &mut sink);
     networks::check(&ctx, &mut sink);
     security::check(&ctx, &mut sink);
     images::check(&ctx, &mut sink);

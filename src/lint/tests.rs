@@ -259,6 +259,11 @@ const SNIPPETS: &[(&str, &str, &str)] = &[
         "services:\n  a:\n    depends_on: {b: {condition: service_healthy}}\n  b:\n    healthcheck: {test: [CMD, \"true\"]}\n",
     ),
     (
+        "slow-healthcheck",
+        "services:\n  a:\n    healthcheck:\n      test: [CMD, \"true\"]\n      interval: 30s\n",
+        "services:\n  a:\n    healthcheck:\n      test: [CMD, \"true\"]\n      interval: 1s\n      retries: 90\n",
+    ),
+    (
         "no-restart-policy",
         "services:\n  a:\n    image: x:1\n",
         "services:\n  a:\n    restart: unless-stopped\n",

@@ -55,8 +55,9 @@ static CATALOG: [MutationInfo; 12] = [
         id: IMAGE_HEALTHCHECK,
         signatures: &[Signature::HealthcheckBroken, Signature::HealthTimeout],
         lint_rules: &[],
-        description: "remove a healthcheck that runs a program its image does not have, so \
-                      the image's own HEALTHCHECK applies",
+        description: "replace a healthcheck test that runs a program its image does not have \
+                      with the image's own HEALTHCHECK command, keeping the author's interval, \
+                      timeout, retries and start period where valid",
     },
     MutationInfo {
         id: DEPENDS_ON_HEALTHY,

@@ -46,6 +46,9 @@ pub(crate) enum Op {
     RemoveItem { at: Path },
     /// `key` in the mapping at `at` is added at its end, or its value replaced in place.
     Set { at: Path, key: String, value: Value },
+    /// As `Set`, the value (a list of strings) written on one line in flow style, as
+    /// people write an exec-form command: `["CMD", "/bin/check"]`.
+    SetFlow { at: Path, key: String, value: Value },
     /// `value` is appended to the sequence at `at`.
     Push { at: Path, value: Value },
     /// The node at `at` (a sequence item or a mapping value) becomes `value`.
@@ -127,7 +130,7 @@ pub(crate) fn apply_value(root: &mut Value, op: &Op) -> Result<(), Misplaced> {
             }
             seq.remove(*i);
         }
-        Op::Set { at, key, value } => {
+        Op::Set { at, key, value } | Op::SetFlow { at, key, value } => {
             let map = untag_mut(node_mut(root, at)?)
                 .as_mapping_mut()
                 .ok_or_else(|| Misplaced(format!("{} is no mapping", render_path(at))))?;

@@ -1,5 +1,5 @@
-//! Health: wait for a dependency to be healthy, and drop a healthcheck its image cannot
-//! run so the image's own applies.
+//! Health: wait for a dependency to be healthy, and replace a healthcheck test its image
+//! cannot run with the image's own, keeping the author's timings.
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -9,7 +9,7 @@ use super::tree::{self, Health, Service};
 use super::types::Facts;
 use crate::compose::ComposeFile;
 use crate::compose::healthcheck::{Test, healthcheck};
-use crate::compose::interp;
+use crate::compose::{duration, interp};
 
 const HEALTHY: &str = "service_healthy";
 
@@ -164,25 +164,40 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &Facts) -> Option<Pla
     let mut ops = Vec::new();
     let mut sites = Vec::new();
     for svc in tree::services(&file.doc) {
-        if let Some(site) = broken_check(&svc, facts) {
-            ops.push(Op::Remove {
-                at: svc.at("healthcheck").to_vec(),
-            });
-            sites.push(site);
+        let Some(broken) = broken_check(&svc, facts) else {
+            continue;
+        };
+        let at = svc.at("healthcheck").to_vec();
+        ops.push(Op::SetFlow {
+            at: at.clone(),
+            key: "test".to_string(),
+            value: Value::Sequence(broken.own.iter().cloned().map(Value::String).collect()),
+        });
+        let timings = timings(&svc);
+        for t in &timings {
+            if let Timing::Dropped { key, .. } = t {
+                ops.push(Op::Remove {
+                    at: child(&at, Seg::key(key)),
+                });
+            }
         }
+        sites.push(format!("{}{}.", broken.sentence, keeps(&timings)));
     }
-    Plan::of(ops, || {
-        format!(
-            "{}. Without the block the image's own HEALTHCHECK applies.",
-            sites.join("; ")
-        )
-    })
+    Plan::of(ops, || sites.join(" "))
+}
+
+struct Broken {
+    /// Why the check cannot pass, and what takes its place.
+    sentence: String,
+    /// The image's own check, in exec form.
+    own: Vec<String>,
 }
 
 /// Why the service's healthcheck cannot run in its image, if it cannot and the image has
-/// a check of its own to fall back on.
-fn broken_check(svc: &Service<'_>, facts: &Facts) -> Option<String> {
-    let own = image_test(svc, facts)?;
+/// an exec-form check of its own to put in its place (a `CMD-SHELL` one could not run
+/// either).
+fn broken_check(svc: &Service<'_>, facts: &Facts) -> Option<Broken> {
+    let own = image_test(svc, facts).filter(|t| t.first().is_some_and(|w| w == "CMD"))?;
     if has_shell(svc, facts)? {
         return None;
     }
@@ -199,12 +214,123 @@ fn broken_check(svc: &Service<'_>, facts: &Facts) -> Option<String> {
         _ => return None,
     };
     let image = svc.image().unwrap_or_default();
-    Some(format!(
-        "Remove `{}`'s healthcheck: it runs `{command}` {why}, but {image} has no shell \
-         (nor curl or wget), so the check can never pass; the image checks itself with `{}`",
+    let sentence = format!(
+        "Replace `{}`'s healthcheck test: it runs `{command}` {why}, but {image} has no \
+         shell (nor curl or wget), so the check can never pass; the image's own check `{}` \
+         takes its place",
         svc.name,
         shown(&own)
-    ))
+    );
+    Some(Broken { sentence, own })
+}
+
+/// The healthcheck fields that say when and how often to check, in the order a reason
+/// names them.
+const TIMINGS: [&str; 5] = [
+    "interval",
+    "timeout",
+    "retries",
+    "start_period",
+    "start_interval",
+];
+
+enum Timing {
+    /// Valid, or interpolated (`${X:-5s}`): as the author wrote it.
+    Kept { key: &'static str, written: String },
+    /// Neither Compose nor the engine would take it as written.
+    Dropped {
+        key: &'static str,
+        written: String,
+        why: &'static str,
+    },
+}
+
+fn timings(svc: &Service<'_>) -> Vec<Timing> {
+    let Some(hc) = tree::get_map(svc.body, "healthcheck") else {
+        return Vec::new();
+    };
+    TIMINGS
+        .iter()
+        .filter_map(|key| tree::get(hc, key).map(|v| timing(key, v)))
+        .collect()
+}
+
+fn timing(key: &'static str, v: &Value) -> Timing {
+    let written = tree::scalar(v).unwrap_or_else(|| {
+        serde_yaml_ng::to_string(v)
+            .unwrap_or_default()
+            .trim()
+            .to_string()
+    });
+    let why = match v {
+        Value::String(s) if s.contains('$') => None,
+        _ if key == "retries" => retries_problem(v),
+        Value::String(s) => duration_problem(s),
+        Value::Number(_) => Some("a number without a unit, which Compose refuses"),
+        _ => Some("not a duration"),
+    };
+    match why {
+        None => Timing::Kept { key, written },
+        Some(why) => Timing::Dropped { key, written, why },
+    }
+}
+
+fn retries_problem(v: &Value) -> Option<&'static str> {
+    let n = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) if s.bytes().all(|b| b.is_ascii_digit()) => s.parse().ok(),
+        _ => None,
+    };
+    match n {
+        Some(n) if n > 0 => None,
+        _ => Some("not a positive whole number"),
+    }
+}
+
+fn duration_problem(text: &str) -> Option<&'static str> {
+    if text.trim_start().starts_with('-') {
+        return Some("negative, which the engine refuses");
+    }
+    match duration::parse(text) {
+        None => {
+            Some("not a duration Compose reads (a number with a unit: `30s`, `1m30s`, `500ms`)")
+        }
+        Some(d) if !duration::engine_accepts(d) => Some("under 1ms, which the engine refuses"),
+        Some(_) => None,
+    }
+}
+
+/// What the reason says about the block's timings: what it keeps, what it drops and why.
+fn keeps(timings: &[Timing]) -> String {
+    let mut kept = Vec::new();
+    let mut dropped = Vec::new();
+    for t in timings {
+        match t {
+            Timing::Kept { key, written } => kept.push(format!("{key} {written}")),
+            Timing::Dropped { key, written, why } => {
+                dropped.push(format!("`{key}: {written}` ({why})"));
+            }
+        }
+    }
+    let mut out = String::new();
+    if !kept.is_empty() {
+        out = format!("; the block keeps the author's {}", kept.join(", "));
+    }
+    if !dropped.is_empty() {
+        out.push_str(if kept.is_empty() {
+            "; the block drops "
+        } else {
+            " and drops "
+        });
+        out.push_str(&format!(
+            "{}, so the image's own setting (or Docker's default) applies there",
+            list(&dropped)
+        ));
+    }
+    if out.is_empty() {
+        out.push_str("; the block sets no timings of its own");
+    }
+    out
 }
 
 /// Programs only an image with a userland (and so a shell) carries.
@@ -307,36 +433,105 @@ mod tests {
         }
     }
 
+    const OWN: &str = "test: [\"CMD\", \"/usr/local/bin/executor\", \"healthcheck\"]";
+
     #[test]
-    fn a_shell_healthcheck_in_a_shell_less_image_goes() {
-        let text = "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      test: |\n        curl -f http://localhost:8000/health || exit 1\n      interval: 30s\n    networks:\n      - net\n";
+    fn a_shell_test_in_a_shell_less_image_becomes_the_images_own() {
+        let text = "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      test: |\n        curl -f http://localhost:8000/health || exit 1\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n";
         let m = applied_with(HC, text, &executor_facts(false));
         assert_eq!(
             m.yaml,
-            "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    networks:\n      - net\n"
+            format!(
+                "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      {OWN}\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n"
+            )
         );
-        assert_eq!(changed_lines(text, &m.yaml), 4);
+        assert_eq!(changed_lines(text, &m.yaml), 2);
+        for part in [
+            "`curl -f http://localhost:8000/health || exit 1` through /bin/sh",
+            "the image's own check `/usr/local/bin/executor healthcheck` takes its place",
+            "keeps the author's interval 30s, timeout 10s, retries 3.",
+        ] {
+            assert!(m.reason.contains(part), "{part}: {}", m.reason);
+        }
+        assert!(!m.reason.contains("drops"), "{}", m.reason);
+    }
+
+    #[test]
+    fn curl_as_a_program_is_replaced_too_in_either_list_style() {
+        let flow = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8000/health\"]\n";
+        let m = applied_with(HC, flow, &executor_facts(false));
+        assert_eq!(
+            m.yaml,
+            format!(
+                "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      {OWN}\n"
+            )
+        );
         assert!(
+            m.reason.contains("the block sets no timings of its own"),
+            "{}",
             m.reason
-                .contains("`curl -f http://localhost:8000/health || exit 1` through /bin/sh"),
+        );
+        let block = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test:\n        - CMD-SHELL\n        - wget -q http://localhost/\n      retries: 5\n  other:\n    image: x\n";
+        let m = applied_with(HC, block, &executor_facts(false));
+        let doc: Value = serde_yaml_ng::from_str(&m.yaml).unwrap();
+        let hc = &doc["services"]["api"]["healthcheck"];
+        assert_eq!(
+            hc["test"],
+            serde_yaml_ng::from_str::<Value>("[CMD, /usr/local/bin/executor, healthcheck]")
+                .unwrap()
+        );
+        assert_eq!(hc["retries"].as_u64(), Some(5));
+        assert!(m.yaml.ends_with("  other:\n    image: x\n"), "{}", m.yaml);
+    }
+
+    #[test]
+    fn invalid_timings_go_with_their_reason_and_interpolated_ones_stay() {
+        let text = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: curl -f http://localhost/\n      interval: 10us\n      timeout: 30\n      retries: 0\n      start_period: ${START:-5s}\n      start_interval: 1m30s\n";
+        let m = applied_with(HC, text, &executor_facts(false));
+        assert_eq!(
+            m.yaml,
+            format!(
+                "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      {OWN}\n      start_period: ${{START:-5s}}\n      start_interval: 1m30s\n"
+            )
+        );
+        for part in [
+            "keeps the author's start_period ${START:-5s}, start_interval 1m30s",
+            "drops `interval: 10us` (under 1ms, which the engine refuses), \
+             `timeout: 30` (a number without a unit, which Compose refuses) and `retries: 0` \
+             (not a positive whole number), so the image's own setting (or Docker's default) \
+             applies there",
+        ] {
+            assert!(m.reason.contains(part), "{part}: {}", m.reason);
+        }
+        let odd = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: curl x\n      interval: -5s\n      timeout: 5 s\n      retries: \"4\"\n";
+        let m = applied_with(HC, odd, &executor_facts(false));
+        assert_eq!(
+            m.yaml,
+            format!(
+                "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      {OWN}\n      retries: \"4\"\n"
+            )
+        );
+        assert!(
+            m.reason.contains("`interval: -5s` (negative"),
             "{}",
             m.reason
         );
         assert!(
-            m.reason.contains("/usr/local/bin/executor healthcheck"),
+            m.reason.contains("`timeout: 5 s` (not a duration"),
             "{}",
             m.reason
         );
     }
 
     #[test]
-    fn curl_as_a_program_goes_too() {
-        let text = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8000/health\"]\n";
-        let m = applied_with(HC, text, &executor_facts(false));
-        assert_eq!(
-            m.yaml,
-            "services:\n  api:\n    image: harness/executor:local\n"
+    fn an_image_check_that_needs_a_shell_is_no_replacement() {
+        let mut facts = executor_facts(false);
+        facts.healthcheck.insert(
+            "harness/executor:local".into(),
+            vec!["CMD-SHELL".into(), "executor healthcheck".into()],
         );
+        let text = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: curl -f http://localhost/\n";
+        not_applicable_with(HC, text, &facts);
     }
 
     #[test]

@@ -190,6 +190,11 @@ fn apply_text(doc: &Document, op: &Op, style: Style) -> Option<()> {
             Some(Container::Seq(_)) => return None,
             None => {}
         },
+        Op::SetFlow { at, key, value } => match parent_container(doc, at)? {
+            Some(Container::Map(m)) => m.set(key, &flow_list(value)?),
+            Some(Container::Seq(_)) => return None,
+            None => {}
+        },
         Op::Replace { at, value } => {
             let (last, parent) = at.split_last()?;
             match (parent_container(doc, parent)?, last) {
@@ -242,6 +247,17 @@ fn new_node(value: &Value) -> Option<NewNode> {
         Value::Sequence(_) => doc.as_sequence().map(NewNode::Seq),
         _ => doc.as_scalar().map(NewNode::Scalar),
     }
+}
+
+/// A list of strings as a flow sequence, each item double-quoted: `["CMD", "x"]`.
+fn flow_list(value: &Value) -> Option<Sequence> {
+    let items: Option<Vec<String>> = value
+        .as_sequence()?
+        .iter()
+        .map(|v| serde_json::to_string(v.as_str()?).ok())
+        .collect();
+    let text = format!("[{}]\n", items?.join(", "));
+    Document::from_str(&text).ok()?.as_sequence()
 }
 
 /// `key: null` → `key:`. The serialiser quotes a string "null", so a bare one at the end
