@@ -78,9 +78,11 @@ pub fn run(
         .arg("--task")
         .arg(&work.task)
         .arg("--config")
-        .arg(repo.join("docker/docker-compose.yml"))
-        .arg("--steps")
-        .arg(steps);
+        .arg(repo.join("docker/docker-compose.yml"));
+    // No selection: the whole protocol, as `iterate` runs it.
+    if !steps.is_empty() {
+        cmd.arg("--steps").arg(steps);
+    }
     match proc::run(&mut cmd, timeout) {
         Ok(m) => parse(m),
         Err(e) => HarnessRound {

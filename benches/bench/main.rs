@@ -2,6 +2,7 @@
 //! the raw Compose floor, side by side in one run, as a table and as JSON. See BENCHMARKS.md.
 
 mod floor;
+mod graduate;
 mod harness_run;
 mod ports;
 mod proc;
@@ -73,7 +74,7 @@ impl Opts {
                 "--harness" => o.harness = val("--harness")?.into(),
                 "-h" | "--help" => {
                     println!(
-                        "bench [--quick] [--rounds N] [--launches N] [--concurrency K] [--records N]\n      [--only overhead,ports,records] [--out FILE] [--harness PATH] [--keep]"
+                        "bench [--quick] [--rounds N] [--launches N] [--concurrency K] [--records N]\n      [--only overhead,ports,records,graduate] [--out FILE] [--harness PATH] [--keep]"
                     );
                     std::process::exit(0);
                 }
@@ -167,6 +168,10 @@ async fn bench(opts: &Opts) -> anyhow::Result<()> {
     if opts.wants("records") {
         out["records"] = records_at_scale(opts, &root).await?;
     }
+    // Minutes per K: left out of --quick unless asked for by name.
+    if opts.wants("graduate") && (!opts.quick || !opts.only.is_empty()) {
+        out["graduate"] = graduate::time_to_graduate(opts, &root).await?;
+    }
     out["bench_wall_s"] = json!(started.elapsed().as_secs_f64());
     let table = report::table(&out);
     println!("{table}");
@@ -225,11 +230,30 @@ async fn overhead(
     let timeout = Duration::from_secs(180);
     let mut floors = Vec::new();
     let mut harnesses: Vec<HarnessRound> = Vec::new();
+    let mut wholes: Vec<HarnessRound> = Vec::new();
+    let load_before = graduate::loadavg();
     let mut lags = Vec::new();
     let mut failures = Vec::new();
     // Round 0 warms caches (images, Python's bytecode, the page cache) and is not counted.
     for round in 0..=opts.rounds {
         let counted = round > 0;
+        // The whole protocol beside the same floor: what one verdict costs.
+        let whole = {
+            let (h, r, w) = (
+                opts.harness.clone(),
+                opts.repo.clone(),
+                Workdir {
+                    dir: work.dir.clone(),
+                    task: work.task.clone(),
+                },
+            );
+            tokio::task::spawn_blocking(move || harness_run::run(&h, &r, &w, "", timeout)).await?
+        };
+        match (whole.success, counted) {
+            (true, true) => wholes.push(whole),
+            (true, false) => {}
+            (false, _) => failures.push(format!("whole-protocol round {round}: {:?}", whole.error)),
+        }
         for which in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
             if which == 0 {
                 let project = stack::project_name("floor", round);
@@ -287,6 +311,35 @@ async fn overhead(
         .map(|h| h.wall_ms - h.steps.iter().map(|s| s.2 as f64).sum::<f64>())
         .collect();
     let floor_lags: Vec<f64> = floors.iter().filter_map(|f| f.lag_ms).collect();
+    let whole_wall: Vec<f64> = wholes.iter().map(|h| h.wall_ms).collect();
+    let whole_ratio = match (Summary::of(&fw), Summary::of(&whole_wall)) {
+        (Some(f), Some(w)) => Some(w.median / f.median),
+        _ => None,
+    };
+    let whole_step = |name: &str| -> Value {
+        summary(
+            &wholes
+                .iter()
+                .filter_map(|h| h.step_ms(name))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let whole_steps: serde_json::Map<String, Value> = [
+        "lint",
+        "deploy",
+        "port_discovery",
+        "api_probe",
+        "ws_probe",
+        "redis",
+        "missing_key",
+        "multi_instance",
+        "restart",
+        "persistence",
+        "shutdown",
+    ]
+    .iter()
+    .map(|name| (name.to_string(), whole_step(name)))
+    .collect();
     let self_cpu: Vec<f64> = harnesses.iter().map(|h| h.self_cpu_ms).collect();
     let total_cpu: Vec<f64> = harnesses.iter().map(|h| h.total_cpu_ms).collect();
     let rss: Vec<f64> = harnesses
@@ -318,6 +371,13 @@ async fn overhead(
         "cpu_ms": {"harness_self": summary(&self_cpu), "harness_with_children": summary(&total_cpu),
             "goal_self": 50.0},
         "harness_max_rss_mb": summary(&rss),
+        "whole_protocol": {
+            "wall_ms": summary(&whole_wall),
+            "ratio_to_floor": whole_ratio,
+            "goal_ratio": 2.0,
+            "steps_ms": whole_steps,
+        },
+        "loadavg": {"before": load_before, "after": graduate::loadavg()},
         "failures": failures,
     }))
 }

@@ -46,6 +46,16 @@ pub fn table(out: &Value) -> Table {
             "≤ 1.15".into(),
             met(ratio.map(|r| r <= 1.15)),
         ]);
+        let w = &o["whole_protocol"];
+        let ratio = w["ratio_to_floor"].as_f64();
+        t.add_row([
+            format!("6 whole-protocol run / floor ({} rounds)", o["rounds"]),
+            mmm(&w["wall_ms"], " ms"),
+            format!("floor {}", mmm(&o["floor_wall_ms"], " ms")),
+            ratio.map(|r| format!("{r:.2}")).unwrap_or_default(),
+            "≤ 2.0".into(),
+            met(ratio.map(|r| r <= 2.0)),
+        ]);
         let lag = median(&o["lag_ms"]["harness"]);
         let floor_lag = median(&o["lag_ms"]["floor"]);
         t.add_row([
@@ -70,6 +80,25 @@ pub fn table(out: &Value) -> Table {
             String::new(),
             "≤ 50 ms".into(),
             met(cpu.map(|c| c <= 50.0)),
+        ]);
+    }
+    for g in out["graduate"].as_array().into_iter().flatten() {
+        let wall = g["iterate_wall_s"].as_f64();
+        t.add_row([
+            format!("7 seed task time-to-graduate, --parallel {}", g["parallel"]),
+            wall.map(|w| format!("{w:.0} s"))
+                .unwrap_or_else(|| "n/a".into()),
+            format!(
+                "{} versions, {} runs, graduated {}; load {} → {}",
+                g["versions"],
+                g["runs"],
+                g["graduated"],
+                g["loadavg"]["before"],
+                g["loadavg"]["after"]
+            ),
+            String::new(),
+            "≤ 240 s".into(),
+            met(wall.map(|w| w <= 240.0 && g["graduated"] == true)),
         ]);
     }
     let p = &out["ports"];
