@@ -66,7 +66,7 @@ fn recorded(lines: &[String]) -> Vec<String> {
 fn chained(ws: &Workspace) -> Vec<String> {
     let db = rusqlite::Connection::open(ws.db()).expect("db");
     let mut query = db
-        .prepare("SELECT uuid FROM run ORDER BY id")
+        .prepare("SELECT uuid FROM run ORDER BY seq")
         .expect("prepare");
     query
         .query_map([], |r| r.get(0))
@@ -114,6 +114,17 @@ fn short(uuid: &str) -> String {
     uuid.replace('-', "")[..8].to_string()
 }
 
+/// The run file of `uuid`, by its name (a stopped run's file names the run that stopped it).
+fn run_file(ws: &Workspace, uuid: &str) -> Option<Value> {
+    let suffix = format!("_{}.json", short(uuid));
+    let file = std::fs::read_dir(ws.runs())
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().ends_with(&suffix))?;
+    serde_json::from_str(&std::fs::read_to_string(file).ok()?).ok()
+}
+
 #[test]
 fn two_parallel_runs_failing_at_once_stop_the_version_and_keep_the_chain() {
     if !engine_available("two_parallel_runs_failing") {
@@ -139,9 +150,7 @@ fn two_parallel_runs_failing_at_once_stop_the_version_and_keep_the_chain() {
     assert_eq!(runs.len(), 2, "{said}");
     let mut failed = 0;
     for uuid in &runs {
-        let run = ws
-            .run_record(uuid)
-            .unwrap_or_else(|| panic!("{uuid} is not recorded: {said}"));
+        let run = run_file(&ws, uuid).unwrap_or_else(|| panic!("{uuid} is not recorded: {said}"));
         match run["metrics"]["status"].as_str() {
             Some("failure") => failed += 1,
             Some("interrupted") => {
@@ -275,10 +284,10 @@ fn ctrl_c_mid_version_records_every_run_as_interrupted_and_leaves_nothing() {
         .collect();
     assert!(cut.len() >= 2, "{lines:#?}");
     for uuid in &runs {
-        assert!(ws.run_record(uuid).is_some(), "{uuid} is not recorded");
+        assert!(run_file(&ws, uuid).is_some(), "{uuid} is not recorded");
     }
     for uuid in cut {
-        let run = ws.run_record(uuid).expect("recorded");
+        let run = run_file(&ws, uuid).expect("recorded");
         assert_eq!(run["metrics"]["status"], "interrupted", "{run:#}");
         assert_eq!(run["error"], "interrupted by signal (exit 130)", "{run:#}");
     }
@@ -290,6 +299,38 @@ fn ctrl_c_mid_version_records_every_run_as_interrupted_and_leaves_nothing() {
         ws.leftovers()
     );
     assert!(!graduated(&ws).exists(), "a graduated file was written");
+}
+
+#[test]
+fn kill_9_with_two_runs_deployed_is_reaped() {
+    if !engine_available("kill_9_with_two_runs_deployed") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("par_kill9");
+    solo_task(&ws, str::to_string);
+    let mut child = iterate(&ws)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn harness");
+    let rx = lines_of(&mut child);
+    let deployed = until_two_deployed(&rx, Duration::from_secs(120));
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    if let Err(seen) = deployed {
+        panic!("two runs never deployed at once: {seen:#?}");
+    }
+    // The reaper's grace (10 s) and the 20 s the reaper is allowed for removal.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !ws.leftovers().is_empty() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        ws.leftovers().is_empty(),
+        "not reaped: {:?}",
+        ws.leftovers()
+    );
+    assert!(!graduated(&ws).exists());
 }
 
 #[test]
