@@ -148,6 +148,18 @@ fn two_parallel_runs_failing_at_once_stop_the_version_and_keep_the_chain() {
     // Both first runs were launched together, and none after the failure.
     let runs = announced(&lines);
     assert_eq!(runs.len(), 2, "{said}");
+    let first_recorded = lines
+        .iter()
+        .position(|l| recorded(std::slice::from_ref(l)).len() == 1)
+        .expect("a recorded line");
+    let second_announced = lines
+        .iter()
+        .rposition(|l| l.starts_with("run "))
+        .expect("run lines");
+    assert!(
+        second_announced < first_recorded,
+        "launched together: {said}"
+    );
     let mut failed = 0;
     for uuid in &runs {
         let run = run_file(&ws, uuid).unwrap_or_else(|| panic!("{uuid} is not recorded: {said}"));

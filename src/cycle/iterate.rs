@@ -474,3 +474,51 @@ pub async fn propose(
     let outcome = next_version(ctx, task, runs_dir, &failed, options).await?;
     Ok(Proposed::Outcome(version, Box::new(outcome)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Judging, VersionEnd};
+
+    #[test]
+    fn the_first_run_that_decides_the_version_decides_it() {
+        let mut judging = Judging::default();
+        assert_eq!(
+            judging.settle(VersionEnd::HarnessFault),
+            Some("hit a harness fault")
+        );
+        assert!(!judging.launches());
+        // A run still going then graduates nothing and stops nothing more.
+        assert_eq!(judging.settle(VersionEnd::Graduated), None);
+        assert!(matches!(judging.end(), Ok(VersionEnd::HarnessFault)));
+    }
+
+    #[test]
+    fn a_signal_ends_the_version_unless_it_graduated() {
+        let mut judging = Judging::default();
+        judging.settle(VersionEnd::HarnessFault);
+        assert_eq!(judging.settle(VersionEnd::Interrupted(130)), None);
+        assert!(matches!(judging.end(), Ok(VersionEnd::Interrupted(130))));
+
+        let mut judging = Judging::default();
+        assert_eq!(
+            judging.settle(VersionEnd::Graduated),
+            Some("graduated the version")
+        );
+        judging.settle(VersionEnd::Interrupted(143));
+        assert!(matches!(judging.end(), Ok(VersionEnd::Graduated)));
+    }
+
+    #[test]
+    fn runs_used_up_without_a_verdict_end_in_max_runs_or_unfinished() {
+        let judging = Judging {
+            exhausted: true,
+            ..Judging::default()
+        };
+        assert!(!judging.launches());
+        assert!(matches!(judging.end(), Ok(VersionEnd::MaxRuns)));
+        assert!(matches!(
+            Judging::default().end(),
+            Ok(VersionEnd::Unfinished)
+        ));
+    }
+}
