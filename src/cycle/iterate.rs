@@ -151,7 +151,7 @@ async fn run_version(
         let ended = match execute::record(runner, store, task, run, finished, on_record) {
             Ok(ended) => ended,
             Err(e) => {
-                stopper.stop(stop(uuid, task, "could not be recorded"));
+                stopper.stop(stop_by(uuid, task, "could not be recorded"));
                 judging.fail(e);
                 continue;
             }
@@ -165,7 +165,7 @@ async fn run_version(
             continue;
         };
         if let Some(why) = judging.settle(verdict) {
-            stopper.stop(stop(uuid, task, why));
+            stopper.stop(stop_by(uuid, task, why));
         }
     }
     judging.end()
@@ -195,7 +195,7 @@ fn tell(on: &RefCell<&mut dyn FnMut(Event<'_>)>, tag: Option<RunId>, event: Even
     }
 }
 
-fn stop(by: Uuid, task: &Task, what: &str) -> Stop {
+fn stop_by(by: Uuid, task: &Task, what: &str) -> Stop {
     Stop {
         by,
         why: format!("run {by} of {} {what}", task.current().label()),
