@@ -161,6 +161,10 @@ fn kill_9_during_iterate_between_versions_is_reaped() {
             "deploy,restart,shutdown",
             "--max-iterations",
             "3",
+            // One run at a time: a second run of version 1 would be the second run seen,
+            // and the kill would land mid-version 1 (tests/e2e_parallel.rs covers that).
+            "--parallel",
+            "1",
             "--graduate-to",
             graduate_to.to_str().expect("utf8"),
         ],

@@ -297,6 +297,12 @@ pub struct IterateArgs {
     )]
     pub runs_per_version: u32,
 
+    /// Up to this many runs of a version at once, each a whole run of its own (1: one
+    /// after another). The first run that fails or graduates the version stops the others,
+    /// which are recorded as interrupted and count for nothing.
+    #[arg(long, value_name = "K", default_value_t = 2, value_parser = parallel)]
+    pub parallel: u32,
+
     /// Write each accepted mutation into the task (default: only show it).
     #[arg(long, conflicts_with = "propose_only")]
     pub apply: bool,
@@ -342,6 +348,15 @@ pub struct GraduationBar {
     /// to graduate, on top of 10:1 and 10 successes.
     #[arg(long, value_parser = confidence)]
     pub min_confidence: Option<f64>,
+}
+
+fn parallel(text: &str) -> Result<u32, String> {
+    match text.parse::<u32>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!(
+            "`{text}` runs nothing at once: give 1 (one run after another) or more, e.g. --parallel 2"
+        )),
+    }
 }
 
 fn confidence(text: &str) -> Result<f64, String> {

@@ -15,6 +15,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     let graduate_to = Project::here()?.graduate_to(args.graduate_to.as_deref(), task.path());
     let options = LoopOptions {
         runs_per_version: args.runs_per_version,
+        parallel: args.parallel,
         until_graduated: args.until_graduated,
         apply: args.apply,
         max_iterations: args.max_iterations,

@@ -1,5 +1,6 @@
 //! Terminal output: the loop's lines on stdout (the run's UUID and faults on stderr under
-//! `--json`, which keeps stdout for the document), a spinner while a step runs.
+//! `--json`, which keeps stdout for the document), a spinner while a step runs (one run at
+//! a time only).
 
 use std::fmt::Display;
 use std::io::IsTerminal;
@@ -38,6 +39,9 @@ impl Reporter {
                 }
                 lines.iter().for_each(|l| self.line(l));
             }
+            // Runs going on at once: each line names its run, and no spinner (one step's
+            // spinner would be wrong for the other runs).
+            Event::Of(..) => lines.iter().for_each(|l| self.line(l)),
             _ => lines.iter().for_each(|l| self.line(l)),
         }
     }

@@ -35,7 +35,7 @@ pub async fn run(cli: &Cli, args: &RunArgs) -> Result<u8, ExpectedError> {
 /// own fault, 130/143 interrupted.
 fn exit_code(ended: &Ended) -> u8 {
     let record = &ended.recorded.record;
-    match (ended.interrupted, record.status()) {
+    match (ended.signal(), record.status()) {
         (Some(code), _) => code,
         (None, RunStatus::Success) => exit::SUCCESS,
         (None, RunStatus::Partial) if record.steps.iter().all(|s| s.held()) => exit::SUCCESS,

@@ -18,7 +18,28 @@ pub struct Context {
     pub interrupt: Interrupt,
 }
 
+/// What a run's protocol borrows of the context: all of it but the scoreboard, which stays
+/// free for recording the runs of a version that finish while others still run.
+#[derive(Clone, Copy)]
+pub struct Runner<'a> {
+    pub docker: &'a Docker,
+    pub compose: &'a ComposeCli,
+    pub interrupt: &'a Interrupt,
+    pub reaper: Option<&'a Guard>,
+}
+
 impl Context {
+    /// The protocol's share of the context, and the scoreboard beside it.
+    pub fn split(&mut self) -> (Runner<'_>, &mut Store) {
+        let runner = Runner {
+            docker: &self.docker,
+            compose: &self.compose,
+            interrupt: &self.interrupt,
+            reaper: self.reaper.as_ref(),
+        };
+        (runner, &mut self.store)
+    }
+
     pub async fn open(
         runs_dir: &Path,
         db: &Path,

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use super::{Proposed, Version};
 use crate::propose::Outcome;
-use crate::run::format_ms;
 use crate::run::record::{RunRecord, RunStatus};
 use crate::run::recorder::Recorded;
+use crate::run::{RunId, format_ms};
 use crate::score::Verdict;
 use crate::store::VersionRow;
 
@@ -49,6 +49,9 @@ pub enum Event<'a> {
         verdict: &'a Verdict,
         to: &'a Path,
     },
+    /// An event of one of several runs going on at once, whose lines would interleave
+    /// with the others' without the run's short id.
+    Of(RunId, &'a Event<'a>),
 }
 
 impl Event<'_> {
@@ -96,6 +99,11 @@ impl Event<'_> {
                 verdict,
                 to,
             } => vec![format!("{}  {verdict} → {}", version.label(), to.display())],
+            Event::Of(run, event) => event
+                .lines()
+                .iter()
+                .map(|line| tagged(line, *run))
+                .collect(),
         }
     }
 }
@@ -111,6 +119,13 @@ impl Proposed {
             Proposed::Outcome(version, outcome) => proposal_lines(version, outcome),
         }
     }
+}
+
+/// `line` with the run's short id after its indent: `  [3f2a9c1b] ✓ deploy …`.
+fn tagged(line: &str, run: RunId) -> String {
+    let text = line.trim_start();
+    let indent = &line[..line.len() - text.len()];
+    format!("{indent}[{}] {text}", run.short())
 }
 
 /// The run's status and tally, its version's standing now, and why it was partial.
@@ -173,4 +188,17 @@ fn proposal_lines(version: &Version, outcome: &Outcome) -> Vec<String> {
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{RunId, tagged};
+
+    #[test]
+    fn a_tagged_line_keeps_its_indent_and_names_its_run() {
+        let run =
+            RunId::from(uuid::Uuid::parse_str("3f2a9c1b-0000-4000-8000-000000000000").unwrap());
+        assert_eq!(tagged("  ✓ deploy", run), "  [3f2a9c1b] ✓ deploy");
+        assert_eq!(tagged("run x", run), "[3f2a9c1b] run x");
+    }
 }

@@ -1,23 +1,47 @@
 //! One run of the task's current version: deploy, steps, record, tally.
 
-use chrono::Utc;
-use uuid::Uuid;
-
-use super::{Context, CycleError, Event, RunOptions, Task};
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::stop::StopSignal;
+use super::{Context, CycleError, Event, RunOptions, Runner, Task};
 use crate::protocol::{self, Plan, Report};
 use crate::redact::Redactor;
 use crate::run::RunDir;
-use crate::run::recorder::{self, Origin, Recorded, RecordingError};
+use crate::run::recorder::{self, Cut, Origin, Recorded, RecordingError};
 use crate::score::Verdict;
+use crate::store::Store;
 
-/// How one run ended: recorded always, and the signal's exit code if one cut it short.
+/// How one run ended: recorded always, and what cut it short if anything did.
 pub struct Ended {
     pub recorded: Recorded,
-    pub interrupted: Option<u8>,
+    pub cut: Option<Cut>,
 }
 
+impl Ended {
+    /// The exit code of the signal that cut the run short, if one did.
+    pub fn signal(&self) -> Option<u8> {
+        self.cut.as_ref().and_then(Cut::signal)
+    }
+}
+
+/// A run whose protocol is over, waiting to be recorded.
+pub struct Finished {
+    uuid: Uuid,
+    started: DateTime<Utc>,
+    report: Report,
+    cut: Option<Cut>,
+}
+
+impl Finished {
+    pub fn uuid(&self) -> Uuid {
+        self.uuid
+    }
+}
+
+/// One run, start to record: its protocol, then its record.
 pub async fn execute(
     ctx: &mut Context,
     task: &Task,
@@ -25,9 +49,25 @@ pub async fn execute(
     uuid: Uuid,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<Ended, CycleError> {
+    let (runner, store) = ctx.split();
+    let finished = protocol(runner, task, options, uuid, StopSignal::never(), on).await;
+    record(runner, store, task, options, finished, on)
+}
+
+/// Deploys the task's current version and runs its protocol, until it ends, a signal
+/// arrives or `stop` says another run of the version decided it; touches no scoreboard,
+/// so several run at once.
+pub async fn protocol(
+    runner: Runner<'_>,
+    task: &Task,
+    options: &RunOptions,
+    uuid: Uuid,
+    stop: StopSignal,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Finished {
     let started = Utc::now();
     let version = task.current();
-    let compose = ctx.compose.display_name();
+    let compose = runner.compose.display_name();
     on(Event::Deploys {
         task: task.name(),
         version,
@@ -48,36 +88,54 @@ pub async fn execute(
         dummy_key: crate::redact::dummy_key().to_string(),
         port_range: options.port_range,
     };
-    if let Some(reaper) = &ctx.reaper {
+    if let Some(reaper) = runner.reaper {
         // Registered before the first `compose up`, so nothing of the run is ever unwatched.
         if let Err(e) = reaper.watch(uuid).await {
             tracing::warn!(error = %e, "the reaper does not watch this run");
         }
     }
-    let (report, interrupted) = run_interruptible(ctx, &plan, on).await;
-    let (s_before, f_before) = ctx.store.version_tally(version.row.id)?;
+    let (report, cut) = run_interruptible(runner, &plan, &stop, on).await;
+    Finished {
+        uuid,
+        started,
+        report,
+        cut,
+    }
+}
+
+/// Files a finished run: its file, its scoreboard rows (chained), its prompt row.
+pub fn record(
+    runner: Runner<'_>,
+    store: &mut Store,
+    task: &Task,
+    options: &RunOptions,
+    finished: Finished,
+    on: &mut dyn FnMut(Event<'_>),
+) -> Result<Ended, CycleError> {
+    let version = task.current();
+    let (s_before, f_before) = store.version_tally(version.row.id)?;
     let change = if s_before + f_before == 0 {
         history_change(&version.row.reason)
     } else {
         format!("run {} of {}", s_before + f_before + 1, version.label())
     };
     let origin = Origin {
-        uuid,
-        started,
+        uuid: finished.uuid,
+        started: finished.started,
         task_id: task.id(),
         task: task.name(),
         version: &version.row,
         change: &change,
     };
-    let built = recorder::build_record(&origin, &report, &ctx.docker, &ctx.compose, interrupted);
-    let recorded = recorder::record(
+    let built = recorder::build_record(
         &origin,
-        built,
-        &options.runs_dir,
-        &mut ctx.store,
-        task.prompt(),
-    )
-    .map_err(|e| unrecorded(e, &origin))?;
+        &finished.report,
+        runner.docker,
+        runner.compose,
+        finished.cut.as_ref(),
+    );
+    let recorded = recorder::record(&origin, built, &options.runs_dir, store, task.prompt())
+        .map_err(|e| unrecorded(e, &origin))?;
     let (s, f) = recorded.tally;
     on(Event::Recorded {
         recorded: &recorded,
@@ -85,17 +143,19 @@ pub async fn execute(
     });
     Ok(Ended {
         recorded,
-        interrupted,
+        cut: finished.cut,
     })
 }
 
-/// Runs the protocol; on SIGINT or SIGTERM removes the run's containers and returns the
-/// steps finished so far plus one that says the run was interrupted.
+/// Runs the protocol; on SIGINT or SIGTERM, or when another run of the version stops
+/// this one, removes the run's containers and returns the steps finished so far plus one
+/// that says why the run was cut short.
 async fn run_interruptible(
-    ctx: &Context,
+    runner: Runner<'_>,
     plan: &Plan,
+    stop: &StopSignal,
     on: &mut dyn FnMut(Event<'_>),
-) -> (Report, Option<u8>) {
+) -> (Report, Option<Cut>) {
     let mut finished = Vec::new();
     let outcome = {
         let mut on_event = |event: protocol::Event<'_>| {
@@ -105,27 +165,30 @@ async fn run_interruptible(
             }
         };
         tokio::select! {
-            report = protocol::run(&ctx.docker, &ctx.compose, plan, &mut on_event) => Ok(report),
-            code = ctx.interrupt.wait() => Err(code),
+            // A run that has ended is recorded as what it was, whatever came at once.
+            biased;
+            report = protocol::run(runner.docker, runner.compose, plan, &mut on_event) => Ok(report),
+            code = runner.interrupt.wait() => Err(Cut::Signal(code)),
+            stop = stop.wait() => Err(Cut::from(stop)),
         }
     };
     match outcome {
         Ok(report) => (report, None),
-        Err(code) => {
-            protocol::cleanup(&ctx.docker, plan).await;
+        Err(cut) => {
+            protocol::cleanup(runner.docker, plan).await;
             let next = plan
                 .steps
                 .get(finished.len())
                 .map(|k| k.name())
                 .unwrap_or("shutdown");
-            finished.push(protocol::interrupted_step(next));
+            finished.push(protocol::interrupted_step(next, &cut.evidence()));
             let report = Report {
                 steps: finished,
                 deployment: None,
                 project: plan.project_name(0),
                 partial: plan.partial_reasons(),
             };
-            (report, Some(code))
+            (report, Some(cut))
         }
     }
 }

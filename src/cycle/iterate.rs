@@ -1,13 +1,22 @@
 //! The loop: run a version, learn from its failure, write the next version, until one
 //! graduates — and `propose`, the learning step alone.
 
-use super::{Context, CycleError, Event, LoopOptions, RunOptions, Task, Version, execute};
+use std::cell::RefCell;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use uuid::Uuid;
+
+use super::execute::{self, Ended, Finished};
+use super::stop::{Stop, StopSignal, Stopper};
+use super::{Context, CycleError, Event, LoopOptions, RunOptions, Runner, Task, Version};
 use crate::propose::{
     self, CatalogProposer, Gates, HistoryEntry, Outcome, Proposal, ProposerContext,
     ProposerOptions, Sources,
 };
 use crate::redact::Redactor;
 use crate::run::record::{RunRecord, RunStatus};
+use crate::run::recorder::Cut;
 use crate::run::{RunDir, RunId};
 use crate::score;
 
@@ -95,7 +104,11 @@ pub async fn iterate(
     }
 }
 
-/// Runs the task's current version until it graduates, fails, or used its runs.
+/// Runs the task's current version until it graduates, fails, or used its runs: up to
+/// `parallel` runs at once. Each is recorded the moment it ends, by this one task, so the
+/// scoreboard's chain and the prompt's history take the runs one at a time, in the order
+/// they ended; each is judged as it is recorded, and the first run that decides the
+/// version stops the others.
 async fn run_version(
     ctx: &mut Context,
     task: &Task,
@@ -104,35 +117,173 @@ async fn run_version(
     records: &mut Vec<RunRecord>,
     on: &mut dyn FnMut(Event<'_>),
 ) -> Result<VersionEnd, CycleError> {
-    for _ in 0..options.runs_per_version.max(1) {
-        if let Some(code) = ctx.interrupt.received() {
-            return Ok(VersionEnd::Interrupted(code));
+    let (runner, store) = ctx.split();
+    let parallel = options.parallel.max(1) as usize;
+    let wanted = options.runs_per_version.max(1) as usize;
+    let on = RefCell::new(on);
+    let stopper = Stopper::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut launched = 0;
+    let mut judging = Judging::default();
+    loop {
+        while judging.launches() && in_flight.len() < parallel && launched < wanted {
+            if let Some(code) = runner.interrupt.received() {
+                judging.settle(VersionEnd::Interrupted(code));
+                break;
+            }
+            // --max-runs counts the runs made, the ones still going included.
+            if records.len() + in_flight.len() >= options.max_runs as usize {
+                judging.exhausted = true;
+                break;
+            }
+            let uuid = RunId::fresh(&run.runs_dir).uuid();
+            tell(&on, None, Event::Run(uuid));
+            let tag = (parallel > 1).then_some(RunId::from(uuid));
+            in_flight.push(one_run(runner, task, run, uuid, stopper.signal(), tag, &on));
+            launched += 1;
         }
-        if records.len() >= options.max_runs as usize {
-            return Ok(VersionEnd::MaxRuns);
-        }
-        let uuid = RunId::fresh(&run.runs_dir).uuid();
-        on(Event::Run(uuid));
-        let ended = execute(ctx, task, run, uuid, on).await?;
-        let record = ended.recorded.record;
+        let Some(finished) = in_flight.next().await else {
+            break;
+        };
+        let uuid = finished.uuid();
+        let tag = (parallel > 1).then_some(RunId::from(uuid));
+        let on_record = &mut |e: Event<'_>| tell(&on, tag, e);
+        let ended = match execute::record(runner, store, task, run, finished, on_record) {
+            Ok(ended) => ended,
+            Err(e) => {
+                stopper.stop(stop_by(uuid, task, "could not be recorded"));
+                judging.fail(e);
+                continue;
+            }
+        };
+        let record = &ended.recorded.record;
         records.push(record.clone());
-        if let Some(code) = ended.interrupted {
-            return Ok(VersionEnd::Interrupted(code));
-        }
         if record.status() == RunStatus::Error {
-            on(Event::Fault(&record));
-            return Ok(VersionEnd::HarnessFault);
+            tell(&on, None, Event::Fault(record));
         }
-        // Judged after every recorded run, a failure included: 20:1 then 20:2 still stands.
-        let (s, f) = ended.recorded.tally;
-        if score::Verdict::judge(s, f, run.min_confidence).graduated {
-            return Ok(VersionEnd::Graduated);
-        }
-        if record.steps.iter().any(|s| s.failed()) {
-            return Ok(VersionEnd::Failed(Box::new(record)));
+        let Some(verdict) = judge(&ended, run.min_confidence) else {
+            continue;
+        };
+        if let Some(why) = judging.settle(verdict) {
+            stopper.stop(stop_by(uuid, task, why));
         }
     }
-    Ok(VersionEnd::Unfinished)
+    judging.end()
+}
+
+/// One run's protocol, its events told as its own when several runs go on at once.
+async fn one_run(
+    runner: Runner<'_>,
+    task: &Task,
+    run: &RunOptions,
+    uuid: Uuid,
+    stop: StopSignal,
+    tag: Option<RunId>,
+    on: &RefCell<&mut dyn FnMut(Event<'_>)>,
+) -> Finished {
+    let mut said = |e: Event<'_>| tell(on, tag, e);
+    execute::protocol(runner, task, run, uuid, stop, &mut said).await
+}
+
+/// Tells the caller an event, as run `tag`'s when several runs go on at once. The
+/// runs share one caller: each borrows it only while it tells, never across an await.
+fn tell(on: &RefCell<&mut dyn FnMut(Event<'_>)>, tag: Option<RunId>, event: Event<'_>) {
+    let mut on = on.borrow_mut();
+    match tag {
+        Some(run) => on(Event::Of(run, &event)),
+        None => on(event),
+    }
+}
+
+fn stop_by(by: Uuid, task: &Task, what: &str) -> Stop {
+    Stop {
+        by,
+        why: format!("run {by} of {} {what}", task.current().label()),
+    }
+}
+
+/// What one recorded run says about its version, if anything: judged after every run, a
+/// failure included, so 20:1 then 20:2 still stands.
+fn judge(ended: &Ended, min_confidence: Option<f64>) -> Option<VersionEnd> {
+    match &ended.cut {
+        Some(Cut::Signal(code)) => return Some(VersionEnd::Interrupted(*code)),
+        // Stopped by the run that decided the version: it says nothing more.
+        Some(Cut::Stopped { .. }) => return None,
+        None => {}
+    }
+    let record = &ended.recorded.record;
+    if record.status() == RunStatus::Error {
+        return Some(VersionEnd::HarnessFault);
+    }
+    let (s, f) = ended.recorded.tally;
+    if score::Verdict::judge(s, f, min_confidence).graduated {
+        return Some(VersionEnd::Graduated);
+    }
+    record
+        .steps
+        .iter()
+        .any(|s| s.failed())
+        .then(|| VersionEnd::Failed(Box::new(record.clone())))
+}
+
+/// The version's end as its runs are recorded: the first run that decides it decides it,
+/// and the runs still going when it did only end in being recorded.
+#[derive(Default)]
+struct Judging {
+    end: Option<VersionEnd>,
+    /// --max-runs left no run to launch.
+    exhausted: bool,
+    /// A run that could not be recorded: the loop ends in this error once the others have.
+    error: Option<CycleError>,
+}
+
+impl Judging {
+    fn launches(&self) -> bool {
+        self.end.is_none() && !self.exhausted && self.error.is_none()
+    }
+
+    /// Takes a run's verdict; returns how it decided the version when it is the first to,
+    /// so the runs still going are stopped.
+    fn settle(&mut self, verdict: VersionEnd) -> Option<&'static str> {
+        let why = match &verdict {
+            VersionEnd::Failed(_) => "failed first",
+            VersionEnd::Graduated => "graduated the version",
+            VersionEnd::HarnessFault => "hit a harness fault",
+            _ => "",
+        };
+        let Some(end) = &self.end else {
+            self.end = Some(verdict);
+            return (!why.is_empty()).then_some(why);
+        };
+        let replace = match (end, &verdict) {
+            (VersionEnd::Interrupted(_), _) => false,
+            // A run that was going when the version graduated failed after all, and the
+            // version's tally no longer graduates.
+            (VersionEnd::Graduated, VersionEnd::Failed(_)) => true,
+            (VersionEnd::Graduated, _) => false,
+            (_, VersionEnd::Interrupted(_)) => true,
+            _ => false,
+        };
+        if replace {
+            self.end = Some(verdict);
+        }
+        None
+    }
+
+    fn fail(&mut self, error: CycleError) {
+        self.error.get_or_insert(error);
+    }
+
+    fn end(self) -> Result<VersionEnd, CycleError> {
+        if let Some(error) = self.error {
+            return Err(error);
+        }
+        Ok(match self.end {
+            Some(end) => end,
+            None if self.exhausted => VersionEnd::MaxRuns,
+            None => VersionEnd::Unfinished,
+        })
+    }
 }
 
 /// Proposes the next version from a failed run and records every attempt against the
@@ -322,4 +473,52 @@ pub async fn propose(
     let failed: RunRecord = serde_json::from_str(&json).map_err(CycleError::RunJson)?;
     let outcome = next_version(ctx, task, runs_dir, &failed, options).await?;
     Ok(Proposed::Outcome(version, Box::new(outcome)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Judging, VersionEnd};
+
+    #[test]
+    fn the_first_run_that_decides_the_version_decides_it() {
+        let mut judging = Judging::default();
+        assert_eq!(
+            judging.settle(VersionEnd::HarnessFault),
+            Some("hit a harness fault")
+        );
+        assert!(!judging.launches());
+        // A run still going then graduates nothing and stops nothing more.
+        assert_eq!(judging.settle(VersionEnd::Graduated), None);
+        assert!(matches!(judging.end(), Ok(VersionEnd::HarnessFault)));
+    }
+
+    #[test]
+    fn a_signal_ends_the_version_unless_it_graduated() {
+        let mut judging = Judging::default();
+        judging.settle(VersionEnd::HarnessFault);
+        assert_eq!(judging.settle(VersionEnd::Interrupted(130)), None);
+        assert!(matches!(judging.end(), Ok(VersionEnd::Interrupted(130))));
+
+        let mut judging = Judging::default();
+        assert_eq!(
+            judging.settle(VersionEnd::Graduated),
+            Some("graduated the version")
+        );
+        judging.settle(VersionEnd::Interrupted(143));
+        assert!(matches!(judging.end(), Ok(VersionEnd::Graduated)));
+    }
+
+    #[test]
+    fn runs_used_up_without_a_verdict_end_in_max_runs_or_unfinished() {
+        let judging = Judging {
+            exhausted: true,
+            ..Judging::default()
+        };
+        assert!(!judging.launches());
+        assert!(matches!(judging.end(), Ok(VersionEnd::MaxRuns)));
+        assert!(matches!(
+            Judging::default().end(),
+            Ok(VersionEnd::Unfinished)
+        ));
+    }
 }

@@ -9,9 +9,10 @@ mod execute;
 mod interrupt;
 mod iterate;
 mod options;
+mod stop;
 mod task;
 
-pub use context::{Context, writable_dir, write_junit};
+pub use context::{Context, Runner, writable_dir, write_junit};
 pub use error::CycleError;
 pub use event::Event;
 pub use execute::{Ended, execute};

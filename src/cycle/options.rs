@@ -20,6 +20,8 @@ pub struct RunOptions {
 
 pub struct LoopOptions {
     pub runs_per_version: u32,
+    /// Up to this many runs of a version at once; 1 runs them one after another.
+    pub parallel: u32,
     pub until_graduated: bool,
     pub apply: bool,
     pub max_iterations: u32,

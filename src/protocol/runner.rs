@@ -268,14 +268,13 @@ fn not_run(step: &Step) -> Option<String> {
     })
 }
 
-/// A step that did not run because the run was interrupted.
-pub fn interrupted_step(name: &str) -> Step {
+/// A step that did not run because the run was interrupted; `reason` says by what (a
+/// signal, or another run of the version that decided it first).
+pub fn interrupted_step(name: &str, reason: &str) -> Step {
     Step {
         name: name.to_string(),
         outcome: Outcome::Error(Fault::Interrupted),
         duration_ms: 0,
-        evidence: Evidence::reason(
-            "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed",
-        ),
+        evidence: Evidence::reason(reason),
     }
 }

@@ -40,17 +40,59 @@ pub enum RecordingError {
     Prompt(#[from] crate::task::TaskError),
 }
 
-/// `interrupted`: the exit code of the signal that cut the run short.
+/// Why a run ended before its protocol did. Either way it is recorded as interrupted and
+/// counts for nothing: no verdict on the config was reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// SIGINT or SIGTERM; the exit code the harness ends with.
+    Signal(u8),
+    /// Another run of the same version decided it first (`why` says which run and how).
+    Stopped { by: Uuid, why: String },
+}
+
+impl Cut {
+    /// The run's `error`, and its history row's reason.
+    pub fn reason(&self) -> String {
+        match self {
+            Cut::Signal(code) => format!("interrupted by signal (exit {code})"),
+            Cut::Stopped { why, .. } => {
+                format!("stopped: {why}; this run was cut short and counts for nothing")
+            }
+        }
+    }
+
+    /// The evidence of the step the cut interrupted.
+    pub fn evidence(&self) -> String {
+        match self {
+            Cut::Signal(_) => {
+                "the harness was interrupted (SIGINT/SIGTERM); the run's containers were removed"
+                    .to_string()
+            }
+            Cut::Stopped { why, .. } => {
+                format!("stopped: {why}; the run's containers were removed")
+            }
+        }
+    }
+
+    pub fn signal(&self) -> Option<u8> {
+        match self {
+            Cut::Signal(code) => Some(*code),
+            Cut::Stopped { .. } => None,
+        }
+    }
+}
+
+/// `cut`: why the run ended before its protocol did, if it did.
 pub fn build_record(
     origin: &Origin<'_>,
     report: &Report,
     docker: &Docker,
     compose: &ComposeCli,
-    interrupted: Option<u8>,
+    cut: Option<&Cut>,
 ) -> RunRecord {
-    let status = RunStatus::judge(&report.steps, &report.partial, interrupted.is_some());
-    let error = match interrupted {
-        Some(code) => Some(format!("interrupted by signal (exit {code})")),
+    let status = RunStatus::judge(&report.steps, &report.partial, cut.is_some());
+    let error = match cut {
+        Some(cut) => Some(cut.reason()),
         None => faults(report),
     };
     let deployment = report.deployment.as_ref();
