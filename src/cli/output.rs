@@ -15,6 +15,8 @@ use crate::protocol::Event as StepEvent;
 pub struct Reporter {
     json: bool,
     spinner: Option<ProgressBar>,
+    /// The steps under way: a run's steps may run side by side.
+    running: Vec<&'static str>,
 }
 
 impl Reporter {
@@ -22,6 +24,7 @@ impl Reporter {
         Reporter {
             json,
             spinner: None,
+            running: Vec::new(),
         }
     }
 
@@ -32,12 +35,14 @@ impl Reporter {
             Event::Run(_) if self.json => lines.iter().for_each(|l| eprintln!("{l}")),
             // A harness fault ends the command with exit 2: say on stderr what it was.
             Event::Fault(_) => lines.iter().for_each(|l| eprintln!("{l}")),
-            Event::Step(StepEvent::Started(name)) => self.start_spinner(name),
-            Event::Step(StepEvent::Finished(_)) => {
-                if let Some(pb) = self.spinner.take() {
-                    pb.finish_and_clear();
-                }
+            Event::Step(StepEvent::Started(name)) => {
+                self.running.push(name);
+                self.show_running();
+            }
+            Event::Step(StepEvent::Finished(step)) => {
+                self.running.retain(|n| *n != step.name);
                 lines.iter().for_each(|l| self.line(l));
+                self.show_running();
             }
             // Runs going on at once: each line names its run, and no spinner (one step's
             // spinner would be wrong for the other runs).
@@ -57,17 +62,26 @@ impl Reporter {
         }
     }
 
-    fn start_spinner(&mut self, name: &str) {
+    /// One spinner naming every step under way; gone when none is.
+    fn show_running(&mut self) {
+        if self.running.is_empty() {
+            if let Some(pb) = self.spinner.take() {
+                pb.finish_and_clear();
+            }
+            return;
+        }
         if self.json || !std::io::stderr().is_terminal() {
             return;
         }
-        let pb = ProgressBar::new_spinner();
-        if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg} {elapsed}") {
-            pb.set_style(style);
-        }
-        pb.set_message(name.to_string());
-        pb.enable_steady_tick(Duration::from_millis(100));
-        self.spinner = Some(pb);
+        let pb = self.spinner.get_or_insert_with(|| {
+            let pb = ProgressBar::new_spinner();
+            if let Ok(style) = ProgressStyle::with_template("  {spinner} {msg} {elapsed}") {
+                pb.set_style(style);
+            }
+            pb.enable_steady_tick(Duration::from_millis(100));
+            pb
+        });
+        pb.set_message(self.running.join(", "));
     }
 }
 

@@ -157,11 +157,13 @@ async fn run_interruptible(
     on: &mut dyn FnMut(Event<'_>),
 ) -> (Report, Option<Cut>) {
     let mut finished = Vec::new();
+    let mut started = Vec::new();
     let outcome = {
         let mut on_event = |event: protocol::Event<'_>| {
             on(Event::Step(&event));
-            if let protocol::Event::Finished(step) = event {
-                finished.push(step.clone());
+            match event {
+                protocol::Event::Started(name) => started.push(name),
+                protocol::Event::Finished(step) => finished.push(step.clone()),
             }
         };
         tokio::select! {
@@ -176,12 +178,18 @@ async fn run_interruptible(
         Ok(report) => (report, None),
         Err(cut) => {
             protocol::cleanup(runner.docker, plan).await;
-            let next = plan
-                .steps
-                .get(finished.len())
-                .map(|k| k.name())
-                .unwrap_or("shutdown");
-            finished.push(protocol::interrupted_step(next, &cut.evidence()));
+            // Steps run side by side: every one under way was cut short (else the next).
+            let done = |name: &str| finished.iter().any(|s: &crate::run::Step| s.name == name);
+            let mut cut_short: Vec<&str> = started.into_iter().filter(|n| !done(n)).collect();
+            if cut_short.is_empty() {
+                let next = plan.steps.iter().map(|k| k.name()).find(|n| !done(n));
+                cut_short.push(next.unwrap_or("shutdown"));
+            }
+            for name in cut_short {
+                finished.push(protocol::interrupted_step(name, &cut.evidence()));
+            }
+            let order = |s: &crate::run::Step| plan.steps.iter().position(|k| k.name() == s.name);
+            finished.sort_by_key(order);
             let report = Report {
                 steps: finished,
                 deployment: None,
