@@ -292,3 +292,68 @@ fn a_task_on_other_ports_passes_what_it_declares() {
         ws.leftovers()
     );
 }
+
+/// The instances of a run are isolated, so none waits for another: deploy brings up the
+/// pair missing_key checks and the extras of multi_instance with the main one, and the
+/// extras multi_instance checked go on to persistence and restart instead of the main one.
+#[test]
+fn a_run_brings_its_instances_up_together_and_hands_extras_on() {
+    let Some((ws, run)) = run_fixture("good") else {
+        return;
+    };
+    assert_eq!(failures(&run), vec![], "the good config passes: {run:#}");
+    let step = |name: &str| -> Value {
+        run["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}: {run:#}"))
+    };
+    let alongside = step("deploy")["evidence"]["alongside"].clone();
+    let for_step = |name: &str| {
+        alongside
+            .as_array()
+            .map(|a| a.iter().filter(|i| i["for"] == name).count())
+            .unwrap_or(0)
+    };
+    assert_eq!(for_step("missing_key"), 2, "{alongside:#}");
+    assert!(for_step("multi_instance") >= 1, "{alongside:#}");
+    assert!(
+        alongside
+            .as_array()
+            .is_some_and(|a| a.iter().all(|i| i["startup_ms"].is_u64())),
+        "each came up, with its startup time: {alongside:#}"
+    );
+    let handed: Vec<Value> = step("multi_instance")["evidence"]["handed_on"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert!(
+        !handed.is_empty(),
+        "multi_instance hands a checked extra on"
+    );
+    let main = run["deployment"]["instance_id"].clone();
+    let worked_on: Vec<Value> = ["persistence", "restart"]
+        .iter()
+        .map(|s| step(s)["evidence"]["instance"]["project"].clone())
+        .filter(|p| !p.is_null())
+        .collect();
+    assert_eq!(
+        worked_on.len(),
+        handed.len(),
+        "each extra handed on is used once"
+    );
+    for project in &worked_on {
+        assert!(handed.contains(project), "{project} was handed on");
+        assert_ne!(*project, main, "not the main instance");
+    }
+    // The extra instance is the step's own: removed when the step was done with it.
+    let removed = step("persistence")["evidence"]["instance"]["teardown"]["removed"].clone();
+    assert!(
+        removed["containers"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "persistence removed its instance: {removed:#}"
+    );
+    assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
+}

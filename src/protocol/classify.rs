@@ -81,11 +81,23 @@ const COMPOSE_RULES: &[(&[&str], Signature)] = &[
 /// Classifies a failed `compose up` by its output; `unclassified` when no marker matches
 /// (the raw stderr stays in the evidence).
 pub fn compose_failure(stderr: &str) -> Signature {
-    COMPOSE_RULES
+    let ruled = COMPOSE_RULES
         .iter()
         .find(|(markers, _)| markers.iter().any(|m| stderr.contains(m)))
-        .map(|(_, sig)| *sig)
-        .unwrap_or(Signature::Unclassified)
+        .map(|(_, sig)| *sig);
+    match ruled {
+        Some(sig) => sig,
+        None if network_removed_underneath(stderr) => Signature::NetworkConflict,
+        None => Signature::Unclassified,
+    }
+}
+
+/// A network of one fixed name that another instance created, and removed again while
+/// this one was starting its containers: the engine no longer finds it by name.
+fn network_removed_underneath(stderr: &str) -> bool {
+    stderr
+        .lines()
+        .any(|l| l.contains("from daemon: network ") && l.trim_end().ends_with(" not found"))
 }
 
 /// The words of a failed `compose up` that say why: around the marker a rule matched,
@@ -218,6 +230,15 @@ mod tests {
             (
                 "ERROR: The Compose file './x.yml' is invalid because:\nservices.a.ports contains an invalid type",
                 Signature::ComposeRejected,
+            ),
+            // Instances of one fixed network name, created or removed at the same moment.
+            (
+                "Error response from daemon: network shared_net is ambiguous (3 matches found on name)",
+                Signature::NetworkConflict,
+            ),
+            (
+                " Container x-redis-1  Starting\nError response from daemon: network shared_net not found",
+                Signature::NetworkConflict,
             ),
             ("something else entirely", Signature::Unclassified),
         ];
