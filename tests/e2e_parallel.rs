@@ -259,27 +259,33 @@ fn until_two_deployed(
     }
 }
 
-#[test]
-fn ctrl_c_mid_version_records_every_run_as_interrupted_and_leaves_nothing() {
-    if !engine_available("ctrl_c_mid_version") {
-        return;
-    }
+/// `iterate` of the solo task, once two of its runs are deployed at once: the child, its
+/// stdout's lines from then on, and the lines seen so far. Kills it if they never are.
+fn two_runs_deployed(ws: &Workspace) -> (std::process::Child, mpsc::Receiver<String>, Vec<String>) {
     ensure_images();
-    let ws = Workspace::new("par_sigint");
-    solo_task(&ws, str::to_string);
-    let mut child = iterate(&ws)
+    solo_task(ws, str::to_string);
+    let mut child = iterate(ws)
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn harness");
     let rx = lines_of(&mut child);
-    let seen = match until_two_deployed(&rx, Duration::from_secs(120)) {
-        Ok(seen) => seen,
+    match until_two_deployed(&rx, Duration::from_secs(120)) {
+        Ok(seen) => (child, rx, seen),
         Err(seen) => {
             let _ = child.kill();
             let _ = child.wait();
             panic!("two runs never deployed at once: {seen:#?}");
         }
-    };
+    }
+}
+
+#[test]
+fn ctrl_c_mid_version_records_every_run_as_interrupted_and_leaves_nothing() {
+    if !engine_available("ctrl_c_mid_version") {
+        return;
+    }
+    let ws = Workspace::new("par_sigint");
+    let (mut child, rx, seen) = two_runs_deployed(&ws);
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("SIGINT");
     let status = child.wait().expect("wait");
@@ -318,20 +324,10 @@ fn kill_9_with_two_runs_deployed_is_reaped() {
     if !engine_available("kill_9_with_two_runs_deployed") {
         return;
     }
-    ensure_images();
     let ws = Workspace::new("par_kill9");
-    solo_task(&ws, str::to_string);
-    let mut child = iterate(&ws)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn harness");
-    let rx = lines_of(&mut child);
-    let deployed = until_two_deployed(&rx, Duration::from_secs(120));
+    let (mut child, _rx, _) = two_runs_deployed(&ws);
     child.kill().expect("kill -9");
     child.wait().expect("wait");
-    if let Err(seen) = deployed {
-        panic!("two runs never deployed at once: {seen:#?}");
-    }
     // The reaper's grace (10 s) and the 20 s the reaper is allowed for removal.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !ws.leftovers().is_empty() && Instant::now() < deadline {

@@ -217,6 +217,21 @@ fn summary(v: &[f64]) -> Value {
     json!(Summary::of(v))
 }
 
+/// One `harness run` of `steps` (all of them when empty), off the async threads.
+async fn harness_round(
+    opts: &Opts,
+    work: &Workdir,
+    steps: &str,
+    timeout: Duration,
+) -> anyhow::Result<HarnessRound> {
+    let (h, r, steps) = (opts.harness.clone(), opts.repo.clone(), steps.to_string());
+    let w = Workdir {
+        dir: work.dir.clone(),
+        task: work.task.clone(),
+    };
+    Ok(tokio::task::spawn_blocking(move || harness_run::run(&h, &r, &w, &steps, timeout)).await?)
+}
+
 /// Figures 1, 2 and 5: the same rounds give the wall-time ratio, the health-detect lag and
 /// the harness's CPU.
 async fn overhead(
@@ -238,17 +253,7 @@ async fn overhead(
     for round in 0..=opts.rounds {
         let counted = round > 0;
         // The whole protocol beside the same floor: what one verdict costs.
-        let whole = {
-            let (h, r, w) = (
-                opts.harness.clone(),
-                opts.repo.clone(),
-                Workdir {
-                    dir: work.dir.clone(),
-                    task: work.task.clone(),
-                },
-            );
-            tokio::task::spawn_blocking(move || harness_run::run(&h, &r, &w, "", timeout)).await?
-        };
+        let whole = harness_round(opts, &work, "", timeout).await?;
         match (whole.success, counted) {
             (true, true) => wholes.push(whole),
             (true, false) => {}
@@ -265,18 +270,7 @@ async fn overhead(
                     Err(e) => failures.push(format!("floor round {round}: {e}")),
                 }
             } else {
-                let (h, r, w) = (
-                    opts.harness.clone(),
-                    opts.repo.clone(),
-                    Workdir {
-                        dir: work.dir.clone(),
-                        task: work.task.clone(),
-                    },
-                );
-                let r = tokio::task::spawn_blocking(move || {
-                    harness_run::run(&h, &r, &w, steps, timeout)
-                })
-                .await?;
+                let r = harness_round(opts, &work, steps, timeout).await?;
                 if !r.success {
                     failures.push(format!("harness round {round}: {:?}", r.error));
                     continue;
@@ -324,22 +318,10 @@ async fn overhead(
                 .collect::<Vec<_>>(),
         )
     };
-    let whole_steps: serde_json::Map<String, Value> = [
-        "lint",
-        "deploy",
-        "port_discovery",
-        "api_probe",
-        "ws_probe",
-        "redis",
-        "missing_key",
-        "multi_instance",
-        "restart",
-        "persistence",
-        "shutdown",
-    ]
-    .iter()
-    .map(|name| (name.to_string(), whole_step(name)))
-    .collect();
+    let whole_steps: serde_json::Map<String, Value> = harness::run::StepKind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), whole_step(k.name())))
+        .collect();
     let self_cpu: Vec<f64> = harnesses.iter().map(|h| h.self_cpu_ms).collect();
     let total_cpu: Vec<f64> = harnesses.iter().map(|h| h.total_cpu_ms).collect();
     let rss: Vec<f64> = harnesses
