@@ -296,7 +296,18 @@ fn a_live_harness_replaces_a_killed_reaper_and_is_still_looked_after() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_again");
-    let (mut child, _) = spawn_until(&mut harness(&ws, &run_args()), " deploy ");
+    // Alive long enough to replace its reaper whatever the machine's load: one run can end
+    // before a new reaper is up, three in a row cannot.
+    let three_runs = [
+        "iterate",
+        "--config",
+        "docker/docker-compose.yml",
+        "--runs-per-version",
+        "3",
+        "--parallel",
+        "1",
+    ];
+    let (mut child, _) = spawn_until(&mut harness(&ws, &three_runs), " deploy ");
     let first = container_id(&ws.reaper()).expect("a reaper runs");
     let out = Command::new("docker")
         .args(["kill", &first])
