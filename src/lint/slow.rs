@@ -17,9 +17,10 @@ use crate::compose::interp;
 /// Intervals up to this keep a deploy quick; above it the wait is worth a warning.
 const QUICK: Duration = Duration::from_secs(5);
 
-/// A harness run waits for its stack to be healthy three times: the deploy of all
-/// instances, persistence's re-up and restart's recovery.
-const WAITS_PER_RUN: u32 = 3;
+/// A harness run waits for its stack to be healthy twice, one wait after the other: the
+/// deploy of all its instances, then persistence's re-up and restart's recovery, which run
+/// at the same time on different instances.
+const WAITS_PER_RUN: u32 = 2;
 
 /// The interval the fix proposes, and the default retries an unwritten `retries` means.
 const SUGGESTED: Duration = Duration::from_secs(2);
@@ -144,7 +145,7 @@ fn message(
         ));
     }
     out.push_str(&format!(
-        " (≈ {} s per harness run: deploy, persistence's re-up, restart's recovery) — {}",
+        " (≈ {} s per harness run: the deploy, then persistence's re-up beside restart's recovery) — {}",
         (wait * WAITS_PER_RUN).as_secs_f64().round(),
         fix(hc, own)
     ));
@@ -214,9 +215,9 @@ mod tests {
         assert_eq!(
             hit.message,
             "`executor`'s healthcheck interval 30s: Docker runs the first check one interval \
-             after start, so every deploy waits ≥ 30s for it to be healthy (≈ 90 s per harness \
-             run: deploy, persistence's re-up, restart's recovery) — `interval: 2s` with \
-             `retries: 45` keeps the same patience (90s before it is unhealthy)"
+             after start, so every deploy waits ≥ 30s for it to be healthy (≈ 60 s per harness \
+             run: the deploy, then persistence's re-up beside restart's recovery) — \
+             `interval: 2s` with `retries: 45` keeps the same patience (90s before it is unhealthy)"
         );
     }
 
@@ -234,7 +235,7 @@ mod tests {
             "waits ≥ 60s for it to be healthy, ≥ 65s counting `redis` (5s), which it waits \
              for before it starts",
             "and `web` (waiting for it with `service_healthy`) starts only then",
-            "≈ 195 s per harness run",
+            "≈ 130 s per harness run",
             "`retries: 60` keeps the same patience (120s",
         ] {
             assert!(msg.contains(part), "{part}: {msg}");
