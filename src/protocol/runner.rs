@@ -204,17 +204,11 @@ impl Schedule<'_, '_> {
         // Persistence's down and up take longest: it gets the first spare.
         let persistence = spare(Persistence);
         let restart = spare(Restart);
-        let on_main = |kind, spare: &Option<Instance>| {
-            let on_main = spare.is_none();
-            async move {
-                if on_main {
-                    self.step(kind, None).await;
-                }
-            }
-        };
+        let on_main = [(Restart, restart.is_none()), (Persistence, persistence.is_none())];
         let main_lane = async {
-            on_main(Restart, &restart).await;
-            on_main(Persistence, &persistence).await;
+            for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
+                self.step(*kind, None).await;
+            }
         };
         let on_spare = |kind, spare: Option<Instance>| async move {
             if let Some(spare) = spare {
@@ -223,8 +217,8 @@ impl Schedule<'_, '_> {
         };
         tokio::join!(
             main_lane,
-            on_spare(Restart, restart.clone()),
-            on_spare(Persistence, persistence.clone())
+            on_spare(Restart, restart),
+            on_spare(Persistence, persistence)
         );
     }
 
