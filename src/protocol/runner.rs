@@ -204,7 +204,10 @@ impl Schedule<'_, '_> {
         // Persistence's down and up take longest: it gets the first spare.
         let persistence = spare(Persistence);
         let restart = spare(Restart);
-        let on_main = [(Restart, restart.is_none()), (Persistence, persistence.is_none())];
+        let on_main = [
+            (Restart, restart.is_none()),
+            (Persistence, persistence.is_none()),
+        ];
         let main_lane = async {
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
                 self.step(*kind, None).await;
