@@ -48,9 +48,16 @@ pub(crate) fn later_instances(s: &StepContext<'_>) -> Vec<(StepKind, Project)> {
     later
 }
 
-/// The instance as deployed ahead for this step, else deployed now.
+/// The instance as deployed ahead for this step, else deployed now. One that lost a name,
+/// port or network to an instance deployed at the same moment is deployed again: the step
+/// deploying it itself would not have met that race, only the instances up by then.
 pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up, Failure> {
     match s.ahead.take(project) {
+        Some(Err(f)) if instance::is_clash(&f) => {
+            let torn = instance::teardown(s, project).await;
+            tracing::debug!(project = %project.name, %torn, "deployed again after a clash ahead");
+            instance::deploy(s, project).await
+        }
         Some(up) => up,
         None => instance::deploy(s, project).await,
     }

@@ -274,6 +274,17 @@ impl<'a> StepContext<'a> {
         Ok(path)
     }
 
+    /// Removes what is left of every instance but the main one (whose end is shutdown's
+    /// to check).
+    pub async fn sweep_others(&self) {
+        let main = self.plan.project_name(0);
+        for project in self.touched().iter().filter(|p| **p != main) {
+            if let Err(e) = self.docker.remove_project(project).await {
+                tracing::warn!(%project, error = %e, "could not remove an instance's leftovers");
+            }
+        }
+    }
+
     /// Removes whatever of this run the engine still holds: every touched project, and
     /// anything labelled with the run. Returns what it found.
     pub async fn sweep(&self) -> Value {

@@ -191,6 +191,9 @@ impl Schedule<'_, '_> {
             self.step(kind, None).await;
         }
         tokio::join!(self.step(MissingKey, None), self.after_multi_instance());
+        // Instances of one run that shared a fixed network name can hold each other's
+        // network until the last of them is gone: removed again now that all are.
+        self.ctx.sweep_others().await;
         // Last, alone: it checks that nothing of the run is left.
         self.step(Shutdown, None).await;
     }
