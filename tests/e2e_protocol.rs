@@ -355,5 +355,14 @@ fn a_run_brings_its_instances_up_together_and_hands_extras_on() {
             .is_some_and(|c| !c.is_empty()),
         "persistence removed its instance: {removed:#}"
     );
+    // Shutdown stops the main instance while the extras may still be worked on, and checks
+    // that nothing is left only once they are gone: it passed, and says how long it waited.
+    let shutdown = step("shutdown")["evidence"].clone();
+    assert!(shutdown["waited_ms"].is_u64(), "{shutdown:#}");
+    assert_eq!(
+        shutdown["leftovers"]["by_run_label"]["containers"],
+        serde_json::json!([]),
+        "{shutdown:#}"
+    );
     assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
 }

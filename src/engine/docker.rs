@@ -462,14 +462,17 @@ impl Docker {
     /// Force-removes every container, network and volume carrying every pair of `labels`.
     pub async fn remove_where(&self, labels: &[(&str, &str)]) -> Result<Leftovers, EngineError> {
         let found = self.leftovers_where(labels).await?;
-        for name in &found.containers {
+        // At once: each force-removal waits for its container to die.
+        let removals = found.containers.iter().map(|name| {
             let options = bollard::query_parameters::RemoveContainerOptions {
                 force: true,
                 v: true,
                 ..Default::default()
             };
-            ignore_missing(self.client.remove_container(name, Some(options)).await)
-                .map_err(api("remove container"))?;
+            self.client.remove_container(name, Some(options))
+        });
+        for removed in futures_util::future::join_all(removals).await {
+            ignore_missing(removed).map_err(api("remove container"))?;
         }
         // By id: networks created at the same moment under one fixed name share it, and
         // the engine refuses a name that is ambiguous.

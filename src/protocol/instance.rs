@@ -273,13 +273,11 @@ pub(crate) async fn capture_logs(
     s: &StepContext<'_>,
     containers: &[engine::ContainerInfo],
 ) -> Result<Value, Failure> {
+    // Read at once, written in the containers' order.
+    let all = futures_util::future::join_all(containers.iter().map(|c| s.docker.logs(&c.id, 5000)));
     let mut files = Vec::new();
-    for c in containers {
-        let logs = s
-            .docker
-            .logs(&c.id, 5000)
-            .await
-            .unwrap_or_else(|e| format!("<no logs: {e}>"));
+    for (c, logs) in containers.iter().zip(all.await) {
+        let logs = logs.unwrap_or_else(|e| format!("<no logs: {e}>"));
         // The engine's own record of whose container this was, so a log file proves its run
         // even when the program in it never prints the UUID (Redis does not).
         let header = format!(

@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use std::cell::RefCell;
 
 use super::context::{Deployment, Instance, StepContext, sweep};
 use super::ports::PortHold;
+use super::steps::{StepResult, shutdown};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker};
 use crate::redact::Redactor;
@@ -190,17 +192,31 @@ impl Schedule<'_, '_> {
         for kind in [Lint, Deploy, PortDiscovery, ApiProbe, WsProbe, Redis] {
             self.step(kind, None).await;
         }
-        tokio::join!(self.step(MissingKey, None), self.after_multi_instance());
-        // Instances of one run that shared a fixed network name can hold each other's
-        // network until the last of them is gone: removed again now that all are.
-        self.ctx.sweep_others().await;
-        // Last, alone: it checks that nothing of the run is left.
-        self.step(Shutdown, None).await;
+        let (key_done, key_done_rx) = oneshot::channel();
+        let (main_lane_done, main_lane_rx) = oneshot::channel();
+        let (spares_done, spares_done_rx) = oneshot::channel();
+        let missing_key = async {
+            self.step(MissingKey, None).await;
+            let _ = key_done.send(());
+        };
+        let main_free = async {
+            let _ = tokio::join!(key_done_rx, main_lane_rx);
+        };
+        tokio::join!(
+            missing_key,
+            self.after_multi_instance(main_lane_done, spares_done),
+            self.shutdown(main_free, spares_done_rx)
+        );
     }
 
     /// Restart and persistence each on a spare instance where multi_instance left one,
-    /// at the same time; on the main instance one after the other.
-    async fn after_multi_instance(&self) {
+    /// at the same time; on the main instance one after the other. Says when the main
+    /// instance is free and when the spares are done.
+    async fn after_multi_instance(
+        &self,
+        main_free: oneshot::Sender<()>,
+        spares_done: oneshot::Sender<()>,
+    ) {
         use StepKind::*;
         self.step(MultiInstance, None).await;
         let spare = |kind| self.planned(kind).then(|| self.ctx.take_spare()).flatten();
@@ -215,17 +231,47 @@ impl Schedule<'_, '_> {
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
                 self.step(*kind, None).await;
             }
+            let _ = main_free.send(());
         };
         let on_spare = |kind, spare: Option<Instance>| async move {
             if let Some(spare) = spare {
                 self.step(kind, Some(spare)).await;
             }
         };
-        tokio::join!(
-            main_lane,
-            on_spare(Restart, restart),
-            on_spare(Persistence, persistence)
-        );
+        let spare_lanes = async {
+            tokio::join!(
+                on_spare(Restart, restart),
+                on_spare(Persistence, persistence)
+            );
+            let _ = spares_done.send(());
+        };
+        tokio::join!(main_lane, spare_lanes);
+    }
+
+    /// Last to finish: the main instance's `down` as soon as no other step needs it, the
+    /// check that nothing of the run is left once every other instance is gone. Its
+    /// duration counts both, not the wait between them.
+    async fn shutdown(&self, main_free: impl Future<Output = ()>, others_done: impl Future) {
+        main_free.await;
+        if !self.planned(StepKind::Shutdown) {
+            return;
+        }
+        (self.on_event.borrow_mut())(Event::Started(StepKind::Shutdown.name()));
+        let started = Instant::now();
+        let stopped = shutdown::stop(self.ctx).await;
+        let stop_cost = started.elapsed();
+        let waiting = Instant::now();
+        others_done.await;
+        // Instances of one run that shared a fixed network name can hold each other's
+        // network until the last of them is gone: removed again now that all are.
+        self.ctx.sweep_others().await;
+        let waited = waiting.elapsed();
+        let checking = Instant::now();
+        let result = match stopped {
+            Ok(stopped) => shutdown::check(self.ctx, stopped.waited(waited)).await,
+            Err(ended) => ended,
+        };
+        self.finish(StepKind::Shutdown, result, stop_cost + checking.elapsed());
     }
 
     fn planned(&self, kind: StepKind) -> bool {
@@ -239,12 +285,17 @@ impl Schedule<'_, '_> {
         }
         (self.on_event.borrow_mut())(Event::Started(kind.name()));
         let started = Instant::now();
-        let (outcome, evidence) = kind.run(self.ctx, spare).await;
+        let result = kind.run(self.ctx, spare).await;
+        self.finish(kind, result, started.elapsed());
+    }
+
+    /// Records `kind` as ended with `result`, having cost `cost`, and reports it.
+    fn finish(&self, kind: StepKind, (outcome, evidence): StepResult, cost: Duration) {
         let plan = self.ctx.plan;
         let step = Step {
             name: kind.name().to_string(),
             outcome,
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: cost.as_millis() as u64,
             evidence: evidence.map_json(kind, |v| plan.redactor.json(v)),
         };
         (self.on_event.borrow_mut())(Event::Finished(&step));

@@ -8,7 +8,7 @@ mod multi;
 mod persistence;
 mod probe;
 mod restart;
-mod shutdown;
+pub(crate) mod shutdown;
 
 pub(crate) use keys::key_projects;
 

@@ -16,17 +16,44 @@ use crate::run::{Fault, Signature, StepKind};
 /// The exit code of a process the engine had to SIGKILL after the stop timeout.
 const KILLED: i64 = 137;
 
+/// What the main instance's `down` showed, kept until the run's other instances are gone
+/// and shutdown can check that nothing of the run is left.
+pub(crate) struct Stopped {
+    evidence: ShutdownEvidence,
+    anonymous: Vec<String>,
+    killed: bool,
+}
+
+impl Stopped {
+    /// Records how long shutdown waited for the other instances before its check.
+    pub fn waited(mut self, waited: Duration) -> Stopped {
+        self.evidence.waited_ms = Some(waited.as_millis() as u64);
+        self
+    }
+}
+
+/// Shutdown in one go: the main instance's `down`, then the check that nothing is left.
 pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
+    match stop(s).await {
+        Ok(stopped) => check(s, stopped).await,
+        Err(ended) => ended,
+    }
+}
+
+/// The main instance's `down`, and how each of its containers ended. The main instance
+/// shares nothing with the run's other instances (multi_instance checks that before it
+/// hands one on), so this need not wait for them; [`check`] does.
+pub(crate) async fn stop(s: &StepContext<'_>) -> Result<Stopped, StepResult> {
     let project = s.project(0);
     // An engine that cannot list the project's containers proves nothing about them: an
     // empty list here must not let the step pass.
     let before = match s.docker.project_containers(&project.name).await {
         Ok(before) => before,
-        Err(e) => return error(Fault::of_engine(&e), failed(e.to_string())),
+        Err(e) => return Err(error(Fault::of_engine(&e), failed(e.to_string()))),
     };
     let logs = match instance::capture_logs(s, &before).await {
         Ok(logs) => logs,
-        Err(f) => return f.into_step(StepKind::Shutdown),
+        Err(f) => return Err(f.into_step(StepKind::Shutdown)),
     };
     let running: Vec<ContainerInfo> = before
         .iter()
@@ -40,24 +67,24 @@ pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
     let started = Instant::now();
     let down = match project.down(true, s.plan.stop_timeout).await {
         Ok(down) if !down.success && classify::engine_gone(&down.stderr) => {
-            return error(
+            return Err(error(
                 Fault::EngineUnavailable,
                 ShutdownEvidence {
                     logs: Some(logs),
                     down: Some(tail(&s.redactor().text(&down.stderr), 20)),
                     ..Default::default()
                 },
-            );
+            ));
         }
         Ok(down) => down,
         Err(e) => {
-            return error(
+            return Err(error(
                 Fault::ComposeCli,
                 ShutdownEvidence {
                     logs: Some(logs),
                     ..failed(e.to_string())
                 },
-            );
+            ));
         }
     };
     let (stopped, stop_ms) = stopped(&mut events, &running, started).await;
@@ -68,8 +95,8 @@ pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
         .flat_map(|c| c.volumes.iter().cloned())
         .collect();
     let killed = stopped.iter().any(|c| c["exit_code"] == KILLED);
-    let evidence = |leftovers: Value| ShutdownEvidence {
-        logs: Some(logs.clone()),
+    let evidence = ShutdownEvidence {
+        logs: Some(logs),
         stop_ms: Some(stop_ms),
         stopped: Some(json!(stopped)),
         stop_ok: Some(down.success),
@@ -77,8 +104,27 @@ pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
             json!({"success": down.success, "duration_ms": down.duration_ms,
             "stderr": tail(&s.redactor().text(&down.stderr), 20)}),
         ),
-        leftovers: Some(leftovers),
         ..Default::default()
+    };
+    Ok(Stopped {
+        evidence,
+        anonymous,
+        killed,
+    })
+}
+
+/// Nothing of the run is left: the main project, anything labelled with the run, the
+/// anonymous volumes the main instance had. Run once every other instance is gone.
+pub(crate) async fn check(s: &StepContext<'_>, stopped: Stopped) -> StepResult {
+    let Stopped {
+        evidence,
+        anonymous,
+        killed,
+    } = stopped;
+    let project = s.project(0);
+    let evidence = |leftovers: Value| ShutdownEvidence {
+        leftovers: Some(leftovers),
+        ..evidence.clone()
     };
     let leftovers = (
         s.docker.project_leftovers(&project.name).await,

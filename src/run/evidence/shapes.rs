@@ -289,14 +289,17 @@ impl PersistenceEvidence {
 }
 
 shape!(
-    /// `down` and what it left: `{logs, stop_ms, stopped, stop_ok, down, leftovers}`, or
-    /// `{logs?, down | error}` when the engine or Compose failed.
+    /// `down` and what it left: `{logs, stop_ms, stopped, stop_ok, down, waited_ms?,
+    /// leftovers}`, or `{logs?, down | error}` when the engine or Compose failed.
+    /// `waited_ms`: between its `down` and its check, how long it waited for steps still
+    /// working on other instances (not part of its duration).
     ShutdownEvidence {
         logs: Value,
         stop_ms: u64,
         stopped: Value,
         stop_ok: bool,
         down: Value,
+        waited_ms: u64,
         leftovers: Value,
         error: String,
     }
