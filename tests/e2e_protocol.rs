@@ -366,3 +366,34 @@ fn a_run_brings_its_instances_up_together_and_hands_extras_on() {
     );
     assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
 }
+
+#[test]
+fn shutdown_waits_for_extras_that_share_a_fixed_volume_name() {
+    let Some((ws, run)) = run_fixture("fixed_volume_name") else {
+        return;
+    };
+    let step = |name: &str| -> Value {
+        run["steps"]
+            .as_array()
+            .and_then(|s| s.iter().find(|s| s["name"] == name))
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}: {run:#}"))
+    };
+    let handed = &step("multi_instance")["evidence"]["handed_on"];
+    assert!(
+        handed.as_array().is_some_and(|h| !h.is_empty()),
+        "multi_instance does not look at volume names, so it hands an extra on: {run:#}"
+    );
+    // Had the main instance gone down beside the extra, its `down -v` would have found the
+    // volume in use, and shutdown would have failed on what the extra held.
+    let shutdown = step("shutdown");
+    assert_eq!(shutdown["status"], "pass", "{shutdown:#}");
+    let stderr = shutdown["evidence"]["down"]["stderr"]
+        .as_str()
+        .unwrap_or("");
+    assert!(
+        stderr.contains("hfx_fixed_volume_name_data  Removed"),
+        "the main instance's down removed the shared volume: {stderr}"
+    );
+    assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
+}

@@ -37,7 +37,7 @@ pub struct PublishedPort {
 }
 
 /// What the harness needs to know about one container of a project.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct ContainerInfo {
     pub id: String,
     pub name: String,

@@ -177,8 +177,9 @@ pub async fn run(
 
 /// Which step waits for which. The main instance's own checks run in protocol order; the
 /// steps that have instances of their own run beside them: missing_key from the start,
-/// restart and persistence on the extra instances multi_instance hands on. Everything is
-/// polled in this one task, so the event callback and the list of finished steps are only
+/// restart and persistence on the extra instances multi_instance hands on; shutdown stops
+/// the main instance once nothing else needs it and checks last. Everything is polled in
+/// this one task, so the event callback and the list of finished steps are only
 /// ever borrowed between awaits.
 struct Schedule<'s, 'a> {
     ctx: &'s StepContext<'a>,
@@ -227,11 +228,25 @@ impl Schedule<'_, '_> {
             (Restart, restart.is_none()),
             (Persistence, persistence.is_none()),
         ];
+        // The main instance goes down beside the spares only if it holds nothing of theirs
+        // (a fixed volume name multi_instance does not check): its `down` could not remove
+        // what a spare still uses, and that would be charged to shutdown.
+        let main = self.ctx.main();
+        let apart = [&restart, &persistence].into_iter().flatten().all(|spare| {
+            main.as_ref()
+                .is_none_or(|m| !m.shares_with(&spare.deployment))
+        });
+        let (free_early, free_late) = match apart {
+            true => (Some(main_free), None),
+            false => (None, Some(main_free)),
+        };
         let main_lane = async {
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
                 self.step(*kind, None).await;
             }
-            let _ = main_free.send(());
+            if let Some(free) = free_early {
+                let _ = free.send(());
+            }
         };
         let on_spare = |kind, spare: Option<Instance>| async move {
             if let Some(spare) = spare {
@@ -246,6 +261,9 @@ impl Schedule<'_, '_> {
             let _ = spares_done.send(());
         };
         tokio::join!(main_lane, spare_lanes);
+        if let Some(free) = free_late {
+            let _ = free.send(());
+        }
     }
 
     /// Last to finish: the main instance's `down` as soon as no other step needs it, the

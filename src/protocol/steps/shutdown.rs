@@ -40,9 +40,9 @@ pub(super) async fn shutdown(s: &StepContext<'_>) -> StepResult {
     }
 }
 
-/// The main instance's `down`, and how each of its containers ended. The main instance
-/// shares nothing with the run's other instances (multi_instance checks that before it
-/// hands one on), so this need not wait for them; [`check`] does.
+/// The main instance's `down`, and how each of its containers ended. It may run while
+/// other instances of the run are still worked on, when they share no network or volume
+/// with the main one; [`check`] runs only once they are gone.
 pub(crate) async fn stop(s: &StepContext<'_>) -> Result<Stopped, StepResult> {
     let project = s.project(0);
     // An engine that cannot list the project's containers proves nothing about them: an
