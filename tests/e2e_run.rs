@@ -693,3 +693,94 @@ fn range_mode_deploys_every_instance_on_leased_ports_of_the_range() {
     );
     assert!(ws.leftovers().is_empty());
 }
+
+/// Anonymous volumes of `names` the engine still has.
+fn existing_volumes(names: &[String]) -> Vec<String> {
+    names
+        .iter()
+        .filter(|n| {
+            std::process::Command::new("docker")
+                .args(["volume", "inspect", n.as_str()])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .cloned()
+        .collect()
+}
+
+/// Removes what the test found, even when it fails: anonymous volumes carry no label the
+/// workspace could find them by.
+struct RemoveVolumes(Vec<String>);
+
+impl Drop for RemoveVolumes {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = std::process::Command::new("docker")
+                .args(["volume", "rm", "-f", name])
+                .output();
+        }
+    }
+}
+
+#[test]
+fn sigint_during_persistence_leaves_no_anonymous_volume() {
+    if !engine_available("sigint_during_persistence") {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_orphans");
+    // Redis on an anonymous volume: persistence's `down` without -v orphans it.
+    let mut cmd = ws.harness();
+    cmd.args([
+        "run",
+        "--config",
+        "tests/fixtures/protocol/redis_no_volume.yml",
+    ])
+    .arg("--task")
+    .arg(ws.task());
+    let (mut child, seen) = spawn_until(&mut cmd, " deploy ");
+    let ids = common::engine_ids(&format!("label=dev.harness.task={}", ws.task_name));
+    let mounts = std::process::Command::new("docker")
+        .args(["inspect", "-f", "{{range .Mounts}}{{.Name}} {{end}}"])
+        .args(ids.iter().filter(|id| id.len() == 12))
+        .output()
+        .expect("docker inspect");
+    let anonymous: Vec<String> = String::from_utf8_lossy(&mounts.stdout)
+        .split_whitespace()
+        .filter(|n| n.len() == 64)
+        .map(str::to_string)
+        .collect();
+    let _cleanup = RemoveVolumes(anonymous.clone());
+    assert!(
+        !anonymous.is_empty(),
+        "the instances mount anonymous volumes"
+    );
+    // Cut the run the moment persistence has taken its instance down.
+    let mut destroyed = std::process::Command::new("timeout")
+        .args(["60", "docker", "events", "--filter", "event=destroy"])
+        .args([
+            "--filter",
+            "type=container",
+            "--format",
+            "{{.Actor.Attributes.name}}",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("docker events");
+    let mut events = std::io::BufRead::lines(std::io::BufReader::new(
+        destroyed.stdout.take().expect("events stdout"),
+    ));
+    let down = events.find(|e| e.as_ref().is_ok_and(|n| n.ends_with("-1-redis-1")));
+    let _ = destroyed.kill();
+    let _ = destroyed.wait();
+    assert!(
+        down.is_some(),
+        "persistence took its instance down: {seen:?}"
+    );
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).expect("signal");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.code(), Some(130), "{seen:?}");
+    assert_eq!(existing_volumes(&anonymous), Vec::<String>::new());
+    assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
+}

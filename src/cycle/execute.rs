@@ -86,6 +86,7 @@ pub async fn protocol(
         redactor: Redactor::from_env(),
         instances: options.instances,
         dummy_key: crate::redact::dummy_key().to_string(),
+        orphans: Default::default(),
         port_range: options.port_range,
     };
     if let Some(reaper) = runner.reaper {

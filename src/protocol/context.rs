@@ -338,6 +338,13 @@ pub(crate) async fn sweep(docker: &Docker, plan: &Plan, touched: &[String]) -> V
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "sweep by run label failed"),
     }
+    let orphans = plan.orphans.all();
+    if !orphans.is_empty() {
+        match docker.remove_volumes(&orphans).await {
+            Ok(()) => removed.push(serde_json::json!({"anonymous_volumes": orphans})),
+            Err(e) => tracing::warn!(error = %e, "could not remove the run's orphaned volumes"),
+        }
+    }
     Value::Array(removed)
 }
 

@@ -43,6 +43,36 @@ pub struct Plan {
     pub dummy_key: String,
     /// Range mode: host ports leased from this range instead of picked by the engine.
     pub port_range: Option<super::PortRange>,
+    /// Anonymous volumes a step's `down` without -v left behind until it removes them.
+    pub orphans: Orphans,
+}
+
+/// Anonymous volumes a `down` without -v orphaned. They carry no label, so a run cut short
+/// before the step removed them would leave them to nobody: the sweep removes these too.
+#[derive(Debug, Clone, Default)]
+pub struct Orphans(Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl Orphans {
+    pub(crate) fn add(&self, names: &[String]) {
+        if let Ok(mut all) = self.0.lock() {
+            all.extend(names.iter().cloned());
+        }
+    }
+
+    pub(crate) fn forget(&self, names: &[String]) {
+        if let Ok(mut all) = self.0.lock() {
+            for name in names {
+                all.remove(name);
+            }
+        }
+    }
+
+    pub(crate) fn all(&self) -> Vec<String> {
+        self.0
+            .lock()
+            .map(|all| all.iter().cloned().collect())
+            .unwrap_or_default()
+    }
 }
 
 impl Plan {

@@ -55,6 +55,7 @@ pub fn plan(
         redactor: Redactor::from_env(),
         instances: Some(1),
         dummy_key: crate::redact::dummy_key().to_string(),
+        orphans: Default::default(),
         port_range: None,
     }
 }

@@ -38,6 +38,7 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
         .cloned()
         .collect();
     let project = s.project(on.index);
+    s.plan.orphans.add(&anonymous);
     let down = match project.down(false, s.plan.stop_timeout).await {
         Ok(out) if out.success => json!({"duration_ms": out.duration_ms}),
         Ok(out) => {
@@ -55,6 +56,11 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
     if on.is_main() {
         s.set_main(None);
     }
+    // Orphaned for good: the new containers get volumes of their own. Removed now, so a run
+    // cut short during the `up` leaves nothing unlabelled behind.
+    if s.docker.remove_volumes(&anonymous).await.is_ok() {
+        s.plan.orphans.forget(&anonymous);
+    }
     let up = match instance::deploy(s, &project).await {
         Ok(up) => up,
         Err(f) => {
@@ -65,7 +71,6 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
             });
         }
     };
-    let _ = s.docker.remove_volumes(&anonymous).await;
     let again = up.deployment.clone();
     if on.is_main() {
         s.set_main(Some(up.deployment));
