@@ -245,7 +245,7 @@ impl Schedule<'_, '_> {
     /// instance is free and when the spares are done.
     async fn after_multi_instance(
         &self,
-        main_free: oneshot::Sender<()>,
+        main_lane_done: oneshot::Sender<()>,
         spares_done: oneshot::Sender<()>,
     ) {
         use StepKind::*;
@@ -267,8 +267,8 @@ impl Schedule<'_, '_> {
                 .is_none_or(|m| !m.shares_with(&spare.deployment))
         });
         let (free_early, free_late) = match apart {
-            true => (Some(main_free), None),
-            false => (None, Some(main_free)),
+            true => (Some(main_lane_done), None),
+            false => (None, Some(main_lane_done)),
         };
         let main_lane = async {
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
