@@ -123,10 +123,10 @@ async fn run_version(
     let on = RefCell::new(on);
     let stopper = Stopper::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut launched = 0;
+    let mut launched = Vec::new();
     let mut judging = Judging::default();
     loop {
-        while judging.launches() && in_flight.len() < parallel && launched < wanted {
+        while judging.launches() && in_flight.len() < parallel && launched.len() < wanted {
             if let Some(code) = runner.interrupt.received() {
                 judging.settle(VersionEnd::Interrupted(code));
                 break;
@@ -140,7 +140,7 @@ async fn run_version(
             tell(&on, None, Event::Run(uuid));
             let tag = (parallel > 1).then_some(RunId::from(uuid));
             in_flight.push(one_run(runner, task, run, uuid, stopper.signal(), tag, &on));
-            launched += 1;
+            launched.push(uuid);
         }
         let Some(finished) = in_flight.next().await else {
             break;
@@ -167,6 +167,9 @@ async fn run_version(
         if let Some(why) = judging.settle(verdict) {
             stopper.stop(stop_by(uuid, task, why));
         }
+    }
+    for uuid in launched {
+        crate::protocol::sweep_again(runner.docker, uuid).await;
     }
     judging.end()
 }

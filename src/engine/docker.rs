@@ -18,6 +18,8 @@ use super::EngineError;
 /// Compose v1 and v2 both label what they create with the project name.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
+/// How long a sweep waits for a removal the engine already has under way.
+const REMOVAL_WAIT: Duration = Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct Docker {
@@ -460,27 +462,58 @@ impl Docker {
     }
 
     /// Force-removes every container, network and volume carrying every pair of `labels`.
+    /// Tries every object even when one cannot go (a network another run's container still
+    /// holds); then fails with the first thing that stayed.
     pub async fn remove_where(&self, labels: &[(&str, &str)]) -> Result<Leftovers, EngineError> {
         let found = self.leftovers_where(labels).await?;
         // At once: each force-removal waits for its container to die.
-        let removals = found.containers.iter().map(|name| {
-            let options = bollard::query_parameters::RemoveContainerOptions {
-                force: true,
-                v: true,
-                ..Default::default()
-            };
-            self.client.remove_container(name, Some(options))
-        });
-        for removed in futures_util::future::join_all(removals).await {
-            ignore_missing(removed).map_err(api("remove container"))?;
-        }
+        let removals = found
+            .containers
+            .iter()
+            .map(|name| self.remove_container(name));
+        let mut results = futures_util::future::join_all(removals).await;
         // By id: networks created at the same moment under one fixed name share it, and
         // the engine refuses a name that is ambiguous.
         for id in self.network_ids_where(labels).await? {
-            ignore_missing(self.client.remove_network(&id).await).map_err(api("remove network"))?;
+            let removed = self.client.remove_network(&id).await;
+            results.push(ignore_missing(removed).map_err(api("remove network")));
         }
-        self.remove_volumes(&found.volumes).await?;
+        results.push(self.remove_volumes(&found.volumes).await);
+        results.into_iter().collect::<Result<(), _>>()?;
         Ok(found)
+    }
+
+    /// Force-removes one container. When the engine is already removing it (the `down` of
+    /// a Compose CLI killed mid-way goes on without it), waits for that removal instead.
+    async fn remove_container(&self, name: &str) -> Result<(), EngineError> {
+        let options = bollard::query_parameters::RemoveContainerOptions {
+            force: true,
+            v: true,
+            ..Default::default()
+        };
+        match ignore_missing(self.client.remove_container(name, Some(options)).await) {
+            Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 409,
+                message,
+            }) if message.contains("already in progress") => {
+                let options = bollard::query_parameters::WaitContainerOptions {
+                    condition: "removed".into(),
+                };
+                let mut wait = self.client.wait_container(name, Some(options));
+                // The wait answers when the container is gone, however it ended; the
+                // engine's own word decides.
+                let _ = tokio::time::timeout(REMOVAL_WAIT, wait.next()).await;
+                if matches!(self.find(name).await, Ok(None)) {
+                    return Ok(());
+                }
+                let source = bollard::errors::Error::DockerResponseServerError {
+                    status_code: 409,
+                    message,
+                };
+                Err(api("remove container")(source))
+            }
+            other => other.map_err(api("remove container")),
+        }
     }
 
     /// Force-removes everything of a compose project.
@@ -488,14 +521,18 @@ impl Docker {
         self.remove_labelled(PROJECT_LABEL, project).await
     }
 
-    /// Removes volumes by name; already-gone ones are fine.
+    /// Removes volumes by name; already-gone ones are fine. Tries every one, then fails
+    /// with the first that stayed.
     pub async fn remove_volumes(&self, names: &[String]) -> Result<(), EngineError> {
+        let mut first_error = None;
         for name in names {
             let options = bollard::query_parameters::RemoveVolumeOptions { force: true };
-            ignore_missing(self.client.remove_volume(name, Some(options)).await)
-                .map_err(api("remove volume"))?;
+            let removed = ignore_missing(self.client.remove_volume(name, Some(options)).await);
+            if let Err(e) = removed {
+                first_error.get_or_insert(api("remove volume")(e));
+            }
         }
-        Ok(())
+        first_error.map_or(Ok(()), Err)
     }
 
     /// Which of these volumes still exist.

@@ -14,7 +14,7 @@ use super::context::{Deployment, Instance, StepContext, sweep};
 use super::ports::PortHold;
 use super::steps::{StepResult, shutdown};
 use crate::compose::ComposeFile;
-use crate::engine::{ComposeCli, Docker};
+use crate::engine::{ComposeCli, Docker, LABEL_RUN};
 use crate::redact::Redactor;
 use crate::run::{Evidence, Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
 use crate::spec::SpecFile;
@@ -357,6 +357,21 @@ impl Schedule<'_, '_> {
 /// Removes everything of the run; used after an interrupted run.
 pub async fn cleanup(docker: &Docker, plan: &Plan) {
     sweep(docker, plan, &[]).await;
+}
+
+/// Removes whatever still carries run `run`'s label. Runs of one version at once that
+/// shared a fixed name hold each other's objects (a network the other's containers are
+/// attached to) until the last of them ends: each is swept again once all have.
+pub async fn sweep_again(docker: &Docker, run: Uuid) {
+    match docker.remove_labelled(LABEL_RUN, &run.to_string()).await {
+        Ok(l) if !l.is_empty() => {
+            tracing::info!(%run, removed = ?l, "removed what another run held")
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(%run, error = %e, "sweep failed; `harness gc` removes what is left")
+        }
+    }
 }
 
 /// "restart: <why>" for a step skipped for a reason other than an earlier failure.
