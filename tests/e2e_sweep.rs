@@ -1,13 +1,14 @@
 //! A sweep on the real engine: it removes all it can even when one object cannot go yet,
-//! and what another run held goes once that run is over (the runs of one version at once
-//! that shared a fixed network name).
+//! and what another run held goes in the sweep once every run of the task is over (the
+//! runs of one version at once that shared a fixed network name).
 
 mod common;
 
 use std::process::Command;
 
 use common::{Workspace, engine_available, engine_ids, ensure_images};
-use harness::engine::{Docker, LABEL_RUN};
+use harness::engine::{Docker, LABEL_RUN, LABEL_SESSION};
+use harness::owner::Session;
 
 fn docker(args: &[&str]) -> String {
     let out = Command::new("docker").args(args).output().expect("docker");
@@ -24,7 +25,7 @@ fn of_run(run: &str) -> Vec<String> {
 }
 
 #[test]
-fn a_network_another_run_holds_stays_alone_and_goes_in_the_sweep_after_it() {
+fn a_network_another_run_holds_stays_alone_and_goes_once_every_run_is_over() {
     if !engine_available("a_network_another_run_holds") {
         return;
     }
@@ -37,6 +38,8 @@ fn a_network_another_run_holds_stays_alone_and_goes_in_the_sweep_after_it() {
             format!("{LABEL_RUN}={run}"),
             "--label".to_string(),
             format!("dev.harness.task={}", ws.task_name),
+            "--label".to_string(),
+            format!("{LABEL_SESSION}={}", Session::current().id),
         ]
     };
     let net = format!("h-{}-fixed", ws.task_name);
@@ -67,7 +70,7 @@ fn a_network_another_run_holds_stays_alone_and_goes_in_the_sweep_after_it() {
 
     rt.block_on(engine.remove_labelled(LABEL_RUN, &other.to_string()))
         .expect("the other run's container goes");
-    rt.block_on(harness::protocol::sweep_again(&engine, run));
+    rt.block_on(harness::protocol::sweep_finished(&engine, &ws.task_name));
     assert!(of_run(&run.to_string()).is_empty());
     assert!(ws.leftovers().is_empty(), "{:?}", ws.leftovers());
 }

@@ -123,10 +123,10 @@ async fn run_version(
     let on = RefCell::new(on);
     let stopper = Stopper::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut launched = Vec::new();
+    let mut launched = 0;
     let mut judging = Judging::default();
     loop {
-        while judging.launches() && in_flight.len() < parallel && launched.len() < wanted {
+        while judging.launches() && in_flight.len() < parallel && launched < wanted {
             if let Some(code) = runner.interrupt.received() {
                 judging.settle(VersionEnd::Interrupted(code));
                 break;
@@ -140,7 +140,7 @@ async fn run_version(
             tell(&on, None, Event::Run(uuid));
             let tag = (parallel > 1).then_some(RunId::from(uuid));
             in_flight.push(one_run(runner, task, run, uuid, stopper.signal(), tag, &on));
-            launched.push(uuid);
+            launched += 1;
         }
         let Some(finished) = in_flight.next().await else {
             break;
@@ -168,9 +168,8 @@ async fn run_version(
             stopper.stop(stop_by(uuid, task, why));
         }
     }
-    for uuid in launched {
-        crate::protocol::sweep_again(runner.docker, uuid).await;
-    }
+    // Every run of the task this harness started is over now.
+    crate::protocol::sweep_finished(runner.docker, task.name()).await;
     judging.end()
 }
 

@@ -14,7 +14,8 @@ use super::context::{Deployment, Instance, StepContext, sweep};
 use super::ports::PortHold;
 use super::steps::{StepResult, shutdown};
 use crate::compose::ComposeFile;
-use crate::engine::{ComposeCli, Docker, LABEL_RUN};
+use crate::engine::{ComposeCli, Docker, LABEL_SESSION, LABEL_TASK};
+use crate::owner::Session;
 use crate::redact::Redactor;
 use crate::run::{Evidence, Fault, Outcome, RunDir, RunId, Skip, Step, StepKind};
 use crate::spec::SpecFile;
@@ -359,18 +360,19 @@ pub async fn cleanup(docker: &Docker, plan: &Plan) {
     sweep(docker, plan, &[]).await;
 }
 
-/// Removes whatever still carries run `run`'s label. Runs of one version at once that
-/// shared a fixed name hold each other's objects (a network the other's containers are
-/// attached to) until the last of them ends: each is swept again once all have.
-pub async fn sweep_again(docker: &Docker, run: Uuid) {
-    match docker.remove_labelled(LABEL_RUN, &run.to_string()).await {
-        Ok(l) if !l.is_empty() => {
-            tracing::info!(%run, removed = ?l, "removed what another run held")
-        }
+/// Removes whatever this harness made for `task` that the engine still holds; for when
+/// every run of the task it started is over. Runs at once that shared a fixed name hold
+/// each other's objects (a network the other's containers are on) until the last of them
+/// ends, and a run cut mid-`up` can see the engine finish a create after its own sweep.
+pub async fn sweep_finished(docker: &Docker, task: &str) {
+    let ours = [
+        (LABEL_TASK, task),
+        (LABEL_SESSION, Session::current().id.as_str()),
+    ];
+    match docker.remove_where(&ours).await {
+        Ok(l) if !l.is_empty() => tracing::info!(removed = ?l, "removed what finished runs left"),
         Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(%run, error = %e, "sweep failed; `harness gc` removes what is left")
-        }
+        Err(e) => tracing::warn!(error = %e, "sweep failed; `harness gc` removes what is left"),
     }
 }
 
