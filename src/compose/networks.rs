@@ -1,5 +1,5 @@
-//! Networks: the top-level definitions, with their place in the file, and the networks
-//! each service joins.
+//! Networks and volumes: the top-level definitions, with their place in the file, and the
+//! networks each service joins.
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -7,7 +7,8 @@ use super::path::Path;
 use super::read::{get, get_map, scalar, untag};
 use super::service::{Service, key_string};
 
-pub struct Network<'a> {
+/// A top-level network or volume definition.
+pub struct Definition<'a> {
     pub key: String,
     pub path: Path,
     /// The definition, through tags; `None` for `name:` with no body or a non-mapping.
@@ -16,7 +17,7 @@ pub struct Network<'a> {
     pub editable: bool,
 }
 
-impl Network<'_> {
+impl Definition<'_> {
     /// Meant to be shared: its name is how it is found, not something to drop.
     pub fn external(&self) -> bool {
         self.body.is_some_and(external)
@@ -24,15 +25,24 @@ impl Network<'_> {
 }
 
 /// The top-level `networks:`, in file order.
-pub fn networks(doc: &Value) -> Vec<Network<'_>> {
-    let Some(top) = doc.as_mapping().and_then(|top| get_map(top, "networks")) else {
+pub fn networks(doc: &Value) -> Vec<Definition<'_>> {
+    definitions(doc, "networks")
+}
+
+/// The top-level `volumes:`, in file order.
+pub fn volumes(doc: &Value) -> Vec<Definition<'_>> {
+    definitions(doc, "volumes")
+}
+
+fn definitions<'a>(doc: &'a Value, kind: &str) -> Vec<Definition<'a>> {
+    let Some(top) = doc.as_mapping().and_then(|top| get_map(top, kind)) else {
         return Vec::new();
     };
     top.iter()
         .map(|(k, v)| {
             let key = key_string(k);
-            Network {
-                path: Path::root().key("networks").key(&key),
+            Definition {
+                path: Path::root().key(kind).key(&key),
                 key,
                 body: untag(v).as_mapping(),
                 editable: k.as_str().is_some() && v.is_mapping(),

@@ -60,6 +60,16 @@ pub(crate) const FIXED_NETWORK_NAME: RuleInfo = RuleInfo {
     default_on: true,
 };
 
+pub(crate) const FIXED_VOLUME_NAME: RuleInfo = RuleInfo {
+    id: "fixed-volume-name",
+    level: Level::Error,
+    mutation: Some("drop-volume-name"),
+    description: "a volume the project creates has a fixed `name:`, so two instances mount \
+                  one volume and share their data",
+    anchor: "ours",
+    default_on: true,
+};
+
 pub(crate) const MISSING_HEALTHCHECK: RuleInfo = RuleInfo {
     id: "missing-healthcheck",
     level: Level::Warn,
@@ -396,12 +406,13 @@ pub(crate) const MISSING_ENV_FILE: RuleInfo = RuleInfo {
     default_on: true,
 };
 
-static RULES: [RuleInfo; 39] = [
+static RULES: [RuleInfo; 40] = [
     HARDCODED_HOST_PORT,
     REQUIRED_VARIABLE,
     INVALID_INTERPOLATION,
     FIXED_CONTAINER_NAME,
     FIXED_NETWORK_NAME,
+    FIXED_VOLUME_NAME,
     LOOPBACK_SERVICE_URL,
     LITERAL_SECRET,
     DOCKER_SOCKET,

@@ -1,10 +1,11 @@
-//! Top-level keys: networks named globally on the engine, and the obsolete `version:`.
+//! Top-level keys: networks and volumes named globally on the engine, and the obsolete
+//! `version:`.
 
-use super::catalog::{FIXED_NETWORK_NAME, OBSOLETE_VERSION};
+use super::catalog::{FIXED_NETWORK_NAME, FIXED_VOLUME_NAME, OBSOLETE_VERSION};
 use super::finding::{Path, Sink};
 use super::run::Ctx;
 use super::yaml;
-use crate::compose::networks::networks;
+use crate::compose::networks::{Definition, networks, volumes};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     let Some(top) = ctx.doc.as_mapping() else {
@@ -20,14 +21,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             ),
         );
     }
-    for net in networks(ctx.doc) {
-        // An external network is meant to be shared: its name is how it is found.
-        let (Some(body), false) = (net.body, net.external()) else {
-            continue;
-        };
-        let Some(name) = yaml::get_str(body, "name") else {
-            continue;
-        };
+    for (net, name) in named(networks(ctx.doc)) {
         let key = &net.key;
         sink.add(
             &FIXED_NETWORK_NAME,
@@ -39,6 +33,28 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             ),
         );
     }
+    for (vol, name) in named(volumes(ctx.doc)) {
+        let key = &vol.key;
+        sink.add(
+            &FIXED_VOLUME_NAME,
+            &vol.path.key("name"),
+            format!(
+                "volume `{key}` is named `{name}` on the engine instead of per project, so \
+                 every instance mounts the same data — drop `name:` and let Compose prefix it \
+                 with the project name"
+            ),
+        );
+    }
+}
+
+/// The definitions the project creates that carry a `name:`, with it. An external one is
+/// meant to be shared: its name is how it is found.
+fn named(defined: Vec<Definition<'_>>) -> impl Iterator<Item = (Definition<'_>, String)> {
+    defined.into_iter().filter_map(|d| {
+        let name = d.body.filter(|_| !d.external())?;
+        let name = yaml::get_str(name, "name")?;
+        Some((d, name))
+    })
 }
 
 #[cfg(test)]
@@ -58,6 +74,17 @@ mod tests {
         let hit = at(&f, "networks.n1.name", "fixed-network-name");
         assert_eq!(hit.level, Level::Error);
         assert_eq!(hit.mutation, Some("drop-network-name"));
+    }
+
+    #[test]
+    fn volume_names_on_owned_volumes_only() {
+        let f = lint_yaml(
+            "services:\n  a:\n    image: x\n    volumes: [v1:/d, v2:/e]\nvolumes:\n  v1:\n    name: data_${ID:-default}\n  v2:\n    external: true\n    name: shared\n  v3:\n",
+        );
+        assert_eq!(rule_paths(&f, "fixed-volume-name"), vec!["volumes.v1.name"]);
+        let hit = at(&f, "volumes.v1.name", "fixed-volume-name");
+        assert_eq!(hit.level, Level::Error);
+        assert_eq!(hit.mutation, Some("drop-volume-name"));
     }
 
     #[test]

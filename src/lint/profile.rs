@@ -2,14 +2,16 @@
 //!
 //! `multi-instance` is the harness's own gate (the protocol's `lint` step, `iterate`): it
 //! runs several copies of one stack side by side, so a fixed container name, network
-//! name or host port breaks the second copy. `default` is for `harness lint` on any
+//! name, volume name or host port breaks (or entangles) the second copy. `default` is for `harness lint` on any
 //! file: a home server runs one copy, and those names and ports are a choice, so they
 //! are warnings there; errors stay for what breaks or exposes a stack.
 
 use std::fmt;
 use std::str::FromStr;
 
-use super::catalog::{FIXED_CONTAINER_NAME, FIXED_NETWORK_NAME, HARDCODED_HOST_PORT};
+use super::catalog::{
+    FIXED_CONTAINER_NAME, FIXED_NETWORK_NAME, FIXED_VOLUME_NAME, HARDCODED_HOST_PORT,
+};
 use super::finding::{Level, RuleInfo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -22,10 +24,11 @@ pub enum Profile {
 }
 
 /// The rules whose errors only matter when several instances of a stack run at once.
-const MULTI_INSTANCE_ONLY: [&RuleInfo; 3] = [
+const MULTI_INSTANCE_ONLY: [&RuleInfo; 4] = [
     &HARDCODED_HOST_PORT,
     &FIXED_CONTAINER_NAME,
     &FIXED_NETWORK_NAME,
+    &FIXED_VOLUME_NAME,
 ];
 
 impl Profile {
@@ -88,7 +91,8 @@ mod tests {
             [
                 "hardcoded-host-port",
                 "fixed-container-name",
-                "fixed-network-name"
+                "fixed-network-name",
+                "fixed-volume-name"
             ]
         );
         for r in rules() {

@@ -9,7 +9,7 @@ use super::catalog::{NOT_FOLLOWED, UNKNOWN_DEPENDENCY, UNUSED_NETWORK, UNUSED_VO
 use super::finding::{Path, Sink};
 use super::run::Ctx;
 use super::yaml::{self, Dependency, key_string, untag};
-use crate::compose::networks::{Network, joined, networks};
+use crate::compose::networks::{Definition, joined, networks};
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     unknown_dependencies(ctx, sink);
@@ -133,7 +133,7 @@ fn unused(ctx: &Ctx<'_>, top: &serde_yaml_ng::Mapping, sink: &mut Sink) {
     let defined = networks(ctx.doc);
     if !defined.is_empty() {
         let used = used_networks(ctx);
-        for Network {
+        for Definition {
             key: name, path, ..
         } in defined
         {

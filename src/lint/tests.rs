@@ -204,6 +204,11 @@ const SNIPPETS: &[(&str, &str, &str)] = &[
         "services:\n  a:\n    networks: [n]\nnetworks:\n  n:\n    external: true\n    name: shared\n",
     ),
     (
+        "fixed-volume-name",
+        "services:\n  a:\n    volumes: [v:/v]\nvolumes:\n  v:\n    name: fixed\n",
+        "services:\n  a:\n    volumes: [v:/v]\nvolumes:\n  v:\n    external: true\n    name: shared\n",
+    ),
+    (
         "loopback-service-url",
         "services:\n  a:\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
         "services:\n  a:\n    environment:\n      REDIS_URL: redis://redis:6379\n",

@@ -2,8 +2,8 @@
 
 use super::catalog::{
     DEPENDS_ON_HEALTHY, DROP_CONTAINER_NAME, DROP_CREDENTIAL_MOUNT, DROP_NETWORK_NAME,
-    DROP_VERSION_KEY, ENGINE_ASSIGNED_PORT, ENV_DEFAULT, IMAGE_HEALTHCHECK, QUOTE_PORTS,
-    REDIS_VOLUME, RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
+    DROP_VERSION_KEY, DROP_VOLUME_NAME, ENGINE_ASSIGNED_PORT, ENV_DEFAULT, IMAGE_HEALTHCHECK,
+    QUOTE_PORTS, REDIS_VOLUME, RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
 };
 use super::edit::Op;
 use super::render::{Rendering, render};
@@ -36,6 +36,7 @@ fn planner(id: &str) -> Option<Planner> {
         SERVICE_HOST => env::service_host,
         DROP_CONTAINER_NAME => names::drop_container_name,
         DROP_NETWORK_NAME => names::drop_network_name,
+        DROP_VOLUME_NAME => names::drop_volume_name,
         DROP_VERSION_KEY => names::drop_version_key,
         DEPENDS_ON_HEALTHY => health::depends_on_healthy,
         IMAGE_HEALTHCHECK => health::image_healthcheck,

@@ -7,6 +7,7 @@ pub(crate) const ENGINE_ASSIGNED_PORT: &str = "engine-assigned-port";
 pub(crate) const ENV_DEFAULT: &str = "env-default";
 pub(crate) const DROP_CONTAINER_NAME: &str = "drop-container-name";
 pub(crate) const DROP_NETWORK_NAME: &str = "drop-network-name";
+pub(crate) const DROP_VOLUME_NAME: &str = "drop-volume-name";
 pub(crate) const SERVICE_HOST: &str = "service-host";
 pub(crate) const DEPENDS_ON_HEALTHY: &str = "depends-on-healthy";
 pub(crate) const RESTART_UNLESS_STOPPED: &str = "restart-unless-stopped";
@@ -16,7 +17,7 @@ pub(crate) const IMAGE_HEALTHCHECK: &str = "image-healthcheck";
 pub(crate) const QUOTE_PORTS: &str = "quote-ports";
 pub(crate) const DROP_CREDENTIAL_MOUNT: &str = "drop-credential-mount";
 
-static CATALOG: [MutationInfo; 12] = [
+static CATALOG: [MutationInfo; 13] = [
     MutationInfo {
         id: ENGINE_ASSIGNED_PORT,
         signatures: &[Signature::PortConflict, Signature::ExposedPort],
@@ -36,6 +37,13 @@ static CATALOG: [MutationInfo; 12] = [
         lint_rules: &["fixed-network-name"],
         description: "remove `name:` from networks the project creates, so each instance \
                       gets its own",
+    },
+    MutationInfo {
+        id: DROP_VOLUME_NAME,
+        signatures: &[Signature::VolumeConflict],
+        lint_rules: &["fixed-volume-name"],
+        description: "remove `name:` from volumes the project creates, so each instance \
+                      keeps its own data",
     },
     MutationInfo {
         id: SERVICE_HOST,
@@ -112,6 +120,7 @@ pub fn for_signature(sig: Signature) -> &'static [&'static str] {
         Signature::PortConflict | Signature::ExposedPort => &[ENGINE_ASSIGNED_PORT],
         Signature::NameConflict => &[DROP_CONTAINER_NAME],
         Signature::NetworkConflict => &[DROP_NETWORK_NAME],
+        Signature::VolumeConflict => &[DROP_VOLUME_NAME],
         Signature::RedisLocalhost => &[SERVICE_HOST],
         Signature::MissingEnvFatal => &[ENV_DEFAULT],
         Signature::HealthcheckBroken | Signature::HealthTimeout => &[IMAGE_HEALTHCHECK],
@@ -137,6 +146,7 @@ mod tests {
             Signature::PortConflict,
             Signature::NameConflict,
             Signature::NetworkConflict,
+            Signature::VolumeConflict,
             Signature::RedisLocalhost,
             Signature::MissingEnvFatal,
             Signature::HealthcheckBroken,

@@ -1,11 +1,12 @@
-//! Keys to drop: global names that stop a second instance, and the obsolete `version:`.
+//! Keys to drop: global names that stop or entangle a second instance, and the obsolete
+//! `version:`.
 
 use super::apply::{Plan, list};
 use super::edit::{Op, Seg, render_path};
 use super::tree;
 use super::types::Facts;
 use crate::compose::ComposeFile;
-use crate::compose::networks::networks;
+use crate::compose::networks::{Definition, networks, volumes};
 
 pub(crate) fn drop_container_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
     let mut ops = Vec::new();
@@ -36,24 +37,7 @@ pub(crate) fn drop_container_name(file: &ComposeFile, _: &Facts) -> Option<Plan>
 }
 
 pub(crate) fn drop_network_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
-    let mut ops = Vec::new();
-    let mut sites = Vec::new();
-    // An external network is meant to be shared: its name is how it is found.
-    for net in networks(&file.doc)
-        .into_iter()
-        .filter(|n| n.editable && !n.external())
-    {
-        let Some(name) = net.body.and_then(|b| b.get("name")) else {
-            continue;
-        };
-        let at = net.path.key("name").to_vec();
-        sites.push(format!(
-            "`{}` from network `{}`",
-            tree::scalar(name).unwrap_or_default(),
-            net.key
-        ));
-        ops.push(Op::Remove { at });
-    }
+    let (ops, sites) = drop_fixed_names(networks(&file.doc), "network");
     Plan::of(ops, || {
         format!(
             "Remove the fixed name{} {}: a named network is shared by every instance of the \
@@ -63,6 +47,40 @@ pub(crate) fn drop_network_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
             list(&sites)
         )
     })
+}
+
+pub(crate) fn drop_volume_name(file: &ComposeFile, _: &Facts) -> Option<Plan> {
+    let (ops, sites) = drop_fixed_names(volumes(&file.doc), "volume");
+    Plan::of(ops, || {
+        format!(
+            "Remove the fixed name{} {}: a named volume is mounted by every instance of the \
+             stack, so their data is one (two Redis servers on one append-only file); without \
+             `name:` Compose prefixes it with the project name.",
+            plural(sites.len()),
+            list(&sites)
+        )
+    })
+}
+
+/// Removes `name:` from the definitions the project creates; says which, as `` `name` from
+/// <kind> `key` ``. An external one is meant to be shared: its name is how it is found.
+fn drop_fixed_names(defined: Vec<Definition<'_>>, kind: &str) -> (Vec<Op>, Vec<String>) {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for def in defined.into_iter().filter(|d| d.editable && !d.external()) {
+        let Some(name) = def.body.and_then(|b| b.get("name")) else {
+            continue;
+        };
+        sites.push(format!(
+            "`{}` from {kind} `{}`",
+            tree::scalar(name).unwrap_or_default(),
+            def.key
+        ));
+        ops.push(Op::Remove {
+            at: def.path.key("name").to_vec(),
+        });
+    }
+    (ops, sites)
 }
 
 pub(crate) fn drop_version_key(file: &ComposeFile, _: &Facts) -> Option<Plan> {
@@ -111,6 +129,26 @@ mod tests {
         not_applicable(
             "drop-network-name",
             "services:\n  a:\n    image: x\nnetworks:\n  n: {external: true, name: x}\n  m:\n",
+        );
+    }
+
+    #[test]
+    fn volume_names_of_owned_volumes_go() {
+        let text = "services:\n  r:\n    image: redis\n    volumes: [data:/data, keep:/k]\nvolumes:\n  data:\n    name: redis_data_${ID:-default}\n    driver: local\n  keep:\n    external: true\n    name: shared_keep\n";
+        let m = applied("drop-volume-name", text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  r:\n    image: redis\n    volumes: [data:/data, keep:/k]\nvolumes:\n  data:\n    driver: local\n  keep:\n    external: true\n    name: shared_keep\n"
+        );
+        assert!(
+            m.reason
+                .contains("`redis_data_${ID:-default}` from volume `data`"),
+            "{}",
+            m.reason
+        );
+        not_applicable(
+            "drop-volume-name",
+            "services:\n  a:\n    image: x\nvolumes:\n  v: {external: true, name: x}\n  w:\n",
         );
     }
 

@@ -52,19 +52,6 @@ impl Deployment {
         d
     }
 
-    /// Whether any network or volume of this instance is also one of `other`'s (a fixed
-    /// name in the candidate): then neither can be removed while the other still runs.
-    pub fn shares_with(&self, other: &Deployment) -> bool {
-        let held = |d: &Deployment| -> BTreeSet<String> {
-            d.containers
-                .iter()
-                .flat_map(|c| c.networks.iter().chain(&c.volumes))
-                .cloned()
-                .collect()
-        };
-        !held(self).is_disjoint(&held(other))
-    }
-
     pub fn container_of(&self, pred: impl Fn(&ContainerInfo) -> bool) -> Option<&ContainerInfo> {
         self.containers.iter().find(|c| pred(c))
     }
@@ -353,42 +340,4 @@ pub(crate) fn tail(text: &str, n: usize) -> Value {
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(n);
     Value::from(lines[start..].join("\n"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn holding(project: &str, networks: &[&str], volumes: &[&str]) -> Deployment {
-        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect();
-        Deployment {
-            project: project.into(),
-            api_port: None,
-            websocket_port: None,
-            services_healthy: true,
-            startup_ms: 0,
-            containers: vec![ContainerInfo {
-                networks: names(networks),
-                volumes: names(volumes),
-                ..Default::default()
-            }],
-        }
-    }
-
-    #[test]
-    fn instances_of_their_own_projects_share_nothing() {
-        let main = holding("p-0", &["p-0_default"], &["p-0_data"]);
-        let extra = holding("p-1", &["p-1_default"], &["p-1_data"]);
-        assert!(!main.shares_with(&extra));
-    }
-
-    #[test]
-    fn a_fixed_volume_or_network_name_is_shared() {
-        let main = holding("p-0", &["p-0_default"], &["fixed_data"]);
-        let extra = holding("p-1", &["p-1_default"], &["fixed_data"]);
-        assert!(main.shares_with(&extra));
-        let main = holding("p-0", &["fixed_net"], &["p-0_data"]);
-        let extra = holding("p-1", &["fixed_net"], &["p-1_data"]);
-        assert!(extra.shares_with(&main));
-    }
 }

@@ -101,7 +101,10 @@ pub(crate) fn is_clash(f: &Failure) -> bool {
     matches!(
         f.blame,
         Blame::Config(
-            Signature::PortConflict | Signature::NameConflict | Signature::NetworkConflict
+            Signature::PortConflict
+                | Signature::NameConflict
+                | Signature::NetworkConflict
+                | Signature::VolumeConflict
         )
     )
 }

@@ -259,25 +259,13 @@ impl Schedule<'_, '_> {
             (Restart, restart.is_none()),
             (Persistence, persistence.is_none()),
         ];
-        // The main instance goes down beside the spares only if it holds nothing of theirs
-        // (a fixed volume name multi_instance does not check): its `down` could not remove
-        // what a spare still uses, and that would be charged to shutdown.
-        let main = self.ctx.main();
-        let apart = [&restart, &persistence].into_iter().flatten().all(|spare| {
-            main.as_ref()
-                .is_none_or(|m| !m.shares_with(&spare.deployment))
-        });
-        let (free_early, free_late) = match apart {
-            true => (Some(main_lane_done), None),
-            false => (None, Some(main_lane_done)),
-        };
+        // The main instance can go down beside the spares: multi_instance handed them on
+        // only after finding that no two instances share a network or volume.
         let main_lane = async {
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
                 self.step(*kind, None).await;
             }
-            if let Some(free) = free_early {
-                let _ = free.send(());
-            }
+            let _ = main_lane_done.send(());
         };
         let on_spare = |kind, spare: Option<Instance>| async move {
             if let Some(spare) = spare {
@@ -292,9 +280,6 @@ impl Schedule<'_, '_> {
             let _ = spares_done.send(());
         };
         tokio::join!(main_lane, spare_lanes);
-        if let Some(free) = free_late {
-            let _ = free.send(());
-        }
     }
 
     /// Last to finish: the main instance's `down` as soon as no other step needs it, the

@@ -13,6 +13,8 @@ pub enum Signature {
     PortConflict,
     NameConflict,
     NetworkConflict,
+    /// Two instances mount one volume (a fixed `name:`): their data is not their own.
+    VolumeConflict,
     RedisLocalhost,
     RedisUnavailable,
     MissingEnvFatal,
@@ -52,10 +54,11 @@ impl Signature {
     }
 }
 
-const SIGNATURE_NAMES: [(Signature, &str); 25] = [
+const SIGNATURE_NAMES: [(Signature, &str); 26] = [
     (Signature::PortConflict, "port_conflict"),
     (Signature::NameConflict, "name_conflict"),
     (Signature::NetworkConflict, "network_conflict"),
+    (Signature::VolumeConflict, "volume_conflict"),
     (Signature::RedisLocalhost, "redis_localhost"),
     (Signature::RedisUnavailable, "redis_unavailable"),
     (Signature::MissingEnvFatal, "missing_env_fatal"),

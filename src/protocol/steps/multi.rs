@@ -1,4 +1,5 @@
-//! K instances at once: distinct projects, ports and networks, all healthy, all probed.
+//! K instances at once: distinct projects, ports, networks and volumes, all healthy, all
+//! probed.
 
 use std::collections::BTreeSet;
 
@@ -98,10 +99,11 @@ async fn check(
     Ok(Value::Array(probed))
 }
 
-/// No two instances may share a host port, a network or a project name.
+/// No two instances may share a host port, a network, a volume or a project name.
 fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
     let mut ports = BTreeSet::new();
     let mut networks = BTreeSet::new();
+    let mut volumes = BTreeSet::new();
     let mut projects = BTreeSet::new();
     for d in all {
         if !projects.insert(d.project.clone()) {
@@ -126,6 +128,17 @@ fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
                 return Err(Failure::new(
                     Signature::NetworkConflict,
                     json!({"summary": format!("two instances share the network `{n}`"), "shared_network": n}),
+                ));
+            }
+        }
+        // Anonymous volumes are each container's own; a named one shared is one data
+        // directory under two stacks (two Redis servers on one append-only file).
+        let own: BTreeSet<&String> = d.containers.iter().flat_map(|c| &c.volumes).collect();
+        for v in own {
+            if !volumes.insert(v.clone()) {
+                return Err(Failure::new(
+                    Signature::VolumeConflict,
+                    json!({"summary": format!("two instances share the volume `{v}`"), "shared_volume": v}),
                 ));
             }
         }
