@@ -21,29 +21,32 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             ),
         );
     }
-    for (net, name) in named(networks(ctx.doc)) {
-        let key = &net.key;
-        sink.add(
+    let fixed = [
+        (
             &FIXED_NETWORK_NAME,
-            &net.path.key("name"),
-            format!(
-                "network `{key}` is named `{name}` on the engine instead of per project, so \
-                 a second instance shares it (or `down` of one removes it under the other) — \
-                 drop `name:` and let Compose prefix it with the project name"
-            ),
-        );
-    }
-    for (vol, name) in named(volumes(ctx.doc)) {
-        let key = &vol.key;
-        sink.add(
+            "network",
+            networks(ctx.doc),
+            "a second instance shares it (or `down` of one removes it under the other)",
+        ),
+        (
             &FIXED_VOLUME_NAME,
-            &vol.path.key("name"),
-            format!(
-                "volume `{key}` is named `{name}` on the engine instead of per project, so \
-                 every instance mounts the same data — drop `name:` and let Compose prefix it \
-                 with the project name"
-            ),
-        );
+            "volume",
+            volumes(ctx.doc),
+            "every instance mounts the same data",
+        ),
+    ];
+    for (rule, kind, defined, so) in fixed {
+        for (def, name) in named(defined) {
+            let key = &def.key;
+            sink.add(
+                rule,
+                &def.path.key("name"),
+                format!(
+                    "{kind} `{key}` is named `{name}` on the engine instead of per project, so \
+                     {so} — drop `name:` and let Compose prefix it with the project name"
+                ),
+            );
+        }
     }
 }
 
