@@ -658,3 +658,38 @@ fn versions_numbered_differently_here_are_conflicts_and_task_exports_stand_alone
         .expect("v2");
     assert_eq!(parent, None, "v2 hung under a v1 that is another config");
 }
+
+#[test]
+fn a_task_the_scoreboard_does_not_record_is_named_with_the_ones_it_does() {
+    let board = Board::new();
+    board.record("alpha", 1, true, &[], 0);
+    board.record("beta", 1, true, &[], 0);
+    // A prompt's path where its name belongs, and a typo: each command says so, exit 2.
+    for task in ["prompts/alpha.md", "alpah"] {
+        for command in [&["audit"][..], &["scoreboard"], &["export", "--jsonl"]] {
+            let out = board
+                .cmd()
+                .args(command)
+                .args(["--task", task])
+                .output()
+                .expect("spawn");
+            let (stdout, stderr) = text(&out);
+            assert_eq!(out.status.code(), Some(2), "{command:?} {stdout}{stderr}");
+            assert!(stdout.is_empty(), "{command:?}: {stdout}");
+            for needle in [
+                format!("no task named `{task}`"),
+                "scoreboard.db".to_string(),
+                "alpha, beta".to_string(),
+                "without `.md`".to_string(),
+            ] {
+                assert!(stderr.contains(&needle), "{command:?} {needle}: {stderr}");
+            }
+        }
+    }
+    let out = board
+        .cmd()
+        .args(["scoreboard", "--task", "alpha"])
+        .output()
+        .expect("spawn");
+    assert_eq!(out.status.code(), Some(0), "{:?}", text(&out));
+}

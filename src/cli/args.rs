@@ -341,6 +341,32 @@ pub struct TaskFilter {
     pub task: Option<String>,
 }
 
+impl TaskFilter {
+    /// A `--task` the scoreboard at `db` does not record is an error, not an empty answer
+    /// that looks clean. Without a scoreboard the command says what it says of that.
+    pub fn check(&self, db: &std::path::Path) -> Result<(), super::error::ExpectedError> {
+        let (Some(name), true) = (&self.task, db.is_file()) else {
+            return Ok(());
+        };
+        let known: Vec<String> = crate::store::Reader::open(db)?
+            .task_paths()?
+            .into_iter()
+            .map(|(task, _)| task)
+            .collect();
+        if known.contains(name) {
+            return Ok(());
+        }
+        Err(super::error::ExpectedError::UnknownTask {
+            db: db.to_path_buf(),
+            name: name.clone(),
+            known: match known.is_empty() {
+                true => "none yet".to_string(),
+                false => known.join(", "),
+            },
+        })
+    }
+}
+
 /// `--min-confidence` of the commands that judge graduation.
 #[derive(Debug, Args, Clone, Copy)]
 pub struct GraduationBar {

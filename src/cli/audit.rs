@@ -7,6 +7,7 @@ use super::output::print;
 use crate::audit::{self, AuditOptions};
 
 pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<u8, ExpectedError> {
+    args.only.check(&cli.db)?;
     // No --prompt: the prompt file each task was recorded from.
     let options = AuditOptions {
         task: args.only.task.clone(),

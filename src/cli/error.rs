@@ -39,6 +39,18 @@ pub enum ExpectedError {
     Json(#[from] serde_json::Error),
     #[error(transparent)]
     Junit(#[from] quick_junit::SerializeError),
+    #[error(transparent)]
+    Read(#[from] crate::store::ReadError),
+    /// `--task` names a task the scoreboard does not record: a typo, or a prompt's path.
+    #[error(
+        "the scoreboard `{}` records no task named `{name}` — --task takes a task's name, its prompt file's name without `.md` (recorded: {known})",
+        .db.display()
+    )]
+    UnknownTask {
+        db: std::path::PathBuf,
+        name: String,
+        known: String,
+    },
 }
 
 impl ExpectedError {
@@ -60,7 +72,9 @@ impl ExpectedError {
             | X::Image(_)
             | X::Reaper(_)
             | X::Json(_)
-            | X::Junit(_) => exit::USAGE,
+            | X::Junit(_)
+            | X::Read(_)
+            | X::UnknownTask { .. } => exit::USAGE,
         }
     }
 }

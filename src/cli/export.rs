@@ -9,6 +9,7 @@ use crate::store::{self, Entry, Fate, Store};
 pub fn export(cli: &Cli, args: &ExportArgs) -> Result<u8, ExpectedError> {
     // One format: `--jsonl` says so explicitly and is also the default.
     let _ = args.jsonl;
+    args.only.check(&cli.db)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     store::export(&cli.db, args.only.task.as_deref(), &mut out)?;
     Ok(exit::SUCCESS)
