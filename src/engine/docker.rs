@@ -39,7 +39,7 @@ pub struct PublishedPort {
 }
 
 /// What the harness needs to know about one container of a project.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ContainerInfo {
     pub id: String,
     pub name: String,
