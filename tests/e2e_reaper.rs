@@ -394,7 +394,11 @@ impl Raw {
         };
         let challenge: serde_json::Value =
             serde_json::from_str(&raw.next().expect("a challenge")).expect("json");
-        assert_eq!(challenge["protocol"], 2, "{challenge}");
+        assert_eq!(
+            challenge["protocol"],
+            harness::reaper::PROTOCOL,
+            "{challenge}"
+        );
         let nonce = challenge["nonce"].as_str().expect("a nonce").to_string();
         assert!(nonce.len() >= 32, "a 128-bit nonce: {nonce}");
         (raw, nonce)
@@ -413,7 +417,7 @@ impl Raw {
 
     fn hello(&mut self, key: &str, grace_ms: u64, proof: &str) -> Option<serde_json::Value> {
         self.say(serde_json::json!({"hello": {
-            "protocol": 2, "session_key": key, "grace_ms": grace_ms, "proof": proof}}))
+            "protocol": harness::reaper::PROTOCOL, "session_key": key, "grace_ms": grace_ms, "proof": proof}}))
     }
 }
 
@@ -561,4 +565,231 @@ fn a_client_cannot_make_the_reaper_remove_another_sessions_run() {
         "another session's run is not:\n{}",
         reaper_log(&ws)
     );
+}
+
+/// Volumes a test made, removed when it ends however it ends.
+struct Volumes(Vec<String>);
+
+impl Drop for Volumes {
+    fn drop(&mut self) {
+        for name in &self.0 {
+            let _ = Command::new("docker")
+                .args(["volume", "rm", "-f", name])
+                .output();
+        }
+    }
+}
+
+fn docker_out(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The anonymous volume a run's container mounts (harness/redis:local declares VOLUME /data).
+fn anonymous_volume_of(run: uuid::Uuid) -> String {
+    let id = docker_out(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("label=dev.harness.run={run}"),
+    ]);
+    let name = docker_out(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Name}}{{end}}",
+        &id,
+    ]);
+    assert!(
+        harness::engine::is_anonymous_volume(&name),
+        "anonymous: {name}"
+    );
+    name
+}
+
+fn volume_exists(name: &str) -> bool {
+    Command::new("docker")
+        .args(["volume", "inspect", name])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn orphaned_anonymous_volumes_go_with_the_run_and_no_one_else_s_can_be_named() {
+    let test = "orphaned_anonymous_volumes_go_with_the_run_and_no_one_else_s_can_be_named";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_reap_orphans");
+    let addr = start_reaper(&ws, 60);
+    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
+    let session = |key: &str| harness::owner::session_id(key);
+    let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    let key = "client's key";
+    for (run, owner) in [(victim, "victim's key"), (own, key)] {
+        let label = ("dev.harness.session", session(owner));
+        common::labelled_container(&ws, &run.to_string(), &[label]);
+    }
+    let (mine, theirs) = (anonymous_volume_of(own), anonymous_volume_of(victim));
+    // A user's volume with an anonymous-looking name that no container of the run mounts,
+    // and a named one the run does not mount either.
+    let lookalike = format!("{:064x}", rand_u128());
+    let named = format!("h-{}-users-data", ws.task_name);
+    let _volumes = Volumes(vec![
+        mine.clone(),
+        theirs.clone(),
+        lookalike.clone(),
+        named.clone(),
+    ]);
+    for name in [&lookalike, &named] {
+        docker_out(&["volume", "create", name]);
+    }
+    let (mut raw, nonce) = Raw::connect(addr);
+    let reply = raw.hello(key, 200, &secret.proof(&nonce, key, 200));
+    assert_eq!(reply.expect("a reply")["ok"], true);
+    assert_eq!(
+        raw.say(serde_json::json!({"watch": {"run": own}}))
+            .expect("a reply")["ok"],
+        true
+    );
+    let orphans = |raw: &mut Raw, run: uuid::Uuid, volume: &str| {
+        raw.say(serde_json::json!({"orphans": {"run": run, "volumes": [volume]}}))
+            .expect("a reply")
+    };
+    for (run, volume, case) in [
+        (
+            own,
+            theirs.as_str(),
+            "another session's run's volume, under its own run",
+        ),
+        (
+            victim,
+            theirs.as_str(),
+            "another session's run's volume, under that run",
+        ),
+        (
+            own,
+            lookalike.as_str(),
+            "a volume no container of the run mounts",
+        ),
+        (own, named.as_str(), "a named volume"),
+    ] {
+        let reply = orphans(&mut raw, run, volume);
+        assert_eq!(reply["ok"], false, "{case} is refused: {reply}");
+        assert!(
+            reply["error"].as_str().is_some_and(|e| e.contains(volume)),
+            "{case}: {reply}"
+        );
+    }
+    assert_eq!(
+        orphans(&mut raw, own, &mine)["ok"],
+        true,
+        "its own run's anonymous volume"
+    );
+    // As after a `down` without -v: the container goes, its anonymous volume stays.
+    let id = docker_out(&[
+        "ps",
+        "-a",
+        "-q",
+        "--filter",
+        &format!("label=dev.harness.run={own}"),
+    ]);
+    docker_out(&["rm", &id]);
+    assert!(
+        volume_exists(&mine),
+        "orphaned, not removed, by `docker rm`"
+    );
+    drop(raw);
+    let done = format!("session={}", session(key));
+    poll(
+        "the client's session reaped",
+        Duration::from_secs(30),
+        || {
+            reaper_log(&ws)
+                .lines()
+                .any(|l| l.contains(&done) && l.contains("nothing of the session's runs is left"))
+        },
+    );
+    assert!(
+        !volume_exists(&mine),
+        "the orphan goes with its run:\n{}",
+        reaper_log(&ws)
+    );
+    for other in [&theirs, &lookalike, &named] {
+        assert!(
+            volume_exists(other),
+            "`{other}` stays:\n{}",
+            reaper_log(&ws)
+        );
+    }
+}
+
+fn rand_u128() -> u128 {
+    uuid::Uuid::new_v4().as_u128()
+}
+
+#[test]
+fn kill_9_as_persistence_goes_down_leaves_no_anonymous_volume() {
+    let test = "kill_9_as_persistence_goes_down_leaves_no_anonymous_volume";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("e2e_reap_anon");
+    let config =
+        std::path::Path::new(common::REPO).join("tests/fixtures/protocol/redis_no_volume.yml");
+    let args = [
+        "run",
+        "--steps",
+        "deploy,persistence",
+        "--config",
+        config.to_str().expect("utf8"),
+    ];
+    let mut child = spawn(&ws, &args);
+    // Told before the `down`: the Compose CLI the harness started goes on after the kill
+    // and orphans Redis's anonymous volume, which no label finds.
+    let told = |log: &str| {
+        log.lines()
+            .find(|l| l.contains("watching anonymous volumes"))
+            .map(str::to_string)
+    };
+    let mut line = None;
+    poll(
+        "the reaper told of the anonymous volume",
+        Duration::from_secs(120),
+        || {
+            line = told(&reaper_log(&ws));
+            line.is_some()
+        },
+    );
+    // Stopped between its `down` and its own removal of the volume: the Compose CLI, a
+    // process of its own, finishes the `down` and orphans the volume, as when the kill
+    // lands there.
+    let stopped = Command::new("kill")
+        .args(["-STOP", &child.id().to_string()])
+        .status()
+        .expect("kill -STOP");
+    assert!(stopped.success());
+    poll("the `down` done", Duration::from_secs(60), || {
+        task_containers(&ws).is_empty()
+    });
+    let killed = kill9(&mut child);
+    let line = line.expect("polled");
+    let volumes: Vec<String> = line
+        .split(|c: char| !c.is_ascii_hexdigit())
+        .filter(|w| harness::engine::is_anonymous_volume(w))
+        .map(str::to_string)
+        .collect();
+    assert!(!volumes.is_empty(), "the volume is named: {line}");
+    let _cleanup = Volumes(volumes.clone());
+    assert_reaped(&ws, killed, "as persistence goes down");
+    poll("the anonymous volume removed", DEADLINE, || {
+        volumes.iter().all(|v| !volume_exists(v))
+    });
 }

@@ -249,7 +249,7 @@ pub struct ReaperFlags {
     pub reaper_grace: u64,
 
     /// The reaper container's name (default: one per user and wire protocol,
-    /// `harness-reaper-v2-<uid>`, shared by every harness of that user).
+    /// `harness-reaper-v3-<uid>`, shared by every harness of that user).
     #[arg(long, env = "HARNESS_REAPER_NAME", hide = true)]
     pub reaper_name: Option<String>,
 

@@ -86,7 +86,7 @@ pub async fn protocol(
         redactor: Redactor::from_env(),
         instances: options.instances,
         dummy_key: crate::redact::dummy_key().to_string(),
-        orphans: Default::default(),
+        orphans: protocol::Orphans::of(uuid, runner.reaper.cloned()),
         port_range: options.port_range,
     };
     if let Some(reaper) = runner.reaper {

@@ -138,6 +138,12 @@ fn label_filter(key: &str, value: &str) -> HashMap<String, Vec<String>> {
     labels_filter(&[(key, value)])
 }
 
+/// The engine names a volume nobody named with 64 hex digits: no label marks it (before
+/// Engine 23), so a `down` without -v orphans it where no label filter finds it.
+pub fn is_anonymous_volume(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The engine ANDs the entries of one `label` filter: objects carrying every pair.
 fn labels_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     let pairs = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -397,6 +403,21 @@ impl Docker {
             .list_containers(Some(options))
             .await
             .map_err(api("list containers"))
+    }
+
+    /// The names of the volumes that containers carrying every pair of `labels` mount.
+    pub async fn volumes_mounted_where(
+        &self,
+        labels: &[(&str, &str)],
+    ) -> Result<std::collections::BTreeSet<String>, EngineError> {
+        Ok(self
+            .all_containers(labels_filter(labels))
+            .await?
+            .into_iter()
+            .flat_map(|c| c.mounts.unwrap_or_default())
+            .filter(|m| m.typ.as_deref() == Some("volume"))
+            .filter_map(|m| m.name)
+            .collect())
     }
 
     /// Containers, networks and volumes that still carry the label `key=value`.

@@ -10,6 +10,7 @@ mod wait;
 pub use compose_cli::{CmdOutput, ComposeCli, Flavor, Project};
 pub use docker::{
     ContainerInfo, Docker, Events, ImageInfo, Leftovers, PROJECT_LABEL, PublishedPort,
+    is_anonymous_volume,
 };
 pub use error::EngineError;
 pub use override_file::{

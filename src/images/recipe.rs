@@ -7,7 +7,7 @@ use super::{ImageError, closure};
 pub const EXECUTOR_IMAGE: &str = "harness/executor:local";
 pub const REDIS_IMAGE: &str = "harness/redis:local";
 /// Tagged with the wire protocol: a new harness never starts an old one's reaper image.
-pub const REAPER_IMAGE: &str = "harness/reaper:v2";
+pub const REAPER_IMAGE: &str = "harness/reaper:v3";
 
 /// One image: files copied from the host into an empty root, and the Dockerfile around them.
 #[derive(Debug, Clone)]

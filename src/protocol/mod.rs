@@ -16,5 +16,5 @@ pub mod trial;
 pub use context::Deployment;
 pub use port_range::PortRange;
 pub use ports::default_host_ports;
-pub use runner::{Event, Plan, Report, cleanup, interrupted_step, run, sweep_finished};
+pub use runner::{Event, Orphans, Plan, Report, cleanup, interrupted_step, run, sweep_finished};
 pub use tcp::tcp_connect;

@@ -49,19 +49,41 @@ pub struct Plan {
 }
 
 /// Anonymous volumes a `down` without -v orphaned. They carry no label, so a run cut short
-/// before the step removed them would leave them to nobody: the sweep removes these too.
+/// before the step removed them would leave them to nobody: the sweep removes these too,
+/// and the reaper, told before the `down`, if the harness is killed.
 #[derive(Debug, Clone, Default)]
-pub struct Orphans(Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+pub struct Orphans {
+    names: Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>,
+    reaper: Option<(crate::reaper::Guard, Uuid)>,
+}
 
 impl Orphans {
-    pub(crate) fn add(&self, names: &[String]) {
-        if let Ok(mut all) = self.0.lock() {
+    /// Orphans of `run`, reported to `reaper` as well when there is one.
+    pub fn of(run: Uuid, reaper: Option<crate::reaper::Guard>) -> Orphans {
+        Orphans {
+            names: Default::default(),
+            reaper: reaper.map(|guard| (guard, run)),
+        }
+    }
+
+    /// Held from now until [`Orphans::forget`]; call it while the volumes are still
+    /// mounted (the reaper checks that they are the run's).
+    pub(crate) async fn add(&self, names: &[String]) {
+        if names.is_empty() {
+            return;
+        }
+        if let Ok(mut all) = self.names.lock() {
             all.extend(names.iter().cloned());
+        }
+        if let Some((guard, run)) = &self.reaper
+            && let Err(e) = guard.orphans(*run, names).await
+        {
+            tracing::warn!(error = %e, "the reaper does not know of the run's anonymous volumes; if this harness is killed now, `docker volume prune` finds them");
         }
     }
 
     pub(crate) fn forget(&self, names: &[String]) {
-        if let Ok(mut all) = self.0.lock() {
+        if let Ok(mut all) = self.names.lock() {
             for name in names {
                 all.remove(name);
             }
@@ -69,7 +91,7 @@ impl Orphans {
     }
 
     pub(crate) fn all(&self) -> Vec<String> {
-        self.0
+        self.names
             .lock()
             .map(|all| all.iter().cloned().collect())
             .unwrap_or_default()

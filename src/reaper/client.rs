@@ -24,9 +24,17 @@ const RECONNECT_ATTEMPTS: usize = 10;
 type Answer = oneshot::Sender<Result<(), ReaperError>>;
 
 /// Held by a live harness; its runs are removed when the process dies without it.
+/// Clones share the one connection.
+#[derive(Clone)]
 pub struct Guard {
-    tx: mpsc::Sender<(Uuid, Answer)>,
+    tx: mpsc::Sender<(Request, Answer)>,
     pub addr: SocketAddr,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard").field("addr", &self.addr).finish()
+    }
 }
 
 impl Guard {
@@ -47,9 +55,21 @@ impl Guard {
     /// Registers a run before anything of it exists on the engine; returns once the reaper
     /// has acknowledged it.
     pub async fn watch(&self, run: Uuid) -> Result<(), ReaperError> {
+        self.ask(Request::Watch { run }).await
+    }
+
+    /// Registers anonymous volumes of a run's containers before a `down` orphans them;
+    /// returns once the reaper has checked and acknowledged them. A reaper that replaces
+    /// a killed one is not told again: by then the volumes may no longer be mounted.
+    pub async fn orphans(&self, run: Uuid, volumes: &[String]) -> Result<(), ReaperError> {
+        let volumes = volumes.to_vec();
+        self.ask(Request::Orphans { run, volumes }).await
+    }
+
+    async fn ask(&self, request: Request) -> Result<(), ReaperError> {
         let (answer, answered) = oneshot::channel();
         self.tx
-            .send((run, answer))
+            .send((request, answer))
             .await
             .map_err(|_| lost(&self.addr))?;
         answered.await.map_err(|_| lost(&self.addr))?
@@ -159,7 +179,7 @@ struct Keeper {
 }
 
 impl Keeper {
-    async fn keep(mut self, conn: Conn, mut rx: mpsc::Receiver<(Uuid, Answer)>) {
+    async fn keep(mut self, conn: Conn, mut rx: mpsc::Receiver<(Request, Answer)>) {
         let mut conn = Some(conn);
         loop {
             let Some(live) = conn.as_mut() else {
@@ -174,11 +194,19 @@ impl Keeper {
                 asked = rx.recv() => {
                     // The harness is done with the guard: dropping the connection lets the
                     // reaper's grace period run out on runs that are already cleaned up.
-                    let Some((run, answer)) = asked else { return };
-                    self.runs.push(run);
-                    match live.ask(&Request::Watch { run }).await {
+                    let Some((request, answer)) = asked else { return };
+                    if let Request::Watch { run } = request {
+                        self.runs.push(run);
+                    }
+                    match live.ask(&request).await {
                         Ok(()) => {
                             let _ = answer.send(Ok(()));
+                        }
+                        // The reaper's considered no to these volumes: a new connection
+                        // would hear the same.
+                        Err(Refused(problem)) if matches!(request, Request::Orphans { .. }) => {
+                            let addr = live.addr.to_string();
+                            let _ = answer.send(Err(ReaperError::Refused { addr, problem }));
                         }
                         Err(NotYet(_) | Refused(_)) => {
                             conn = self.reopen().await;

@@ -361,4 +361,10 @@ mod tests {
         let err = socket_of(Some("tcp://10.0.0.1:2375")).unwrap_err();
         assert!(err.to_string().contains("--no-reaper"), "{err}");
     }
+
+    #[test]
+    fn the_image_tag_names_the_wire_protocol() {
+        assert!(IMAGE.ends_with(&format!(":v{PROTOCOL}")), "{IMAGE}");
+        assert!(default_name().starts_with(&format!("harness-reaper-v{PROTOCOL}-")));
+    }
 }

@@ -17,6 +17,7 @@ use std::time::Duration;
 pub use client::Guard;
 pub use container::{IMAGE, LABEL, PORT, Reached, default_name, ensure};
 pub use server::serve;
+pub use wire::PROTOCOL;
 
 /// How a harness wants to be looked after, from its flags.
 #[derive(Debug, Clone)]
@@ -65,6 +66,8 @@ pub enum ReaperError {
     Container { name: String, problem: String },
     #[error("the reaper at {addr} did not answer: {problem}")]
     Unanswered { addr: String, problem: String },
+    #[error("the reaper at {addr} refused: {problem}")]
+    Refused { addr: String, problem: String },
     #[error("the reaper's secret `{}` {problem}", path.display())]
     Secret { path: PathBuf, problem: String },
     #[error("the reaper cannot listen on {addr}: {source}")]

@@ -1,7 +1,7 @@
 //! The reaper's side: who may connect (a proof of the secret), sessions, their grace
 //! periods, and the removal of a gone session's runs — only objects labelled with that session.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::ReaperError;
 use super::auth::{self, Secret};
 use super::wire::{self, Challenge, PROTOCOL, Reply, Request};
-use crate::engine::Docker;
+use crate::engine::{self, Docker, LABEL_RUN, LABEL_SESSION};
 use crate::owner::session_id;
 
 /// A client that has not proved itself within this long is dropped, so unauthenticated
@@ -43,6 +43,8 @@ enum Refusal {
 #[derive(Default)]
 struct Session {
     runs: BTreeSet<Uuid>,
+    /// Anonymous volumes of those runs, removed with them: they carry no label.
+    orphans: BTreeMap<Uuid, BTreeSet<String>>,
     grace: Duration,
     connections: usize,
     /// Bumped on every connect, so a grace timer knows whether the session came back.
@@ -85,6 +87,16 @@ impl State {
         }
     }
 
+    fn orphans(&self, session: &str, run: Uuid, volumes: &[String]) {
+        if let Some(s) = self.lock().sessions.get_mut(session) {
+            s.runs.insert(run);
+            s.orphans
+                .entry(run)
+                .or_default()
+                .extend(volumes.iter().cloned());
+        }
+    }
+
     /// The session's last connection closed: when to reap, and which generation to expect.
     fn detach(&self, session: &str) -> Option<(Duration, u64)> {
         let mut inner = self.lock();
@@ -93,15 +105,19 @@ impl State {
         (s.connections == 0).then_some((s.grace, s.generation))
     }
 
-    /// The runs to remove, if the session stayed away for its whole grace period.
-    fn due(&self, session: &str, generation: u64) -> Option<Vec<Uuid>> {
+    /// The runs to remove, and their orphaned volumes, if the session stayed away for its
+    /// whole grace period.
+    fn due(&self, session: &str, generation: u64) -> Option<Due> {
         let mut inner = self.lock();
         let s = inner.sessions.get_mut(session)?;
         if s.connections > 0 || s.generation != generation {
             return None;
         }
         s.reaping = true;
-        Some(s.runs.iter().copied().collect())
+        Some(Due {
+            runs: s.runs.iter().copied().collect(),
+            volumes: s.orphans.values().flatten().cloned().collect(),
+        })
     }
 
     fn forget(&self, session: &str) {
@@ -117,6 +133,13 @@ impl State {
             .is_empty()
             .then(|| inner.quiet_since.elapsed())
     }
+}
+
+/// What a gone session leaves to remove.
+#[derive(Debug, PartialEq)]
+struct Due {
+    runs: Vec<Uuid>,
+    volumes: Vec<String>,
 }
 
 /// Serves until no harness has been connected (and nothing is pending) for `idle`; admits
@@ -185,6 +208,19 @@ async fn connection(
                 tracing::info!(%session, %run, "watching");
                 Reply::ok()
             }
+            Ok(Request::Orphans { run, volumes }) => {
+                match mounted_by(&docker, &session, run, &volumes).await {
+                    Ok(()) => {
+                        state.orphans(&session, run, &volumes);
+                        tracing::info!(%session, %run, ?volumes, "watching anonymous volumes");
+                        Reply::ok()
+                    }
+                    Err(why) => {
+                        tracing::warn!(%session, %run, ?volumes, reason = %why, "refused volumes");
+                        Reply::refuse(why)
+                    }
+                }
+            }
             _ => Reply::refuse("not a request"),
         };
         open = write.write_all(wire::line(&reply).as_bytes()).await.is_ok();
@@ -194,9 +230,35 @@ async fn connection(
     };
     tracing::info!(%session, grace_ms = grace.as_millis() as u64, "harness gone");
     tokio::time::sleep(grace).await;
-    if let Some(runs) = state.due(&session, generation) {
-        reap(&docker, &session, &runs).await;
+    if let Some(due) = state.due(&session, generation) {
+        reap(&docker, &session, &due).await;
         state.forget(&session);
+    }
+}
+
+/// Whether a client may have these volumes removed with its run: each one anonymous and
+/// mounted now by a container of that run in the client's own session. A named volume,
+/// or one only another session's container mounts, is refused — the text says which.
+async fn mounted_by(
+    docker: &Docker,
+    session: &str,
+    run: Uuid,
+    volumes: &[String],
+) -> Result<(), String> {
+    if let Some(named) = volumes.iter().find(|v| !engine::is_anonymous_volume(v)) {
+        return Err(format!("`{named}` is not an anonymous volume"));
+    }
+    let run_text = run.to_string();
+    let labels = [(LABEL_RUN, run_text.as_str()), (LABEL_SESSION, session)];
+    let mounted = docker
+        .volumes_mounted_where(&labels)
+        .await
+        .map_err(|e| format!("cannot list the run's containers: {e}"))?;
+    match volumes.iter().find(|v| !mounted.contains(*v)) {
+        Some(other) => Err(format!(
+            "`{other}` is not mounted by a container of run {run} in this session"
+        )),
+        None => Ok(()),
     }
 }
 
@@ -265,8 +327,10 @@ fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duratio
     }
 }
 
-/// Removes every run's objects, passing again until one pass finds nothing left.
-async fn reap(docker: &Docker, session: &str, runs: &[Uuid]) {
+/// Removes every run's objects, then their orphaned volumes, passing again until one pass
+/// finds nothing left.
+async fn reap(docker: &Docker, session: &str, due: &Due) {
+    let runs = &due.runs;
     for pass in 1..=REAP_PASSES {
         let mut left = 0;
         for run in runs {
@@ -281,6 +345,11 @@ async fn reap(docker: &Docker, session: &str, runs: &[Uuid]) {
                     tracing::warn!(%session, %run, pass, error = %e, "removal failed; retrying");
                 }
             }
+        }
+        // After the containers: a volume goes only once nothing mounts it.
+        if let Err(e) = docker.remove_volumes(&due.volumes).await {
+            left += 1;
+            tracing::warn!(%session, pass, error = %e, "an orphaned volume stays; retrying");
         }
         if left == 0 {
             tracing::info!(%session, runs = runs.len(), pass, "nothing of the session's runs is left");
@@ -315,7 +384,11 @@ mod tests {
         s.attach(&session, Duration::from_secs(10)).unwrap();
         assert_eq!(s.due(&session, generation), None, "it reconnected");
         let (_, generation) = s.detach(&session).unwrap();
-        assert_eq!(s.due(&session, generation), Some(vec![run]));
+        let due = Due {
+            runs: vec![run],
+            volumes: vec![],
+        };
+        assert_eq!(s.due(&session, generation), Some(due));
         assert!(
             s.attach(&session, Duration::from_secs(10)).is_err(),
             "a session being reaped cannot come back and lose objects it still uses"

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 /// Bumped when a message changes: an old reaper and a new harness refuse each other. It
 /// is also in the reaper's image tag and container name, so they never meet at all.
-pub const PROTOCOL: u32 = 2;
+pub const PROTOCOL: u32 = 3;
 
 /// The reaper's first line on every connection.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -33,6 +33,11 @@ pub enum Request {
     },
     /// Remove this run's objects if the session's harness goes away.
     Watch { run: Uuid },
+    /// Anonymous volumes the run's containers mount now and a `down` without -v is about
+    /// to orphan: they carry no label, so only their names can find them afterwards.
+    /// Refused unless every one is anonymous and mounted by a container of the run in
+    /// this session, so no client can have another's volumes removed.
+    Orphans { run: Uuid, volumes: Vec<String> },
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -34,11 +34,11 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
         .containers
         .iter()
         .flat_map(|c| c.volumes.iter())
-        .filter(|v| v.len() == 64 && v.chars().all(|c| c.is_ascii_hexdigit()))
+        .filter(|v| crate::engine::is_anonymous_volume(v))
         .cloned()
         .collect();
     let project = s.project(on.index);
-    s.plan.orphans.add(&anonymous);
+    s.plan.orphans.add(&anonymous).await;
     let down = match project.down(false, s.plan.stop_timeout).await {
         Ok(out) if out.success => json!({"duration_ms": out.duration_ms}),
         Ok(out) => {
