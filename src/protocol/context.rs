@@ -14,6 +14,7 @@ use crate::redact::Redactor;
 use super::Plan;
 use super::instance::Failure;
 use super::ports::PortHold;
+use super::runner::LEFT_FOR_LATER;
 use crate::run::Fault;
 
 /// One deployed instance of the candidate, as the steps found it.
@@ -311,7 +312,7 @@ pub(crate) async fn sweep(docker: &Docker, plan: &Plan, touched: &[String]) -> V
             }
             Ok(_) => {}
             Err(e) => {
-                tracing::warn!(%project, error = %e, "sweep failed; `harness gc` removes what is left")
+                tracing::warn!(%project, error = %e, "{LEFT_FOR_LATER}")
             }
         }
     }

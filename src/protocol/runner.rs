@@ -362,6 +362,10 @@ impl Schedule<'_, '_> {
     }
 }
 
+/// What a failed sweep's warning says of what stayed: it is this session's, so `iterate`
+/// sweeps it again at the end of the version and the reaper once the harness exits.
+pub(crate) const LEFT_FOR_LATER: &str = "sweep failed; what is left carries this harness's session: iterate sweeps again when the version ends, the reaper once the harness exits (`harness gc` without a reaper)";
+
 /// Removes everything of the run; used after an interrupted run.
 pub async fn cleanup(docker: &Docker, plan: &Plan) {
     sweep(docker, plan, &[]).await;
@@ -379,7 +383,7 @@ pub async fn sweep_finished(docker: &Docker, task: &str) {
     match docker.remove_where(&ours).await {
         Ok(l) if !l.is_empty() => tracing::info!(removed = ?l, "removed what finished runs left"),
         Ok(_) => {}
-        Err(e) => tracing::warn!(error = %e, "sweep failed; `harness gc` removes what is left"),
+        Err(e) => tracing::warn!(error = %e, "{LEFT_FOR_LATER}"),
     }
 }
 
