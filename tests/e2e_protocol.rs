@@ -380,3 +380,46 @@ fn fixed_volume_name_is_shared_between_instances() {
         ],
     );
 }
+
+#[test]
+fn an_external_volume_in_v1_form_is_the_users_and_outlives_the_run() {
+    let test = "an_external_volume_in_v1_form_is_the_users_and_outlives_the_run";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("fx_external_volume");
+    // Named like the workspace's objects, so the workspace removes it whatever happens.
+    let volume = format!("h-{}-users-data", ws.task_name);
+    let made = std::process::Command::new("docker")
+        .args(["volume", "create", &volume])
+        .output()
+        .expect("docker volume create");
+    assert!(made.status.success());
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
+    )
+    .expect("the reference config");
+    let v1_external = format!("  redis_data:\n    external:\n      name: {volume}\n");
+    let config = reference.replace("  redis_data:\n", &v1_external);
+    assert_ne!(config, reference, "the volume is made external");
+    let path = ws.dir.path().join("external.yml");
+    std::fs::write(&path, config).expect("write the config");
+    let steps = ["--steps", "deploy,persistence,shutdown"];
+    let run = run_task(
+        &ws,
+        test,
+        &[&steps[..], &["--config", path.to_str().expect("utf8")]].concat(),
+    );
+    // Compose v2 refuses labels on an external volume, and the volume is not the run's to
+    // remove: neither a deploy failure nor a leftover at shutdown.
+    assert_eq!(failures(&run), Vec::<(String, String)>::new(), "{run:#}");
+    for step in ["deploy", "persistence", "shutdown"] {
+        assert_eq!(step_of(&run, step)["status"], "pass", "{step}: {run:#}");
+    }
+    let kept = std::process::Command::new("docker")
+        .args(["volume", "inspect", &volume])
+        .output()
+        .expect("docker volume inspect");
+    assert!(kept.status.success(), "the user's volume outlives the run");
+}

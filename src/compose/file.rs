@@ -129,21 +129,19 @@ impl ComposeFile {
             .collect()
     }
 
-    /// Top-level networks or volumes this project creates itself (not `external`).
+    /// Top-level networks or volumes this project creates itself (not `external`, in
+    /// either of its forms).
     pub fn owned(&self, kind: &str) -> Vec<String> {
-        self.top(kind)
-            .map(|m| {
-                m.iter()
-                    .filter(|(_, body)| {
-                        !body
-                            .get("external")
-                            .and_then(Value::as_bool)
-                            .unwrap_or(false)
-                    })
-                    .map(|(k, _)| key_str(k))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let definitions = match kind {
+            "networks" => super::networks::networks(&self.doc),
+            "volumes" => super::networks::volumes(&self.doc),
+            _ => return Vec::new(),
+        };
+        definitions
+            .into_iter()
+            .filter(|d| !d.external())
+            .map(|d| d.key)
+            .collect()
     }
 
     /// The obsolete `version:` key, which Compose v1 needs to match across `-f` files.
@@ -204,7 +202,7 @@ mod tests {
 
     #[test]
     fn reads_services_images_and_owned_resources() {
-        let text = "version: '3.8'\nservices:\n  web:\n    image: a:1\n  db:\n    build: .\nnetworks:\n  n1: {}\n  ext:\n    external: true\nvolumes:\n  v: {}\n";
+        let text = "version: '3.8'\nservices:\n  web:\n    image: a:1\n  db:\n    build: .\nnetworks:\n  n1: {}\n  ext:\n    external: true\nvolumes:\n  v: {}\n  old:\n    external:\n      name: shared\n";
         let f = ComposeFile::parse("c.yml", text, 1).unwrap();
         assert_eq!(f.service_names(), vec!["web", "db"]);
         assert_eq!(f.images(), vec![("web".to_string(), "a:1".to_string())]);

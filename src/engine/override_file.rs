@@ -121,7 +121,7 @@ mod tests {
     fn labels_services_networks_and_volumes() {
         let candidate = ComposeFile::parse(
             "c.yml",
-            "version: '3.8'\nservices:\n  a: {image: x}\n  b: {image: y}\nnetworks:\n  n: {}\n  fixed: {name: shared, labels: {mine: x}}\n  e: {external: true}\nvolumes:\n  v: {}\n",
+            "version: '3.8'\nservices:\n  a: {image: x}\n  b: {image: y}\nnetworks:\n  n: {}\n  fixed: {name: shared, labels: {mine: x}}\n  e: {external: true}\nvolumes:\n  v: {}\n  old: {external: {name: theirs}}\n",
             1,
         )
         .unwrap();
@@ -158,6 +158,10 @@ mod tests {
         assert_eq!(
             doc["volumes"]["v"]["labels"][LABEL_RUN],
             Value::from(run.to_string())
+        );
+        assert!(
+            doc["volumes"].get("old").is_none(),
+            "v1's `external: {{name: …}}` is external too: Compose v2 refuses labels on it"
         );
         let owner = doc["networks"]["n"]["labels"][LABEL_OWNER]
             .as_str()

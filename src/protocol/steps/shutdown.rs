@@ -90,9 +90,12 @@ pub(crate) async fn stop(s: &StepContext<'_>) -> Result<Stopped, StepResult> {
     let (stopped, stop_ms) = stopped(&mut events, &running, started).await;
     drop(events);
     s.set_main(None);
+    // Named volumes are the project's (labelled, checked by project) or external: the
+    // user's, meant to outlive every run.
     let anonymous: Vec<String> = before
         .iter()
         .flat_map(|c| c.volumes.iter().cloned())
+        .filter(|v| crate::engine::is_anonymous_volume(v))
         .collect();
     let killed = stopped.iter().any(|c| c["exit_code"] == KILLED);
     let evidence = ShutdownEvidence {
