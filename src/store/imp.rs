@@ -33,6 +33,15 @@ pub enum StoreError {
         "the scoreboard `{path}` is read-only, so no run could be recorded — make the file and its directory writable, or pass another with --db (HARNESS_DB)"
     )]
     ReadOnly { path: PathBuf },
+    #[error(
+        "cannot create `{dir}`, the directory of the scoreboard `{path}`: {source} — create it, or pass another path with --db (HARNESS_DB)"
+    )]
+    Dir {
+        dir: PathBuf,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("scoreboard `{path}`: {source}")]
     Sql {
         path: PathBuf,
@@ -71,7 +80,7 @@ impl StoreError {
                 ..
             } => true,
             StoreError::Migrate { .. } => false,
-            StoreError::ReadOnly { .. } => false,
+            StoreError::ReadOnly { .. } | StoreError::Dir { .. } => false,
         }
     }
 }
@@ -164,6 +173,17 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        // A new scoreboard's directory is made like the runs dir is: `--db new/s.db` works.
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty() && !d.exists())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| StoreError::Dir {
+                dir: dir.to_path_buf(),
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         let mut conn = Connection::open(path).map_err(open_err)?;
         if writable && conn.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
             return Err(StoreError::ReadOnly {
@@ -556,6 +576,22 @@ mod tests {
                 },
             )
             .unwrap()
+    }
+
+    #[test]
+    fn a_new_scoreboard_gets_its_directory_and_a_blocked_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let nested = dir.path().join("new/deeper/s.db");
+        Store::open_writable(&nested).expect("the directories are made");
+        assert!(nested.is_file());
+        let file = dir.path().join("a-file");
+        std::fs::write(&file, "").unwrap();
+        let err = Store::open_writable(&file.join("sub/s.db"))
+            .err()
+            .expect("refused");
+        let text = err.to_string();
+        assert!(matches!(err, StoreError::Dir { .. }), "{text}");
+        assert!(text.contains("a-file") && text.contains("--db"), "{text}");
     }
 
     #[test]
