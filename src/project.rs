@@ -18,6 +18,9 @@ pub struct Project {
     /// Where `iterate` promotes a graduated config without `--graduate-to`.
     #[serde(default)]
     pub graduate_to: Option<PathBuf>,
+    /// The recipes file `harness images` builds the project's images from.
+    #[serde(default)]
+    pub images: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +30,7 @@ pub enum ProjectError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{}`: {message} — its keys are `task` and `graduate_to`, both paths, e.g. `task = \"prompts/<task>.md\"`", .path.display())]
+    #[error("`{}`: {message} — its keys are `task`, `graduate_to` and `images`, all paths, e.g. `task = \"prompts/<task>.md\"`", .path.display())]
     Malformed { path: PathBuf, message: String },
     #[error(
         "no task given: pass `--task FILE` (a prompt with the candidate config in a ```yaml block), \
@@ -110,6 +113,6 @@ mod tests {
         let err = Project::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("harness.toml"), "{err}");
         assert!(err.contains("taks"), "{err}");
-        assert!(err.contains("`task` and `graduate_to`"), "{err}");
+        assert!(err.contains("`task`, `graduate_to` and `images`"), "{err}");
     }
 }

@@ -489,3 +489,60 @@ fn a_config_that_does_not_fit_the_task_s_protocol_block_is_refused() {
         ],
     );
 }
+
+#[test]
+fn a_malformed_recipes_file_or_an_unknown_binary_stops_images_before_any_build() {
+    let ws = Workspace::new("bad_images");
+    let good = std::fs::read_to_string(Path::new(common::REPO).join("docker/images.toml"))
+        .expect("the project's recipes");
+    let typo = write(
+        &ws,
+        "typo.toml",
+        &good.replacen("instructions = [", "instuctions = [", 1),
+    );
+    let mode = write(
+        &ws,
+        "mode.toml",
+        &good.replacen("\"1777\"", "\"rwxrwxrwt\"", 1),
+    );
+    let project = write(&ws, "images.toml", &good);
+    let cases: [(&[&str], &[&str]); 4] = [
+        (
+            &["--recipes", &typo],
+            &["typo.toml:", "instuctions", "instructions"],
+        ),
+        (
+            &["--recipes", &mode],
+            &["mode.toml", "dirs[0].mode", "rwxrwxrwt", "octal"],
+        ),
+        (
+            &["--recipes", &project, "--binary", "nosuch=/bin/true"],
+            &["nosuch", "redis-server"],
+        ),
+        (
+            &["--recipes", &project, "--binary", "no-equals"],
+            &["NAME=PATH"],
+        ),
+    ];
+    for (args, needles) in cases {
+        let before = snapshot(ws.dir.path());
+        // No engine is needed to refuse: the file is read before the engine is asked.
+        let out = ws
+            .harness()
+            .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+            .arg("images")
+            .args(args)
+            .output()
+            .expect("spawn");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        for needle in needles {
+            assert!(
+                stderr.contains(needle),
+                "{args:?}: `{needle}` not in: {stderr}"
+            );
+        }
+        assert!(!stderr.contains("panicked"), "{stderr}");
+        assert_eq!(snapshot(ws.dir.path()), before, "{args:?} changed files");
+    }
+}

@@ -404,7 +404,7 @@ impl Deployed {
             assert!(
                 Instant::now() < deadline && status != "unhealthy",
                 "{service} is {status} (is harness/executor:local built from this tree? \
-                 `harness images --executor target/release/executor`)"
+                 `harness images --binary executor=target/release/executor`)"
             );
             std::thread::sleep(Duration::from_millis(250));
         }

@@ -1,6 +1,7 @@
 //! `src/` knows no stack: the reference stack's service names, ports, paths and images
-//! belong to its task prompt, `docker/`, `examples/` and the tests. The one exception is
-//! the default protocol block, `src/spec/reference.rs`, used for prompts without one.
+//! belong to its task prompt, `docker/` (its images' recipes too), `examples/` and the tests.
+//! The one exception is the default protocol block, `src/spec/reference.rs`, used for
+//! prompts without one.
 
 use std::path::{Path, PathBuf};
 
@@ -25,10 +26,6 @@ const ALLOWED: &[(&str, &str)] = &[
     (
         "src/propose/llm.rs",
         "the LLM proposer reads its own API key from ANTHROPIC_API_KEY: the harness's, not the stack's",
-    ),
-    (
-        "src/images/recipe.rs",
-        "`harness images` builds the example stacks' images from host binaries: no registry",
     ),
 ];
 

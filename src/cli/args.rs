@@ -453,17 +453,15 @@ pub struct ScoreboardArgs {
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
-    /// The executor binary to package (default: next to this harness binary).
-    #[arg(long)]
-    pub executor: Option<PathBuf>,
+    /// The project's recipes file: which images to build out of which host binaries
+    /// (default: `images` in harness.toml). Without one only the reaper's image is built.
+    #[arg(long, env = "HARNESS_IMAGES")]
+    pub recipes: Option<PathBuf>,
 
-    /// Debian's redis-server binary.
-    #[arg(long, default_value = "/usr/bin/redis-server")]
-    pub redis_server: PathBuf,
-
-    /// Debian's redis-cli binary.
-    #[arg(long, default_value = "/usr/bin/redis-cli")]
-    pub redis_cli: PathBuf,
+    /// Take the binary whose `host` ends in NAME from PATH instead (repeatable), e.g.
+    /// `--binary app=target/debug/app`.
+    #[arg(long = "binary", value_name = "NAME=PATH")]
+    pub binaries: Vec<crate::images::BinaryOverride>,
 }
 
 #[derive(Debug, Args)]

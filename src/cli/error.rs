@@ -51,6 +51,11 @@ pub enum ExpectedError {
         name: String,
         known: String,
     },
+    /// `--binary` with no recipes file for it to apply to.
+    #[error(
+        "--binary replaces a binary of the recipes file, and there is none — pass --recipes FILE or add `images = \"<recipes file>\"` to harness.toml"
+    )]
+    NoRecipes,
 }
 
 impl ExpectedError {
@@ -74,7 +79,8 @@ impl ExpectedError {
             | X::Json(_)
             | X::Junit(_)
             | X::Read(_)
-            | X::UnknownTask { .. } => exit::USAGE,
+            | X::UnknownTask { .. }
+            | X::NoRecipes => exit::USAGE,
         }
     }
 }

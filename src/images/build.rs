@@ -38,7 +38,7 @@ impl std::fmt::Display for BuildOutcome {
 
 pub async fn build(docker: &Docker, recipe: &Recipe) -> Result<BuildOutcome, ImageError> {
     let (context, content) = context_tar(recipe)?;
-    let tag = recipe.tag.to_string();
+    let tag = recipe.tag.clone();
     let existing = docker.image_info(&tag).await?;
     if existing.as_ref().and_then(|i| i.labels.get(CONTENT_LABEL)) == Some(&content) {
         return Ok(BuildOutcome::UpToDate { tag, content });
@@ -105,7 +105,7 @@ fn context_tar(recipe: &Recipe) -> Result<(Vec<u8>, String), ImageError> {
         header.set_mtime(0);
         tar.append_data(&mut header, path, data)
             .map_err(|e| ImageError::Build {
-                tag: recipe.tag.into(),
+                tag: recipe.tag.clone(),
                 message: e.to_string(),
             })
     };
@@ -123,7 +123,7 @@ fn context_tar(recipe: &Recipe) -> Result<(Vec<u8>, String), ImageError> {
         add(&format!("rootfs{dest}"), 0o755, &data, false)?;
     }
     let bytes = tar.into_inner().map_err(|e| ImageError::Build {
-        tag: recipe.tag.into(),
+        tag: recipe.tag.clone(),
         message: e.to_string(),
     })?;
     Ok((bytes, hex::encode(hasher.finalize())))
@@ -136,9 +136,9 @@ mod tests {
     #[test]
     fn the_context_is_deterministic_and_sensitive_to_content() {
         let recipe = Recipe {
-            tag: "t:1",
+            tag: "t:1".into(),
             files: vec![("/bin/x".into(), "/bin/true".into())],
-            dirs: vec![("/tmp", 0o1777)],
+            dirs: vec![("/tmp".into(), 0o1777)],
             dockerfile: "FROM scratch".into(),
         };
         let (a, ha) = context_tar(&recipe).unwrap();

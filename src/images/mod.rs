@@ -1,15 +1,16 @@
-//! Images out of host binaries: no registry is reachable, so every image of the reference
-//! stack is `FROM scratch` with a binary and its shared-library closure.
+//! Images out of host binaries: no registry is reachable, so every image is `FROM
+//! scratch` with binaries and their shared-library closures — the stacks' images as the
+//! project's recipes file says, and the reaper's.
 
 mod build;
 mod closure;
+mod file;
 mod recipe;
 
 pub use build::{BuildOutcome, build};
 pub use closure::closure;
-pub use recipe::{
-    EXECUTOR_IMAGE, REAPER_IMAGE, REDIS_IMAGE, Recipe, executor, reaper, recipes, redis,
-};
+pub use file::{BinaryOverride, recipes};
+pub use recipe::{REAPER_IMAGE, Recipe, reaper};
 
 use std::path::PathBuf;
 
@@ -38,7 +39,29 @@ pub enum ImageError {
     #[error("the harness binary has no parent directory")]
     NoParent,
     #[error(
-        "no executor binary next to the harness — build it with `cargo build --release -p executor` or pass --executor PATH"
+        "{path}{}: {problem} — the format: `[[image]]` with `tag`, `dirs` ([{{ path, mode }}]), `instructions` (after FROM scratch and COPY rootfs/ /), and `[[image.binaries]]` with `host`, `at`, `fix`",
+        line_of(*.line)
     )]
-    NoExecutor,
+    Recipes {
+        path: PathBuf,
+        /// 0 when the problem is not on one line.
+        line: usize,
+        problem: String,
+    },
+    #[error(
+        "--binary {name}=…: no binary of `{path}` has a `host` named `{name}` — the names are: {known}"
+    )]
+    UnknownBinary {
+        path: PathBuf,
+        name: String,
+        known: String,
+    },
+}
+
+fn line_of(line: usize) -> String {
+    if line == 0 {
+        String::new()
+    } else {
+        format!(":{line}")
+    }
 }
