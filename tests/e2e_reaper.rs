@@ -530,40 +530,53 @@ fn a_client_cannot_make_the_reaper_remove_another_sessions_run() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_session");
-    let addr = start_reaper(&ws, 60);
-    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
-    let session = |key: &str| harness::owner::session_id(key);
-    let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    for (run, key) in [(victim, "victim's key"), (own, "client's key")] {
-        let label = ("dev.harness.session", session(key));
-        common::labelled_container(&ws, &run.to_string(), &[label]);
-    }
-    // A client with the secret registers both runs in its own session, then goes away.
-    let (mut raw, nonce) = Raw::connect(addr);
-    let key = "client's key";
-    let reply = raw.hello(key, 200, &secret.proof(&nonce, key, 200));
-    assert_eq!(reply.expect("a reply")["ok"], true);
+    let (mut raw, victim, own) = two_sessions(&ws);
+    // The client registers both runs in its own session, then goes away.
     for run in [victim, own] {
         let reply = raw.say(serde_json::json!({"watch": {"run": run}}));
         assert_eq!(reply.expect("a reply")["ok"], true, "registered {run}");
     }
     drop(raw);
-    let done = format!("session={}", session(key));
-    poll(
-        "the client's session reaped",
-        Duration::from_secs(30),
-        || {
-            reaper_log(&ws)
-                .lines()
-                .any(|l| l.contains(&done) && l.contains("nothing of the session's runs is left"))
-        },
-    );
+    wait_reaped(&ws);
     let left = |run: uuid::Uuid| !engine_ids(&format!("label=dev.harness.run={run}")).is_empty();
     assert!(!left(own), "its own session's run is removed");
     assert!(
         left(victim),
         "another session's run is not:\n{}",
         reaper_log(&ws)
+    );
+}
+
+/// The key of the client in `two_sessions`.
+const CLIENT_KEY: &str = "client's key";
+
+/// A reaper; a run of another session (the victim) and one of the client's own, a
+/// container each; and a client with the reaper's secret, admitted under `CLIENT_KEY`.
+fn two_sessions(ws: &Workspace) -> (Raw, uuid::Uuid, uuid::Uuid) {
+    let addr = start_reaper(ws, 60);
+    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
+    let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+    for (run, key) in [(victim, "victim's key"), (own, CLIENT_KEY)] {
+        let label = ("dev.harness.session", harness::owner::session_id(key));
+        common::labelled_container(ws, &run.to_string(), &[label]);
+    }
+    let (mut raw, nonce) = Raw::connect(addr);
+    let reply = raw.hello(CLIENT_KEY, 200, &secret.proof(&nonce, CLIENT_KEY, 200));
+    assert_eq!(reply.expect("a reply")["ok"], true);
+    (raw, victim, own)
+}
+
+/// Waits until the reaper has reaped the client's session of `two_sessions`.
+fn wait_reaped(ws: &Workspace) {
+    let done = format!("session={}", harness::owner::session_id(CLIENT_KEY));
+    poll(
+        "the client's session reaped",
+        Duration::from_secs(30),
+        || {
+            reaper_log(ws)
+                .lines()
+                .any(|l| l.contains(&done) && l.contains("nothing of the session's runs is left"))
+        },
     );
 }
 
@@ -580,26 +593,16 @@ impl Drop for Volumes {
     }
 }
 
-fn docker_out(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().expect("docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
 /// The anonymous volume a run's container mounts (harness/redis:local declares VOLUME /data).
 fn anonymous_volume_of(run: uuid::Uuid) -> String {
-    let id = docker_out(&[
+    let id = common::docker(&[
         "ps",
         "-a",
         "-q",
         "--filter",
         &format!("label=dev.harness.run={run}"),
     ]);
-    let name = docker_out(&[
+    let name = common::docker(&[
         "inspect",
         "--format",
         "{{range .Mounts}}{{.Name}}{{end}}",
@@ -627,15 +630,7 @@ fn orphaned_anonymous_volumes_go_with_the_run_and_no_one_else_s_can_be_named() {
     }
     ensure_images();
     let ws = Workspace::new("e2e_reap_orphans");
-    let addr = start_reaper(&ws, 60);
-    let secret = harness::reaper::auth::Secret::read(&ws.reaper_secret()).expect("the secret");
-    let session = |key: &str| harness::owner::session_id(key);
-    let (victim, own) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    let key = "client's key";
-    for (run, owner) in [(victim, "victim's key"), (own, key)] {
-        let label = ("dev.harness.session", session(owner));
-        common::labelled_container(&ws, &run.to_string(), &[label]);
-    }
+    let (mut raw, victim, own) = two_sessions(&ws);
     let (mine, theirs) = (anonymous_volume_of(own), anonymous_volume_of(victim));
     // A user's volume with an anonymous-looking name that no container of the run mounts,
     // and a named one the run does not mount either.
@@ -648,11 +643,8 @@ fn orphaned_anonymous_volumes_go_with_the_run_and_no_one_else_s_can_be_named() {
         named.clone(),
     ]);
     for name in [&lookalike, &named] {
-        docker_out(&["volume", "create", name]);
+        common::docker(&["volume", "create", name]);
     }
-    let (mut raw, nonce) = Raw::connect(addr);
-    let reply = raw.hello(key, 200, &secret.proof(&nonce, key, 200));
-    assert_eq!(reply.expect("a reply")["ok"], true);
     assert_eq!(
         raw.say(serde_json::json!({"watch": {"run": own}}))
             .expect("a reply")["ok"],
@@ -693,29 +685,20 @@ fn orphaned_anonymous_volumes_go_with_the_run_and_no_one_else_s_can_be_named() {
         "its own run's anonymous volume"
     );
     // As after a `down` without -v: the container goes, its anonymous volume stays.
-    let id = docker_out(&[
+    let id = common::docker(&[
         "ps",
         "-a",
         "-q",
         "--filter",
         &format!("label=dev.harness.run={own}"),
     ]);
-    docker_out(&["rm", &id]);
+    common::docker(&["rm", &id]);
     assert!(
         volume_exists(&mine),
         "orphaned, not removed, by `docker rm`"
     );
     drop(raw);
-    let done = format!("session={}", session(key));
-    poll(
-        "the client's session reaped",
-        Duration::from_secs(30),
-        || {
-            reaper_log(&ws)
-                .lines()
-                .any(|l| l.contains(&done) && l.contains("nothing of the session's runs is left"))
-        },
-    );
+    wait_reaped(&ws);
     assert!(
         !volume_exists(&mine),
         "the orphan goes with its run:\n{}",

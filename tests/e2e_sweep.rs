@@ -4,21 +4,9 @@
 
 mod common;
 
-use std::process::Command;
-
-use common::{Workspace, engine_available, engine_ids, ensure_images};
+use common::{Workspace, docker, engine_available, engine_ids, ensure_images};
 use harness::engine::{Docker, LABEL_RUN, LABEL_SESSION};
 use harness::owner::Session;
-
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker").args(args).output().expect("docker");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 fn of_run(run: &str) -> Vec<String> {
     engine_ids(&format!("label={LABEL_RUN}={run}"))

@@ -86,6 +86,17 @@ pub fn harness_cmd() -> Command {
     cmd
 }
 
+/// `docker args…`, which must succeed: its trimmed stdout.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker").args(args).output().expect("docker");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// Containers, networks or volumes matching a `docker … ls --filter` filter.
 pub fn engine_ids(filter: &str) -> Vec<String> {
     let mut found = Vec::new();
