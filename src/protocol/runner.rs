@@ -78,7 +78,9 @@ impl Orphans {
         if let Some((guard, run)) = &self.reaper
             && let Err(e) = guard.orphans(*run, names).await
         {
-            tracing::warn!(error = %e, "the reaper does not know of the run's anonymous volumes; if this harness is killed now, `docker volume prune` finds them");
+            // Named in the log: if this harness is killed before it removes them, nothing
+            // else can tell whose they are.
+            tracing::warn!(error = %e, volumes = ?names, "the reaper was not told of these anonymous volumes; a kill -9 now leaves them");
         }
     }
 

@@ -1,5 +1,6 @@
 //! The reaper's side: who may connect (a proof of the secret), sessions, their grace
-//! periods, and the removal of a gone session's runs — only objects labelled with that session.
+//! periods, and the removal of a gone session's runs — only objects labelled with that
+//! session, and the anonymous volumes its runs' containers were seen to mount.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
