@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use super::ImageError;
-use super::recipe::{Recipe, SCRATCH, binary_with_closure};
+use super::recipe::{REAPER_IMAGE, Recipe, SCRATCH, binary_with_closure};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -108,13 +108,18 @@ fn recipe(
             &format!("image `{}`, {field}: {problem}", image.tag),
         )
     };
+    if image.tag == REAPER_IMAGE {
+        return Err(field(
+            "tag",
+            "is the harness's own reaper image — tag yours another way",
+        ));
+    }
     if image.binaries.is_empty() {
         return Err(field("binaries", "name at least one binary to copy in"));
     }
     let mut files = Vec::new();
     for (i, binary) in image.binaries.iter().enumerate() {
-        if !binary.at.starts_with('/') {
-            let problem = format!("`{}` must be an absolute path in the image", binary.at);
+        if let Some(problem) = not_in_image(&binary.at) {
             return Err(field(&format!("binaries[{i}].at"), &problem));
         }
         let host = overrides
@@ -129,6 +134,9 @@ fn recipe(
     }
     let mut dirs = Vec::new();
     for (i, dir) in image.dirs.iter().enumerate() {
+        if let Some(problem) = not_in_image(&dir.path) {
+            return Err(field(&format!("dirs[{i}].path"), &problem));
+        }
         let mode = u32::from_str_radix(&dir.mode, 8).map_err(|_| {
             let problem = format!("`{}` is not an octal mode like \"1777\"", dir.mode);
             field(&format!("dirs[{i}].mode"), &problem)
@@ -145,6 +153,13 @@ fn recipe(
         dirs,
         dockerfile,
     })
+}
+
+/// Why `path` is not a place inside the image's root, if it is not.
+fn not_in_image(path: &str) -> Option<String> {
+    let outside =
+        !path.starts_with('/') || Path::new(path).components().any(|c| c.as_os_str() == "..");
+    outside.then(|| format!("`{path}` must be an absolute path in the image, without `..`"))
 }
 
 fn malformed(path: &Path, line: usize, problem: &str) -> ImageError {
@@ -252,6 +267,15 @@ mod tests {
                 ONE.replace("at = \"/bin/x\"", "at = \"bin/x\""),
                 "binaries[0].at",
             ),
+            (
+                ONE.replace("at = \"/bin/x\"", "at = \"/../etc/x\""),
+                "binaries[0].at",
+            ),
+            (
+                ONE.replace("path = \"/tmp\"", "path = \"/tmp/../..\""),
+                "dirs[0].path",
+            ),
+            (ONE.replace("t:1", REAPER_IMAGE), "reaper image"),
             (
                 ONE.replace("/bin/true", "/no/such/binary"),
                 "/no/such/binary",
