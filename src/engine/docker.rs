@@ -144,6 +144,15 @@ pub fn is_anonymous_volume(name: &str) -> bool {
     name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The names of the volumes among a container's mounts (named and anonymous).
+fn volume_names(mounts: Option<Vec<bollard::models::MountPoint>>) -> impl Iterator<Item = String> {
+    mounts
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|m| m.typ.as_deref() == Some("volume"))
+        .filter_map(|m| m.name)
+}
+
 /// The engine ANDs the entries of one `label` filter: objects carrying every pair.
 fn labels_filter(labels: &[(&str, &str)]) -> HashMap<String, Vec<String>> {
     let pairs = labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
@@ -414,9 +423,7 @@ impl Docker {
             .all_containers(labels_filter(labels))
             .await?
             .into_iter()
-            .flat_map(|c| c.mounts.unwrap_or_default())
-            .filter(|m| m.typ.as_deref() == Some("volume"))
-            .filter_map(|m| m.name)
+            .flat_map(|c| volume_names(c.mounts))
             .collect())
     }
 
@@ -646,13 +653,7 @@ fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             .networks
             .map(|n| n.into_keys().collect())
             .unwrap_or_default(),
-        volumes: c
-            .mounts
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|m| m.typ.as_deref() == Some("volume"))
-            .filter_map(|m| m.name)
-            .collect(),
+        volumes: volume_names(c.mounts).collect(),
         pid: state.pid.unwrap_or(0),
         started_at: state.started_at.unwrap_or_default(),
         finished_at: state.finished_at.unwrap_or_default(),
