@@ -21,6 +21,9 @@ pub struct Project {
     /// The recipes file `harness images` builds the project's images from.
     #[serde(default)]
     pub images: Option<PathBuf>,
+    /// The protocol block (a YAML file) for task prompts that have none of their own.
+    #[serde(default)]
+    pub protocol: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +33,7 @@ pub enum ProjectError {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("`{}`: {message} — its keys are `task`, `graduate_to` and `images`, all paths, e.g. `task = \"prompts/<task>.md\"`", .path.display())]
+    #[error("`{}`: {message} — its keys are `task`, `graduate_to`, `images` and `protocol`, all paths, e.g. `task = \"prompts/<task>.md\"`", .path.display())]
     Malformed { path: PathBuf, message: String },
     #[error(
         "no task given: pass `--task FILE` (a prompt with the candidate config in a ```yaml block), \
@@ -113,6 +116,9 @@ mod tests {
         let err = Project::load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("harness.toml"), "{err}");
         assert!(err.contains("taks"), "{err}");
-        assert!(err.contains("`task`, `graduate_to` and `images`"), "{err}");
+        assert!(
+            err.contains("`task`, `graduate_to`, `images` and `protocol`"),
+            "{err}"
+        );
     }
 }

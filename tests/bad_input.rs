@@ -471,7 +471,7 @@ fn without_a_task_or_with_a_broken_harness_toml_nothing_runs() {
     for needle in [
         "harness.toml",
         "tasks",
-        "`task`, `graduate_to` and `images`",
+        "`task`, `graduate_to`, `images` and `protocol`",
     ] {
         assert!(stderr.contains(needle), "`{needle}` not in: {stderr}");
     }

@@ -216,7 +216,7 @@ fn example_tasks_and_variants_load_with_their_protocol() {
         );
         for (name, config) in configs {
             write_task(&ws, example, config.as_deref());
-            if let Err(e) = harness::cycle::TaskFile::load(&ws.task(), None) {
+            if let Err(e) = harness::cycle::TaskFile::load(&ws.task(), None, None) {
                 failures.push(format!("{name}: {e}"));
             }
         }

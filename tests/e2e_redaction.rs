@@ -19,7 +19,7 @@ const PLANTED: [&str; 4] = [DB_PW, APIKEY, URL_PW, ENV_TOKEN];
 
 fn config() -> String {
     format!(
-        "services:\n  redis:\n    image: harness/redis:local\n  app:\n    image: harness/executor:local\n    labels:\n      note: \"{ENV_TOKEN}\"\n    environment:\n      DB_PASSWORD: {DB_PW}\n      STRIPE_APIKEY: {APIKEY}\n      CACHE_URL: redis://:{URL_PW}@localhost:6379/0\n"
+        "services:\n  redis:\n    image: harness/redis:local\n  app:\n    image: harness/executor:local\n    ports: [\"127.0.0.1::8000\"]\n    labels:\n      note: \"{ENV_TOKEN}\"\n    environment:\n      DB_PASSWORD: {DB_PW}\n      STRIPE_APIKEY: {APIKEY}\n      CACHE_URL: redis://:{URL_PW}@localhost:6379/0\n"
     )
 }
 
@@ -46,17 +46,16 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
 }
 
 /// This stack is not the reference one, so the reference prompt's protocol block (which
-/// names `cc_execute`) would be refused against it; only lint runs here, which reads none.
-fn without_protocol_block(prompt: &str) -> String {
+/// names the reference's services) would be refused against it: the task gets one of its
+/// own. Only lint runs here; the block must still fit the config to be read at all.
+fn with_own_protocol_block(prompt: &str) -> String {
+    const BLOCK: &str = "apps:\n  - service: app\n    http:\n      - {port: 8000, path: /health}\n";
     let start = prompt
         .find("```harness-protocol\n")
-        .expect("the reference prompt has a protocol block");
-    let end = start
-        + prompt[start..]
-            .find("\n```\n")
-            .expect("the block is closed")
-        + "\n```\n".len();
-    format!("{}{}", &prompt[..start], &prompt[end..])
+        .expect("the reference prompt has a protocol block")
+        + "```harness-protocol\n".len();
+    let end = start + prompt[start..].find("```\n").expect("the block is closed");
+    format!("{}{BLOCK}{}", &prompt[..start], &prompt[end..])
 }
 
 #[test]
@@ -68,7 +67,7 @@ fn a_planted_secret_in_a_config_lands_in_no_record() {
     let ws = Workspace::new("it_redact");
     let prompt = Prompt::load(&ws.task()).expect("task loads");
     let planted = prompt.replace_config(&config()).expect("replace");
-    std::fs::write(ws.task(), without_protocol_block(&planted)).expect("write task");
+    std::fs::write(ws.task(), with_own_protocol_block(&planted)).expect("write task");
     let harness = |args: &[&str]| -> Output {
         ws.harness()
             .env("FOO_TOKEN", ENV_TOKEN)

@@ -1,7 +1,6 @@
 //! `src/` knows no stack: the reference stack's service names, ports, paths and images
-//! belong to its task prompt, `docker/` (its images' recipes too), `examples/` and the tests.
-//! The one exception is the default protocol block, `src/spec/reference.rs`, used for
-//! prompts without one.
+//! belong to its task prompt, `docker/` (its images' recipes and the default protocol block
+//! too), `examples/` and the tests.
 
 use std::path::{Path, PathBuf};
 
@@ -21,13 +20,10 @@ const NAMES: &[&str] = &[
 ];
 
 /// Files allowed to name the reference stack, and why.
-const ALLOWED: &[(&str, &str)] = &[
-    ("src/spec/reference.rs", "the default protocol block"),
-    (
-        "src/propose/llm.rs",
-        "the LLM proposer reads its own API key from ANTHROPIC_API_KEY: the harness's, not the stack's",
-    ),
-];
+const ALLOWED: &[(&str, &str)] = &[(
+    "src/propose/llm.rs",
+    "the LLM proposer reads its own API key from ANTHROPIC_API_KEY: the harness's, not the stack's",
+)];
 
 #[test]
 fn src_names_no_part_of_the_reference_stack() {

@@ -58,8 +58,9 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
 
 pub async fn propose(cli: &Cli, args: &ProposeArgs) -> Result<u8, ExpectedError> {
     // The task is read first: bad input must leave no scoreboard behind.
-    let path = Project::here()?.task(args.task.as_deref())?;
-    let task = TaskFile::load(&path, None)?;
+    let project = Project::here()?;
+    let path = project.task(args.task.as_deref())?;
+    let task = TaskFile::load(&path, None, project.protocol.as_deref())?;
     let proposer = args.proposer.options();
     proposer.check().map_err(CycleError::from)?;
     // Proposing deploys nothing: no reaper to look after it.

@@ -51,8 +51,9 @@ pub(super) fn preflight(
     args: &RunArgs,
 ) -> Result<(TaskFile, RunOptions), ExpectedError> {
     let steps = cycle::select_steps(&args.steps, &args.skip)?;
-    let path = Project::here()?.task(args.task.as_deref())?;
-    let task = TaskFile::load(&path, args.config.as_deref())?;
+    let project = Project::here()?;
+    let path = project.task(args.task.as_deref())?;
+    let task = TaskFile::load(&path, args.config.as_deref(), project.protocol.as_deref())?;
     task.fits(args.port_range)?;
     let options = RunOptions {
         runs_dir: cli.runs_dir.clone(),

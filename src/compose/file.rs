@@ -224,7 +224,7 @@ mod tests {
         #[test]
         fn compose_shaped_text_never_panics(
             lines in proptest::collection::vec(
-                "( {0,6})(services|ports|image|- |networks|volumes|environment|healthcheck|test|\\$\\{A:-1\\}|8001:8000|<<|&a|\\*a|name)(: )?(\\[|\\{|\"|x|1)?",
+                "( {0,6})(services|ports|image|- |networks|volumes|environment|healthcheck|test|\\$\\{A:-1\\}|7001:7000|<<|&a|\\*a|name)(: )?(\\[|\\{|\"|x|1)?",
                 0..30,
             )
         ) {

@@ -369,9 +369,9 @@ mod tests {
 
     #[test]
     fn unset_applies_defaults_and_empties_the_rest() {
-        assert_eq!(unset("${API_EXTERNAL_PORT:-8001}:8000"), "8001:8000");
-        assert_eq!(unset("${P}:8000"), ":8000");
-        assert_eq!(unset("${P:-}:8000"), ":8000");
+        assert_eq!(unset("${API_EXTERNAL_PORT:-7001}:7000"), "7001:7000");
+        assert_eq!(unset("${P}:7000"), ":7000");
+        assert_eq!(unset("${P:-}:7000"), ":7000");
         assert_eq!(unset("${A:-${B:-x}y}"), "xy");
         assert_eq!(unset("${A:+on}"), "");
         assert_eq!(unset("a$$b"), "a$b");
@@ -414,10 +414,10 @@ mod tests {
     #[test]
     fn unset_or_as_written_applies_defaults_and_empties_the_rest() {
         assert_eq!(
-            unset_or_as_written("${API_EXTERNAL_PORT:-8001}:8000"),
-            "8001:8000"
+            unset_or_as_written("${API_EXTERNAL_PORT:-7001}:7000"),
+            "7001:7000"
         );
-        assert_eq!(unset_or_as_written("${P}:8000"), ":8000");
+        assert_eq!(unset_or_as_written("${P}:7000"), ":7000");
         assert_eq!(unset_or_as_written("${A:-${B:-x}y}"), "xy");
         assert_eq!(unset_or_as_written("${A:+on}"), "");
         assert_eq!(unset_or_as_written("a$$b"), "a$b");

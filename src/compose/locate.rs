@@ -193,7 +193,7 @@ mod tests {
             })
     }
 
-    const TEXT: &str = "# top\nversion: '3'\nservices:\n  api:\n    image: x\n    ports:\n      - \"8001:8000\"\n      - 9000\n    environment:\n      \"discovery.type\": single\n  web: {image: y, ports: [\"80:80\"]}\n";
+    const TEXT: &str = "# top\nversion: '3'\nservices:\n  api:\n    image: x\n    ports:\n      - \"7001:7000\"\n      - 9000\n    environment:\n      \"discovery.type\": single\n  web: {image: y, ports: [\"80:80\"]}\n";
 
     #[test]
     fn keys_items_and_quoted_keys() {

@@ -182,7 +182,7 @@ mod tests {
     #[test]
     fn entries_keep_their_index_and_editability() {
         let d = doc(
-            "services:\n  a:\n    ports: [8000, \"1:2\", null, {target: 3}, !x \"4:5\"]\n  b:\n    ports: !override [\"6:7\"]\n",
+            "services:\n  a:\n    ports: [7000, \"1:2\", null, {target: 3}, !x \"4:5\"]\n  b:\n    ports: !override [\"6:7\"]\n",
         );
         let s = services(&d);
         let a = ports(&s[0]);
@@ -203,21 +203,21 @@ mod tests {
 
     #[test]
     fn short_and_long_syntax_read_alike() {
-        let got = short("127.0.0.1:${P:-8001}:8000/udp").unwrap();
+        let got = short("127.0.0.1:${P:-7001}:7000/udp").unwrap();
         assert_eq!(
             got,
             Published {
                 host_ip: "127.0.0.1".into(),
-                host_port: "8001".into(),
-                container: "8000/udp".into(),
+                host_port: "7001".into(),
+                container: "7000/udp".into(),
                 from_default: true,
             }
         );
-        let m = doc("{target: 8000, published: 8001, protocol: udp}");
+        let m = doc("{target: 7000, published: 7001, protocol: udp}");
         let long = long(m.as_mapping().unwrap()).unwrap();
         assert_eq!(
             (long.host_port.as_str(), long.container.as_str()),
-            ("8001", "8000/udp")
+            ("7001", "7000/udp")
         );
         assert!(short("${A").is_none());
     }
@@ -225,8 +225,8 @@ mod tests {
     #[test]
     fn ipv6_and_variables_stay_whole_when_split_as_written() {
         assert_eq!(
-            split_as_written("[::1]:${P:-80}:8000"),
-            vec!["[::1]", "${P:-80}", "8000"]
+            split_as_written("[::1]:${P:-80}:7000"),
+            vec!["[::1]", "${P:-80}", "7000"]
         );
         assert!(all_interfaces("[::]") && all_interfaces("") && !all_interfaces("127.0.0.1"));
     }

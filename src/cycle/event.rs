@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn a_tagged_line_keeps_its_indent_and_names_its_run() {
         let run =
-            RunId::from(uuid::Uuid::parse_str("3f2a9c1b-0000-4000-8000-000000000000").unwrap());
+            RunId::from(uuid::Uuid::parse_str("3f2a9c1b-0000-4000-9000-000000000000").unwrap());
         assert_eq!(tagged("  ✓ deploy", run), "  [3f2a9c1b] ✓ deploy");
         assert_eq!(tagged("run x", run), "[3f2a9c1b] run x");
     }

@@ -60,10 +60,15 @@ impl TaskFile {
         self.prompt.path()
     }
 
-    pub fn load(path: &Path, config: Option<&Path>) -> Result<TaskFile, CycleError> {
+    /// `protocol`: the project's block for a prompt without one of its own.
+    pub fn load(
+        path: &Path,
+        config: Option<&Path>,
+        protocol: Option<&Path>,
+    ) -> Result<TaskFile, CycleError> {
         let prompt = Prompt::load(path)?;
         let own = own_config(&prompt)?;
-        let spec = ProtocolSpec::of_prompt(&prompt, &own)?;
+        let spec = ProtocolSpec::of_prompt(&prompt, &own, protocol)?;
         let external = match config {
             None => None,
             Some(path) => {
@@ -72,7 +77,7 @@ impl TaskFile {
                     source,
                 })?;
                 let file = ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
-                spec.fits(&prompt, path, &file)?;
+                spec.fits(path, &file)?;
                 Some((path.to_path_buf(), file))
             }
         };

@@ -191,7 +191,7 @@ mod tests {
         ComposeFile::parse("t.yml", text, 1).unwrap()
     }
 
-    const SEEDISH: &str = "# keep me\nversion: '3.8'\n\nservices:\n  api:\n    image: x:1   # pinned\n    container_name: api_1\n    restart: unless-stopped\n    ports:\n      - \"8001:8000\"   # the API\n    environment:\n      KEY: ${KEY}\n      'QUOTED': \"as written\"\n";
+    const SEEDISH: &str = "# keep me\nversion: '3.8'\n\nservices:\n  api:\n    image: x:1   # pinned\n    container_name: api_1\n    restart: unless-stopped\n    ports:\n      - \"7001:7000\"   # the API\n    environment:\n      KEY: ${KEY}\n      'QUOTED': \"as written\"\n";
 
     #[test]
     fn fixes_are_minimal_edits_inside_their_findings() {
@@ -219,7 +219,7 @@ mod tests {
         ] {
             assert!(plan.text.contains(keep), "{keep}\n{}", plan.text);
         }
-        assert!(plan.text.contains("\"127.0.0.1::8000\""), "{}", plan.text);
+        assert!(plan.text.contains("\"127.0.0.1::7000\""), "{}", plan.text);
         assert!(plan.text.contains("${KEY:-}"), "{}", plan.text);
         assert!(!plan.text.contains("container_name"));
         assert!(!plan.fixes.is_empty());
@@ -257,11 +257,11 @@ mod tests {
 
     #[test]
     fn an_edit_through_an_anchor_is_reported_not_made() {
-        let text = "x-ports: &ports\n  - \"8001:8000\"\nservices:\n  a:\n    image: x:1\n    ports: *ports\n";
+        let text = "x-ports: &ports\n  - \"7001:7000\"\nservices:\n  a:\n    image: x:1\n    ports: *ports\n";
         let plan = plan(&file(text), &Options::default());
         assert!(
             plan.text
-                .starts_with("x-ports: &ports\n  - \"8001:8000\"\n"),
+                .starts_with("x-ports: &ports\n  - \"7001:7000\"\n"),
             "{}",
             plan.text
         );
@@ -299,7 +299,7 @@ mod tests {
         #[test]
         fn fixes_stay_inside_their_findings_on_any_input(
             lines in proptest::collection::vec(
-                "( {0,6})(services|ports|image|- |container_name|version|environment|restart|networks|name|<<|&a|\\*a)(: )?(\\[|\\{|\"|x|8001:8000|\\$\\{A\\}|1)?",
+                "( {0,6})(services|ports|image|- |container_name|version|environment|restart|networks|name|<<|&a|\\*a)(: )?(\\[|\\{|\"|x|7001:7000|\\$\\{A\\}|1)?",
                 0..24,
             )
         ) {
@@ -322,8 +322,8 @@ mod tests {
         }
         if bits & 2 != 0 {
             s.push_str(match style % 3 {
-                0 => "    ports:\n      - 8001:8000\n",
-                1 => "    ports: [\"8001:8000\", 9000]\n",
+                0 => "    ports:\n      - 7001:7000\n",
+                1 => "    ports: [\"7001:7000\", 9000]\n",
                 _ => "    ports:\n      - target: 80\n        published: 8080\n",
             });
         }

@@ -117,11 +117,29 @@ fn recipe(
     if image.binaries.is_empty() {
         return Err(field("binaries", "name at least one binary to copy in"));
     }
-    let mut files = Vec::new();
+    // The whole entry is checked before any binary is looked for on the host, so a typo
+    // is named even where a binary is missing too.
     for (i, binary) in image.binaries.iter().enumerate() {
         if let Some(problem) = not_in_image(&binary.at) {
             return Err(field(&format!("binaries[{i}].at"), &problem));
         }
+    }
+    let mut dirs = Vec::new();
+    for (i, dir) in image.dirs.iter().enumerate() {
+        if let Some(problem) = not_in_image(&dir.path) {
+            return Err(field(&format!("dirs[{i}].path"), &problem));
+        }
+        let mode = u32::from_str_radix(&dir.mode, 8)
+            .ok()
+            .filter(|mode| *mode <= 0o7777)
+            .ok_or_else(|| {
+                let problem = format!("`{}` is not an octal mode like \"1777\"", dir.mode);
+                field(&format!("dirs[{i}].mode"), &problem)
+            })?;
+        dirs.push((dir.path.clone(), mode));
+    }
+    let mut files = Vec::new();
+    for binary in &image.binaries {
         let host = overrides
             .iter()
             .find(|o| name_of(&binary.host) == o.name)
@@ -131,17 +149,6 @@ fn recipe(
             .as_deref()
             .unwrap_or("install it, or pass --binary NAME=PATH");
         files.extend(binary_with_closure(&host, &binary.at, fix)?);
-    }
-    let mut dirs = Vec::new();
-    for (i, dir) in image.dirs.iter().enumerate() {
-        if let Some(problem) = not_in_image(&dir.path) {
-            return Err(field(&format!("dirs[{i}].path"), &problem));
-        }
-        let mode = u32::from_str_radix(&dir.mode, 8).map_err(|_| {
-            let problem = format!("`{}` is not an octal mode like \"1777\"", dir.mode);
-            field(&format!("dirs[{i}].mode"), &problem)
-        })?;
-        dirs.push((dir.path.clone(), mode));
     }
     let dockerfile = std::iter::once(SCRATCH.to_string())
         .chain(image.instructions.iter().cloned())
@@ -263,6 +270,13 @@ mod tests {
         let cases = [
             (ONE.replace("tag", "tga"), "images.toml:2"),
             (ONE.replace("\"1777\"", "\"rwx\""), "dirs[0].mode"),
+            (ONE.replace("\"1777\"", "\"17777\""), "dirs[0].mode"),
+            // A typo is named first even where a binary is missing too.
+            (
+                ONE.replace("\"1777\"", "\"rwx\"")
+                    .replace("/bin/true", "/no/such/binary"),
+                "dirs[0].mode",
+            ),
             (
                 ONE.replace("at = \"/bin/x\"", "at = \"bin/x\""),
                 "binaries[0].at",

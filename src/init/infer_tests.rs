@@ -150,7 +150,7 @@ fn persistence_is_a_store_with_a_named_volume() {
 #[test]
 fn a_store_without_a_port_or_command_is_a_gap() {
     let d = draft(
-        "services:\n  app:\n    image: a\n    ports: ['8000']\n    environment:\n      Q: amqp://queue\n  queue:\n    image: my/queue\n",
+        "services:\n  app:\n    image: a\n    ports: ['7000']\n    environment:\n      Q: amqp://queue\n  queue:\n    image: my/queue\n",
     );
     assert_eq!(d.dependencies.len(), 1);
     assert!(d.dependencies[0].check.is_none());

@@ -154,7 +154,7 @@ fn check(task: &Path, text: &str) -> Result<Option<String>, InitError> {
         Ok(own) => own,
         Err(e) => return Ok(Some(e.to_string())),
     };
-    Ok(ProtocolSpec::of_prompt(&prompt, &own)
+    Ok(ProtocolSpec::of_prompt(&prompt, &own, None)
         .err()
         .map(|e| e.to_string()))
 }

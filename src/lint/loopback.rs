@@ -94,7 +94,7 @@ mod tests {
     #[test]
     fn public_and_base_urls_are_quiet_whatever_their_port() {
         let f = lint_yaml(
-            "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n  app:\n    image: x\n    environment:\n      APP_URL: http://localhost:80\n      API_BASE_URL: http://localhost:80\n      PUBLIC_URL: http://localhost:3000\n      SITE_URL: http://127.0.0.1:80\n      GITLAB_EXTERNAL_URL: http://localhost\n      PAPERLESS_URL: http://127.0.0.1:8910\n      API: http://[::1]:8000/x\n",
+            "services:\n  web:\n    image: nginx\n    ports: [\"8080:80\"]\n  app:\n    image: x\n    environment:\n      APP_URL: http://localhost:80\n      API_BASE_URL: http://localhost:80\n      PUBLIC_URL: http://localhost:3000\n      SITE_URL: http://127.0.0.1:80\n      GITLAB_EXTERNAL_URL: http://localhost\n      PAPERLESS_URL: http://127.0.0.1:8910\n      API: http://[::1]:7000/x\n",
         );
         assert_eq!(rule_paths(&f, LOOP), Vec::<String>::new());
     }
@@ -102,7 +102,7 @@ mod tests {
     #[test]
     fn a_port_another_service_listens_on_fires_and_names_it() {
         let f = lint_yaml(
-            "services:\n  api:\n    image: example/api:1\n    expose: [\"8000\"]\n  cache:\n    image: redis:7\n  app:\n    image: x\n    ports: [\"3000:3000\"]\n    environment:\n      API: http://localhost:8000/v1\n      STATS: http://localhost:6379\n      SELF: http://localhost:3000\n",
+            "services:\n  api:\n    image: example/api:1\n    expose: [\"7000\"]\n  cache:\n    image: redis:7\n  app:\n    image: x\n    ports: [\"3000:3000\"]\n    environment:\n      API: http://localhost:7000/v1\n      STATS: http://localhost:6379\n      SELF: http://localhost:3000\n",
         );
         assert_eq!(
             rule_paths(&f, LOOP),
@@ -123,18 +123,18 @@ mod tests {
     fn hosts_and_ports_from_dotenv_and_defaults() {
         use crate::lint::Dotenv;
         use crate::lint::run::{Options, lint_value_with};
-        let text = "services:\n  api:\n    image: example/api:1\n    expose: [\"8000\"]\n  app:\n    image: x\n    environment:\n      API: http://${API_HOST:-localhost}:${API_PORT}/v1\n";
+        let text = "services:\n  api:\n    image: example/api:1\n    expose: [\"7000\"]\n  app:\n    image: x\n    environment:\n      API: http://${API_HOST:-localhost}:${API_PORT}/v1\n";
         let doc = serde_yaml_ng::from_str(text).unwrap();
         let quiet = lint_value_with(&doc, &Options::default());
         assert_eq!(rule_paths(&quiet, LOOP), Vec::<String>::new());
         let opts = Options {
-            dotenv_values: Dotenv::parse("API_PORT=8000\n"),
+            dotenv_values: Dotenv::parse("API_PORT=7000\n"),
             ..Options::default()
         };
         let f = lint_value_with(&doc, &opts);
         assert_eq!(rule_paths(&f, LOOP), vec!["services.app.environment.API"]);
         let opts = Options {
-            dotenv_values: Dotenv::parse("API_PORT=8000\nAPI_HOST=api\n"),
+            dotenv_values: Dotenv::parse("API_PORT=7000\nAPI_HOST=api\n"),
             ..Options::default()
         };
         assert_eq!(

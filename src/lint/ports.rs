@@ -160,23 +160,23 @@ mod tests {
     fn fixed_host_ports_in_short_syntax() {
         let p0 = "services.api.ports[0]".to_string();
         assert_eq!(
-            ports("      - \"8001:8000\"\n"),
+            ports("      - \"7001:7000\"\n"),
             vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
         );
         assert_eq!(
-            ports("      - \"0.0.0.0:8001:8000\"\n"),
+            ports("      - \"0.0.0.0:7001:7000\"\n"),
             vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
         );
         assert_eq!(
-            ports("      - \"8003-8010:8003\"\n"),
+            ports("      - \"7003-7010:7003\"\n"),
             vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
         );
         assert_eq!(
-            ports("      - 127.0.0.1:8001:8000/tcp\n"),
+            ports("      - 127.0.0.1:7001:7000/tcp\n"),
             vec![(p0.clone(), FIXED.into())]
         );
         assert_eq!(
-            ports("      - \"[::1]:8001:8000\"\n"),
+            ports("      - \"[::1]:7001:7000\"\n"),
             vec![(p0.clone(), FIXED.into())]
         );
         // Unquoted: YAML 1.2 reads it as a string, not a base-60 number.
@@ -189,20 +189,20 @@ mod tests {
     #[test]
     fn a_default_inside_interpolation_is_still_fixed() {
         let f = lint_yaml(
-            "services:\n  api:\n    ports:\n      - \"${API_EXTERNAL_PORT:-8001}:8000\"\n",
+            "services:\n  api:\n    ports:\n      - \"${API_EXTERNAL_PORT:-7001}:7000\"\n",
         );
         let hit = at(&f, "services.api.ports[0]", FIXED);
-        assert!(hit.message.contains("defaults to 8001"), "{}", hit.message);
+        assert!(hit.message.contains("defaults to 7001"), "{}", hit.message);
         assert_eq!(hit.mutation, Some("engine-assigned-port"));
         let f = lint_yaml(
-            "services:\n  api:\n    ports:\n      - \"${BIND:-127.0.0.1}:${P:-9000}:8000\"\n",
+            "services:\n  api:\n    ports:\n      - \"${BIND:-127.0.0.1}:${P:-9000}:7000\"\n",
         );
         assert_eq!(f.iter().filter(|f| f.rule == FIXED).count(), 1, "{f:#?}");
         assert!(f.iter().all(|f| f.rule != OPEN), "{f:#?}");
-        let f = lint_yaml("services:\n  api:\n    ports:\n      - \"8001:${P:-8000}\"\n");
+        let f = lint_yaml("services:\n  api:\n    ports:\n      - \"7001:${P:-7000}\"\n");
         let hit = at(&f, "services.api.ports[0]", FIXED);
         assert!(
-            hit.message.contains("port 8001 is fixed"),
+            hit.message.contains("port 7001 is fixed"),
             "{}",
             hit.message
         );
@@ -210,36 +210,36 @@ mod tests {
 
     #[test]
     fn engine_assigned_and_container_only_ports_are_not_fixed() {
-        assert_eq!(ports("      - \"127.0.0.1::8000\"\n"), vec![]);
-        assert_eq!(ports("      - \"[::1]::8000\"\n"), vec![]);
-        assert_eq!(ports("      - \"${P:-}:8000\"\n").len(), 1);
+        assert_eq!(ports("      - \"127.0.0.1::7000\"\n"), vec![]);
+        assert_eq!(ports("      - \"[::1]::7000\"\n"), vec![]);
+        assert_eq!(ports("      - \"${P:-}:7000\"\n").len(), 1);
         let p0 = "services.api.ports[0]".to_string();
-        assert_eq!(ports("      - \"8000\"\n"), vec![(p0.clone(), OPEN.into())]);
-        assert_eq!(ports("      - 8000\n"), vec![(p0.clone(), OPEN.into())]);
+        assert_eq!(ports("      - \"7000\"\n"), vec![(p0.clone(), OPEN.into())]);
+        assert_eq!(ports("      - 7000\n"), vec![(p0.clone(), OPEN.into())]);
         // A required variable is its own finding, not a fixed port.
-        assert_eq!(ports("      - \"${PORT}:8000\"\n"), vec![(p0, OPEN.into())]);
+        assert_eq!(ports("      - \"${PORT}:7000\"\n"), vec![(p0, OPEN.into())]);
     }
 
     #[test]
     fn long_syntax() {
         let p0 = "services.api.ports[0]".to_string();
         assert_eq!(
-            ports("      - target: 8000\n        published: 8001\n"),
+            ports("      - target: 7000\n        published: 7001\n"),
             vec![(p0.clone(), FIXED.into()), (p0.clone(), OPEN.into())]
         );
         assert_eq!(
             ports(
-                "      - target: 8000\n        published: \"8001\"\n        host_ip: 127.0.0.1\n"
+                "      - target: 7000\n        published: \"7001\"\n        host_ip: 127.0.0.1\n"
             ),
             vec![(p0.clone(), FIXED.into())]
         );
         assert_eq!(
-            ports("      - target: 8000\n        host_ip: 127.0.0.1\n"),
+            ports("      - target: 7000\n        host_ip: 127.0.0.1\n"),
             vec![]
         );
         assert_eq!(
             ports(
-                "      - target: 8000\n        published: \"${P:-8001}\"\n        host_ip: 127.0.0.1\n"
+                "      - target: 7000\n        published: \"${P:-7001}\"\n        host_ip: 127.0.0.1\n"
             ),
             vec![(p0, FIXED.into())]
         );

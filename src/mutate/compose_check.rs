@@ -213,7 +213,7 @@ fn every_mutation_on_the_fixture_passes_compose_config() {
 
 /// Keys v2 accepts and v1 refuses: a top-level `name:`, `start_interval`, and
 /// `depends_on.<svc>.restart`.
-const V2_ONLY: &str = "name: demo\nservices:\n  db:\n    image: harness/redis:local\n    container_name: db\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 30s\n      start_period: 10s\n      start_interval: 1s\n  web:\n    image: harness/executor:local\n    ports: [\"8000:8000\"]\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n";
+const V2_ONLY: &str = "name: demo\nservices:\n  db:\n    image: harness/redis:local\n    container_name: db\n    healthcheck:\n      test: [\"CMD\", \"redis-cli\", \"ping\"]\n      interval: 30s\n      start_period: 10s\n      start_interval: 1s\n  web:\n    image: harness/executor:local\n    ports: [\"7000:7000\"]\n    depends_on:\n      db:\n        condition: service_started\n        restart: true\n";
 
 /// v2's keys survive every mutation that applies, and v2's `config` accepts the result.
 #[test]

@@ -185,18 +185,18 @@ mod tests {
             "      REDIS_URL: redis://localhost:6379/0  # cache\n",
             "      DB: \"postgresql://u:${PW:-}@127.0.0.1/db\"\n",
             "      PUBLIC_URL: http://localhost:3000\n",
-            "      API: http://[::1]:8000/v1\n",
+            "      API: http://[::1]:7000/v1\n",
             "  worker:\n    environment:\n      - BROKER=amqp://guest@localhost\n",
             "  cache:\n    image: harness/redis:local\n",
             "  db:\n    image: postgres:16\n",
             "  mq:\n    image: rabbitmq:3\n",
-            "  api:\n    build: .\n    expose: [\"8000\"]\n",
+            "  api:\n    build: .\n    expose: [\"7000\"]\n",
         );
         let m = applied(HOST, text);
         let want = text
             .replace("redis://localhost:6379/0", "redis://cache:6379/0")
             .replace("@127.0.0.1/db", "@db/db")
-            .replace("http://[::1]:8000/v1", "http://api:8000/v1")
+            .replace("http://[::1]:7000/v1", "http://api:7000/v1")
             .replace("guest@localhost", "guest@mq");
         assert_eq!(m.yaml, want);
         assert!(m.reason.contains("services.app.environment.REDIS_URL (`redis://localhost:6379` → `redis://cache:6379`)"), "{}", m.reason);
@@ -218,7 +218,7 @@ mod tests {
         );
         not_applicable(
             HOST,
-            "services:\n  app:\n    environment:\n      CALLBACK_URL: http://localhost:8000\n  api:\n    expose: [8000]\n",
+            "services:\n  app:\n    environment:\n      CALLBACK_URL: http://localhost:7000\n  api:\n    expose: [7000]\n",
         );
         // Two Redis servers: which one was meant is not ours to guess.
         not_applicable(

@@ -437,17 +437,17 @@ mod tests {
 
     #[test]
     fn a_shell_test_in_a_shell_less_image_becomes_the_images_own() {
-        let text = "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      test: |\n        curl -f http://localhost:8000/health || exit 1\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n";
+        let text = "services:\n  api:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      test: |\n        curl -f http://localhost:7000/health || exit 1\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n";
         let m = applied_with(HC, text, &executor_facts(false));
         assert_eq!(
             m.yaml,
             format!(
-                "services:\n  cc_execute:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      {OWN}\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n"
+                "services:\n  api:\n    image: harness/executor:local\n    restart: unless-stopped\n    # curl is not in the image\n    healthcheck:\n      {OWN}\n      interval: 30s\n      timeout: 10s\n      retries: 3\n    networks:\n      - net\n"
             )
         );
         assert_eq!(changed_lines(text, &m.yaml), 2);
         for part in [
-            "`curl -f http://localhost:8000/health || exit 1` through /bin/sh",
+            "`curl -f http://localhost:7000/health || exit 1` through /bin/sh",
             "the image's own check `/usr/local/bin/executor healthcheck` takes its place",
             "keeps the author's interval 30s, timeout 10s, retries 3.",
         ] {
@@ -458,7 +458,7 @@ mod tests {
 
     #[test]
     fn curl_as_a_program_is_replaced_too_in_either_list_style() {
-        let flow = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:8000/health\"]\n";
+        let flow = "services:\n  api:\n    image: harness/executor:local\n    healthcheck:\n      test: [\"CMD\", \"curl\", \"-f\", \"http://localhost:7000/health\"]\n";
         let m = applied_with(HC, flow, &executor_facts(false));
         assert_eq!(
             m.yaml,

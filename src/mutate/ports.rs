@@ -151,23 +151,23 @@ mod tests {
     #[test]
     fn short_syntax_becomes_engine_assigned_on_loopback() {
         for (from, to) in [
-            ("${API_EXTERNAL_PORT:-8001}:8000", "127.0.0.1::8000"),
-            ("8003-8010:8003", "127.0.0.1::8003"),
-            ("0.0.0.0:8001:8000", "127.0.0.1::8000"),
-            ("127.0.0.1:8001:8000/udp", "127.0.0.1::8000/udp"),
-            ("[::1]:8001:8000", "[::1]::8000"),
+            ("${API_EXTERNAL_PORT:-7001}:7000", "127.0.0.1::7000"),
+            ("7003-7010:7003", "127.0.0.1::7003"),
+            ("0.0.0.0:7001:7000", "127.0.0.1::7000"),
+            ("127.0.0.1:7001:7000/udp", "127.0.0.1::7000/udp"),
+            ("[::1]:7001:7000", "[::1]::7000"),
             (
-                "${BIND:-127.0.0.1}:${P:-9000}:8000",
-                "${BIND:-127.0.0.1}::8000",
+                "${BIND:-127.0.0.1}:${P:-9000}:7000",
+                "${BIND:-127.0.0.1}::7000",
             ),
-            ("8000", "127.0.0.1::8000"),
-            ("${P}:8000", "127.0.0.1::8000"),
+            ("7000", "127.0.0.1::7000"),
+            ("${P}:7000", "127.0.0.1::7000"),
         ] {
             assert_eq!(short(from).as_deref(), Some(to), "{from}");
         }
         for same in [
-            "127.0.0.1::8000",
-            "[::1]::8000",
+            "127.0.0.1::7000",
+            "[::1]::7000",
             "${PORTS}",
             "",
             "127.0.0.1:${P:-}:80",
@@ -178,16 +178,16 @@ mod tests {
 
     #[test]
     fn every_port_of_every_service_in_its_own_quoting() {
-        let text = "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"${API_EXTERNAL_PORT:-8001}:8000\"\n      - 8003-8010:8003   # trailing\n      - 9000\n  db:\n    image: y\n    ports: ['5432:5432']\n";
+        let text = "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"${API_EXTERNAL_PORT:-7001}:7000\"\n      - 7003-7010:7003   # trailing\n      - 9000\n  db:\n    image: y\n    ports: ['5432:5432']\n";
         let m = applied(ID, text);
         assert_eq!(
             m.yaml,
-            "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"127.0.0.1::8000\"\n      - 127.0.0.1::8003   # trailing\n      - 127.0.0.1::9000\n  db:\n    image: y\n    ports: ['127.0.0.1::5432']\n"
+            "services:\n  api:\n    image: x\n    ports:\n      # comment kept\n      - \"127.0.0.1::7000\"\n      - 127.0.0.1::7003   # trailing\n      - 127.0.0.1::9000\n  db:\n    image: y\n    ports: ['127.0.0.1::5432']\n"
         );
         assert_eq!(changed_lines(text, &m.yaml), 4);
         assert!(
             m.reason.contains(
-                "services.api.ports[0] `${API_EXTERNAL_PORT:-8001}:8000` → `127.0.0.1::8000`"
+                "services.api.ports[0] `${API_EXTERNAL_PORT:-7001}:7000` → `127.0.0.1::7000`"
             ),
             "{}",
             m.reason
@@ -197,15 +197,15 @@ mod tests {
 
     #[test]
     fn long_syntax_becomes_short_where_it_can() {
-        let text = "services:\n  api:\n    ports:\n      - target: 8000\n        published: 8001\n        protocol: udp\n      - target: 9000\n        host_ip: 0.0.0.0\n      - target: 9001\n        published: \"${P:-9001}\"\n        host_ip: 127.0.0.2\n    command: run\n";
+        let text = "services:\n  api:\n    ports:\n      - target: 7000\n        published: 7001\n        protocol: udp\n      - target: 9000\n        host_ip: 0.0.0.0\n      - target: 9001\n        published: \"${P:-9001}\"\n        host_ip: 127.0.0.2\n    command: run\n";
         let m = applied(ID, text);
         assert_eq!(
             m.yaml,
-            "services:\n  api:\n    ports:\n      - 127.0.0.1::8000/udp\n      - 127.0.0.1::9000\n      - 127.0.0.2::9001\n    command: run\n"
+            "services:\n  api:\n    ports:\n      - 127.0.0.1::7000/udp\n      - 127.0.0.1::9000\n      - 127.0.0.2::9001\n    command: run\n"
         );
         assert!(
             m.reason
-                .contains("services.api.ports[0] (long syntax) → `127.0.0.1::8000/udp`"),
+                .contains("services.api.ports[0] (long syntax) → `127.0.0.1::7000/udp`"),
             "{}",
             m.reason
         );
@@ -213,11 +213,11 @@ mod tests {
 
     #[test]
     fn long_syntax_with_more_options_keeps_its_form() {
-        let text = "services:\n  api:\n    ports:\n      - name: web\n        target: 8000\n        published: 8001\n        app_protocol: http\n";
+        let text = "services:\n  api:\n    ports:\n      - name: web\n        target: 7000\n        published: 7001\n        app_protocol: http\n";
         let m = applied(ID, text);
         assert_eq!(
             m.yaml,
-            "services:\n  api:\n    ports:\n      - name: web\n        target: 8000\n        app_protocol: http\n        host_ip: 127.0.0.1\n"
+            "services:\n  api:\n    ports:\n      - name: web\n        target: 7000\n        app_protocol: http\n        host_ip: 127.0.0.1\n"
         );
     }
 
@@ -225,7 +225,7 @@ mod tests {
     fn nothing_to_fix() {
         not_applicable(
             ID,
-            "services:\n  api:\n    ports:\n      - \"127.0.0.1::8000\"\n      - target: 80\n        host_ip: 127.0.0.1\n",
+            "services:\n  api:\n    ports:\n      - \"127.0.0.1::7000\"\n      - target: 80\n        host_ip: 127.0.0.1\n",
         );
         not_applicable(
             ID,

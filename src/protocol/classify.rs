@@ -208,7 +208,7 @@ mod tests {
     fn compose_messages_map_to_signatures() {
         let cases = [
             (
-                "Bind for 0.0.0.0:8001 failed: port is already allocated",
+                "Bind for 0.0.0.0:7001 failed: port is already allocated",
                 Signature::PortConflict,
             ),
             (
@@ -280,10 +280,10 @@ mod tests {
 
     #[test]
     fn the_summary_keeps_the_reason_at_the_end_of_a_long_line() {
-        let stderr = "Creating x ... \nERROR: for cc_execute  Cannot start service cc_execute: driver failed programming external connectivity on endpoint h-x_cc_execute_1 (0123456789abcdef): Bind for 0.0.0.0:8001 failed: port is already allocated\nERROR: Encountered errors while bringing up the project.";
+        let stderr = "Creating x ... \nERROR: for api  Cannot start service api: driver failed programming external connectivity on endpoint h-x_api_1 (0123456789abcdef): Bind for 0.0.0.0:7001 failed: port is already allocated\nERROR: Encountered errors while bringing up the project.";
         let summary = compose_summary(stderr);
         assert!(
-            summary.ends_with("Bind for 0.0.0.0:8001 failed: port is already allocated"),
+            summary.ends_with("Bind for 0.0.0.0:7001 failed: port is already allocated"),
             "{summary}"
         );
         assert!(summary.chars().count() < 130, "{summary}");
@@ -300,7 +300,7 @@ mod tests {
             ),
             Some(Signature::RedisLocalhost)
         );
-        assert_eq!(log_signature("listening on 127.0.0.1:8000", &ports), None);
+        assert_eq!(log_signature("listening on 127.0.0.1:7000", &ports), None);
         assert_eq!(
             log_signature("refused localhost:6390", &BTreeSet::new()),
             None

@@ -274,7 +274,7 @@ mod tests {
     fn only_engine_picked_ports_are_pinned() {
         let candidate = ComposeFile::parse(
             "c.yml",
-            "services:\n  a:\n    image: x\n    ports: ['127.0.0.1::8000', '8003', '127.0.0.1:9000:9000']\n  b:\n    image: y\n",
+            "services:\n  a:\n    image: x\n    ports: ['127.0.0.1::7000', '7003', '127.0.0.1:9000:9000']\n  b:\n    image: y\n",
             1,
         )
         .unwrap();
@@ -286,8 +286,8 @@ mod tests {
             "JSON, read by Compose as YAML: {pinned}"
         );
         let ports = doc["services"]["a"]["ports"].as_sequence().unwrap();
-        assert_eq!(ports[0], Value::from("127.0.0.1:21000:8000"));
-        assert_eq!(ports[1], Value::from("127.0.0.1:21001:8003"));
+        assert_eq!(ports[0], Value::from("127.0.0.1:21000:7000"));
+        assert_eq!(ports[1], Value::from("127.0.0.1:21001:7003"));
         assert_eq!(
             ports[2],
             Value::from("127.0.0.1:9000:9000"),

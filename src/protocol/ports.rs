@@ -94,19 +94,19 @@ services:
   app:
     image: a
     ports:
-      - "${API_PORT:-8001}:8000"
+      - "${API_PORT:-7001}:7000"
       - "127.0.0.1:9100:9000/udp"
-      - "127.0.0.1::8003"
-      - "${WS_PORT}:8004"
+      - "127.0.0.1::7003"
+      - "${WS_PORT}:7004"
       - 8005
       - {target: 8006, published: "${LONG:-8106}"}
-      - {target: 8007, published: 8001}
+      - {target: 8007, published: 7001}
   db:
     image: b
     ports: ["6380:6379", "7000-7001:7000-7001"]
 "#;
         let file = ComposeFile::parse("t", text, 1).unwrap();
-        assert_eq!(default_host_ports(&file), vec![6380, 8001, 8106, 9100]);
+        assert_eq!(default_host_ports(&file), vec![6380, 7001, 8106, 9100]);
     }
 
     #[test]

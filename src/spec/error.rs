@@ -20,6 +20,14 @@ pub enum SpecProblem {
     )]
     Malformed { message: String },
     #[error(
+        "the prompt has no ```harness-protocol block and harness.toml names no `protocol` file for prompts without one, so there is nothing to verify — write a block (`harness init --config FILE --task NEW.md` infers one from a compose file), or add `protocol = \"path/to/protocol.yml\"` to harness.toml"
+    )]
+    NoBlock,
+    #[error(
+        "cannot read the default protocol block (`protocol` in harness.toml): {message} — fix the path in harness.toml, or give the prompt a ```harness-protocol block of its own"
+    )]
+    DefaultUnreadable { message: String },
+    #[error(
         "the protocol needs an app with at least one `http:` endpoint — an instance is known and checked again by it; add one under `apps[0]`, e.g. `http: [{{port: 8080, path: /health}}]`"
     )]
     NoEndpoints,

@@ -5,7 +5,6 @@
 mod error;
 mod model;
 mod parse;
-mod reference;
 mod validate;
 
 #[cfg(test)]

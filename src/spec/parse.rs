@@ -5,7 +5,6 @@ use std::path::{Path as FsPath, PathBuf};
 
 use super::error::{SpecError, SpecProblem};
 use super::model::SpecFile;
-use super::reference::REFERENCE;
 use super::validate::validate;
 use crate::compose::ComposeFile;
 use crate::compose::locate::Locator;
@@ -16,23 +15,25 @@ use crate::task::Prompt;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProtocolSpec {
     file: SpecFile,
+    origin: Origin,
     declared: bool,
 }
 
-/// Where the block sits, to turn positions in it into prompt lines.
-struct Origin<'a> {
-    path: &'a FsPath,
-    text: &'a str,
+/// Where the block is written, to turn positions in it into lines of that file.
+#[derive(Debug, Clone, PartialEq)]
+struct Origin {
+    path: PathBuf,
+    text: String,
     first_line: usize,
 }
 
-impl Origin<'_> {
+impl Origin {
     fn error(&self, at: Option<&Path>, problem: SpecProblem) -> SpecError {
         let line = at
-            .and_then(|p| Locator::new(self.text).locate(p))
+            .and_then(|p| Locator::new(&self.text).locate(p))
             .map_or(self.first_line, |loc| self.first_line + loc.line - 1);
         SpecError {
-            path: self.path.to_path_buf(),
+            path: self.path.clone(),
             line,
             problem,
         }
@@ -40,43 +41,43 @@ impl Origin<'_> {
 }
 
 impl ProtocolSpec {
-    /// The task's block, checked against its own candidate `own`. A task without a block
-    /// gets the reference's: the one protocol the harness checked before tasks could
-    /// declare their own. It is not checked against `own`, so such a task runs as it
-    /// always did.
-    pub fn of_prompt(prompt: &Prompt, own: &ComposeFile) -> Result<ProtocolSpec, SpecError> {
-        let Some((text, first_line)) = prompt.protocol_block() else {
-            return ProtocolSpec::reference();
+    /// The task's block, checked against its own candidate `own`. A prompt without a block
+    /// gets the project's `default` (the `protocol` file in harness.toml), checked the same
+    /// way; without either there is nothing to verify, and the error says how to get one.
+    pub fn of_prompt(
+        prompt: &Prompt,
+        own: &ComposeFile,
+        default: Option<&FsPath>,
+    ) -> Result<ProtocolSpec, SpecError> {
+        let (origin, declared) = match (prompt.protocol_block(), default) {
+            (Some((text, first_line)), _) => (
+                Origin {
+                    path: prompt.path().to_path_buf(),
+                    text: text.to_string(),
+                    first_line,
+                },
+                true,
+            ),
+            (None, Some(path)) => (default_block(path)?, false),
+            (None, None) => {
+                return Err(SpecError {
+                    path: prompt.path().to_path_buf(),
+                    line: prompt.config_line(),
+                    problem: SpecProblem::NoBlock,
+                });
+            }
         };
-        let origin = Origin {
-            path: prompt.path(),
-            text,
-            first_line,
-        };
-        let spec = ProtocolSpec::read(&origin)?;
-        validate(&spec.file, own).map_err(|(at, problem)| origin.error(Some(&at), problem))?;
+        let mut spec = ProtocolSpec::read(origin)?;
+        spec.declared = declared;
+        validate(&spec.file, own).map_err(|(at, problem)| spec.origin.error(Some(&at), problem))?;
         Ok(spec)
     }
 
-    /// Checks the declared block against a config the run deploys instead of the task's
-    /// own (`--config`): a service the block names and that file lacks means the file is
-    /// not this task's stack — bad input, not the config's failure. A port the file does
-    /// not publish stays the config's to fail on (the probes say so, recorded). The
-    /// reference fallback is not checked, as in `of_prompt`.
-    pub fn fits(
-        &self,
-        prompt: &Prompt,
-        config: &FsPath,
-        file: &ComposeFile,
-    ) -> Result<(), SpecError> {
-        let Some((text, first_line)) = prompt.protocol_block().filter(|_| self.declared) else {
-            return Ok(());
-        };
-        let origin = Origin {
-            path: prompt.path(),
-            text,
-            first_line,
-        };
+    /// Checks the block against a config the run deploys instead of the task's own
+    /// (`--config`): a service the block names and that file lacks means the file is not
+    /// this task's stack — bad input, not the config's failure. A port the file does not
+    /// publish stays the config's to fail on (the probes say so, recorded).
+    pub fn fits(&self, config: &FsPath, file: &ComposeFile) -> Result<(), SpecError> {
         // Services are validated before ports, so an unpublished port means every
         // named service is there.
         match validate(&self.file, file) {
@@ -89,34 +90,26 @@ impl ProtocolSpec {
                 config: config.to_path_buf(),
                 problem: Box::new(problem),
             };
-            origin.error(Some(&at), problem)
+            self.origin.error(Some(&at), problem)
         })
     }
 
-    /// Parses a block's `text` that starts at `first_line` of the prompt at `path`.
+    /// Parses a block's `text` that starts at `first_line` of the file at `path`.
     pub fn parse(path: &FsPath, text: &str, first_line: usize) -> Result<ProtocolSpec, SpecError> {
-        ProtocolSpec::read(&Origin {
-            path,
-            text,
+        ProtocolSpec::read(Origin {
+            path: path.to_path_buf(),
+            text: text.to_string(),
             first_line,
         })
     }
 
-    /// The fallback for tasks without a block (see [`ProtocolSpec::of_prompt`]).
-    pub fn reference() -> Result<ProtocolSpec, SpecError> {
-        let path = PathBuf::from("<reference protocol>");
-        let mut spec = ProtocolSpec::parse(&path, REFERENCE, 1)?;
-        spec.declared = false;
-        Ok(spec)
-    }
-
-    fn read(origin: &Origin<'_>) -> Result<ProtocolSpec, SpecError> {
-        let file: SpecFile = serde_yaml_ng::from_str(origin.text).map_err(|e| {
+    fn read(origin: Origin) -> Result<ProtocolSpec, SpecError> {
+        let file: SpecFile = serde_yaml_ng::from_str(&origin.text).map_err(|e| {
             let line = e.location().map_or(origin.first_line, |l| {
                 origin.first_line + l.line().saturating_sub(1)
             });
             SpecError {
-                path: origin.path.to_path_buf(),
+                path: origin.path.clone(),
                 line,
                 problem: SpecProblem::Malformed {
                     message: without_positions(&e.to_string()),
@@ -131,6 +124,7 @@ impl ProtocolSpec {
         }
         Ok(ProtocolSpec {
             file,
+            origin,
             declared: true,
         })
     }
@@ -139,10 +133,27 @@ impl ProtocolSpec {
         &self.file
     }
 
-    /// Whether the task declared it (`false`: the reference fallback).
+    /// Whether the task declared it (`false`: the project's default for prompts without
+    /// a block).
     pub fn declared(&self) -> bool {
         self.declared
     }
+}
+
+/// The project's default block: a YAML file holding what a prompt's block would.
+fn default_block(path: &FsPath) -> Result<Origin, SpecError> {
+    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+        path: path.to_path_buf(),
+        line: 1,
+        problem: SpecProblem::DefaultUnreadable {
+            message: e.to_string(),
+        },
+    })?;
+    Ok(Origin {
+        path: path.to_path_buf(),
+        text,
+        first_line: 1,
+    })
 }
 
 /// The parser's message without its ` at line L column C` parts: those count from the

@@ -1,12 +1,13 @@
 use std::path::{Path, PathBuf};
 
-use super::reference::REFERENCE;
 use super::*;
 use crate::compose::ComposeFile;
 use crate::task::Prompt;
 
 const HISTORY: &str = "- **Evolution History**:\n  | Version | Change & Reason | Result | UUID |\n  | :------ | :-------------- | :----- | :--- |\n";
 const TASK: &str = "prompts/docker_compose_dynamic.md";
+/// harness.toml's `protocol`: the block for this project's prompts without one.
+const DEFAULT: &str = "docker/protocol.yml";
 
 /// A prompt whose candidate is `config` and whose protocol block is `block`; the block's
 /// first content line is returned too.
@@ -29,7 +30,7 @@ fn own(prompt: &Prompt) -> ComposeFile {
 
 fn spec_of(config: &str, block: &str) -> Result<ProtocolSpec, SpecError> {
     let (prompt, _) = prompt_with(config, block);
-    ProtocolSpec::of_prompt(&prompt, &own(&prompt))
+    ProtocolSpec::of_prompt(&prompt, &own(&prompt), None)
 }
 
 const CONFIG: &str = "services:\n  app:\n    image: a\n    ports: [\"127.0.0.1::8000\", \"127.0.0.1::9000/tcp\"]\n  db:\n    image: b\n";
@@ -38,7 +39,7 @@ const BLOCK: &str = "apps:\n  - service: app\n    http:\n      - {port: 8000, pa
 /// The error, its line, and the line it should name (first line of `needle` in `block`).
 fn error_at(block: &str, needle: &str) -> (SpecError, usize) {
     let (prompt, first) = prompt_with(CONFIG, block);
-    let err = ProtocolSpec::of_prompt(&prompt, &own(&prompt)).expect_err("rejected");
+    let err = ProtocolSpec::of_prompt(&prompt, &own(&prompt), None).expect_err("rejected");
     let offset = block
         .lines()
         .position(|l| l.contains(needle))
@@ -53,33 +54,29 @@ fn message_at(block: &str, needle: &str) -> String {
     err.to_string()
 }
 
+/// The shipped task's text with its protocol block cut out.
+fn without_block(text: &str) -> String {
+    let start = text.find("```harness-protocol\n").expect("block");
+    let end = start + text[start..].find("\n```\n").expect("closed") + "\n```\n".len();
+    format!("{}{}", &text[..start], &text[end..])
+}
+
 #[test]
-fn the_reference_prompt_declares_exactly_the_fallback() {
+fn the_project_s_default_block_is_the_shipped_task_s() {
     let prompt = Prompt::load(Path::new(TASK)).expect("shipped task loads");
-    let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt)).expect("valid against its config");
-    let fallback = ProtocolSpec::reference().expect("the fallback parses");
-    assert!(spec.declared() && !fallback.declared());
-    assert_eq!(spec.file(), fallback.file());
-    let (block, _) = prompt.protocol_block().expect("block");
-    assert_eq!(
-        block, REFERENCE,
-        "the fallback is the reference block verbatim"
-    );
-    let app = &spec.file().apps[0];
-    assert_eq!(
-        (app.http[0].port, app.http[0].path.as_str()),
-        (8000, "/health")
-    );
-    let ws = &app.websocket[0];
-    assert_eq!(
-        (ws.port, ws.path.as_str(), ws.complete.chunks),
-        (8003, "/ws/mcp", 5)
-    );
+    let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt), None).expect("valid");
+    let bare = Prompt::parse(PathBuf::from(TASK), without_block(prompt.text())).expect("parses");
+    assert!(bare.protocol_block().is_none());
+    let default = ProtocolSpec::of_prompt(&bare, &own(&bare), Some(Path::new(DEFAULT)))
+        .expect("the project's default fits the shipped config");
+    assert!(spec.declared() && !default.declared());
+    assert_eq!(spec.file(), default.file());
 }
 
 #[test]
 fn the_schema_round_trips_through_yaml() {
-    let spec = ProtocolSpec::reference().expect("parses");
+    let prompt = Prompt::load(Path::new(TASK)).expect("shipped task loads");
+    let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt), None).expect("valid");
     let text = serde_yaml_ng::to_string(spec.file()).expect("serializes");
     let back = ProtocolSpec::parse(Path::new("t.md"), &text, 1).expect("reads back");
     assert_eq!(back.file(), spec.file());
@@ -98,12 +95,49 @@ fn a_minimal_block_gets_the_defaults() {
 }
 
 #[test]
-fn a_task_without_a_block_gets_the_reference_unchecked() {
-    let text = "- **Success/Failure Ratio**: 0:0\n- **Last Updated**: x\n- **Last UUID**: `None`\n- **Evolution History**:\n  | Version | Change & Reason | Result | UUID |\n  | :------ | :-------------- | :----- | :--- |\n```yaml\nservices:\n  web:\n    image: nginx\n```\n";
-    let prompt = Prompt::parse(PathBuf::from("t.md"), text.into()).expect("parses");
-    let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt)).expect("fallback");
+fn a_prompt_without_a_block_gets_the_project_s_default_checked_or_a_way_to_get_one() {
+    let text = without_block(prompt_with(CONFIG, BLOCK).0.text());
+    let prompt = Prompt::parse(PathBuf::from("tasks/t.md"), text).expect("parses");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let default = dir.path().join("protocol.yml");
+
+    let none = ProtocolSpec::of_prompt(&prompt, &own(&prompt), None).expect_err("no block");
+    assert_eq!(
+        (none.path.as_path(), none.line),
+        (Path::new("tasks/t.md"), prompt.config_line())
+    );
+    let said = none.to_string();
+    assert!(
+        said.contains("harness init") && said.contains("protocol = "),
+        "{said}"
+    );
+
+    let missing = ProtocolSpec::of_prompt(&prompt, &own(&prompt), Some(&default));
+    let said = missing.expect_err("no file").to_string();
+    assert!(
+        said.starts_with(&format!("{}:1: ", default.display())),
+        "{said}"
+    );
+    assert!(said.contains("harness.toml"), "{said}");
+
+    std::fs::write(&default, format!("# the project's\n{BLOCK}")).expect("write");
+    let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt), Some(&default)).expect("fits");
     assert!(!spec.declared());
-    assert_eq!(spec.file().apps[0].http[0].port, 8000);
+    assert_eq!(spec.file().apps[0].service, "app");
+
+    // A default written for another stack is named at its own line, like a block.
+    std::fs::write(
+        &default,
+        format!("# the project's\n{}", BLOCK.replace("app\n", "web\n")),
+    )
+    .expect("write");
+    let err = ProtocolSpec::of_prompt(&prompt, &own(&prompt), Some(&default)).expect_err("web");
+    assert_eq!(
+        (err.path.as_path(), err.line),
+        (default.as_path(), 3),
+        "{err}"
+    );
+    assert!(err.to_string().contains("`web`"), "{err}");
 }
 
 #[test]

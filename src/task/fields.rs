@@ -297,6 +297,6 @@ mod tests {
         ] {
             assert!(is_placeholder(p), "{p}");
         }
-        assert!(!is_placeholder("0b7f2c1e-0000-4000-8000-000000000000"));
+        assert!(!is_placeholder("0b7f2c1e-0000-4000-9000-000000000000"));
     }
 }
