@@ -431,6 +431,54 @@ fn an_exhausted_port_range_is_refused_before_anything_is_written() {
     drop(held);
 }
 
+/// A prompt without a protocol block runs only where the project names one for it: from a
+/// directory without harness.toml it is refused with the ways to get one; a `protocol` file
+/// that is missing, or written for another stack, is named at its own line.
+#[test]
+fn a_prompt_without_a_block_needs_the_project_s_protocol_and_one_that_fits() {
+    let ws = Workspace::new("no_block");
+    let shipped = std::fs::read_to_string(ws.task()).expect("read");
+    let start = shipped.find("```harness-protocol\n").expect("block");
+    let end = start + shipped[start..].find("\n```\n").expect("closed") + "\n```\n".len();
+    std::fs::write(
+        ws.task(),
+        format!("{}{}", &shipped[..start], &shipped[end..]),
+    )
+    .expect("write");
+    let task = ws.task().display().to_string();
+    let from_ws = |toml: Option<&str>, needles: &[&str]| {
+        if let Some(toml) = toml {
+            write(&ws, "harness.toml", toml);
+        }
+        let mut run = ws.harness();
+        run.current_dir(ws.dir.path())
+            .args(["run", "--task", &task]);
+        refuses(&ws, run, &[], needles);
+    };
+    from_ws(
+        None,
+        &[
+            &task,
+            "no ```harness-protocol block",
+            "harness init",
+            "protocol = ",
+        ],
+    );
+    from_ws(
+        Some("protocol = \"nowhere.yml\"\n"),
+        &["nowhere.yml:1:", "default protocol block", "harness.toml"],
+    );
+    write(
+        &ws,
+        "other.yml",
+        "# another stack's\napps:\n  - service: web\n    http: [{port: 80, path: /}]\n",
+    );
+    from_ws(
+        Some("protocol = \"other.yml\"\n"),
+        &["other.yml:3:", "`web`", "candidate config does not define"],
+    );
+}
+
 #[test]
 fn without_a_task_or_with_a_broken_harness_toml_nothing_runs() {
     let ws = Workspace::new("no_task");
