@@ -137,6 +137,38 @@ fn an_unknown_step_lists_the_real_ones() {
     );
 }
 
+/// Waits a clock cannot hold (they panicked in the clock arithmetic) and bounds that run
+/// nothing are bad input, named with their range.
+#[test]
+fn waits_and_counts_out_of_range_are_refused() {
+    let ws = Workspace::new("bad_numbers");
+    for (args, needles) in [
+        (
+            &["--timeout", "18446744073709551615"][..],
+            &["--timeout", "1..=86400"][..],
+        ),
+        (&["--timeout", "0"], &["--timeout", "1..=86400"]),
+        (
+            &["--stop-timeout", "18446744073709551615"],
+            &["--stop-timeout", "0..=86400"],
+        ),
+        (
+            &["--reaper-grace", "86401"],
+            &["--reaper-grace", "0..=86400"],
+        ),
+    ] {
+        rejects(&ws, args, needles);
+    }
+    let mut iterate = ws.harness();
+    iterate.args(["iterate", "--task"]).arg(ws.task());
+    refuses(
+        &ws,
+        iterate,
+        &["--runs-per-version", "0"],
+        &["--runs-per-version", "0"],
+    );
+}
+
 #[test]
 fn broken_prompts_are_rejected_with_the_fix() {
     let ws = Workspace::new("bad_prompt");

@@ -70,7 +70,7 @@ pub enum Command {
 pub struct TcpConnectArgs {
     /// HOST:PORT, e.g. a compose service name and its container port.
     pub address: String,
-    #[arg(long, default_value_t = 3000)]
+    #[arg(long, default_value_t = 3000, value_parser = clap::value_parser!(u64).range(1..=DAY * 1000))]
     pub timeout_ms: u64,
 }
 
@@ -93,7 +93,7 @@ pub struct InitArgs {
     pub force: bool,
 
     /// Upper bound in seconds of the trial deployment's `up` and wait.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = 90, value_parser = seconds(1))]
     pub timeout: u64,
 
     #[command(flatten)]
@@ -208,11 +208,11 @@ pub struct RunArgs {
     pub skip: Vec<String>,
 
     /// Upper bound in seconds of each step that waits on the engine.
-    #[arg(long, default_value_t = 90)]
+    #[arg(long, default_value_t = 90, value_parser = seconds(1))]
     pub timeout: u64,
 
     /// Seconds containers get to stop after SIGTERM.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = 10, value_parser = seconds(0))]
     pub stop_timeout: u64,
 
     /// Also write the run(s) as JUnit XML to this file (one testsuite per run).
@@ -245,7 +245,7 @@ pub struct ReaperFlags {
     pub no_reaper: bool,
 
     /// Seconds the reaper waits for a lost harness to reconnect before removing its runs.
-    #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10)]
+    #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10, value_parser = seconds(0))]
     pub reaper_grace: u64,
 
     /// The reaper container's name (default: one per user and wire protocol,
@@ -254,7 +254,7 @@ pub struct ReaperFlags {
     pub reaper_name: Option<String>,
 
     /// Seconds a reaper started by this harness stays up with no harness connected.
-    #[arg(long, env = "HARNESS_REAPER_IDLE", default_value_t = 60, hide = true)]
+    #[arg(long, env = "HARNESS_REAPER_IDLE", default_value_t = 60, hide = true, value_parser = seconds(1))]
     pub reaper_idle: u64,
 }
 
@@ -275,7 +275,7 @@ pub struct ReaperArgs {
     pub listen: String,
 
     /// Exit after this many seconds with no harness connected.
-    #[arg(long, default_value_t = 60)]
+    #[arg(long, default_value_t = 60, value_parser = seconds(1))]
     pub idle: u64,
 
     /// The file holding the secret every client must prove it knows (copied into the
@@ -293,7 +293,8 @@ pub struct IterateArgs {
     #[arg(
         long = "runs-per-version",
         visible_alias = "runs",
-        default_value_t = 10
+        default_value_t = 10,
+        value_parser = clap::value_parser!(u32).range(1..)
     )]
     pub runs_per_version: u32,
 
@@ -376,6 +377,15 @@ pub struct GraduationBar {
     pub min_confidence: Option<f64>,
 }
 
+/// A day, in seconds: the most any of the harness's waits may be given. More would
+/// overflow the clock arithmetic, and no wait needs it.
+const DAY: u64 = 24 * 60 * 60;
+
+/// Seconds from `min` to a day.
+fn seconds(min: u64) -> clap::builder::RangedU64ValueParser {
+    clap::value_parser!(u64).range(min..=DAY)
+}
+
 fn parallel(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
         Ok(k) if k >= 1 => Ok(k),
@@ -417,8 +427,7 @@ pub struct ProposerArgs {
     pub proposer_command: Option<String>,
 
     /// Seconds a command or a model has for one answer (retries included).
-    #[arg(long, value_name = "SECS", default_value_t = 300,
-          value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "SECS", default_value_t = 300, value_parser = seconds(1))]
     pub proposer_timeout: u64,
 
     /// Candidates an open-ended proposer may have rejected by the gates before it stops.

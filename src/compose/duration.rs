@@ -17,8 +17,9 @@ const UNITS: [(&str, f64); 10] = [
     ("w", 604_800.0),
 ];
 
-/// The duration `text` means, or `None` where Compose rejects it (`30`, `5 s`, `1S`).
-/// A negative duration, which Compose passes on and the engine refuses, is `None` too.
+/// The duration `text` means, or `None` where Compose rejects it (`30`, `5 s`, `1S`, or
+/// more than Go's duration holds: 2^63 - 1 ns, about 292 years). A negative duration,
+/// which Compose passes on and the engine refuses, is `None` too.
 pub fn parse(text: &str) -> Option<Duration> {
     let body = text.strip_prefix('+').unwrap_or(text);
     // Go's ParseDuration, which Compose uses, takes a bare zero.
@@ -43,7 +44,9 @@ pub fn parse(text: &str) -> Option<Duration> {
         secs += number * scale;
         rest = &rest[unit.len()..];
     }
-    Duration::try_from_secs_f64(secs).ok()
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| d.as_nanos() <= i64::MAX as u128)
 }
 
 /// What the engine accepts for a healthcheck's interval, timeout or start period: zero
@@ -78,6 +81,10 @@ mod tests {
         assert_eq!(secs("+5s"), Some(5.0));
         assert_eq!(secs("1d"), Some(86_400.0));
         assert_eq!(secs("0"), Some(0.0));
+        // Go's time.Duration is an int64 of nanoseconds.
+        assert_eq!(secs("2562047h"), Some(2562047.0 * 3600.0));
+        assert_eq!(secs("2562048h"), None);
+        assert_eq!(secs("99999999999999999999999h"), None);
         assert_eq!(secs("0s"), Some(0.0));
         assert_eq!(parse("10us"), Some(Duration::from_micros(10)));
     }

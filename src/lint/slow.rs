@@ -25,6 +25,8 @@ const WAITS_PER_RUN: u32 = 2;
 /// The interval the fix proposes, and the default retries an unwritten `retries` means.
 const SUGGESTED: Duration = Duration::from_secs(2);
 const DEFAULT_RETRIES: u64 = 3;
+/// The fix where the patience cannot be put in figures.
+const GENERIC_FIX: &str = "an interval of 1–2s with more retries keeps the same patience";
 
 pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     let intervals: BTreeMap<&str, Duration> = ctx
@@ -181,15 +183,19 @@ fn fix(hc: &Healthcheck, own: Duration) -> String {
         Some(r) => (r.trim().parse::<u64>().ok().filter(|n| *n > 0), ""),
     };
     let Some(retries) = retries else {
-        return "an interval of 1–2s with more retries keeps the same patience".to_string();
+        return GENERIC_FIX.to_string();
     };
     let patience = own.as_secs_f64() * retries as f64;
     let more = (patience / SUGGESTED.as_secs_f64()).ceil() as u64;
+    // A patience no clock holds (a huge interval times huge retries) gets no figure.
+    let Ok(patience) = Duration::try_from_secs_f64(patience) else {
+        return GENERIC_FIX.to_string();
+    };
     format!(
         "`interval: {}` with `retries: {more}` keeps the same patience ({} before it is \
          unhealthy{counting})",
         seconds(SUGGESTED),
-        seconds(Duration::from_secs_f64(patience))
+        seconds(patience)
     )
 }
 
@@ -240,6 +246,22 @@ mod tests {
         ] {
             assert!(msg.contains(part), "{part}: {msg}");
         }
+    }
+
+    #[test]
+    fn the_longest_intervals_compose_takes_are_priced_without_overflow() {
+        let f = lint_yaml(
+            "services:\n  a:\n    healthcheck:\n      test: [CMD, x]\n      interval: 2562047h\n      retries: 18446744073709551615\n    depends_on:\n      b: {condition: service_healthy}\n  b:\n    healthcheck:\n      test: [CMD, x]\n      interval: 2562047h\n",
+        );
+        assert_eq!(
+            rule_paths(&f, RULE),
+            vec![
+                "services.a.healthcheck.interval",
+                "services.b.healthcheck.interval"
+            ]
+        );
+        let a = f.iter().find(|f| f.rule == RULE).expect("a's finding");
+        assert!(a.message.contains("more retries"), "{}", a.message);
     }
 
     #[test]
