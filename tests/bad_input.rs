@@ -137,10 +137,10 @@ fn an_unknown_step_lists_the_real_ones() {
     );
 }
 
-/// Waits a clock cannot hold (they panicked in the clock arithmetic) and bounds that run
-/// nothing are bad input, named with their range.
+/// Waits a clock cannot hold (they panicked in the clock arithmetic), bounds that run
+/// nothing and a time that is not one (it filtered silently) are bad input, named.
 #[test]
-fn waits_and_counts_out_of_range_are_refused() {
+fn waits_counts_and_times_out_of_range_are_refused() {
     let ws = Workspace::new("bad_numbers");
     for (args, needles) in [
         (

@@ -395,6 +395,24 @@ fn parallel(text: &str) -> Result<u32, String> {
     }
 }
 
+/// `--since` as the text runs are stored with (UTC, milliseconds, `Z`), so that comparing
+/// texts compares times whatever offset the user wrote.
+fn since(text: &str) -> Result<String, String> {
+    let utc = match chrono::DateTime::parse_from_rfc3339(text) {
+        Ok(time) => time.with_timezone(&chrono::Utc),
+        Err(_) => chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .map_err(|_| {
+                format!(
+                    "`{text}` is not a time: give a date (2026-11-23, from midnight UTC) or an \
+                     RFC 3339 time (2026-11-23T14:00:00Z, 2026-11-23T15:00:00+01:00)"
+                )
+            })?
+            .and_time(chrono::NaiveTime::MIN)
+            .and_utc(),
+    };
+    Ok(utc.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 fn confidence(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
@@ -452,8 +470,9 @@ pub struct ScoreboardArgs {
     #[command(flatten)]
     pub only: TaskFilter,
 
-    /// Only runs started at or after this time (RFC 3339 or a prefix: 2026-11-23).
-    #[arg(long)]
+    /// Only runs started at or after this time: a date (2026-11-23, from midnight UTC) or
+    /// an RFC 3339 time (2026-11-23T14:00:00Z, 2026-11-23T15:00:00+01:00).
+    #[arg(long, value_parser = since)]
     pub since: Option<String>,
 
     #[command(flatten)]
@@ -487,4 +506,33 @@ pub struct ExportArgs {
 pub struct ImportArgs {
     /// A file written by `harness export --jsonl`, or `-` for stdin.
     pub file: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn since_is_compared_as_the_utc_text_runs_are_stored_with() {
+        assert_eq!(
+            super::since("2026-11-23").unwrap(),
+            "2026-11-23T00:00:00.000Z"
+        );
+        assert_eq!(
+            super::since("2026-11-23T15:00:00+01:00").unwrap(),
+            "2026-11-23T14:00:00.000Z"
+        );
+        assert_eq!(
+            super::since("2026-11-23T14:00:00.5Z").unwrap(),
+            "2026-11-23T14:00:00.500Z"
+        );
+        for bad in [
+            "yesterday",
+            "2026-11",
+            "2026-13-01",
+            "",
+            "2026-11-23T25:00:00Z",
+        ] {
+            let err = super::since(bad).unwrap_err();
+            assert!(err.contains("RFC 3339"), "{bad}: {err}");
+        }
+    }
 }
