@@ -423,3 +423,50 @@ fn an_external_volume_in_v1_form_is_the_users_and_outlives_the_run() {
         .expect("docker volume inspect");
     assert!(kept.status.success(), "the user's volume outlives the run");
 }
+
+/// A volume every instance only reads (shared assets, `:ro`) may be shared; one they all
+/// write is one data directory under two stacks: `volume_conflict`.
+#[test]
+fn instances_may_share_a_volume_they_only_read_but_not_one_they_write() {
+    let test = "instances_may_share_a_volume_they_only_read_but_not_one_they_write";
+    if !engine_available(test) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new("fx_shared_volume");
+    // Named like the workspace's objects, so the workspace removes it whatever happens.
+    let volume = format!("h-{}-assets", ws.task_name);
+    let made = std::process::Command::new("docker")
+        .args(["volume", "create", &volume])
+        .output()
+        .expect("docker volume create");
+    assert!(made.status.success());
+    let reference = std::fs::read_to_string(
+        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
+    )
+    .expect("the reference config");
+    let written = [
+        (":ro", vec![]),
+        (
+            "",
+            vec![("multi_instance".to_string(), "volume_conflict".to_string())],
+        ),
+    ];
+    for (mode, expected) in written {
+        let mount =
+            format!("    stop_grace_period: 10s\n    volumes:\n      - assets:/srv/assets{mode}\n");
+        let config = reference.replace("    stop_grace_period: 10s\n", &mount)
+            + &format!("  assets:\n    external: true\n    name: {volume}\n");
+        assert!(config.contains("/srv/assets"), "the app mounts it");
+        let path = ws.dir.path().join("shared.yml");
+        std::fs::write(&path, config).expect("write the config");
+        let steps = ["--steps", "deploy,multi_instance,shutdown"];
+        let run = run_task(
+            &ws,
+            test,
+            &[&steps[..], &["--config", path.to_str().expect("utf8")]].concat(),
+        );
+        assert_eq!(failures(&run), expected, "`{mode}`: {run:#}");
+        assert_eq!(step_of(&run, "deploy")["status"], "pass", "{run:#}");
+    }
+}

@@ -59,8 +59,8 @@ pub struct ContainerInfo {
     pub last_probe: Option<(i64, String)>,
     pub ports: Vec<PublishedPort>,
     pub networks: Vec<String>,
-    /// Names of the volumes mounted (named and anonymous).
-    pub volumes: Vec<String>,
+    /// The volumes mounted (named and anonymous).
+    pub volumes: Vec<VolumeMount>,
     /// The main process on the engine's host, 0 when not running.
     pub pid: i64,
     pub started_at: String,
@@ -90,6 +90,14 @@ pub struct ImageInfo {
     pub labels: HashMap<String, String>,
     /// The `VOLUME` directories, sorted.
     pub volumes: Vec<String>,
+}
+
+/// A volume as one container mounts it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VolumeMount {
+    pub name: String,
+    /// Mounted read-write (`:ro` makes it false).
+    pub writable: bool,
 }
 
 /// Everything of a project still known to the engine.
@@ -145,12 +153,19 @@ pub fn is_anonymous_volume(name: &str) -> bool {
 }
 
 /// The names of the volumes among a container's mounts (named and anonymous).
-fn volume_names(mounts: Option<Vec<bollard::models::MountPoint>>) -> impl Iterator<Item = String> {
+fn volume_mounts(
+    mounts: Option<Vec<bollard::models::MountPoint>>,
+) -> impl Iterator<Item = VolumeMount> {
     mounts
         .unwrap_or_default()
         .into_iter()
         .filter(|m| m.typ.as_deref() == Some("volume"))
-        .filter_map(|m| m.name)
+        .filter_map(|m| {
+            Some(VolumeMount {
+                writable: m.rw.unwrap_or(true),
+                name: m.name?,
+            })
+        })
 }
 
 /// The engine ANDs the entries of one `label` filter: objects carrying every pair.
@@ -423,7 +438,7 @@ impl Docker {
             .all_containers(labels_filter(labels))
             .await?
             .into_iter()
-            .flat_map(|c| volume_names(c.mounts))
+            .flat_map(|c| volume_mounts(c.mounts).map(|m| m.name))
             .collect())
     }
 
@@ -653,7 +668,7 @@ fn container_info(c: ContainerInspectResponse) -> ContainerInfo {
             .networks
             .map(|n| n.into_keys().collect())
             .unwrap_or_default(),
-        volumes: volume_names(c.mounts).collect(),
+        volumes: volume_mounts(c.mounts).collect(),
         pid: state.pid.unwrap_or(0),
         started_at: state.started_at.unwrap_or_default(),
         finished_at: state.finished_at.unwrap_or_default(),

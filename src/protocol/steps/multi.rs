@@ -131,9 +131,16 @@ fn distinct(all: &[&Deployment]) -> Result<(), Failure> {
                 ));
             }
         }
-        // Anonymous volumes are each container's own; a named one shared is one data
-        // directory under two stacks (two Redis servers on one append-only file).
-        let own: BTreeSet<&String> = d.containers.iter().flat_map(|c| &c.volumes).collect();
+        // Anonymous volumes are each container's own; a named one written by two stacks is
+        // one data directory under both (two Redis servers on one append-only file). One
+        // mounted read-only (shared assets) is only read, and may be shared.
+        let own: BTreeSet<&String> = d
+            .containers
+            .iter()
+            .flat_map(|c| &c.volumes)
+            .filter(|v| v.writable)
+            .map(|v| &v.name)
+            .collect();
         for v in own {
             if !volumes.insert(v.clone()) {
                 return Err(Failure::new(

@@ -34,8 +34,8 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
         .containers
         .iter()
         .flat_map(|c| c.volumes.iter())
-        .filter(|v| crate::engine::is_anonymous_volume(v))
-        .cloned()
+        .filter(|v| crate::engine::is_anonymous_volume(&v.name))
+        .map(|v| v.name.clone())
         .collect();
     let project = s.project(on.index);
     s.plan.orphans.add(&anonymous).await;

@@ -94,8 +94,9 @@ pub(crate) async fn stop(s: &StepContext<'_>) -> Result<Stopped, StepResult> {
     // user's, meant to outlive every run.
     let anonymous: Vec<String> = before
         .iter()
-        .flat_map(|c| c.volumes.iter().cloned())
-        .filter(|v| crate::engine::is_anonymous_volume(v))
+        .flat_map(|c| c.volumes.iter())
+        .filter(|v| crate::engine::is_anonymous_volume(&v.name))
+        .map(|v| v.name.clone())
         .collect();
     let killed = stopped.iter().any(|c| c["exit_code"] == KILLED);
     let evidence = ShutdownEvidence {
