@@ -17,6 +17,8 @@ pub struct Mount {
     pub tmpfs: bool,
     /// Written in the long (mapping) syntax.
     pub long: bool,
+    /// `:ro` (short syntax) or `read_only: true` (long).
+    pub read_only: bool,
 }
 
 impl Mount {
@@ -51,7 +53,11 @@ fn mount(index: usize, v: &Value, unset: fn(&str) -> String) -> Option<Mount> {
             let text = unset(&home_as_tilde(s));
             let mut parts = text.splitn(3, ':');
             let first = parts.next().unwrap_or_default().to_string();
-            Some(match parts.next() {
+            let target = parts.next();
+            let read_only = parts
+                .next()
+                .is_some_and(|options| options.split(',').any(|o| o == "ro"));
+            Some(match target {
                 Some(target) => Mount {
                     index,
                     source: first,
@@ -59,6 +65,7 @@ fn mount(index: usize, v: &Value, unset: fn(&str) -> String) -> Option<Mount> {
                     anonymous: false,
                     tmpfs: false,
                     long: false,
+                    read_only,
                 },
                 None => Mount {
                     index,
@@ -67,6 +74,7 @@ fn mount(index: usize, v: &Value, unset: fn(&str) -> String) -> Option<Mount> {
                     anonymous: true,
                     tmpfs: false,
                     long: false,
+                    read_only,
                 },
             })
         }
@@ -81,6 +89,8 @@ fn mount(index: usize, v: &Value, unset: fn(&str) -> String) -> Option<Mount> {
                 source,
                 target: field("target"),
                 long: true,
+                read_only: matches!(m.get("read_only").map(untag), Some(Value::Bool(true)))
+                    || field("read_only") == "true",
             })
         }
         _ => None,

@@ -70,6 +70,17 @@ pub(crate) const FIXED_VOLUME_NAME: RuleInfo = RuleInfo {
     default_on: true,
 };
 
+pub(crate) const SHARED_EXTERNAL_VOLUME: RuleInfo = RuleInfo {
+    id: "shared-external-volume",
+    level: Level::Warn,
+    mutation: None,
+    description: "a service mounts an external volume read-write, so every instance of the \
+                  stack writes the same data (the harness's multi_instance fails with \
+                  `volume_conflict`); info under the default profile, where one copy runs",
+    anchor: "ours",
+    default_on: true,
+};
+
 pub(crate) const MISSING_HEALTHCHECK: RuleInfo = RuleInfo {
     id: "missing-healthcheck",
     level: Level::Warn,
@@ -406,7 +417,7 @@ pub(crate) const MISSING_ENV_FILE: RuleInfo = RuleInfo {
     default_on: true,
 };
 
-static RULES: [RuleInfo; 40] = [
+static RULES: [RuleInfo; 41] = [
     HARDCODED_HOST_PORT,
     REQUIRED_VARIABLE,
     INVALID_INTERPOLATION,
@@ -425,6 +436,7 @@ static RULES: [RuleInfo; 40] = [
     UNDEFINED_SECRET,
     UNDEFINED_CONFIG,
     MISSING_ENV_FILE,
+    SHARED_EXTERNAL_VOLUME,
     PORT_ALL_INTERFACES,
     MISSING_HEALTHCHECK,
     DEPENDS_ON_NOT_HEALTHY,

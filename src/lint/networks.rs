@@ -1,9 +1,12 @@
 //! Top-level keys: networks and volumes named globally on the engine, and the obsolete
 //! `version:`.
 
-use super::catalog::{FIXED_NETWORK_NAME, FIXED_VOLUME_NAME, OBSOLETE_VERSION};
+use super::catalog::{
+    FIXED_NETWORK_NAME, FIXED_VOLUME_NAME, OBSOLETE_VERSION, SHARED_EXTERNAL_VOLUME,
+};
 use super::finding::{Path, Sink};
 use super::run::Ctx;
+use super::services::mounts;
 use super::yaml;
 use crate::compose::networks::{Definition, networks, volumes};
 
@@ -35,6 +38,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             "every instance mounts the same data",
         ),
     ];
+    shared_external(ctx, sink);
     for (rule, kind, defined, so) in fixed {
         for (def, name) in named(defined) {
             let key = &def.key;
@@ -44,6 +48,37 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
                 format!(
                     "{kind} `{key}` is named `{name}` on the engine instead of per project, so \
                      {so} — drop `name:` and let Compose prefix it with the project name"
+                ),
+            );
+        }
+    }
+}
+
+/// Mounts that write to an external volume: every instance of the stack mounts that one
+/// volume, so their writes meet. Read-only mounts (shared assets) are fine.
+fn shared_external(ctx: &Ctx<'_>, sink: &mut Sink) {
+    let external: Vec<String> = volumes(ctx.doc)
+        .into_iter()
+        .filter(|d| d.external())
+        .map(|d| d.key)
+        .collect();
+    for svc in &ctx.services {
+        for (i, m) in mounts(svc) {
+            let Some(volume) = m.named_volume().filter(|v| external.iter().any(|e| e == v)) else {
+                continue;
+            };
+            if m.read_only {
+                continue;
+            }
+            sink.add(
+                &SHARED_EXTERNAL_VOLUME,
+                &svc.path.key("volumes").index(i),
+                format!(
+                    "`{}` writes to the external volume `{volume}`, which every instance of \
+                     the stack mounts, so their data meets (multi_instance fails with \
+                     `volume_conflict`) — mount it `:ro` if it is only read, or use a volume \
+                     of the project's",
+                    svc.name
                 ),
             );
         }
@@ -64,6 +99,24 @@ fn named(defined: Vec<Definition<'_>>) -> impl Iterator<Item = (Definition<'_>, 
 mod tests {
     use crate::lint::finding::Level;
     use crate::lint::tests::{at, lint_yaml, rule_paths};
+
+    #[test]
+    fn a_read_write_mount_of_an_external_volume_is_shared_by_every_instance() {
+        let f = lint_yaml(
+            "services:\n  db:\n    image: x\n    volumes:\n      - data:/var/lib/db\n      - assets:/srv:ro\n      - type: volume\n        source: legacy\n        target: /old\n        read_only: true\n      - own:/own\n  app:\n    image: y\n    volumes: [{type: volume, source: legacy, target: /l}]\nvolumes:\n  data: {external: true}\n  assets: {external: true}\n  legacy: {external: {name: old}}\n  own: {}\n",
+        );
+        assert_eq!(
+            rule_paths(&f, "shared-external-volume"),
+            vec!["services.app.volumes[0]", "services.db.volumes[0]"]
+        );
+        let hit = at(&f, "services.db.volumes[0]", "shared-external-volume");
+        assert_eq!(hit.level, Level::Warn);
+        assert!(
+            hit.message.contains(":ro") && hit.message.contains("`data`"),
+            "{}",
+            hit.message
+        );
+    }
 
     #[test]
     fn network_names_on_owned_networks_only() {

@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 use super::catalog::{
     FIXED_CONTAINER_NAME, FIXED_NETWORK_NAME, FIXED_VOLUME_NAME, HARDCODED_HOST_PORT,
+    SHARED_EXTERNAL_VOLUME,
 };
 use super::finding::{Level, RuleInfo};
 
@@ -44,10 +45,16 @@ impl Profile {
     /// The level a finding of `rule` gets under this profile, given the level the rule
     /// chose for it and whether its author may have meant it (`choice`).
     pub fn level(self, rule: &str, found: Level, choice: bool) -> Level {
-        let demoted = self == Profile::Default
-            && found == Level::Error
-            && (choice || MULTI_INSTANCE_ONLY.iter().any(|r| r.id == rule));
-        if demoted { Level::Warn } else { found }
+        if self != Profile::Default {
+            return found;
+        }
+        let demoted =
+            found == Level::Error && (choice || MULTI_INSTANCE_ONLY.iter().any(|r| r.id == rule));
+        match found {
+            _ if demoted => Level::Warn,
+            Level::Warn if rule == SHARED_EXTERNAL_VOLUME.id => Level::Info,
+            _ => found,
+        }
     }
 
     /// The level the rule's findings get under this profile (the catalog level, adjusted;
@@ -92,7 +99,8 @@ mod tests {
                 "hardcoded-host-port",
                 "fixed-container-name",
                 "fixed-network-name",
-                "fixed-volume-name"
+                "fixed-volume-name",
+                "shared-external-volume"
             ]
         );
         for r in rules() {

@@ -209,6 +209,11 @@ const SNIPPETS: &[(&str, &str, &str)] = &[
         "services:\n  a:\n    volumes: [v:/v]\nvolumes:\n  v:\n    external: true\n    name: shared\n",
     ),
     (
+        "shared-external-volume",
+        "services:\n  a:\n    volumes: [v:/v]\nvolumes:\n  v:\n    external: true\n",
+        "services:\n  a:\n    volumes: [\"v:/v:ro\"]\nvolumes:\n  v:\n    external: true\n",
+    ),
+    (
         "loopback-service-url",
         "services:\n  a:\n    environment:\n      REDIS_URL: redis://localhost:6379\n",
         "services:\n  a:\n    environment:\n      REDIS_URL: redis://redis:6379\n",
