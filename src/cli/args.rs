@@ -245,7 +245,8 @@ pub struct ReaperFlags {
     pub no_reaper: bool,
 
     /// Seconds the reaper waits for a lost harness to reconnect before removing its runs.
-    #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10, value_parser = seconds(0))]
+    #[arg(long, env = "HARNESS_REAPER_GRACE", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(0..=crate::reaper::MAX_GRACE.as_secs()))]
     pub reaper_grace: u64,
 
     /// The reaper container's name (default: one per user and wire protocol,

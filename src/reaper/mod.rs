@@ -17,7 +17,7 @@ use std::time::Duration;
 pub use client::Guard;
 pub use container::{IMAGE, LABEL, PORT, Reached, default_name, ensure};
 pub use server::serve;
-pub use wire::PROTOCOL;
+pub use wire::{MAX_GRACE, PROTOCOL};
 
 /// How a harness wants to be looked after, from its flags.
 #[derive(Debug, Clone)]

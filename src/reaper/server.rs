@@ -39,6 +39,8 @@ enum Refusal {
     Protocol(u32),
     #[error("the first line must be a hello with a proof of the reaper's secret")]
     NoHello,
+    #[error("a grace of {0} ms is longer than the reaper keeps a session's runs (a day)")]
+    Grace(u64),
 }
 
 #[derive(Default)]
@@ -321,7 +323,8 @@ fn admit(line: &str, nonce: &str, secret: &Secret) -> Result<(SessionId, Duratio
             if !secret.verify(nonce, &session_key, grace_ms, &proof) {
                 return Err(Refusal::WrongProof);
             }
-            Ok((session_id(&session_key), wire::grace(grace_ms)))
+            let grace = wire::grace(grace_ms).ok_or(Refusal::Grace(grace_ms))?;
+            Ok((session_id(&session_key), grace))
         }
         Ok(Request::Hello { protocol, .. }) => Err(Refusal::Protocol(protocol)),
         _ => Err(Refusal::NoHello),
@@ -447,5 +450,24 @@ mod tests {
         assert!(admit(&hello(&good), "m", &secret).is_err(), "replayed");
         let v1 = r#"{"hello":{"protocol":1,"session":"5c1c8f4e-9a43-4c50-9d59-6d7b8b1d2f3a","grace_ms":1}}"#;
         assert!(admit(v1, "n", &secret).is_err(), "an old harness's hello");
+    }
+
+    #[test]
+    fn a_grace_longer_than_a_day_is_refused_even_with_a_good_proof() {
+        let secret = Secret::generate().unwrap();
+        let hello = |grace_ms: u64| {
+            let proof = secret.proof("n", "key", grace_ms);
+            let line = wire::line(&Request::Hello {
+                protocol: PROTOCOL,
+                session_key: "key".into(),
+                grace_ms,
+                proof,
+            });
+            admit(&line, "n", &secret).map(|(_, grace)| grace)
+        };
+        let day = wire::MAX_GRACE.as_millis() as u64;
+        assert_eq!(hello(day), Ok(wire::MAX_GRACE));
+        assert_eq!(hello(day + 1), Err(Refusal::Grace(day + 1)));
+        assert_eq!(hello(u64::MAX), Err(Refusal::Grace(u64::MAX)));
     }
 }

@@ -69,8 +69,13 @@ pub fn line<T: Serialize>(message: &T) -> String {
     text
 }
 
-pub fn grace(grace_ms: u64) -> Duration {
-    Duration::from_millis(grace_ms)
+/// The longest grace a session may ask for. A session's pending grace keeps the reaper
+/// up, so an unbounded one (a client's `u64::MAX`) would keep it up for ever.
+pub const MAX_GRACE: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// The grace asked for, if within [`MAX_GRACE`].
+pub fn grace(grace_ms: u64) -> Option<Duration> {
+    Some(Duration::from_millis(grace_ms)).filter(|g| *g <= MAX_GRACE)
 }
 
 #[cfg(test)]
