@@ -387,9 +387,16 @@ fn seconds(min: u64) -> clap::builder::RangedU64ValueParser {
     clap::value_parser!(u64).range(min..=DAY)
 }
 
+/// The most runs `--parallel` starts at once: each deploys several instances, and a slip
+/// of the finger (100 for 10) must not start hundreds of stacks.
+const MAX_PARALLEL: u32 = 16;
+
 fn parallel(text: &str) -> Result<u32, String> {
     match text.parse::<u32>() {
-        Ok(k) if k >= 1 => Ok(k),
+        Ok(k) if (1..=MAX_PARALLEL).contains(&k) => Ok(k),
+        Ok(k) if k > MAX_PARALLEL => Err(format!(
+            "`{k}` runs at once is more than {MAX_PARALLEL} (each deploys several instances of the stack): give 1 to {MAX_PARALLEL}"
+        )),
         _ => Err(format!(
             "`{text}` runs nothing at once: give 1 (one run after another) or more, e.g. --parallel 2"
         )),
@@ -511,6 +518,15 @@ pub struct ImportArgs {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn parallel_is_one_to_sixteen() {
+        assert_eq!(super::parallel("1"), Ok(1));
+        assert_eq!(super::parallel("16"), Ok(16));
+        assert!(super::parallel("0").unwrap_err().contains("give 1"));
+        assert!(super::parallel("100").unwrap_err().contains("1 to 16"));
+        assert!(super::parallel("x").is_err());
+    }
+
     #[test]
     fn since_is_compared_as_the_utc_text_runs_are_stored_with() {
         assert_eq!(
