@@ -224,7 +224,7 @@ pub struct RunArgs {
 
     /// How many instances multi_instance runs at once (the main one included); default:
     /// the task's own `instances` (2 unless its protocol block says otherwise).
-    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=16))]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=crate::spec::MAX_INSTANCES as u64))]
     pub instances: Option<u64>,
 
     /// Range mode: lease the stack's host ports from FIRST-LAST (shared with every harness

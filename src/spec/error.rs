@@ -28,6 +28,11 @@ pub enum SpecProblem {
     )]
     DefaultUnreadable { message: String },
     #[error(
+        "`instances: {value}`: multi_instance runs 1 to {} copies of the stack at once (the main one included) — give a number in that range, e.g. 2",
+        super::model::MAX_INSTANCES
+    )]
+    Instances { value: usize },
+    #[error(
         "the protocol needs an app with at least one `http:` endpoint — an instance is known and checked again by it; add one under `apps[0]`, e.g. `http: [{{port: 8080, path: /health}}]`"
     )]
     NoEndpoints,

@@ -12,7 +12,8 @@ mod tests;
 
 pub use error::{SpecError, SpecProblem};
 pub use model::{
-    ApiKey, App, Dependency, DependencyCheck, HttpEndpoint, JsonCheck, JsonRpcRequest, PersistExec,
-    Persistence, Reported, Restart, SpecFile, Through, WsCompletion, WsEndpoint,
+    ApiKey, App, Dependency, DependencyCheck, HttpEndpoint, JsonCheck, JsonRpcRequest,
+    MAX_INSTANCES, PersistExec, Persistence, Reported, Restart, SpecFile, Through, WsCompletion,
+    WsEndpoint,
 };
 pub use parse::ProtocolSpec;

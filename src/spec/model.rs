@@ -25,6 +25,9 @@ pub struct SpecFile {
     pub instances: usize,
 }
 
+/// The most copies multi_instance runs at once (`instances:` and `--instances` alike).
+pub const MAX_INSTANCES: usize = 16;
+
 fn two() -> usize {
     2
 }

@@ -141,6 +141,25 @@ fn a_prompt_without_a_block_gets_the_project_s_default_checked_or_a_way_to_get_o
 }
 
 #[test]
+fn instances_are_one_to_sixteen_named_at_their_line() {
+    for n in [0, 17, 100_000] {
+        let block = format!("{BLOCK}instances: {n}\n");
+        let text = message_at(&block, "instances:");
+        assert!(
+            text.contains(&format!("`instances: {n}`")) && text.contains("1 to 16"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        spec_of(CONFIG, &format!("{BLOCK}instances: 16\n"))
+            .expect("16")
+            .file()
+            .instances,
+        16
+    );
+}
+
+#[test]
 fn an_unknown_key_is_named_at_its_line() {
     let block = BLOCK.replace("    websocket:", "    websockets:");
     let text = message_at(&block, "websockets:");

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use super::error::SpecProblem;
-use super::model::SpecFile;
+use super::model::{MAX_INSTANCES, SpecFile};
 use crate::compose::ComposeFile;
 use crate::compose::path::Path;
 use crate::compose::ports::ports;
@@ -28,6 +28,12 @@ pub(super) fn validate(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path,
         exists(path, service)?;
     }
     persistence_is_one_way(spec)?;
+    if !(1..=MAX_INSTANCES).contains(&spec.instances) {
+        let problem = SpecProblem::Instances {
+            value: spec.instances,
+        };
+        return Err((Path::root().key("instances"), problem));
+    }
     for (path, service, port) in reached_ports(spec) {
         let published = published_container_ports(file, service);
         if !published.contains(&port) {
