@@ -381,6 +381,23 @@ fn fixed_volume_name_is_shared_between_instances() {
     );
 }
 
+/// A volume made outside the harness, as a user's; named like the workspace's objects, so
+/// the workspace removes it whatever happens.
+fn users_volume(ws: &Workspace, what: &str) -> String {
+    let volume = format!("h-{}-{what}", ws.task_name);
+    let made = std::process::Command::new("docker")
+        .args(["volume", "create", &volume])
+        .output()
+        .expect("docker volume create");
+    assert!(made.status.success());
+    volume
+}
+
+fn reference_config() -> String {
+    std::fs::read_to_string(std::path::Path::new(common::REPO).join("docker/docker-compose.yml"))
+        .expect("the reference config")
+}
+
 #[test]
 fn an_external_volume_in_v1_form_is_the_users_and_outlives_the_run() {
     let test = "an_external_volume_in_v1_form_is_the_users_and_outlives_the_run";
@@ -389,17 +406,8 @@ fn an_external_volume_in_v1_form_is_the_users_and_outlives_the_run() {
     }
     ensure_images();
     let ws = Workspace::new("fx_external_volume");
-    // Named like the workspace's objects, so the workspace removes it whatever happens.
-    let volume = format!("h-{}-users-data", ws.task_name);
-    let made = std::process::Command::new("docker")
-        .args(["volume", "create", &volume])
-        .output()
-        .expect("docker volume create");
-    assert!(made.status.success());
-    let reference = std::fs::read_to_string(
-        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
-    )
-    .expect("the reference config");
+    let volume = users_volume(&ws, "users-data");
+    let reference = reference_config();
     let v1_external = format!("  redis_data:\n    external:\n      name: {volume}\n");
     let config = reference.replace("  redis_data:\n", &v1_external);
     assert_ne!(config, reference, "the volume is made external");
@@ -434,17 +442,8 @@ fn instances_may_share_a_volume_they_only_read_but_not_one_they_write() {
     }
     ensure_images();
     let ws = Workspace::new("fx_shared_volume");
-    // Named like the workspace's objects, so the workspace removes it whatever happens.
-    let volume = format!("h-{}-assets", ws.task_name);
-    let made = std::process::Command::new("docker")
-        .args(["volume", "create", &volume])
-        .output()
-        .expect("docker volume create");
-    assert!(made.status.success());
-    let reference = std::fs::read_to_string(
-        std::path::Path::new(common::REPO).join("docker/docker-compose.yml"),
-    )
-    .expect("the reference config");
+    let volume = users_volume(&ws, "assets");
+    let reference = reference_config();
     let written = [
         (":ro", vec![]),
         (
