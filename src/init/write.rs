@@ -34,6 +34,11 @@ pub fn prompt(src: &Source<'_>, draft: &Draft) -> String {
     let block = protocol_block(draft);
     let task = src.task;
     let now = src.now;
+    let from = if draft.deployed {
+        "the config and one deployment of it"
+    } else {
+        "the config alone (`--no-deploy`)"
+    };
     format!(
         "# {name} — Gamified Self-Improving Prompt
 
@@ -95,7 +100,7 @@ rewrites it.
 ### **Protocol**
 What `harness run` checks, read from this block (YAML in a fence labelled
 `harness-protocol`; the schema is in the harness's README, \"The protocol block\").
-Written by `harness init` from the config and one deployment of it; lines starting
+Written by `harness init` from {from}; lines starting
 `# TODO(harness init)` mark what it could not find — fill them in or delete them.
 
 ```harness-protocol

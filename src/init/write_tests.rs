@@ -145,7 +145,13 @@ fn gaps_are_commented_placeholders_and_the_block_still_reads() {
     assert!(doc["apps"][0].get("http").is_none());
     // The prompt still reads as a task; the block waits for its gaps to be filled.
     let text = prompt_text(CONFIG, &d);
+    assert!(
+        text.contains("from the config alone (`--no-deploy`)"),
+        "{text}"
+    );
     assert!(Prompt::parse(PathBuf::from("t.md"), text).is_ok());
+    let confirmed = prompt_text(CONFIG, &confirmed());
+    assert!(confirmed.contains("from the config and one deployment of it"));
 }
 
 #[test]
