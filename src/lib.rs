@@ -39,3 +39,4 @@ pub mod score;
 pub mod spec;
 pub mod store;
 pub mod task;
+pub mod user_file;

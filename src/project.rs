@@ -46,7 +46,7 @@ impl Project {
     /// `dir/harness.toml`, or no defaults when there is none.
     pub fn load(dir: &Path) -> Result<Project, ProjectError> {
         let path = dir.join(FILE);
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::user_file::read_to_string(&path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Project::default()),
             Err(source) => return Err(ProjectError::Read { path, source }),

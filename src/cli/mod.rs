@@ -46,11 +46,27 @@ pub fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             let code = e.exit_code();
-            // anyhow's alternate form tells the whole chain of causes.
-            eprintln!("error: {:#}", anyhow::Error::from(e));
+            eprintln!("error: {}", causes(&anyhow::Error::from(e)));
             ExitCode::from(code)
         }
     }
+}
+
+/// The error and the chain of its causes, each said once: most messages already name
+/// their cause, which anyhow's `{:#}` would repeat after them.
+fn causes(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.contains(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 async fn dispatch(cli: Cli) -> Result<u8, ExpectedError> {
@@ -128,4 +144,29 @@ fn init_tracing() {
         // Colour codes only for a person: not in CI logs, files or `docker logs`.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .try_init();
+}
+
+#[cfg(test)]
+mod tests {
+    #[derive(Debug, thiserror::Error)]
+    #[error("cannot read `x`: {source} — check the path")]
+    struct Names {
+        source: std::io::Error,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("the task cannot be read")]
+    struct Wraps {
+        #[source]
+        source: std::io::Error,
+    }
+
+    #[test]
+    fn a_cause_the_message_already_names_is_not_said_twice() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let said = super::causes(&anyhow::Error::from(Names { source: io() }));
+        assert_eq!(said, "cannot read `x`: gone — check the path");
+        let said = super::causes(&anyhow::Error::from(Wraps { source: io() }));
+        assert_eq!(said, "the task cannot be read: gone");
+    }
 }

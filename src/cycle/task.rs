@@ -72,9 +72,11 @@ impl TaskFile {
         let external = match config {
             None => None,
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| CycleError::Config {
-                    path: path.to_path_buf(),
-                    source,
+                let text = crate::user_file::read_to_string(path).map_err(|source| {
+                    CycleError::Config {
+                        path: path.to_path_buf(),
+                        source,
+                    }
                 })?;
                 let file = ComposeFile::parse(&path.to_string_lossy(), &text, 1)?;
                 spec.fits(path, &file)?;

@@ -71,7 +71,7 @@ impl std::str::FromStr for BinaryOverride {
 
 /// The recipes of the file at `path`, with `overrides` applied and every binary found.
 pub fn recipes(path: &Path, overrides: &[BinaryOverride]) -> Result<Vec<Recipe>, ImageError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ImageError::Read {
+    let text = crate::user_file::read_to_string(path).map_err(|source| ImageError::Read {
         path: path.to_path_buf(),
         source,
     })?;

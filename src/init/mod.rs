@@ -100,10 +100,11 @@ pub async fn init(opts: &Options) -> Result<Outcome, InitError> {
             path: opts.task.clone(),
         })?
         .to_string();
-    let text = std::fs::read_to_string(&opts.config).map_err(|source| InitError::Read {
-        path: opts.config.clone(),
-        source,
-    })?;
+    let text =
+        crate::user_file::read_to_string(&opts.config).map_err(|source| InitError::Read {
+            path: opts.config.clone(),
+            source,
+        })?;
     let file = ComposeFile::parse(&opts.config.to_string_lossy(), &text, 1)?;
     let mut draft = infer(&file);
     let confirmation = match opts.deploy {

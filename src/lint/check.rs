@@ -195,7 +195,7 @@ fn load(target: &Target) -> Result<ComposeFile, LoadError> {
         return ComposeFile::parse(&name, text, prompt.config_line())
             .map_err(|e| compose_error(&name, text, prompt.config_line(), e));
     }
-    let text = std::fs::read_to_string(&target.path)
+    let text = crate::user_file::read_to_string(&target.path)
         .map_err(|e| failed(format!("cannot read `{name}`: {e} — check the path")))?;
     ComposeFile::parse(&name, &text, 1).map_err(|e| compose_error(&name, &text, 1, e))
 }

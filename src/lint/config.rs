@@ -79,7 +79,7 @@ impl Config {
                 beside
             }
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| ConfigError {
+        let text = crate::user_file::read_to_string(&path).map_err(|e| ConfigError {
             path: path.clone(),
             kind: ConfigErrorKind::Read(e),
         })?;

@@ -25,7 +25,7 @@ impl Dotenv {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::read_to_string(dir.join(".env"))
+        crate::user_file::read_to_string(&dir.join(".env"))
             .map(|text| Dotenv::parse(&text))
             .unwrap_or_default()
     }

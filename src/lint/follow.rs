@@ -262,7 +262,7 @@ impl Followed {
             return Ok(i);
         }
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(&path)
+        let text = crate::user_file::read_to_string(&path)
             .map_err(|e| format!("`{name}` cannot be read ({e}): fix the path"))?;
         let file = ComposeFile::parse(&name, &text, 1)
             .map_err(|e| format!("`{name}` is not a compose file lint can read: {e}"))?;

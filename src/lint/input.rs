@@ -95,7 +95,7 @@ pub fn dotenv_names(compose_file: &Path) -> BTreeSet<String> {
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::read_to_string(dir.join(".env"))
+    crate::user_file::read_to_string(&dir.join(".env"))
         .map(|text| parse_names(&text))
         .unwrap_or_default()
 }

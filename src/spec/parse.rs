@@ -142,7 +142,7 @@ impl ProtocolSpec {
 
 /// The project's default block: a YAML file holding what a prompt's block would.
 fn default_block(path: &FsPath) -> Result<Origin, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|e| SpecError {
+    let text = crate::user_file::read_to_string(path).map_err(|e| SpecError {
         path: path.to_path_buf(),
         line: 1,
         problem: SpecProblem::DefaultUnreadable {

@@ -1,6 +1,5 @@
 //! `Prompt`: a parsed task prompt plus the edits the harness makes to it.
 
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::edit::Edits;
@@ -42,7 +41,7 @@ pub struct RunUpdate {
 
 impl Prompt {
     pub fn load(path: &Path) -> Result<Prompt, TaskError> {
-        let bytes = fs::read(path).map_err(|source| TaskError::Read {
+        let bytes = crate::user_file::read(path).map_err(|source| TaskError::Read {
             path: path.to_path_buf(),
             source,
         })?;
