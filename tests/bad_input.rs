@@ -169,6 +169,29 @@ fn waits_counts_and_times_out_of_range_are_refused() {
     );
 }
 
+/// A path that is not a user's file at all — an endless device — is refused once it
+/// passes the bound, named, instead of being read into memory.
+#[test]
+fn an_endless_file_given_as_task_config_or_lint_target_is_refused() {
+    let ws = Workspace::new("endless");
+    rejects(&ws, &["--config", "/dev/zero"], &["/dev/zero", "16 MiB"]);
+    let mut task = ws.harness();
+    task.args(["run", "--task", "/dev/zero"]);
+    refuses(&ws, task, &[], &["/dev/zero", "16 MiB"]);
+    // lint reports a file it cannot read among its findings, on stdout, and exits 2.
+    let lint = ws
+        .harness()
+        .args(["lint", "/dev/zero"])
+        .output()
+        .expect("lint");
+    let said = String::from_utf8_lossy(&lint.stdout);
+    assert_eq!(lint.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("/dev/zero") && said.contains("16 MiB"),
+        "{said}"
+    );
+}
+
 #[test]
 fn broken_prompts_are_rejected_with_the_fix() {
     let ws = Workspace::new("bad_prompt");
