@@ -493,13 +493,7 @@ fn an_exhausted_port_range_is_refused_before_anything_is_written() {
 fn a_prompt_without_a_block_needs_the_project_s_protocol_and_one_that_fits() {
     let ws = Workspace::new("no_block");
     let shipped = std::fs::read_to_string(ws.task()).expect("read");
-    let start = shipped.find("```harness-protocol\n").expect("block");
-    let end = start + shipped[start..].find("\n```\n").expect("closed") + "\n```\n".len();
-    std::fs::write(
-        ws.task(),
-        format!("{}{}", &shipped[..start], &shipped[end..]),
-    )
-    .expect("write");
+    std::fs::write(ws.task(), common::without_protocol_block(&shipped)).expect("write");
     let task = ws.task().display().to_string();
     let from_ws = |toml: Option<&str>, needles: &[&str]| {
         if let Some(toml) = toml {

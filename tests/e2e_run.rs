@@ -784,3 +784,36 @@ fn sigint_during_persistence_leaves_no_anonymous_volume() {
     assert_eq!(existing_volumes(&anonymous), Vec::<String>::new());
     assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
 }
+
+/// A prompt without a protocol block runs the project's (harness.toml `protocol`), and
+/// the run's first line says where its protocol came from; a prompt's own block is not
+/// announced.
+#[test]
+fn a_prompt_without_a_block_says_it_runs_the_project_s_protocol() {
+    if !engine_available("a_prompt_without_a_block_says_it_runs_the_project_s_protocol") {
+        return;
+    }
+    let ws = Workspace::new("it_project_protocol");
+    let shipped = std::fs::read_to_string(ws.task()).expect("read");
+    let lint_only = |ws: &Workspace| {
+        let out = ws
+            .harness()
+            .args(["run", "--steps", "lint", "--no-reaper", "--task"])
+            .arg(ws.task())
+            .output()
+            .expect("spawn harness");
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let own = lint_only(&ws);
+    assert!(
+        own.contains("  task ") && !own.contains("protocol from"),
+        "{own}"
+    );
+    std::fs::write(ws.task(), common::without_protocol_block(&shipped)).expect("write");
+    let project = lint_only(&ws);
+    assert!(
+        project.contains("protocol from docker/protocol.yml"),
+        "{project}"
+    );
+}

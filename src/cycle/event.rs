@@ -22,6 +22,8 @@ pub enum Event<'a> {
         version: &'a Version,
         /// The Compose CLI that deploys it, as the run file records it (`engine.compose`).
         compose: &'a str,
+        /// The project's protocol file, for a prompt without a block of its own.
+        protocol: Option<&'a Path>,
     },
     Step(&'a crate::protocol::Event<'a>),
     /// The run is filed; its version's standing counts it now.
@@ -65,10 +67,15 @@ impl Event<'_> {
                 task,
                 version,
                 compose,
+                protocol,
             } => vec![format!(
-                "  task {task}   {}   {}   on {compose}",
+                "  task {task}   {}   {}   on {compose}{}",
                 version.label(),
-                version.file.origin
+                version.file.origin,
+                protocol.map_or(String::new(), |p| format!(
+                    "   protocol from {}",
+                    p.display()
+                ))
             )],
             Event::Step(crate::protocol::Event::Started(_)) => Vec::new(),
             Event::Step(crate::protocol::Event::Finished(step)) => vec![step.to_string()],

@@ -72,6 +72,7 @@ pub async fn protocol(
         task: task.name(),
         version,
         compose: &compose,
+        protocol: task.spec().from_project(),
     });
     let plan = Plan {
         run: uuid,

@@ -68,7 +68,7 @@ fn the_written_block_passes_the_spec_validation() {
     let p = Prompt::parse(PathBuf::from("prompts/shop.md"), text).unwrap();
     let own = ComposeFile::parse("shop.md", p.config_yaml(), p.config_line()).unwrap();
     let spec = ProtocolSpec::of_prompt(&p, &own, None).unwrap();
-    assert!(spec.declared());
+    assert_eq!(spec.from_project(), None);
     let f = spec.file();
     assert_eq!(f.apps[0].http[0].json[0].is.as_deref(), Some("string"));
     assert_eq!(f.apps[0].websocket[0].path, "/ws");

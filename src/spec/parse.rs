@@ -133,10 +133,9 @@ impl ProtocolSpec {
         &self.file
     }
 
-    /// Whether the task declared it (`false`: the project's default for prompts without
-    /// a block).
-    pub fn declared(&self) -> bool {
-        self.declared
+    /// The project's file the block came from, for a prompt without one of its own.
+    pub fn from_project(&self) -> Option<&FsPath> {
+        (!self.declared).then_some(self.origin.path.as_path())
     }
 }
 

@@ -69,7 +69,8 @@ fn the_project_s_default_block_is_the_shipped_task_s() {
     assert!(bare.protocol_block().is_none());
     let default = ProtocolSpec::of_prompt(&bare, &own(&bare), Some(Path::new(DEFAULT)))
         .expect("the project's default fits the shipped config");
-    assert!(spec.declared() && !default.declared());
+    assert_eq!(spec.from_project(), None);
+    assert_eq!(default.from_project(), Some(Path::new(DEFAULT)));
     assert_eq!(spec.file(), default.file());
 }
 
@@ -122,7 +123,7 @@ fn a_prompt_without_a_block_gets_the_project_s_default_checked_or_a_way_to_get_o
 
     std::fs::write(&default, format!("# the project's\n{BLOCK}")).expect("write");
     let spec = ProtocolSpec::of_prompt(&prompt, &own(&prompt), Some(&default)).expect("fits");
-    assert!(!spec.declared());
+    assert_eq!(spec.from_project(), Some(default.as_path()));
     assert_eq!(spec.file().apps[0].service, "app");
 
     // A default written for another stack is named at its own line, like a block.

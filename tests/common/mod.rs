@@ -336,3 +336,16 @@ impl Drop for Workspace {
         }
     }
 }
+
+/// A prompt's text with its ```harness-protocol block cut out.
+pub fn without_protocol_block(prompt: &str) -> String {
+    let start = prompt
+        .find("```harness-protocol\n")
+        .expect("a protocol block");
+    let end = start
+        + prompt[start..]
+            .find("\n```\n")
+            .expect("the block is closed")
+        + "\n```\n".len();
+    format!("{}{}", &prompt[..start], &prompt[end..])
+}
