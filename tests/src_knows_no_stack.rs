@@ -53,6 +53,37 @@ fn src_names_no_part_of_the_reference_stack() {
     );
 }
 
+/// The names the project's before-stop check looks for in every line of src/, inline
+/// tests included: a unit test that needs a port or a service picks one of its own, so no
+/// one reading src/ mistakes the reference stack's for the harness's.
+const IN_TESTS_TOO: &[&str] = &["cc_execute", "/ws/mcp", "8000", "8001", "8003", "8004"];
+
+#[test]
+fn inline_tests_use_ports_and_names_of_their_own() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut found = Vec::new();
+    let mut dirs = vec![root.join("src")];
+    for _ in 0..10_000 {
+        let Some(dir) = dirs.pop() else { break };
+        for path in std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()) {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            if path.is_dir() && name != "testdata" {
+                dirs.push(path);
+            } else if name.ends_with(".rs")
+                && !["tests.rs", "fixture.rs", "proptests.rs"].contains(&name.as_str())
+            {
+                let text = std::fs::read_to_string(&path).unwrap();
+                for (n, line) in text.lines().enumerate() {
+                    for word in IN_TESTS_TOO.iter().filter(|w| names(line, w)) {
+                        found.push(format!("{}:{}: `{word}`", path.display(), n + 1));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 #[test]
 fn the_check_sees_a_name_where_it_is() {
     let text = "fn port() -> u16 {\n    8000\n}\n#[cfg(test)]\nmod tests {\n    const P: u16 = 8003;\n}\nconst Q: &str = \"/ws/mcp\";\n";
