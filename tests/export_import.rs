@@ -89,6 +89,9 @@ impl Board {
                 },
             )
             .expect("v2");
+        store
+            .record_provenance(v2.id, "catalog", r#"{"proposer":"catalog","latency_ms":3}"#)
+            .expect("provenance");
         let mut made = Vec::new();
         for i in 0..n {
             let uuid = uuids.get(i).copied().unwrap_or_else(Uuid::new_v4);
@@ -237,6 +240,13 @@ fn a_round_trip_into_a_fresh_scoreboard_audits_clean_and_exports_the_same_bytes(
             .is_some_and(|j| j.contains("execution_uuid"))
     );
     assert!(first["version"]["config"].as_str().is_some());
+    // Who proposed v2 travels with it; the seed has no proposer.
+    let provenance: Vec<Value> = stream
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).expect("json")["version"]["provenance"].clone())
+        .collect();
+    assert!(provenance.contains(&serde_json::json!({"proposer": "catalog", "latency_ms": 3})));
+    assert!(provenance.contains(&Value::Null));
 
     let dst = Board::new();
     let path = dst.write_stream("runs.jsonl", &stream);

@@ -47,6 +47,10 @@ pub struct VersionLine {
     pub reason: String,
     pub config: String,
     pub created_at: String,
+    /// Who proposed it (proposer, model, hashes of what was sent and received, tokens,
+    /// latency), where the scoreboard knows; absent in older exports and for the seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provenance: Option<serde_json::Value>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -159,9 +163,10 @@ pub enum TransferError {
 
 const SELECT: &str = "SELECT t.name, t.path, v.number, v.hash, pv.number, v.mutation, v.reason,
         v.config, v.created_at, r.uuid, r.started_at, r.success, r.duration_ms, r.file,
-        r.prev_hash, r.hash, r.json, pv.hash, r.status
+        r.prev_hash, r.hash, r.json, pv.hash, r.status, vp.json
      FROM run r JOIN task t ON t.id = r.task_id JOIN version v ON v.id = r.version_id
      LEFT JOIN version pv ON pv.id = v.parent_id
+     LEFT JOIN version_provenance vp ON vp.version_id = v.id
      WHERE ?1 IS NULL OR t.name = ?1
      ORDER BY r.task_id, r.seq";
 
@@ -204,6 +209,9 @@ fn line_of(r: &Row<'_>) -> rusqlite::Result<ExportLine> {
             reason: r.get(6)?,
             config: r.get(7)?,
             created_at: r.get(8)?,
+            provenance: r
+                .get::<_, Option<String>>(19)?
+                .and_then(|json| serde_json::from_str(&json).ok()),
         },
         run: RunLine {
             uuid: r.get(9)?,

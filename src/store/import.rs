@@ -384,6 +384,15 @@ fn insert_entry(tx: &rusqlite::Transaction<'_>, e: &Entry, file: &str) -> rusqli
             insert_version_tx(tx, task_id, v.number, &new, &v.created_at)?
         }
     };
+    if let Some(provenance) = &v.provenance {
+        // Informational, like the scoreboard's own: the first word on a version is kept.
+        let proposer = provenance["proposer"].as_str().unwrap_or("unknown");
+        tx.execute(
+            "INSERT OR IGNORE INTO version_provenance (version_id, proposer, json, created_at)
+             VALUES (?1, ?2, ?3, ?4)",
+            params![version_id, proposer, provenance.to_string(), v.created_at],
+        )?;
+    }
     insert_run_tx(
         tx,
         task_id,
