@@ -79,6 +79,10 @@ pub enum GcError {
     Engine(#[from] EngineError),
     #[error("no object on the engine carries a run label starting with `{0}`")]
     NoSuchRun(String),
+    #[error(
+        "`{0}` is not a run UUID or UUID prefix — give the run's UUID, or the start of it in hex digits (its 8-character short id)"
+    )]
+    BadPrefix(String),
     #[error("`{prefix}` names more than one run ({}): give more of the UUID", runs.join(", "))]
     Ambiguous { prefix: String, runs: Vec<String> },
 }
@@ -130,6 +134,7 @@ pub async fn collect(docker: &Docker, dry_run: bool) -> Result<Collection, Engin
 /// `harness gc --force RUN`: a person's decision, so no owner is judged. `run` may be a
 /// unique prefix of a labelled run's UUID.
 pub async fn force(docker: &Docker, run: &str, dry_run: bool) -> Result<Collected, GcError> {
+    let run = &RunId::prefix(run).ok_or_else(|| GcError::BadPrefix(run.to_string()))?;
     let mut matching: Vec<String> = owners(docker)
         .await?
         .into_iter()

@@ -168,9 +168,21 @@ fn a_run_of_an_older_harness_is_left_to_a_person_with_force() {
         text(&out)
     );
     assert!(exists(&run), "a pid alone proves no owner gone");
+    // An empty prefix names every run: with one run on the engine it once removed it.
+    for nothing in ["", " "] {
+        let out = ws
+            .harness()
+            .args(["gc", "--force", nothing])
+            .output()
+            .expect("gc --force ''");
+        assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+        assert!(text(&out).contains("not a run UUID"), "{}", text(&out));
+        assert!(exists(&run), "nothing named, nothing removed");
+    }
+    // A person may type the short id as the run file shows it, or in capitals.
     let forced = ws
         .harness()
-        .args(["gc", "--force", &run[..13]])
+        .args(["gc", "--force", &run[..13].to_uppercase()])
         .output()
         .expect("gc --force");
     assert!(forced.status.success(), "{}", text(&forced));

@@ -122,32 +122,10 @@ pub fn show(
     Ok(view(row, steps, runs_dir))
 }
 
-/// Lower-case, trimmed, and — for a hyphen-less prefix longer than 8 — hyphenated where the
-/// canonical form has its hyphens, so `3f1c9a528d7e` finds `3f1c9a52-8d7e-…`.
 fn normalise(input: &str) -> Result<String, AuditError> {
-    let value = input.trim().to_ascii_lowercase();
-    if let Ok(uuid) = Uuid::try_parse(&value) {
-        return Ok(uuid.to_string());
-    }
-    let valid = !value.is_empty()
-        && value.len() <= 36
-        && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    if !valid {
-        return Err(AuditError::BadPrefix {
-            value: input.to_string(),
-        });
-    }
-    if value.contains('-') {
-        return Ok(value);
-    }
-    let mut out = String::with_capacity(value.len() + 4);
-    for (i, c) in value.chars().enumerate() {
-        if matches!(i, 8 | 12 | 16 | 20) {
-            out.push('-');
-        }
-        out.push(c);
-    }
-    Ok(out)
+    RunId::prefix(input).ok_or_else(|| AuditError::BadPrefix {
+        value: input.to_string(),
+    })
 }
 
 fn ambiguous(conn: &Reader, prefix: String, pattern: &str, count: usize) -> AuditError {

@@ -104,6 +104,34 @@ impl RunId {
         name.strip_suffix(".json")?.rsplit('_').next()
     }
 
+    /// What a person typed to name a run, normalised: lower-case, trimmed, and — for a
+    /// hyphen-less prefix longer than 8 — hyphenated where the canonical form has its
+    /// hyphens, so `3f1c9a528d7e` finds `3f1c9a52-8d7e-…`. `None` unless it is a UUID or
+    /// a non-empty prefix of one (an empty prefix would name every run).
+    pub fn prefix(input: &str) -> Option<String> {
+        let value = input.trim().to_ascii_lowercase();
+        if let Ok(uuid) = Uuid::try_parse(&value) {
+            return Some(uuid.to_string());
+        }
+        let valid = !value.is_empty()
+            && value.len() <= 36
+            && value.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+        if !valid {
+            return None;
+        }
+        if value.contains('-') {
+            return Some(value);
+        }
+        let mut out = String::with_capacity(value.len() + 4);
+        for (i, c) in value.chars().enumerate() {
+            if matches!(i, 8 | 12 | 16 | 20) {
+                out.push('-');
+            }
+            out.push(c);
+        }
+        Some(out)
+    }
+
     /// The part of a (normalised) UUID prefix a short id can show.
     pub fn short_of_prefix(prefix: &str) -> String {
         prefix.chars().take(SHORT_LEN).collect()
@@ -155,6 +183,18 @@ fn project_short_id(project: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_prefix_names_part_of_a_uuid_and_never_nothing() {
+        assert_eq!(RunId::prefix(" 3F1C9A52 ").as_deref(), Some("3f1c9a52"));
+        assert_eq!(
+            RunId::prefix("3f1c9a528d7e4").as_deref(),
+            Some("3f1c9a52-8d7e-4")
+        );
+        for bad in ["", "  ", "3f1c*", "xyz", "zz;rm"] {
+            assert_eq!(RunId::prefix(bad), None, "{bad:?}");
+        }
+    }
 
     fn id(text: &str) -> RunId {
         RunId::parse(text).unwrap()
