@@ -22,12 +22,14 @@ fn propose_only_shows_the_next_mutation_and_writes_nothing() {
         .expect("spawn");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
+    // The shipped task raises lint's slow-healthcheck to an error, and a fix that only
+    // shortens waits comes before the fixes of what failed.
     assert!(
-        stdout.contains("next after v1: engine-assigned-port"),
+        stdout.contains("next after v1: quick-healthcheck"),
         "{stdout}"
     );
     assert!(
-        stdout.contains("+      - \"127.0.0.1::8000\""),
+        stdout.contains("-      interval: 30s") && stdout.contains("+      retries: 45"),
         "the diff is shown: {stdout}"
     );
     assert!(stdout.contains("propose-only"), "{stdout}");
@@ -39,6 +41,23 @@ fn propose_only_shows_the_next_mutation_and_writes_nothing() {
     assert!(ws.leftovers().is_empty());
 
     // `harness propose` gives the same answer from the scoreboard.
+    let out = ws
+        .harness()
+        .args(["--json", "propose", "--task"])
+        .arg(ws.task())
+        .output()
+        .expect("spawn");
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(doc["proposal"]["mutation"], "quick-healthcheck", "{doc:#}");
+
+    // Without the block's `lint:` the author's interval is a warning and stays: the same
+    // failed run asks for the fixes of what failed, first the ports.
+    let text = std::fs::read_to_string(ws.task()).expect("read");
+    let start = text
+        .find("\nlint:\n")
+        .expect("the shipped block raises a rule");
+    let end = start + text[start..].find("\n```").expect("block end");
+    std::fs::write(ws.task(), format!("{}{}", &text[..start], &text[end..])).expect("write");
     let out = ws
         .harness()
         .args(["--json", "propose", "--task"])
@@ -69,7 +88,7 @@ fn the_seed_config_graduates_with_no_human_edit() {
             "--apply",
             "--until-graduated",
             "--max-iterations",
-            "8",
+            "12",
             "--graduate-to",
         ])
         .arg(&graduated)
@@ -132,6 +151,12 @@ fn the_seed_config_graduates_with_no_human_edit() {
     );
     assert!(
         mutations.iter().any(|m| m == "image-healthcheck"),
+        "{mutations:?}"
+    );
+    // The task asked for quick healthchecks: the 30s interval went in a version of its own.
+    assert_eq!(
+        mutations.get(1).map(String::as_str),
+        Some("quick-healthcheck"),
         "{mutations:?}"
     );
     // The seed mounts the host's Claude login; the graduated config must not.

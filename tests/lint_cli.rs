@@ -293,6 +293,56 @@ fn the_task_candidate_is_linted_in_prompt_lines_and_never_written() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("iterate --apply"));
 }
 
+/// A task whose candidate checks its health every 30s, with `extra` in its block.
+fn slow_task(extra: &str) -> String {
+    format!(
+        "# t\n- **Success/Failure Ratio**: 0:0\n- **Last Updated**: x\n- **Last UUID**: `None`\n- **Evolution History**:\n  | Version | Change & Reason | Result | UUID |\n  | :------ | :-------------- | :----- | :--- |\n\n```yaml\nservices:\n  api:\n    image: example/api:1.2\n    ports: [\"127.0.0.1::80\"]\n    restart: unless-stopped\n    healthcheck:\n      test: [CMD, check]\n      interval: 30s\n```\n\n```harness-protocol\napps:\n  - service: api\n    http: [{{port: 80, path: /health}}]\n{extra}```\n"
+    )
+}
+
+#[test]
+fn a_task_s_block_raises_a_rule_to_an_error_as_its_gate_does() {
+    let dir = workspace(&[
+        ("plain.md", &slow_task("")),
+        (
+            "raised.md",
+            &slow_task("lint:\n  errors: [slow-healthcheck]\n"),
+        ),
+    ]);
+    let level = |task: &str| {
+        let out = lint(dir.path(), &["--json", "--task", task]);
+        let doc = json(&out);
+        let found = doc["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .find(|f| f["rule"] == "slow-healthcheck")
+            .unwrap_or_else(|| panic!("{doc:#}"))
+            .clone();
+        assert_eq!(found["mutation"], "quick-healthcheck", "{found:#}");
+        (
+            out.status.code(),
+            found["level"].as_str().expect("level").to_string(),
+        )
+    };
+    assert_eq!(level("plain.md"), (Some(0), "warn".to_string()));
+    assert_eq!(level("raised.md"), (Some(1), "error".to_string()));
+    // The shipped task asks for it.
+    let out = common::harness_cmd()
+        .args(["lint", "--json"])
+        .output()
+        .expect("spawn");
+    let doc = json(&out);
+    let shipped = doc["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["rule"] == "slow-healthcheck")
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .clone();
+    assert_eq!(shipped["level"], "error", "{shipped:#}");
+}
+
 const CREDENTIAL_MOUNTS: &str = "services:\n  app:\n    image: example/app:1.0\n    restart: unless-stopped\n    volumes:\n      - ./logs:/app/logs   # the app's own\n      - ${CLAUDE_HOME:-~/.claude}:/home/app/.claude:ro\n      - type: bind\n        source: ${HOME}/.config/gcloud\n        target: /gcloud\n      - ~/.claude-themes:/themes:ro\n  worker:\n    image: example/worker:1.0\n    volumes:\n      - $HOME/.ssh:/root/.ssh:ro\n    restart: unless-stopped\n";
 
 #[test]

@@ -318,7 +318,7 @@ pub struct IterateArgs {
     pub until_graduated: bool,
 
     /// At most this many mutations (new versions) in one iterate.
-    #[arg(long, default_value_t = 8)]
+    #[arg(long, default_value_t = 12)]
     pub max_iterations: u32,
 
     /// At most this many runs in one iterate: a version that keeps passing without

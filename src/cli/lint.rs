@@ -6,10 +6,13 @@ use super::exit;
 use super::output::print;
 use std::path::Path;
 
+use crate::compose::ComposeFile;
 use crate::fix;
 use crate::lint::check::{self, Target};
 use crate::lint::{Level, report, rules};
 use crate::project::Project;
+use crate::spec::ProtocolSpec;
+use crate::task::Prompt;
 
 pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     if args.rules {
@@ -21,7 +24,15 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
         LintFormat::Human
     });
     let targets = match args.files.is_empty() {
-        true => Target::all(&[], &Project::here()?.task(args.task.as_deref())?),
+        true => {
+            let project = Project::here()?;
+            let task = project.task(args.task.as_deref())?;
+            let mut targets = Target::all(&[], &task);
+            for t in &mut targets {
+                t.raised = raised_by_block(&task, &project);
+            }
+            targets
+        }
         false => Target::all(&args.files, Path::new("")),
     };
     let mut checked = check::check(&targets, args.config.as_deref(), args.profile)?;
@@ -63,6 +74,18 @@ pub async fn lint(cli: &Cli, args: &LintArgs) -> Result<u8, ExpectedError> {
     } else {
         exit::SUCCESS
     })
+}
+
+/// The rules the task's protocol block raises to errors, so `harness lint` on a task says
+/// what its `lint` step will. A prompt or block that does not read raises nothing here:
+/// the lint reports the first, a run the second.
+fn raised_by_block(task: &Path, project: &Project) -> Vec<String> {
+    let spec = Prompt::load(task).ok().and_then(|prompt| {
+        let own = ComposeFile::parse("candidate", prompt.config_yaml(), prompt.config_line());
+        ProtocolSpec::of_prompt(&prompt, &own.ok()?, project.protocol.as_deref()).ok()
+    });
+    spec.map(|s| s.file().lint.errors.clone())
+        .unwrap_or_default()
 }
 
 fn list_rules(cli: &Cli) -> Result<u8, ExpectedError> {

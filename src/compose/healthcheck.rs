@@ -1,10 +1,13 @@
 //! A service's `healthcheck:` as the file gives it (the image's own is not visible here).
 
+use std::time::Duration;
+
 use serde_yaml_ng::{Mapping, Value};
 
 use super::path::Path;
 use super::read::{get, get_str, scalar};
 use super::service::Service;
+use super::{duration, interp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Health {
@@ -39,10 +42,59 @@ pub struct Healthcheck {
     pub start_interval: Option<String>,
 }
 
+/// Intervals up to this keep a deploy quick: Docker runs the first check one interval
+/// after the container starts, so above it every deploy waits noticeably.
+pub const QUICK_INTERVAL: Duration = Duration::from_secs(5);
+/// The interval a slow check gets in its place.
+pub const SUGGESTED_INTERVAL: Duration = Duration::from_secs(2);
+/// The retries Docker counts when `retries` is not written.
+const DEFAULT_RETRIES: u64 = 3;
+
+/// A slow check made quick: [`SUGGESTED_INTERVAL`] with as many more retries as keep the
+/// time before the container is `unhealthy` (its patience).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quicker {
+    pub retries: u64,
+    pub patience: Duration,
+    /// `retries` was not written: Docker's default 3 was counted.
+    pub default_retries: bool,
+}
+
 impl Healthcheck {
     /// Off by `disable: true` or a `NONE` test.
     pub fn disabled(&self) -> bool {
         self.disable || self.test == Some(Test::None)
+    }
+
+    /// The interval as Compose resolves it with no variable set; `None` where the check is
+    /// off or the interval is not written or not a duration.
+    pub fn interval(&self) -> Option<Duration> {
+        if self.disabled() {
+            return None;
+        }
+        duration::parse(&interp::unset(self.interval.as_deref()?))
+    }
+
+    /// Whether the interval is above [`QUICK_INTERVAL`].
+    pub fn slow(&self) -> bool {
+        self.interval().is_some_and(|d| d > QUICK_INTERVAL)
+    }
+
+    /// The quick form of a slow check; `None` where it is not slow, or its retries are not
+    /// a positive number, or its patience is beyond any clock.
+    pub fn quicker(&self) -> Option<Quicker> {
+        let own = self.interval().filter(|_| self.slow())?;
+        let (retries, default_retries) = match self.retries.as_deref().map(interp::unset) {
+            None => (DEFAULT_RETRIES, true),
+            Some(r) => (r.trim().parse::<u64>().ok().filter(|n| *n > 0)?, false),
+        };
+        let patience = Duration::try_from_secs_f64(own.as_secs_f64() * retries as f64).ok()?;
+        let more = (patience.as_secs_f64() / SUGGESTED_INTERVAL.as_secs_f64()).ceil();
+        Some(Quicker {
+            retries: more as u64,
+            patience,
+            default_retries,
+        })
     }
 }
 

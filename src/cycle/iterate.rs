@@ -340,6 +340,7 @@ async fn proposal(
         &redactor,
         ctx.store.ran_hashes(task.id())?,
         evidence,
+        task.spec().file().gate(),
     );
     let wanted = propose::wanted(failed, gates.findings());
     let catalog = CatalogProposer::new(current.clone(), facts, wanted);

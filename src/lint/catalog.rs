@@ -126,7 +126,7 @@ pub(crate) const OBSOLETE_VERSION: RuleInfo = RuleInfo {
 pub(crate) const SLOW_HEALTHCHECK: RuleInfo = RuleInfo {
     id: "slow-healthcheck",
     level: Level::Warn,
-    mutation: None,
+    mutation: Some("quick-healthcheck"),
     description: "a healthcheck `interval` above 5s: Docker runs the first check one interval \
                   after the container starts, so every deploy (and whatever waits for the \
                   service with `service_healthy`) waits at least that long; the message \

@@ -21,6 +21,8 @@ pub struct Target {
     pub path: PathBuf,
     /// A task's candidate: its fixes cannot be written back here.
     pub in_prompt: bool,
+    /// Rules its task's block raises to errors (see [`Config::raised`]).
+    pub raised: Vec<String>,
 }
 
 impl Target {
@@ -30,11 +32,13 @@ impl Target {
             return vec![Target {
                 path: task.to_path_buf(),
                 in_prompt: true,
+                raised: Vec::new(),
             }];
         }
         let file = |p: &PathBuf| Target {
             path: p.clone(),
             in_prompt: false,
+            raised: Vec::new(),
         };
         files.iter().map(file).collect()
     }
@@ -73,7 +77,7 @@ pub fn check(
         active: Config::default().active(),
     };
     for target in targets {
-        let config = Config::find(explicit, Some(&target.path))?;
+        let config = Config::find(explicit, Some(&target.path))?.raised(&target.raised);
         checked.active = config.active();
         let fallback = match target.in_prompt {
             true => Profile::MultiInstance,
@@ -121,6 +125,7 @@ impl Checked {
             .map(|path| Target {
                 path,
                 in_prompt: false,
+                raised: Vec::new(),
             });
         let (findings, over_report) = match over.map(|t| (load(&t), t)) {
             Some((Ok(over_file), over)) => {

@@ -140,6 +140,16 @@ impl Config {
         chosen.or(self.profile).unwrap_or(fallback)
     }
 
+    /// This config with `ids` reported as errors: a task's block may hold its candidate
+    /// to more than the gate's levels (`lint: {errors: [...]}`), never to less. Ids that
+    /// name no rule are skipped (the block's check names them first).
+    pub fn raised(mut self, ids: &[String]) -> Config {
+        for info in ids.iter().filter_map(|id| rule(id)) {
+            self.settings.insert(info.id, Setting::At(Level::Error));
+        }
+        self
+    }
+
     /// Whether the rule runs.
     pub fn enabled(&self, rule: &RuleInfo) -> bool {
         match self.settings.get(rule.id) {

@@ -52,4 +52,4 @@ pub use config::{CONFIG_FILE, Config, ConfigError, ConfigErrorKind};
 pub use dotenv::Dotenv;
 pub use finding::{Finding, Level, RuleInfo};
 pub use profile::Profile;
-pub use run::{Options, lint, lint_followed, lint_merged, lint_with};
+pub use run::{Options, gate, lint, lint_followed, lint_merged, lint_with};

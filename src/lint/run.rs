@@ -75,9 +75,16 @@ impl<'a> Ctx<'a> {
 /// proposer's check of a mutation): suppression comments do not apply, so a candidate —
 /// or a proposer writing one — cannot silence its own penalties.
 pub fn lint(file: &ComposeFile) -> Vec<Finding> {
+    gate(file, &Config::default())
+}
+
+/// As [`lint`], with the levels of `config` — a task's gate, its block's raised rules
+/// (see [`Config::raised`]).
+pub fn gate(file: &ComposeFile, config: &Config) -> Vec<Finding> {
     lint_with(
         file,
         &Options {
+            config: config.clone(),
             ignore_suppressions: true,
             ..Options::default()
         },

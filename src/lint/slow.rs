@@ -10,21 +10,14 @@ use super::catalog::SLOW_HEALTHCHECK;
 use super::finding::Sink;
 use super::run::Ctx;
 use super::yaml::{self, Service};
-use crate::compose::duration::{self, seconds};
-use crate::compose::healthcheck::{Healthcheck, healthcheck};
-use crate::compose::interp;
-
-/// Intervals up to this keep a deploy quick; above it the wait is worth a warning.
-const QUICK: Duration = Duration::from_secs(5);
+use crate::compose::duration::seconds;
+use crate::compose::healthcheck::{Healthcheck, SUGGESTED_INTERVAL, healthcheck};
 
 /// A harness run waits for its stack to be healthy twice, one wait after the other: the
 /// deploy of all its instances, then persistence's re-up and restart's recovery, which run
 /// at the same time on different instances.
 const WAITS_PER_RUN: u32 = 2;
 
-/// The interval the fix proposes, and the default retries an unwritten `retries` means.
-const SUGGESTED: Duration = Duration::from_secs(2);
-const DEFAULT_RETRIES: u64 = 3;
 /// The fix where the patience cannot be put in figures.
 const GENERIC_FIX: &str = "an interval of 1–2s with more retries keeps the same patience";
 
@@ -32,7 +25,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
     let intervals: BTreeMap<&str, Duration> = ctx
         .services
         .iter()
-        .filter_map(|s| Some((s.name.as_str(), interval(&healthcheck(s)?)?)))
+        .filter_map(|s| Some((s.name.as_str(), healthcheck(s)?.interval()?)))
         .collect();
     let mut chains = Chains {
         ctx,
@@ -44,7 +37,7 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
         let Some(hc) = healthcheck(svc) else {
             continue;
         };
-        let Some(own) = interval(&hc).filter(|d| *d > QUICK) else {
+        let Some(own) = hc.interval().filter(|_| hc.slow()) else {
             continue;
         };
         let chain = chains.longest(&svc.name);
@@ -55,15 +48,6 @@ pub(crate) fn check(ctx: &Ctx<'_>, sink: &mut Sink) {
             message(ctx, svc, &hc, own, &chain),
         );
     }
-}
-
-/// The interval as Compose resolves it with no variable set; `None` where the check is
-/// off or the interval is not written or not a duration.
-fn interval(hc: &Healthcheck) -> Option<Duration> {
-    if hc.disabled() {
-        return None;
-    }
-    duration::parse(&interp::unset(hc.interval.as_deref()?))
 }
 
 /// The longest `service_healthy` chains below each service, as a deploy waits them out.
@@ -149,7 +133,7 @@ fn message(
     out.push_str(&format!(
         " (≈ {} s per harness run: the deploy, then persistence's re-up beside restart's recovery) — {}",
         (wait * WAITS_PER_RUN).as_secs_f64().round(),
-        fix(hc, own)
+        fix(hc)
     ));
     if hc.start_interval.is_some() {
         out.push_str(
@@ -174,28 +158,20 @@ fn dependents(ctx: &Ctx<'_>, name: &str) -> Vec<String> {
 }
 
 /// A short interval with as many more retries as keep the time before `unhealthy`.
-fn fix(hc: &Healthcheck, own: Duration) -> String {
-    let (retries, counting) = match hc.retries.as_deref().map(interp::unset) {
-        None => (
-            Some(DEFAULT_RETRIES),
-            ", counting Docker's default 3 retries",
-        ),
-        Some(r) => (r.trim().parse::<u64>().ok().filter(|n| *n > 0), ""),
-    };
-    let Some(retries) = retries else {
+fn fix(hc: &Healthcheck) -> String {
+    let Some(q) = hc.quicker() else {
         return GENERIC_FIX.to_string();
     };
-    let patience = own.as_secs_f64() * retries as f64;
-    let more = (patience / SUGGESTED.as_secs_f64()).ceil() as u64;
-    // A patience no clock holds (a huge interval times huge retries) gets no figure.
-    let Ok(patience) = Duration::try_from_secs_f64(patience) else {
-        return GENERIC_FIX.to_string();
+    let counting = match q.default_retries {
+        true => ", counting Docker's default 3 retries",
+        false => "",
     };
     format!(
-        "`interval: {}` with `retries: {more}` keeps the same patience ({} before it is \
+        "`interval: {}` with `retries: {}` keeps the same patience ({} before it is \
          unhealthy{counting})",
-        seconds(SUGGESTED),
-        seconds(patience)
+        seconds(SUGGESTED_INTERVAL),
+        q.retries,
+        seconds(q.patience)
     )
 }
 
@@ -217,7 +193,7 @@ mod tests {
         );
         let hit = at(&f, "services.executor.healthcheck.interval", RULE);
         assert_eq!(hit.level, Level::Warn);
-        assert_eq!(hit.mutation, None);
+        assert_eq!(hit.mutation, Some("quick-healthcheck"));
         assert_eq!(
             hit.message,
             "`executor`'s healthcheck interval 30s: Docker runs the first check one interval \

@@ -3,7 +3,7 @@
 use super::catalog::{
     DEPENDS_ON_HEALTHY, DROP_CONTAINER_NAME, DROP_CREDENTIAL_MOUNT, DROP_NETWORK_NAME,
     DROP_VERSION_KEY, DROP_VOLUME_NAME, ENGINE_ASSIGNED_PORT, ENV_DEFAULT, IMAGE_HEALTHCHECK,
-    QUOTE_PORTS, REDIS_VOLUME, RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
+    QUICK_HEALTHCHECK, QUOTE_PORTS, REDIS_VOLUME, RESTART_UNLESS_STOPPED, SERVICE_HOST, catalog,
 };
 use super::edit::Op;
 use super::render::{Rendering, render};
@@ -40,6 +40,7 @@ fn planner(id: &str) -> Option<Planner> {
         DROP_VERSION_KEY => names::drop_version_key,
         DEPENDS_ON_HEALTHY => health::depends_on_healthy,
         IMAGE_HEALTHCHECK => health::image_healthcheck,
+        QUICK_HEALTHCHECK => health::quick_healthcheck,
         RESTART_UNLESS_STOPPED => services::restart_unless_stopped,
         REDIS_VOLUME => services::redis_volume,
         QUOTE_PORTS => quote::quote_ports,

@@ -16,8 +16,9 @@ pub(crate) const DROP_VERSION_KEY: &str = "drop-version-key";
 pub(crate) const IMAGE_HEALTHCHECK: &str = "image-healthcheck";
 pub(crate) const QUOTE_PORTS: &str = "quote-ports";
 pub(crate) const DROP_CREDENTIAL_MOUNT: &str = "drop-credential-mount";
+pub(crate) const QUICK_HEALTHCHECK: &str = "quick-healthcheck";
 
-static CATALOG: [MutationInfo; 13] = [
+static CATALOG: [MutationInfo; 14] = [
     MutationInfo {
         id: ENGINE_ASSIGNED_PORT,
         signatures: &[Signature::PortConflict, Signature::ExposedPort],
@@ -68,6 +69,15 @@ static CATALOG: [MutationInfo; 13] = [
                       timeout, retries and start period where valid",
     },
     MutationInfo {
+        id: QUICK_HEALTHCHECK,
+        signatures: &[],
+        lint_rules: &["slow-healthcheck"],
+        description: "shorten a healthcheck interval above 5s to 2s, with the retries scaled to \
+                      keep the same time before `unhealthy`; offered only where the task's \
+                      block makes `slow-healthcheck` an error (`lint: {errors: \
+                      [slow-healthcheck]}`), since it changes the author's timings",
+    },
+    MutationInfo {
         id: DEPENDS_ON_HEALTHY,
         signatures: &[Signature::DependencyRace],
         lint_rules: &["depends-on-not-healthy"],
@@ -112,6 +122,12 @@ static CATALOG: [MutationInfo; 13] = [
 /// Every mutation, in the order a proposer should try them for a lint-only fix.
 pub fn catalog() -> &'static [MutationInfo] {
     &CATALOG
+}
+
+/// Whether the mutation only shortens waits — the config means what it meant — so it is
+/// worth trying before the fixes of what failed: every later version's runs are quicker.
+pub fn quickens(id: &str) -> bool {
+    id == QUICK_HEALTHCHECK
 }
 
 /// The mutations that may fix a runtime failure with this signature, best first.

@@ -1,5 +1,6 @@
-//! Health: wait for a dependency to be healthy, and replace a healthcheck test its image
-//! cannot run with the image's own, keeping the author's timings.
+//! Health: wait for a dependency to be healthy, replace a healthcheck test its image
+//! cannot run with the image's own (keeping the author's timings), and — where the task
+//! asks for it — make a slow check quick with the same patience.
 
 use serde_yaml_ng::{Mapping, Value};
 
@@ -8,7 +9,8 @@ use super::edit::{Op, Seg, child};
 use super::tree::{self, Health, Service};
 use super::types::Facts;
 use crate::compose::ComposeFile;
-use crate::compose::healthcheck::{Test, healthcheck};
+use crate::compose::duration::seconds;
+use crate::compose::healthcheck::{SUGGESTED_INTERVAL, Test, healthcheck};
 use crate::compose::{duration, interp};
 
 const HEALTHY: &str = "service_healthy";
@@ -182,6 +184,51 @@ pub(crate) fn image_healthcheck(file: &ComposeFile, facts: &Facts) -> Option<Pla
             }
         }
         sites.push(format!("{}{}.", broken.sentence, keeps(&timings)));
+    }
+    Plan::of(ops, || sites.join(" "))
+}
+
+/// Every healthcheck whose interval lint's `slow-healthcheck` prices gets the interval it
+/// suggests and the retries that keep its patience. The catalog offers it only as the fix
+/// of that rule's error, which a task's block has to ask for: by default the author's
+/// timings stay. An interval or retries written with a variable is the author's knob and
+/// stays too.
+pub(crate) fn quick_healthcheck(file: &ComposeFile, _facts: &Facts) -> Option<Plan> {
+    let mut ops = Vec::new();
+    let mut sites = Vec::new();
+    for svc in tree::services(&file.doc) {
+        let Some(hc) = healthcheck(&svc) else {
+            continue;
+        };
+        let written = |v: &Option<String>| v.clone().unwrap_or_default();
+        let (interval, retries) = (written(&hc.interval), written(&hc.retries));
+        if interval.contains('$') || retries.contains('$') {
+            continue;
+        }
+        let Some(quick) = hc.quicker() else {
+            continue;
+        };
+        let at = svc.at("healthcheck").to_vec();
+        let set = |key: &str, value: Value| Op::Set {
+            at: at.clone(),
+            key: key.to_string(),
+            value,
+        };
+        ops.push(set("interval", Value::String(seconds(SUGGESTED_INTERVAL))));
+        ops.push(set("retries", Value::Number(quick.retries.into())));
+        let retries = match quick.default_retries {
+            true => "Docker's default 3 retries".to_string(),
+            false => format!("retries {retries}"),
+        };
+        sites.push(format!(
+            "`{}`'s healthcheck: interval {interval} → {}, {retries} → {}, the same {} \
+             before it is unhealthy; Docker runs the first check one interval after start, \
+             so every deploy waited ≥ {interval} for it.",
+            svc.name,
+            seconds(SUGGESTED_INTERVAL),
+            quick.retries,
+            seconds(quick.patience),
+        ));
     }
     Plan::of(ops, || sites.join(" "))
 }
@@ -543,5 +590,56 @@ mod tests {
         not_applicable_with(HC, own, &executor_facts(false));
         let other = "services:\n  api:\n    image: other\n    healthcheck:\n      test: curl x\n";
         not_applicable_with(HC, other, &executor_facts(false));
+    }
+
+    const QUICK: &str = "quick-healthcheck";
+
+    #[test]
+    fn a_slow_check_gets_a_quick_interval_with_the_same_patience() {
+        let text = "services:\n  api:\n    image: a\n    healthcheck:\n      test: [CMD, check]\n      interval: 30s # the author's\n      timeout: 10s\n      retries: 3\n  cache:\n    image: b\n    healthcheck:\n      test: [CMD, ping]\n      interval: 1m\n  quick:\n    image: c\n    healthcheck:\n      test: [CMD, ping]\n      interval: 5s\n";
+        let m = applied(QUICK, text);
+        assert_eq!(
+            m.yaml,
+            "services:\n  api:\n    image: a\n    healthcheck:\n      test: [CMD, check]\n      interval: 2s # the author's\n      timeout: 10s\n      retries: 45\n  cache:\n    image: b\n    healthcheck:\n      test: [CMD, ping]\n      interval: 2s\n      retries: 90\n  quick:\n    image: c\n    healthcheck:\n      test: [CMD, ping]\n      interval: 5s\n"
+        );
+        for part in [
+            "`api`'s healthcheck: interval 30s → 2s, retries 3 → 45, the same 90s before it is unhealthy",
+            "`cache`'s healthcheck: interval 1m → 2s, Docker's default 3 retries → 90, the same 180s",
+        ] {
+            assert!(m.reason.contains(part), "{part} in {}", m.reason);
+        }
+        // What lint's fix says is what the mutation writes.
+        let f = ComposeFile::parse("t", text, 1).expect("parses");
+        let said: Vec<String> = crate::lint::lint(&f)
+            .into_iter()
+            .filter(|f| f.rule == "slow-healthcheck")
+            .map(|f| f.message)
+            .collect();
+        assert!(
+            said[0].contains("`interval: 2s` with `retries: 45`"),
+            "{said:?}"
+        );
+        assert!(
+            said[1].contains("`interval: 2s` with `retries: 90`"),
+            "{said:?}"
+        );
+    }
+
+    #[test]
+    fn a_quick_or_variable_or_disabled_check_keeps_its_timings() {
+        for hc in [
+            "{test: [CMD, x], interval: 5s}",
+            "{test: [CMD, x], interval: \"${HC_EVERY:-30s}\"}",
+            "{test: [CMD, x], interval: 30s, retries: \"${HC_TRIES:-3}\"}",
+            "{test: [CMD, x], interval: 30s, retries: 0}",
+            "{test: [NONE], interval: 30s}",
+            "{disable: true, interval: 30s}",
+            "{test: [CMD, x]}",
+        ] {
+            not_applicable(
+                QUICK,
+                &format!("services:\n  api:\n    image: a\n    healthcheck: {hc}\n"),
+            );
+        }
     }
 }

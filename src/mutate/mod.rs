@@ -30,7 +30,7 @@ mod tests;
 pub use apply::{apply, diff};
 // `lint --fix` makes its fixes with the same planners and editor.
 pub(crate) use apply::apply_rendered;
-pub use catalog::{catalog, for_signature};
+pub use catalog::{catalog, for_signature, quickens};
 pub(crate) use render::Rendering;
 pub use secrets::{Literal, literal_secrets, secrets_as_references};
 pub use types::{Facts, MutateError, Mutation, MutationInfo};

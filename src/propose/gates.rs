@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use super::intent::{hazards, intents};
 use crate::compose::{ComposeError, ComposeFile};
 use crate::engine::{ComposeCli, EngineError};
-use crate::lint::{Finding, Level, lint};
+use crate::lint::{Config, Finding, Level, gate};
 use crate::redact::Redactor;
 
 /// Changed lines (added + removed) a candidate may have beyond half the current file's.
@@ -53,6 +53,9 @@ pub struct Gates<'a> {
     pub ran: HashSet<String>,
     /// The failing evidence as text: what it names may be dropped.
     pub evidence: String,
+    /// The task's lint levels (its block's raised rules), for the current config and
+    /// every candidate alike.
+    lint: Config,
     before: Vec<Finding>,
 }
 
@@ -64,6 +67,7 @@ impl<'a> Gates<'a> {
         redactor: &'a Redactor,
         ran: HashSet<String>,
         evidence: String,
+        lint: Config,
     ) -> Gates<'a> {
         Gates {
             current,
@@ -72,7 +76,8 @@ impl<'a> Gates<'a> {
             redactor,
             ran,
             evidence,
-            before: lint(current),
+            before: gate(current, &lint),
+            lint,
         }
     }
 
@@ -159,7 +164,7 @@ impl<'a> Gates<'a> {
     }
 
     fn adds_no_lint_error(&self, file: &ComposeFile) -> Result<(), Rejected> {
-        let new_errors: Vec<String> = lint(file)
+        let new_errors: Vec<String> = gate(file, &self.lint)
             .into_iter()
             .filter(|f| f.level == Level::Error)
             .filter(|f| {

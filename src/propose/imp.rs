@@ -57,7 +57,9 @@ impl Outcome {
 
 /// The mutations the evidence asks for, most urgent first: what broke at run time, in
 /// protocol order, then the fixes of the lint errors — a config that works but is wrong
-/// on paper is the smaller problem.
+/// on paper is the smaller problem. A mutation that only shortens waits (see
+/// [`mutate::quickens`]) goes before all of them: the versions that fix the rest then run
+/// quicker, and it changes nothing another fix depends on.
 pub fn wanted(run: &RunRecord, findings: &[Finding]) -> Vec<(&'static str, String)> {
     let mut ids: Vec<(&'static str, String)> = Vec::new();
     let mut add = |id: &'static str, why: String| {
@@ -87,6 +89,7 @@ pub fn wanted(run: &RunRecord, findings: &[Finding]) -> Vec<(&'static str, Strin
             }
         }
     }
+    ids.sort_by_key(|(id, _)| !mutate::quickens(id));
     ids
 }
 

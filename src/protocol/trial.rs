@@ -49,6 +49,7 @@ pub fn plan(
             persistence: Vec::new(),
             restart: Default::default(),
             instances: 1,
+            lint: Default::default(),
         }),
         default_host_ports: Vec::new(),
         candidate,

@@ -33,6 +33,10 @@ pub enum SpecProblem {
     )]
     Instances { value: usize },
     #[error(
+        "`lint.errors` names `{rule}`, which is not a lint rule — `harness lint --rules` lists them (e.g. slow-healthcheck)"
+    )]
+    UnknownRule { rule: String },
+    #[error(
         "the protocol needs an app with at least one `http:` endpoint — an instance is known and checked again by it; add one under `apps[0]`, e.g. `http: [{{port: 8080, path: /health}}]`"
     )]
     NoEndpoints,

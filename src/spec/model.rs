@@ -23,6 +23,33 @@ pub struct SpecFile {
     /// How many copies must run side by side (multi_instance).
     #[serde(default = "two")]
     pub instances: usize,
+    /// What the `lint` step holds the candidate to beyond the gate's levels.
+    #[serde(default, skip_serializing_if = "Lint::is_empty")]
+    pub lint: Lint,
+}
+
+impl SpecFile {
+    /// The lint config of this task's gate: the catalog's levels, with the block's raised
+    /// rules as errors.
+    pub fn gate(&self) -> crate::lint::Config {
+        crate::lint::Config::default().raised(&self.lint.errors)
+    }
+}
+
+/// `lint: {errors: [slow-healthcheck]}`: rules whose findings fail the `lint` step (and a
+/// proposal that adds one) although the gate only warns of them — so the task opts into
+/// the mutation the rule names. Raising only: a task cannot lower the gate.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lint {
+    #[serde(default)]
+    pub errors: Vec<String>,
+}
+
+impl Lint {
+    fn is_empty(&self) -> bool {
+        self.errors.is_empty()
+    }
 }
 
 /// The most copies multi_instance runs at once (`instances:` and `--instances` alike).

@@ -286,3 +286,37 @@ fn a_reported_port_no_app_publishes_names_the_apps_and_their_ports() {
     );
     spec_of(CONFIG, &block).expect("9000 is published by app");
 }
+
+#[test]
+fn lint_errors_raise_a_rule_for_the_gate_and_an_unknown_one_is_named_at_its_line() {
+    let config = "services:\n  app:\n    image: a\n    ports: [\"127.0.0.1::8000\", \"127.0.0.1::9000/tcp\"]\n    healthcheck:\n      test: [CMD, check]\n      interval: 30s\n";
+    let findings = |spec: &ProtocolSpec| {
+        let file = ComposeFile::parse("t", config, 1).expect("parses");
+        crate::lint::gate(&file, &spec.file().gate())
+            .into_iter()
+            .filter(|f| f.rule == "slow-healthcheck")
+            .map(|f| f.level)
+            .collect::<Vec<_>>()
+    };
+    let plain = spec_of(config, BLOCK).expect("valid");
+    assert_eq!(findings(&plain), vec![crate::lint::Level::Warn]);
+    let raised = spec_of(
+        config,
+        &format!("{BLOCK}lint:\n  errors: [slow-healthcheck]\n"),
+    )
+    .expect("valid");
+    assert_eq!(findings(&raised), vec![crate::lint::Level::Error]);
+    // Written back (init, export) only when it says something.
+    let text = serde_yaml_ng::to_string(plain.file()).expect("serializes");
+    assert!(!text.contains("lint"), "{text}");
+
+    let block =
+        format!("{BLOCK}lint:\n  errors:\n    - slow-healthcheck\n    - slow-healthchecks\n");
+    let text = message_at(&block, "slow-healthchecks");
+    assert!(
+        text.contains("`slow-healthchecks`") && text.contains("harness lint --rules"),
+        "{text}"
+    );
+    let text = message_at(&format!("{BLOCK}lint:\n  warn: [x]\n"), "warn:");
+    assert!(text.contains("unknown field `warn`"), "{text}");
+}

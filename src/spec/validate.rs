@@ -34,6 +34,12 @@ pub(super) fn validate(spec: &SpecFile, file: &ComposeFile) -> Result<(), (Path,
         };
         return Err((Path::root().key("instances"), problem));
     }
+    for (i, id) in spec.lint.errors.iter().enumerate() {
+        if crate::lint::rule(id).is_none() {
+            let problem = SpecProblem::UnknownRule { rule: id.clone() };
+            return Err((Path::root().key("lint").key("errors").index(i), problem));
+        }
+    }
     for (path, service, port) in reached_ports(spec) {
         let published = published_container_ports(file, service);
         if !published.contains(&port) {

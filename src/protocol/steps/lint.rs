@@ -1,13 +1,13 @@
 use super::{StepResult, fail, pass};
-use crate::lint::{Level, lint as run_lint};
+use crate::lint::{Level, gate};
 use crate::protocol::context::StepContext;
 use crate::run::Signature;
 use crate::run::evidence::LintEvidence;
 
-/// Static rules on the candidate. Errors fail the step; the run goes on so the other
-/// steps still gather evidence.
+/// Static rules on the candidate, at the gate's levels and the ones the task's block
+/// raises. Errors fail the step; the run goes on so the other steps still gather evidence.
 pub(super) fn lint(s: &StepContext<'_>) -> StepResult {
-    let findings = run_lint(&s.plan.candidate);
+    let findings = gate(&s.plan.candidate, &s.plan.spec.gate());
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     let worst: Vec<String> = findings
         .iter()
