@@ -637,3 +637,26 @@ fn a_malformed_recipes_file_or_an_unknown_binary_stops_images_before_any_build()
         refuses(&ws, images, args, needles);
     }
 }
+
+#[test]
+fn a_second_iterate_on_a_task_is_refused_before_anything_is_deployed() {
+    let ws = Workspace::new("bi_lock");
+    let name = harness::task::Prompt::load(&ws.task())
+        .expect("task")
+        .name()
+        .to_string();
+    // This test process plays the first loop.
+    let held = harness::cycle::TaskLock::take(&ws.db(), &name).expect("lock");
+    let mut iterate = ws.harness();
+    iterate
+        .arg("iterate")
+        .arg("--apply")
+        .arg("--task")
+        .arg(ws.task());
+    let pid = format!("pid {}", std::process::id());
+    let needles = [format!("task `{name}` is being iterated"), pid];
+    let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+    refuses(&ws, iterate, &[], &needles);
+    drop(held);
+    assert!(!ws.db().exists(), "no scoreboard was opened");
+}

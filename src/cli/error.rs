@@ -105,6 +105,7 @@ fn cycle_exit_code(e: &CycleError) -> u8 {
         | E::GraduateOnPart
         | E::GraduateOnOneInstance
         | E::Proposer(_)
+        | E::Lock(_)
         | E::RunJson(_) => exit::USAGE,
     }
 }

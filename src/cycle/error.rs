@@ -68,6 +68,8 @@ pub enum CycleError {
     GraduateOnOneInstance,
     #[error(transparent)]
     Proposer(#[from] crate::propose::SelectError),
+    #[error(transparent)]
+    Lock(#[from] super::lock::LockError),
     #[error("the scoreboard's run JSON does not parse")]
     RunJson(#[source] serde_json::Error),
 }

@@ -60,6 +60,11 @@ impl TaskFile {
         self.prompt.path()
     }
 
+    /// The task's name, as the scoreboard will know it.
+    pub fn name(&self) -> &str {
+        self.prompt.name()
+    }
+
     /// `protocol`: the project's block for a prompt without one of its own.
     pub fn load(
         path: &Path,
