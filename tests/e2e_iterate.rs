@@ -41,14 +41,7 @@ fn propose_only_shows_the_next_mutation_and_writes_nothing() {
     assert!(ws.leftovers().is_empty());
 
     // `harness propose` gives the same answer from the scoreboard.
-    let out = ws
-        .harness()
-        .args(["--json", "propose", "--task"])
-        .arg(ws.task())
-        .output()
-        .expect("spawn");
-    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(doc["proposal"]["mutation"], "quick-healthcheck", "{doc:#}");
+    assert_eq!(proposed(&ws), "quick-healthcheck");
 
     // Without the block's `lint:` the author's interval is a warning and stays: the same
     // failed run asks for the fixes of what failed, first the ports.
@@ -58,6 +51,11 @@ fn propose_only_shows_the_next_mutation_and_writes_nothing() {
         .expect("the shipped block raises a rule");
     let end = start + text[start..].find("\n```").expect("block end");
     std::fs::write(ws.task(), format!("{}{}", &text[..start], &text[end..])).expect("write");
+    assert_eq!(proposed(&ws), "engine-assigned-port");
+}
+
+/// The mutation `harness propose` offers for the task's last failed run.
+fn proposed(ws: &Workspace) -> String {
     let out = ws
         .harness()
         .args(["--json", "propose", "--task"])
@@ -65,10 +63,10 @@ fn propose_only_shows_the_next_mutation_and_writes_nothing() {
         .output()
         .expect("spawn");
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(
-        doc["proposal"]["mutation"], "engine-assigned-port",
-        "{doc:#}"
-    );
+    doc["proposal"]["mutation"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{doc:#}"))
+        .to_string()
 }
 
 #[test]

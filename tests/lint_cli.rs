@@ -311,14 +311,7 @@ fn a_task_s_block_raises_a_rule_to_an_error_as_its_gate_does() {
     ]);
     let level = |task: &str| {
         let out = lint(dir.path(), &["--json", "--task", task]);
-        let doc = json(&out);
-        let found = doc["findings"]
-            .as_array()
-            .expect("findings")
-            .iter()
-            .find(|f| f["rule"] == "slow-healthcheck")
-            .unwrap_or_else(|| panic!("{doc:#}"))
-            .clone();
+        let found = slow_healthcheck(&json(&out));
         assert_eq!(found["mutation"], "quick-healthcheck", "{found:#}");
         (
             out.status.code(),
@@ -332,15 +325,18 @@ fn a_task_s_block_raises_a_rule_to_an_error_as_its_gate_does() {
         .args(["lint", "--json"])
         .output()
         .expect("spawn");
-    let doc = json(&out);
-    let shipped = doc["findings"]
+    let shipped = slow_healthcheck(&json(&out));
+    assert_eq!(shipped["level"], "error", "{shipped:#}");
+}
+
+fn slow_healthcheck(doc: &Value) -> Value {
+    doc["findings"]
         .as_array()
         .expect("findings")
         .iter()
         .find(|f| f["rule"] == "slow-healthcheck")
         .unwrap_or_else(|| panic!("{doc:#}"))
-        .clone();
-    assert_eq!(shipped["level"], "error", "{shipped:#}");
+        .clone()
 }
 
 const CREDENTIAL_MOUNTS: &str = "services:\n  app:\n    image: example/app:1.0\n    restart: unless-stopped\n    volumes:\n      - ./logs:/app/logs   # the app's own\n      - ${CLAUDE_HOME:-~/.claude}:/home/app/.claude:ro\n      - type: bind\n        source: ${HOME}/.config/gcloud\n        target: /gcloud\n      - ~/.claude-themes:/themes:ro\n  worker:\n    image: example/worker:1.0\n    volumes:\n      - $HOME/.ssh:/root/.ssh:ro\n    restart: unless-stopped\n";
