@@ -6,7 +6,8 @@
 //!   through an anchor, a merge key or a flow collection — is reported, not made);
 //! - every byte it changes lies inside an entry one of its findings points at (so a
 //!   suppressed or turned-off site, or a comment elsewhere, is never touched);
-//! - the result adds no lint error.
+//! - the result adds no lint error;
+//! - it changes more than timings (`quick-healthcheck` is the author's call: reported).
 //!
 //! Validation with `compose config` is the caller's: it needs the engine's CLI.
 
@@ -16,6 +17,11 @@ use crate::compose::ComposeFile;
 use crate::lint::fix::{Edit, Fix, FixPlan, Skipped, edits, inside, union, widen};
 use crate::lint::{Finding, Level, Options, lint_with};
 use crate::mutate::{self, Facts, Rendering};
+
+/// Why `--fix` leaves a mutation that only changes timings to the author.
+const AUTHORS_TIMINGS: &str = "it changes the author's healthcheck timings, so it is \
+    reported, not made: edit them as the message says, or let `iterate` propose it for a \
+    task whose protocol block raises the rule (`lint: {errors: [slow-healthcheck]}`)";
 
 /// Plans the fixes of `file`'s findings (as `lint_with(file, opts)` reports them).
 pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
@@ -34,6 +40,13 @@ pub fn plan(file: &ComposeFile, opts: &Options) -> FixPlan {
             findings.iter().filter(|f| f.mutation == Some(id)),
         );
         if sites.is_empty() {
+            continue;
+        }
+        if mutate::quickens(id) {
+            out.skipped.push(Skipped {
+                mutation: id,
+                reason: AUTHORS_TIMINGS.to_string(),
+            });
             continue;
         }
         let (m, how) = match mutate::apply_rendered(id, &current, &facts) {
@@ -229,6 +242,23 @@ mod tests {
                 .iter()
                 .all(|f| f.mutation.is_none() || f.level == Level::Info),
             "{after:#?}"
+        );
+    }
+
+    #[test]
+    fn a_slow_healthcheck_is_reported_not_made_the_timings_are_the_author_s() {
+        let text = "services:\n  a:\n    image: x:1\n    restart: unless-stopped\n    healthcheck:\n      test: [CMD, x]\n      interval: 30s\n      retries: 3\n";
+        let plan = plan(&file(text), &Options::default());
+        assert_eq!(plan.text, text);
+        let skipped = plan
+            .skipped
+            .iter()
+            .find(|s| s.mutation == "quick-healthcheck")
+            .expect("reported");
+        assert!(
+            skipped.reason.contains("author's healthcheck timings"),
+            "{}",
+            skipped.reason
         );
     }
 
