@@ -260,6 +260,29 @@ fn a_corrupt_scoreboard_or_an_unwritable_runs_dir_stops_before_any_deploy() {
     );
     std::fs::remove_file(ws.db()).expect("rm");
 
+    // A device or a directory as the scoreboard: named as what it is (SQLite said
+    // "database is locked" of /dev/null), and the iterate lock is not made beside it.
+    let dir = ws.dir.path().join("a-directory").display().to_string();
+    std::fs::create_dir(&dir).expect("mkdir");
+    for db in ["/dev/null", dir.as_str()] {
+        let needles = [format!("`{db}` is not a file"), "--db".to_string()];
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        rejects_with_env(
+            &ws,
+            &[("HARNESS_DB", db)],
+            &["--config", "docker/docker-compose.yml"],
+            &needles,
+        );
+        let mut iterate = ws.harness();
+        iterate
+            .env("HARNESS_DB", db)
+            .arg("iterate")
+            .arg("--task")
+            .arg(ws.task());
+        refuses(&ws, iterate, &[], &needles);
+    }
+    std::fs::remove_dir(&dir).expect("rmdir");
+
     // A file where the runs directory should be.
     std::fs::write(ws.runs(), b"").expect("write a file named runs");
     rejects(

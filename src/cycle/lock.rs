@@ -25,6 +25,8 @@ pub enum LockError {
         holder: String,
         path: PathBuf,
     },
+    #[error(transparent)]
+    Scoreboard(#[from] crate::store::StoreError),
     #[error("cannot take the lock `{}` for task `{task}` — make the scoreboard's directory writable, or choose another --db", .path.display())]
     Io {
         task: String,
@@ -37,6 +39,8 @@ pub enum LockError {
 impl TaskLock {
     /// The lock for `task` on the scoreboard `db`, or who holds it.
     pub fn take(db: &Path, task: &str) -> Result<TaskLock, LockError> {
+        // The lock goes beside the scoreboard: not beside a device or into /dev.
+        crate::store::Store::is_a_file_or_nothing(db)?;
         let path = lock_path(db, task);
         let io = |source| LockError::Io {
             task: task.to_string(),
@@ -110,6 +114,19 @@ mod tests {
         TaskLock::take(&db, "other").expect("another task");
         drop(held);
         TaskLock::take(&db, "web app").expect("free again");
+    }
+
+    #[test]
+    fn a_scoreboard_that_is_not_a_file_is_named_and_nothing_is_made_beside_it() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let err = TaskLock::take(dir.path(), "t").expect_err("a directory");
+        assert!(err.to_string().contains("is not a file"), "{err}");
+        let err = TaskLock::take(Path::new("/dev/null"), "t").expect_err("a device");
+        assert!(
+            err.to_string().contains("`/dev/null` is not a file"),
+            "{err}"
+        );
+        assert!(!lock_path(Path::new("/dev/null"), "t").exists());
     }
 
     #[test]

@@ -42,6 +42,10 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "the scoreboard `{path}` is not a file (a device, a directory or a pipe) — pass the path of a SQLite file with --db (HARNESS_DB); a missing one is created"
+    )]
+    NotAFile { path: PathBuf },
     #[error("scoreboard `{path}`: {source}")]
     Sql {
         path: PathBuf,
@@ -80,7 +84,9 @@ impl StoreError {
                 ..
             } => true,
             StoreError::Migrate { .. } => false,
-            StoreError::ReadOnly { .. } | StoreError::Dir { .. } => false,
+            StoreError::ReadOnly { .. } | StoreError::Dir { .. } | StoreError::NotAFile { .. } => {
+                false
+            }
         }
     }
 }
@@ -168,6 +174,17 @@ impl Store {
         }
     }
 
+    /// SQLite would take `/dev/null` or a directory and fail later with "database is
+    /// locked" or worse; the path is refused as what it is instead.
+    pub fn is_a_file_or_nothing(path: &Path) -> Result<(), StoreError> {
+        match std::fs::metadata(path) {
+            Ok(meta) if !meta.is_file() => Err(StoreError::NotAFile {
+                path: path.to_path_buf(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn open_once(path: &Path, writable: bool) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
@@ -184,6 +201,7 @@ impl Store {
                 source,
             })?;
         }
+        Store::is_a_file_or_nothing(path)?;
         let mut conn = Connection::open(path).map_err(open_err)?;
         if writable && conn.is_readonly(rusqlite::MAIN_DB).map_err(open_err)? {
             return Err(StoreError::ReadOnly {
