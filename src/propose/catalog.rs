@@ -16,6 +16,9 @@ pub struct CatalogProposer {
     wanted: Mutex<VecDeque<(&'static str, String)>>,
     /// Whether any mutation was offered: "nothing" then means "nothing more".
     offered: std::sync::atomic::AtomicBool,
+    /// The mutations the evidence asked for that found nothing to change, with that
+    /// evidence: said in the answer, so "nothing answers" is not a mystery.
+    inapplicable: Mutex<Vec<String>>,
 }
 
 impl CatalogProposer {
@@ -29,6 +32,7 @@ impl CatalogProposer {
             facts,
             wanted: Mutex::new(wanted.into()),
             offered: std::sync::atomic::AtomicBool::new(false),
+            inapplicable: Mutex::new(Vec::new()),
         }
     }
 
@@ -52,7 +56,12 @@ impl Proposer for CatalogProposer {
         let started = std::time::Instant::now();
         while let Some((id, answers)) = self.next_wanted() {
             match mutate::apply(id, &self.current, &self.facts) {
-                Ok(None) => continue,
+                Ok(None) => {
+                    if let Ok(mut list) = self.inapplicable.lock() {
+                        list.push(format!("{id} ({answers})"));
+                    }
+                    continue;
+                }
                 Err(e) => {
                     return Answer::Unusable {
                         label: id,
@@ -77,10 +86,49 @@ impl Proposer for CatalogProposer {
                 }
             }
         }
-        if self.offered.load(std::sync::atomic::Ordering::Relaxed) {
-            Answer::Nothing("no other mutation in the catalog answers what failed".into())
+        let mut why = if self.offered.load(std::sync::atomic::Ordering::Relaxed) {
+            "no other mutation in the catalog answers what failed".to_string()
         } else {
-            Answer::Nothing("no mutation in the catalog answers what failed".into())
+            "no mutation in the catalog answers what failed".to_string()
+        };
+        let inapplicable = self.inapplicable.lock().map(|l| l.join("; "));
+        if let Ok(list) = inapplicable.as_deref()
+            && !list.is_empty()
+        {
+            why.push_str(&format!(
+                "; asked for, but found nothing it changes in this file: {list}"
+            ));
+        }
+        Answer::Nothing(why)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wanted_mutation_that_finds_nothing_to_change_is_named_in_the_answer() {
+        let text = "services:\n  api:\n    image: a\n    healthcheck:\n      test: [CMD, x]\n      interval: \"${EVERY:-30s}\"\n";
+        let file = ComposeFile::parse("t.yml", text, 1).expect("parses");
+        let wanted = vec![(
+            crate::mutate::catalog()
+                .iter()
+                .find(|m| m.id == "quick-healthcheck")
+                .expect("in the catalog")
+                .id,
+            "lint slow-healthcheck at services.api.healthcheck.interval".to_string(),
+        )];
+        let catalog = CatalogProposer::new(file, Facts::default(), wanted);
+        match catalog.propose(&ProposerContext::default()).await {
+            Answer::Nothing(why) => assert!(
+                why.contains(
+                    "found nothing it changes in this file: quick-healthcheck (lint \
+                     slow-healthcheck at services.api.healthcheck.interval)"
+                ),
+                "{why}"
+            ),
+            _ => panic!("a variable interval is the author's: nothing to propose"),
         }
     }
 }
