@@ -44,7 +44,7 @@ pub struct Healthcheck {
 
 /// Intervals up to this keep a deploy quick: Docker runs the first check one interval
 /// after the container starts, so above it every deploy waits noticeably.
-pub const QUICK_INTERVAL: Duration = Duration::from_secs(5);
+const QUICK_INTERVAL: Duration = Duration::from_secs(5);
 /// The interval a slow check gets in its place.
 pub const SUGGESTED_INTERVAL: Duration = Duration::from_secs(2);
 /// The retries Docker counts when `retries` is not written.

@@ -80,7 +80,7 @@ impl TaskLock {
 }
 
 /// Beside the scoreboard, as its audit cache is: `scoreboard.db-iterate-<task>.lock`.
-pub fn lock_path(db: &Path, task: &str) -> PathBuf {
+fn lock_path(db: &Path, task: &str) -> PathBuf {
     let safe: String = task
         .chars()
         .map(
