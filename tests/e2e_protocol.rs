@@ -29,10 +29,18 @@ fn step_of(run: &Value, name: &str) -> Value {
 
 /// `harness --json run` of the workspace's task with `extra` arguments: the run record.
 fn run_task(ws: &Workspace, name: &str, extra: &[&str]) -> Value {
-    let out = ws
-        .harness()
-        // The key's absence is part of what is checked; the caller's key must not leak in.
-        .env_remove("ANTHROPIC_API_KEY")
+    run_task_keyed(ws, name, extra, None)
+}
+
+/// [`run_task`] with the task's optional key set in the harness's environment to `key`.
+fn run_task_keyed(ws: &Workspace, name: &str, extra: &[&str], key: Option<&str>) -> Value {
+    let mut cmd = ws.harness();
+    // The key's absence is part of what is checked; the caller's key must not leak in.
+    cmd.env_remove("ANTHROPIC_API_KEY");
+    if let Some(key) = key {
+        cmd.env("ANTHROPIC_API_KEY", key);
+    }
+    let out = cmd
         .args(["--json", "run", "--timeout", "60"])
         .args(extra)
         .arg("--task")
@@ -66,16 +74,15 @@ fn failures(run: &Value) -> Vec<(String, String)> {
         .unwrap_or_default()
 }
 
-fn check(name: &str, expected: &[(&str, &str)]) {
-    check_allowing(name, expected, &[]);
+/// The fixture's run, once it failed exactly the `expected` steps; `None` when skipped.
+fn check(name: &str, expected: &[(&str, &str)]) -> Option<Value> {
+    check_allowing(name, expected, &[])
 }
 
 /// Like `check`, but the steps in `also` may fail too, with exactly that signature: what
 /// another harness running at the same time can legitimately cause.
-fn check_allowing(name: &str, expected: &[(&str, &str)], also: &[(&str, &str)]) {
-    let Some((ws, run)) = run_fixture(name) else {
-        return;
-    };
+fn check_allowing(name: &str, expected: &[(&str, &str)], also: &[(&str, &str)]) -> Option<Value> {
+    let (ws, run) = run_fixture(name)?;
     let expected: Vec<(String, String)> = expected
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
@@ -108,6 +115,7 @@ fn check_allowing(name: &str, expected: &[(&str, &str)], also: &[(&str, &str)]) 
         "{name}: left behind {:?}",
         ws.leftovers()
     );
+    Some(run)
 }
 
 #[test]
@@ -216,7 +224,13 @@ fn restart_no_leaves_a_crashed_app_down() {
 
 #[test]
 fn redis_without_a_volume_loses_its_data() {
-    check("redis_no_volume", &[("persistence", "data_lost")]);
+    let Some(run) = check("redis_no_volume", &[("persistence", "data_lost")]) else {
+        return;
+    };
+    // Misses while the instance was starting again prove nothing: the loss is the read
+    // made once every service was ready.
+    let again = step_of(&run, "persistence")["evidence"]["up_again"].clone();
+    assert_eq!(again["read_first"], false, "{again:#}");
 }
 
 #[test]
@@ -319,7 +333,20 @@ fn a_run_brings_its_instances_up_together_and_hands_extras_on() {
             .map(|a| a.iter().filter(|i| i["for"] == name).count())
             .unwrap_or(0)
     };
-    assert_eq!(for_step("missing_key"), 2, "{alongside:#}");
+    // Without the key in the harness's environment the main instance is the key-less one.
+    assert_eq!(for_step("missing_key"), 1, "{alongside:#}");
+    let keys = step("missing_key")["evidence"].clone();
+    assert_eq!(
+        keys["key_unset"]["project"], run["deployment"]["instance_id"],
+        "{keys:#}"
+    );
+    assert_eq!(keys["key_unset"]["api_key_present"], false, "{keys:#}");
+    assert!(keys["teardown"][0]["kept"].is_string(), "{keys:#}");
+    let again = step("persistence")["evidence"]["up_again"].clone();
+    assert!(
+        again["read_first"].is_boolean() && again["up_ms"].is_u64(),
+        "{again:#}"
+    );
     assert!(for_step("multi_instance") >= 1, "{alongside:#}");
     assert!(
         alongside
@@ -367,6 +394,54 @@ fn a_run_brings_its_instances_up_together_and_hands_extras_on() {
         serde_json::json!([]),
         "{shutdown:#}"
     );
+    assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
+}
+
+/// A harness that has the key passes it to the main instance, which then cannot stand
+/// for the key-less one: missing_key brings up a copy without it, and the key's value
+/// reaches no record.
+#[test]
+fn with_the_key_in_the_harness_s_environment_missing_key_deploys_its_own_key_less_copy() {
+    let name = "good_keyed";
+    if !engine_available(name) {
+        return;
+    }
+    ensure_images();
+    let ws = Workspace::new(&format!("fx_{name}"));
+    let key = "sk-ant-api03-harnesstestkeynotreal0123456789abcdefABCDEF";
+    let run = run_task_keyed(
+        &ws,
+        name,
+        &["--config", "tests/fixtures/protocol/good.yml"],
+        Some(key),
+    );
+    assert_eq!(failures(&run), vec![], "{run:#}");
+    let keys = step_of(&run, "missing_key")["evidence"].clone();
+    let main = run["deployment"]["instance_id"].clone();
+    assert_ne!(keys["key_unset"]["project"], main, "{keys:#}");
+    assert_eq!(keys["key_unset"]["api_key_present"], false, "{keys:#}");
+    assert_eq!(keys["dummy_key_set"]["api_key_present"], true, "{keys:#}");
+    let alongside = step_of(&run, "deploy")["evidence"]["alongside"].clone();
+    let pair = alongside
+        .as_array()
+        .map(|a| a.iter().filter(|i| i["for"] == "missing_key").count());
+    assert_eq!(pair, Some(2), "{alongside:#}");
+    assert!(
+        keys["teardown"][0]["removed"]["containers"]
+            .as_array()
+            .is_some_and(|c| !c.is_empty()),
+        "the key-less copy is removed: {keys:#}"
+    );
+    let records = ws.files_containing(key);
+    assert!(records.is_empty(), "the key reached {records:?}");
+    for db in [ws.db(), ws.db().with_extension("db-wal")] {
+        let bytes = std::fs::read(&db).unwrap_or_default();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(key),
+            "the key reached {}",
+            db.display()
+        );
+    }
     assert!(ws.leftovers().is_empty(), "left {:?}", ws.leftovers());
 }
 

@@ -38,7 +38,9 @@ pub(crate) fn later_instances(s: &StepContext<'_>) -> Vec<(StepKind, Project)> {
     if planned(StepKind::MissingKey)
         && let Some((absent, present)) = super::steps::key_projects(s)
     {
-        later.push((StepKind::MissingKey, absent));
+        if absent.name != s.plan.project_name(0) {
+            later.push((StepKind::MissingKey, absent));
+        }
         later.push((StepKind::MissingKey, present));
     }
     if planned(StepKind::MultiInstance) && s.plan.multi_instance_declared() {

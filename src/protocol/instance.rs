@@ -110,6 +110,7 @@ pub(crate) fn is_clash(f: &Failure) -> bool {
 }
 
 /// A deployed instance and what `up` and the wait showed.
+#[derive(Clone)]
 pub(crate) struct Up {
     pub deployment: Deployment,
     pub evidence: Value,
@@ -118,67 +119,100 @@ pub(crate) struct Up {
 
 /// `up`, then wait until every service is ready (healthy where it has a healthcheck).
 pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up, Failure> {
+    up(s, project).await?.ready(s).await
+}
+
+/// An instance whose `up` returned: its containers are started, not yet waited for.
+pub(crate) struct Started {
+    project: String,
+    up: CmdOutput,
+    evidence: Value,
+    events: engine::Events,
+}
+
+/// `up` alone: the engine's events are followed from before it, so [`Started::ready`]
+/// misses nothing that happened meanwhile.
+pub(crate) async fn up(s: &StepContext<'_>, project: &Project) -> Result<Started, Failure> {
     s.ensure_compose_files(project)?;
     missing_images(s).await?;
-    let mut events = s.docker.subscribe(&project.name);
+    let events = s.docker.subscribe(&project.name);
     s.touch(&project.name);
     let up = project
         .up(s.plan.timeout)
         .await
         .map_err(|e| Failure::fault(Fault::ComposeCli, json!({"error": e.to_string()})))?;
-    let up_evidence = json!({"project": project.name, "command": up.command, "duration_ms": up.duration_ms,
+    let evidence = json!({"project": project.name, "command": up.command, "duration_ms": up.duration_ms,
         "stderr": tail(&s.redactor().text(&up.stderr), 40)});
     if !up.success {
         if classify::engine_gone(&up.stderr) {
             return Err(Failure::fault(
                 Fault::EngineUnavailable,
-                json!({"up": up_evidence}),
+                json!({"up": evidence}),
             ));
         }
         let signature = classify::compose_failure(&up.stderr);
         let summary = s.redactor().text(&classify::compose_summary(&up.stderr));
         return Err(Failure::new(
             signature,
-            json!({"summary": summary, "up": up_evidence}),
+            json!({"summary": summary, "up": evidence}),
         ));
     }
-    let services = s.plan.candidate.service_names();
-    match engine::wait_ready(
-        s.docker,
-        &project.name,
-        &services,
-        &mut events,
-        s.plan.timeout,
-    )
-    .await
-    {
-        Ok(ready) => {
-            let startup = up.duration_ms + ready.ready_ms.values().max().copied().unwrap_or(0);
-            let deployment = Deployment::new(&project.name, ready.containers, startup, s.plan);
-            let evidence = json!({"up": up_evidence, "ready_ms": ready.ready_ms,
-                "containers": summary(&deployment.containers)});
-            Ok(Up {
-                deployment,
-                evidence,
-                up,
-            })
-        }
-        Err(WaitFailure::Engine(e)) => Err(Failure::fault(
-            Fault::of_engine(&e),
-            json!({"up": up_evidence, "error": s.redactor().text(&e.to_string())}),
-        )),
-        Err(failure) => {
-            let logs = failing_logs(s, &failure).await;
-            let signature = classify::wait_failure(&failure, &logs, &s.plan.dependency_ports());
-            let summary = s.redactor().text(&failure.summary());
-            let failure = s
-                .redactor()
-                .json(serde_json::to_value(&failure).unwrap_or(Value::Null));
-            Err(Failure::new(
-                signature,
-                json!({"summary": summary, "up": up_evidence, "failure": failure,
-                "logs_tail": tail(&s.redactor().text(&logs), 20)}),
-            ))
+    Ok(Started {
+        project: project.name.clone(),
+        up,
+        evidence,
+        events,
+    })
+}
+
+impl Started {
+    /// How long `up` took.
+    pub fn up_ms(&self) -> u64 {
+        self.up.duration_ms
+    }
+
+    /// Waits until every service is ready (healthy where it has a healthcheck).
+    pub async fn ready(mut self, s: &StepContext<'_>) -> Result<Up, Failure> {
+        let services = s.plan.candidate.service_names();
+        let waited = engine::wait_ready(
+            s.docker,
+            &self.project,
+            &services,
+            &mut self.events,
+            s.plan.timeout,
+        )
+        .await;
+        let up_evidence = self.evidence;
+        match waited {
+            Ok(ready) => {
+                let longest = ready.ready_ms.values().max().copied().unwrap_or(0);
+                let startup = self.up.duration_ms + longest;
+                let deployment = Deployment::new(&self.project, ready.containers, startup, s.plan);
+                let evidence = json!({"up": up_evidence, "ready_ms": ready.ready_ms,
+                    "containers": summary(&deployment.containers)});
+                Ok(Up {
+                    deployment,
+                    evidence,
+                    up: self.up,
+                })
+            }
+            Err(WaitFailure::Engine(e)) => Err(Failure::fault(
+                Fault::of_engine(&e),
+                json!({"up": up_evidence, "error": s.redactor().text(&e.to_string())}),
+            )),
+            Err(failure) => {
+                let logs = failing_logs(s, &failure).await;
+                let signature = classify::wait_failure(&failure, &logs, &s.plan.dependency_ports());
+                let summary = s.redactor().text(&failure.summary());
+                let failure = s
+                    .redactor()
+                    .json(serde_json::to_value(&failure).unwrap_or(Value::Null));
+                Err(Failure::new(
+                    signature,
+                    json!({"summary": summary, "up": up_evidence, "failure": failure,
+                    "logs_tail": tail(&s.redactor().text(&logs), 20)}),
+                ))
+            }
         }
     }
 }

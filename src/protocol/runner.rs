@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures_util::FutureExt;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
@@ -12,7 +13,7 @@ use std::cell::RefCell;
 
 use super::context::{Deployment, Instance, StepContext, sweep};
 use super::ports::PortHold;
-use super::steps::{StepResult, shutdown};
+use super::steps::{self, StepResult, shutdown};
 use crate::compose::ComposeFile;
 use crate::engine::{ComposeCli, Docker, LABEL_SESSION, LABEL_TASK};
 use crate::owner::Session;
@@ -233,7 +234,9 @@ pub async fn run(
 /// Which step waits for which. The main instance's own checks run in protocol order; the
 /// steps that have instances of their own run beside them: missing_key from the start,
 /// restart and persistence on the extra instances multi_instance hands on; shutdown stops
-/// the main instance once nothing else needs it and checks last. Everything is polled in
+/// the main instance once nothing else needs it and checks last. Where missing_key reads
+/// the main instance as its key-less variant, restart and persistence on the main
+/// instance wait for it. Everything is polled in
 /// this one task, so the event callback and the list of finished steps are only
 /// ever borrowed between awaits.
 struct Schedule<'s, 'a> {
@@ -248,19 +251,22 @@ impl Schedule<'_, '_> {
         for kind in [Lint, Deploy, PortDiscovery, ApiProbe, WsProbe, Redis] {
             self.step(kind, None).await;
         }
-        let (key_done, key_done_rx) = oneshot::channel();
         let (main_lane_done, main_lane_rx) = oneshot::channel();
         let (spares_done, spares_done_rx) = oneshot::channel();
-        let missing_key = async {
-            self.step(MissingKey, None).await;
-            let _ = key_done.send(());
+        let missing_key = self.step(MissingKey, None).shared();
+        // Where missing_key reads the main instance as its key-less variant, the steps
+        // that change the main instance wait for it.
+        let keyless_checked = async {
+            if steps::main_is_keyless(self.ctx) {
+                missing_key.clone().await;
+            }
         };
         let main_free = async {
-            let _ = tokio::join!(key_done_rx, main_lane_rx);
+            let _ = tokio::join!(missing_key.clone(), main_lane_rx);
         };
         tokio::join!(
-            missing_key,
-            self.after_multi_instance(main_lane_done, spares_done),
+            missing_key.clone(),
+            self.after_multi_instance(keyless_checked, main_lane_done, spares_done),
             self.shutdown(main_free, spares_done_rx)
         );
     }
@@ -270,6 +276,7 @@ impl Schedule<'_, '_> {
     /// instance is free and when the spares are done.
     async fn after_multi_instance(
         &self,
+        keyless_checked: impl Future<Output = ()>,
         main_lane_done: oneshot::Sender<()>,
         spares_done: oneshot::Sender<()>,
     ) {
@@ -286,6 +293,7 @@ impl Schedule<'_, '_> {
         // The main instance can go down beside the spares: multi_instance handed them on
         // only after finding that no two instances share a network or volume.
         let main_lane = async {
+            keyless_checked.await;
             for (kind, _) in on_main.iter().filter(|(_, on_main)| *on_main) {
                 self.step(*kind, None).await;
             }

@@ -44,9 +44,20 @@ pub(super) async fn deploy(s: &StepContext<'_>) -> StepResult {
     }
 }
 
+/// [`deploy_with_later`], the main instance's result also kept for missing_key when the
+/// main instance is its key-less variant.
+async fn deploy_all(s: &StepContext<'_>) -> (Result<instance::Up, Failure>, Value) {
+    let (result, alongside) = deploy_with_later(s).await;
+    if super::main_is_keyless(s) {
+        // missing_key's instance without the keys, as deployed.
+        s.ahead.keep(&s.project(0), result.clone());
+    }
+    (result, alongside)
+}
+
 /// The main instance and, at the same time, every instance a later step checks; returns
 /// the main one's result and what was deployed alongside it.
-async fn deploy_all(s: &StepContext<'_>) -> (Result<instance::Up, Failure>, Value) {
+async fn deploy_with_later(s: &StepContext<'_>) -> (Result<instance::Up, Failure>, Value) {
     let main = s.project(0);
     let later = ahead::later_instances(s);
     let (result, others) = tokio::join!(

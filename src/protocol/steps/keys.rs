@@ -11,8 +11,8 @@ use crate::engine::Project;
 use crate::protocol::ahead;
 use crate::protocol::context::StepContext;
 use crate::protocol::instance::{self, Blame, Failure};
-use crate::run::Signature;
 use crate::run::evidence::MissingKeyEvidence;
+use crate::run::{Signature, StepKind};
 use crate::spec::ApiKey;
 
 pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
@@ -24,10 +24,13 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
         variant(s, &absent, false, &keys),
         variant(s, &present, true, &keys)
     );
-    let (ta, tb) = tokio::join!(
-        instance::teardown(s, &absent),
-        instance::teardown(s, &present)
-    );
+    let keep_main = async {
+        if absent.name == s.plan.project_name(0) {
+            return json!({"project": absent.name, "kept": "the main instance: shutdown stops it"});
+        }
+        instance::teardown(s, &absent).await
+    };
+    let (ta, tb) = tokio::join!(keep_main, instance::teardown(s, &present));
     let names: Vec<&str> = keys.iter().map(|k| k.env.as_str()).collect();
     let a = a.map_err(|f| blame_the_key(f, b.is_ok(), &names));
     let side = |r: &Result<Value, Failure>| match r {
@@ -55,6 +58,7 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
 pub(crate) fn key_projects(s: &StepContext<'_>) -> Option<(Project, Project)> {
     let keys = s.plan.spec.keys.iter().filter(|k| !k.required);
     let (without, with) = s.plan.key_instances();
+    let without = if main_is_keyless(s) { 0 } else { without };
     let mut absent = s.project(without);
     let mut present = s.project(with);
     for key in keys {
@@ -64,6 +68,17 @@ pub(crate) fn key_projects(s: &StepContext<'_>) -> Option<(Project, Project)> {
             .push((key.env.clone(), s.plan.dummy_key.clone()));
     }
     (!absent.env_remove.is_empty()).then_some((absent, present))
+}
+
+/// Whether the main instance is itself the one without the optional keys: the harness's
+/// environment has none of them, so Compose deploys the main instance exactly as it would
+/// the key-less copy, and that copy need not be brought up beside it. Its checks then
+/// read the main instance, before restart or persistence change it.
+pub(crate) fn main_is_keyless(s: &StepContext<'_>) -> bool {
+    let mut keys = s.plan.spec.keys.iter().filter(|k| !k.required).peekable();
+    keys.peek().is_some()
+        && s.plan.steps.contains(&StepKind::Deploy)
+        && keys.all(|k| std::env::var_os(&k.env).is_none())
 }
 
 /// The key's absence is named as the cause only on evidence: the failing instance's own

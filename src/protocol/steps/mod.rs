@@ -10,7 +10,7 @@ mod probe;
 mod restart;
 pub(crate) mod shutdown;
 
-pub(crate) use keys::key_projects;
+pub(crate) use keys::{key_projects, main_is_keyless};
 
 use super::context::{Instance, StepContext};
 use super::instance;

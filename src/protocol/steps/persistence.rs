@@ -1,12 +1,13 @@
 //! Data the task says must persist survives `down` (without -v) and `up`: written through
 //! an app (`PUT`/`GET {path}/<key>`) or by commands in the store's own container.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use super::probe::{dependency_signature, reported};
 use super::{StepResult, error, fail, not_declared, pass};
+use crate::engine::Project;
 use crate::protocol::context::{Deployment, Instance, StepContext};
 use crate::protocol::instance::Failure;
 use crate::protocol::probes::{self, ProbeError};
@@ -61,8 +62,8 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
     if s.docker.remove_volumes(&anonymous).await.is_ok() {
         s.plan.orphans.forget(&anonymous);
     }
-    let up = match instance::deploy(s, &project).await {
-        Ok(up) => up,
+    let (again, up_again) = match up_again(s, &project, &entries, &key, &value).await {
+        Ok(again) => again,
         Err(f) => {
             return f.ends(PersistenceEvidence {
                 down: Some(down),
@@ -71,13 +72,16 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
             });
         }
     };
-    let again = up.deployment.clone();
     if on.is_main() {
-        s.set_main(Some(up.deployment));
+        s.set_main(Some(again.clone()));
     }
     let mut read_back = Vec::new();
     let mut lost = None;
     for entry in &entries {
+        if up_again.read_first {
+            read_back.push(json!(value));
+            continue;
+        }
         match get(s, &again, entry, &key).await {
             Ok(v) => {
                 if v.as_deref() != Some(value.as_str()) && lost.is_none() {
@@ -96,6 +100,7 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
         key: Some(key),
         written: Some(value),
         down: Some(down),
+        up_again: Some(json!(up_again)),
         read_back: Some(one_or_all(read_back)),
         anonymous_volumes_dropped: Some(anonymous),
         store: Some(store),
@@ -113,6 +118,98 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
             },
         ),
     }
+}
+
+/// How the instance came back after `down`: `up`, and whether the value was read back
+/// before every service was ready.
+#[derive(Debug, serde::Serialize)]
+struct UpAgain {
+    up_ms: u64,
+    /// From the end of `up` to the value read back, or to every service ready.
+    after_up_ms: u64,
+    /// The value answered while the instance was still starting: read back then, its
+    /// readiness not waited for (it is the deploy and restart steps' check, not this one's).
+    read_first: bool,
+}
+
+/// `up` again, then whichever comes first: every entry reading the value back, or every
+/// service ready. A value read back proves it survived; a miss before the instance is
+/// ready proves nothing yet (it may still be starting), so only the read made once it is
+/// ready can find the value lost.
+async fn up_again(
+    s: &StepContext<'_>,
+    project: &Project,
+    entries: &[Persistence],
+    key: &str,
+    value: &str,
+) -> Result<(Deployment, UpAgain), Failure> {
+    let started = instance::up(s, project).await?;
+    let up_ms = started.up_ms();
+    let since = Instant::now();
+    let (deployment, read_first) = tokio::select! {
+        ready = started.ready(s) => (ready?.deployment, false),
+        d = read_early(s, &project.name, entries, key, value) => (d, true),
+    };
+    let after_up_ms = since.elapsed().as_millis() as u64;
+    Ok((
+        deployment,
+        UpAgain {
+            up_ms,
+            after_up_ms,
+            read_first,
+        },
+    ))
+}
+
+/// How often the recreated instance is asked for the value while it starts.
+const EARLY_READ_EVERY: Duration = Duration::from_millis(50);
+
+/// The instance as it answered every entry with `value`; pending until it does, and no
+/// longer than the step's timeout (the wait for readiness beside it ends sooner).
+async fn read_early(
+    s: &StepContext<'_>,
+    project: &str,
+    entries: &[Persistence],
+    key: &str,
+    value: &str,
+) -> Deployment {
+    let tries = s.plan.timeout.as_millis() / EARLY_READ_EVERY.as_millis();
+    for _ in 0..tries {
+        if let Ok(containers) = s.docker.project_containers(project).await {
+            let d = Deployment::new(project, containers, 0, s.plan);
+            if all_read_back(s, &d, entries, key, value).await {
+                return d;
+            }
+        }
+        tokio::time::sleep(EARLY_READ_EVERY).await;
+    }
+    std::future::pending().await
+}
+
+/// Whether every entry reads `value` back now. A miss is not a verdict, so nothing here
+/// asks the app why.
+async fn all_read_back(
+    s: &StepContext<'_>,
+    d: &Deployment,
+    entries: &[Persistence],
+    key: &str,
+    value: &str,
+) -> bool {
+    for entry in entries {
+        let back = match &entry.through {
+            Some(t) => match d.host_port(&t.service, t.port) {
+                Some(port) => kv(port, &t.path, key, None, EARLY_READ_EVERY * 10).await,
+                None => return false,
+            }
+            .ok()
+            .flatten(),
+            None => get(s, d, entry, key).await.ok().flatten(),
+        };
+        if back.as_deref() != Some(value) {
+            return false;
+        }
+    }
+    true
 }
 
 /// How each entry writes and reads, for the evidence.
