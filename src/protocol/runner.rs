@@ -236,9 +236,8 @@ pub async fn run(
 /// restart and persistence on the extra instances multi_instance hands on; shutdown stops
 /// the main instance once nothing else needs it and checks last. Where missing_key reads
 /// the main instance as its key-less variant, restart and persistence on the main
-/// instance wait for it. Everything is polled in
-/// this one task, so the event callback and the list of finished steps are only
-/// ever borrowed between awaits.
+/// instance wait for it. Everything is polled in this one task, so the event callback
+/// and the list of finished steps are only ever borrowed between awaits.
 struct Schedule<'s, 'a> {
     ctx: &'s StepContext<'a>,
     on_event: RefCell<&'s mut dyn FnMut(Event<'_>)>,

@@ -75,13 +75,13 @@ pub(super) async fn persistence(s: &StepContext<'_>, on: &Instance) -> StepResul
     if on.is_main() {
         s.set_main(Some(again.clone()));
     }
-    let mut read_back = Vec::new();
+    let (mut read_back, to_read) = match up_again.read_first {
+        // Every entry answered with the value while the instance started.
+        true => (vec![json!(value); entries.len()], &[][..]),
+        false => (Vec::new(), &entries[..]),
+    };
     let mut lost = None;
-    for entry in &entries {
-        if up_again.read_first {
-            read_back.push(json!(value));
-            continue;
-        }
+    for entry in to_read {
         match get(s, &again, entry, &key).await {
             Ok(v) => {
                 if v.as_deref() != Some(value.as_str()) && lost.is_none() {
