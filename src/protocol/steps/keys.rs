@@ -26,7 +26,7 @@ pub(super) async fn missing_key(s: &StepContext<'_>) -> StepResult {
     );
     let keep_main = async {
         if absent.name == s.plan.project_name(0) {
-            return json!({"project": absent.name, "kept": "the main instance: shutdown stops it"});
+            return json!({"project": absent.name, "kept": "the main instance: shutdown stops it, or the run's sweep"});
         }
         instance::teardown(s, &absent).await
     };
