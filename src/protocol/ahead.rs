@@ -53,9 +53,9 @@ pub(crate) fn later_instances(s: &StepContext<'_>) -> Vec<(StepKind, Project)> {
 /// The instance as deployed ahead for this step, else deployed now. One that lost a name,
 /// port or network to an instance deployed at the same moment is deployed again: the step
 /// deploying it itself would not have met that race, only the instances up by then.
-/// The main instance, which missing_key may read, is never deployed here.
+/// The main instance (missing_key may read it) is not: deploy already brought it up
+/// again alone where it clashed, so its result is final.
 pub(crate) async fn deploy(s: &StepContext<'_>, project: &Project) -> Result<Up, Failure> {
-    // The main instance's result is final: deploy already brought it up again alone.
     let main = project.name == s.plan.project_name(0);
     match s.ahead.take(project) {
         Some(Err(f)) if instance::is_clash(&f) && !main => {
