@@ -669,7 +669,7 @@ fn a_second_iterate_on_a_task_is_refused_before_anything_is_deployed() {
         .name()
         .to_string();
     // This test process plays the first loop.
-    let held = harness::cycle::TaskLock::take(&ws.db(), &name).expect("lock");
+    let held = harness::cycle::IterateLock::take(&ws.db(), &name).expect("lock");
     let mut iterate = ws.harness();
     iterate
         .arg("iterate")

@@ -6,7 +6,9 @@ use super::error::ExpectedError;
 use super::exit;
 use super::output::{Reporter, print};
 use super::run::preflight;
-use crate::cycle::{self, Context, CycleError, LoopEnd, LoopOptions, Proposed, TaskFile, TaskLock};
+use crate::cycle::{
+    self, Context, CycleError, IterateLock, LoopEnd, LoopOptions, Proposed, TaskFile,
+};
 use crate::project::Project;
 use crate::score;
 
@@ -28,7 +30,7 @@ pub async fn iterate(cli: &Cli, args: &IterateArgs) -> Result<u8, ExpectedError>
     let selected = !args.run.steps.is_empty() || !args.run.skip.is_empty();
     options.check(selected, run.instances)?;
     // Before the engine is touched: a second loop on the task deploys nothing.
-    let _lock = TaskLock::take(&cli.db, task.name()).map_err(CycleError::from)?;
+    let _lock = IterateLock::take(&cli.db, task.name()).map_err(CycleError::from)?;
     let mut ctx = Context::open(&cli.runs_dir, &cli.db, args.run.reaper.options()).await?;
     let mut task = task.register(&mut ctx.store)?;
     let mut reporter = Reporter::new(cli.json);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 /// Held while the loop runs; dropping it lets the next loop in.
 #[derive(Debug)]
-pub struct TaskLock {
+pub struct IterateLock {
     _file: File,
 }
 
@@ -36,9 +36,9 @@ pub enum LockError {
     },
 }
 
-impl TaskLock {
+impl IterateLock {
     /// The lock for `task` on the scoreboard `db`, or who holds it.
-    pub fn take(db: &Path, task: &str) -> Result<TaskLock, LockError> {
+    pub fn take(db: &Path, task: &str) -> Result<IterateLock, LockError> {
         // The lock goes beside the scoreboard: not beside a device or into /dev.
         crate::store::Store::is_a_file_or_nothing(db)?;
         let path = lock_path(db, task);
@@ -75,7 +75,7 @@ impl TaskLock {
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "{}", std::process::id()))
             .map_err(io)?;
-        Ok(TaskLock { _file: file })
+        Ok(IterateLock { _file: file })
     }
 }
 
@@ -102,8 +102,8 @@ mod tests {
     fn a_second_loop_on_the_task_is_told_who_holds_it_until_it_ends() {
         let dir = tempfile::tempdir().expect("tempdir");
         let db = dir.path().join("scoreboard.db");
-        let held = TaskLock::take(&db, "web app").expect("first");
-        let err = TaskLock::take(&db, "web app").expect_err("second");
+        let held = IterateLock::take(&db, "web app").expect("first");
+        let err = IterateLock::take(&db, "web app").expect_err("second");
         let text = err.to_string();
         assert!(
             text.contains(&format!("pid {}", std::process::id())) && text.contains("--db"),
@@ -111,17 +111,17 @@ mod tests {
         );
         assert!(lock_path(&db, "web app").ends_with("scoreboard.db-iterate-web_app.lock"));
         // Another task on the same scoreboard is free.
-        TaskLock::take(&db, "other").expect("another task");
+        IterateLock::take(&db, "other").expect("another task");
         drop(held);
-        TaskLock::take(&db, "web app").expect("free again");
+        IterateLock::take(&db, "web app").expect("free again");
     }
 
     #[test]
     fn a_scoreboard_that_is_not_a_file_is_named_and_nothing_is_made_beside_it() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let err = TaskLock::take(dir.path(), "t").expect_err("a directory");
+        let err = IterateLock::take(dir.path(), "t").expect_err("a directory");
         assert!(err.to_string().contains("is not a file"), "{err}");
-        let err = TaskLock::take(Path::new("/dev/null"), "t").expect_err("a device");
+        let err = IterateLock::take(Path::new("/dev/null"), "t").expect_err("a device");
         assert!(
             err.to_string().contains("`/dev/null` is not a file"),
             "{err}"
@@ -131,7 +131,7 @@ mod tests {
 
     #[test]
     fn an_unwritable_place_is_named() {
-        let err = TaskLock::take(Path::new("/proc/no/such/scoreboard.db"), "t").expect_err("io");
+        let err = IterateLock::take(Path::new("/proc/no/such/scoreboard.db"), "t").expect_err("io");
         assert!(
             err.to_string()
                 .contains("/proc/no/such/scoreboard.db-iterate-t.lock"),

@@ -19,6 +19,6 @@ pub use event::Event;
 pub use execute::{Ended, execute};
 pub use interrupt::{Interrupt, SIGINT_EXIT, SIGTERM_EXIT};
 pub use iterate::{LoopEnd, Proposed, iterate, propose};
-pub use lock::{LockError, TaskLock};
+pub use lock::{IterateLock, LockError};
 pub use options::{LoopOptions, RunOptions, select_steps};
 pub use task::{Task, TaskFile, Version};
